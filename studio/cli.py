@@ -1,0 +1,114 @@
+"""`python -m studio`: the only place that reads the command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from studio.config import Config, load_config, read_environment
+from studio.errors import ConfigurationError
+
+log = logging.getLogger("studio")
+
+SHARE_WARNING = """
+!!! --share makes a public link. Anyone who has it can use this studio and spend the credits
+!!! of the access token it runs with. Protect it with --auth user:password (or STUDIO_AUTH).
+"""
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m studio",
+        description="Six generative-AI demos in one Gradio app. Settings also come from the "
+        "environment and a .env file: see README.md.",
+    )
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1; 0.0.0.0 for a LAN)")
+    parser.add_argument("--port", type=int, help="port (default 7860, or STUDIO_PORT)")
+    parser.add_argument(
+        "--tabs", help="comma-separated tabs to serve, e.g. summarize,ner (default: all)"
+    )
+    parser.add_argument(
+        "--per-tab-ports", action="store_true",
+        help="serve each tab as its own app on consecutive ports from --port",
+    )
+    parser.add_argument("--share", action="store_true", help="also make a public Gradio link")
+    parser.add_argument(
+        "--share-without-auth", action="store_true",
+        help="allow --share without --auth although an access token is configured",
+    )
+    parser.add_argument("--auth", help="user:password required to open the app (or STUDIO_AUTH)")
+    parser.add_argument(
+        "--local", help="run these tasks on this computer (comma-separated, or all); needs "
+        "pip install -r requirements-local.txt",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, help="requests served at once per event (default 64)"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
+    args = parse_args(argv)
+    try:
+        config = load_config(read_environment(), **vars(args))
+        apps = _build(config)
+        _check_share(config, allow_without_auth=args.share_without_auth)
+    except ConfigurationError as exc:
+        print(f"studio: {exc}", file=sys.stderr)
+        return 2
+    return _serve(config, apps)
+
+
+def _build(config: Config) -> list[tuple[object, int]]:
+    from studio.ui.app import build_app, select_tabs  # Gradio loads only once flags are read
+
+    tabs = select_tabs(config.tabs)
+    if config.per_tab_ports:
+        return [(build_app(config, [tab]), config.port + i) for i, tab in enumerate(tabs)]
+    return [(build_app(config, tabs), config.port)]
+
+
+def _check_share(config: Config, *, allow_without_auth: bool) -> None:
+    if not config.share or config.auth:
+        return
+    if config.token and not allow_without_auth:
+        raise ConfigurationError(
+            "--share with an access token and no --auth would let anyone with the link spend the "
+            "token's credits. Add --auth user:password, or --share-without-auth if you mean it."
+        )
+    print(SHARE_WARNING, file=sys.stderr)
+
+
+def _serve(config: Config, apps: list[tuple[object, int]]) -> int:
+    launched = []
+    for app, port in apps:
+        try:
+            app.launch(
+                server_name=config.host,
+                server_port=port,
+                share=config.share,
+                auth=config.auth,
+                prevent_thread_lock=True,
+                footer_links=["api", "gradio"],
+            )
+        except OSError:
+            print(
+                f"studio: port {port} on {config.host} is in use; choose another with --port.",
+                file=sys.stderr,
+            )
+            for running in launched:
+                running.close()
+            return 1
+        launched.append(app)
+    try:
+        launched[0].block_thread()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for app in launched:
+            app.close()
+    return 0

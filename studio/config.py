@@ -1,0 +1,214 @@
+"""Configuration: read once at start from the environment, a `.env` file and flags; then frozen.
+
+Each task resolves to one `Endpoint`: where to send requests, in which protocol, with which model.
+Resolution, per task:
+  1. the task is chosen to run locally (`--local`, `STUDIO_LOCAL`)   -> protocol "local"
+  2. its endpoint URL setting is set (the course's names)            -> that URL, used as given
+  3. otherwise the Hugging Face router with the task's model setting
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from urllib.parse import urlsplit
+
+from studio.errors import ConfigurationError
+
+ROUTER = "https://router.huggingface.co"
+ROUTER_TASK_URL = ROUTER + "/hf-inference/models/{model}"
+ROUTER_CHAT_BASE = ROUTER + "/v1"
+TOKEN_SETTINGS = ("HF_TOKEN", "HF_API_KEY")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What the studio knows about one task: its settings' names and default models."""
+
+    name: str
+    title: str
+    url_setting: str
+    model_setting: str
+    default_model: str
+    local_model: str  # the course's model, for the in-process backend
+    protocol: str  # what a URL in `url_setting` speaks: "task" (HF task API) or "tgi"
+
+
+TASKS: Mapping[str, TaskSpec] = MappingProxyType(
+    {
+        spec.name: spec
+        for spec in (
+            TaskSpec(
+                "summarize", "Summarize", "HF_API_SUMMARY_BASE", "STUDIO_SUMMARY_MODEL",
+                "facebook/bart-large-cnn", "sshleifer/distilbart-cnn-12-6", "task",
+            ),
+            TaskSpec(
+                "ner", "Entities", "HF_API_NER_BASE", "STUDIO_NER_MODEL",
+                "dslim/bert-base-NER", "dslim/bert-base-NER", "task",
+            ),
+        )
+    }
+)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where one task's requests go. The token is kept out of repr so it never reaches a log."""
+
+    task: str
+    protocol: str  # "task" | "openai" | "tgi" | "local"
+    url: str  # full URL for "task"; base URL for "openai" and "tgi"; "" for "local"
+    model: str
+    url_setting: str
+    model_setting: str
+    token: str | None = field(default=None, repr=False)
+    timeout: float = 60.0
+    device: str = "auto"
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).netloc if self.url else "this computer"
+
+    @property
+    def on_router(self) -> bool:
+        return self.url.startswith(ROUTER)
+
+    @property
+    def backend(self) -> str:
+        """A short name for people: router, endpoint or local."""
+        if self.protocol == "local":
+            return "local"
+        return "Hugging Face router" if self.on_router else "endpoint"
+
+
+@dataclass(frozen=True)
+class Config:
+    endpoints: Mapping[str, Endpoint]
+    token: str | None = field(default=None, repr=False)
+    auth: tuple[str, str] | None = field(default=None, repr=False)
+    timeout: float = 60.0
+    host: str = "127.0.0.1"
+    port: int = 7860
+    share: bool = False
+    tabs: tuple[str, ...] = ()  # empty: every tab
+    per_tab_ports: bool = False
+    concurrency: int = 64
+
+    def endpoint(self, task: str) -> Endpoint:
+        return self.endpoints[task]
+
+    def missing_setup(self, task: str) -> str | None:
+        """Why this task cannot run yet, in words that say what to set; None when it can."""
+        endpoint = self.endpoints[task]
+        if endpoint.protocol == "local" or not endpoint.on_router or self.token:
+            return None
+        return (
+            f"No model server is configured for {TASKS[task].title}. Set HF_TOKEN in a .env file "
+            f"(a token from https://huggingface.co/settings/tokens with permission to call "
+            f"Inference Providers) to use the Hugging Face router, set {endpoint.url_setting} to "
+            f"the URL of your own server, or run it on this computer with --local {task}."
+        )
+
+
+def read_environment(dotenv_path: str | os.PathLike = ".env") -> dict[str, str]:
+    """The process environment over the `.env` file: a variable set in the shell wins."""
+    from dotenv import dotenv_values
+
+    values = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
+    return {**values, **os.environ}
+
+
+def load_config(env: Mapping[str, str], **flags) -> Config:
+    """Build the frozen configuration. `flags` are the command line's values (None when unset)."""
+    token = _first(env, TOKEN_SETTINGS)
+    timeout = _positive_float(env, "STUDIO_TIMEOUT", 60.0)
+    local = _task_list(flags.get("local") or env.get("STUDIO_LOCAL", ""), "STUDIO_LOCAL")
+    device = env.get("STUDIO_DEVICE", "auto").strip() or "auto"
+    endpoints = {
+        name: _resolve(spec, env, token, timeout, local=name in local, device=device)
+        for name, spec in TASKS.items()
+    }
+    auth_text = flags.get("auth") or env.get("STUDIO_AUTH")
+    return Config(
+        endpoints=MappingProxyType(endpoints),
+        token=token,
+        auth=_parse_auth(auth_text) if auth_text else None,
+        timeout=timeout,
+        host=flags.get("host") or env.get("STUDIO_HOST", "127.0.0.1"),
+        port=int(flags.get("port") or env.get("STUDIO_PORT") or 7860),
+        share=bool(flags.get("share")),
+        tabs=tuple(_names(flags.get("tabs") or "")),  # checked against the app's tabs
+        per_tab_ports=bool(flags.get("per_tab_ports")),
+        concurrency=int(flags.get("concurrency") or env.get("STUDIO_CONCURRENCY") or 64),
+    )
+
+
+def _resolve(spec: TaskSpec, env, token, timeout, *, local: bool, device: str) -> Endpoint:
+    url = env.get(spec.url_setting, "").strip()
+    model = env.get(spec.model_setting, "").strip()
+    common = dict(
+        task=spec.name, url_setting=spec.url_setting, model_setting=spec.model_setting,
+        timeout=timeout, device=device,
+    )
+    if local:
+        return Endpoint(protocol="local", url="", model=model or spec.local_model, **common)
+    if url:
+        _check_url(url, spec.url_setting)
+        return Endpoint(protocol=spec.protocol, url=url, model=model, token=token, **common)
+    model = model or spec.default_model
+    return Endpoint(
+        protocol="task", url=ROUTER_TASK_URL.format(model=model), model=model, token=token,
+        **common,
+    )
+
+
+def _first(env: Mapping[str, str], names) -> str | None:
+    for name in names:
+        value = env.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if value <= 0:
+        raise ConfigurationError(f"{name} must be a number of seconds above 0, not {text!r}.")
+    return value
+
+
+def _names(text: str) -> list[str]:
+    return list(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
+
+
+def _task_list(text: str, setting: str) -> list[str]:
+    names = _names(text)
+    if names == ["all"]:
+        return list(TASKS)
+    unknown = [name for name in names if name not in TASKS]
+    if unknown:
+        raise ConfigurationError(
+            f"{setting}: unknown tab {', '.join(unknown)}; choose from {', '.join(TASKS)} or all."
+        )
+    return names
+
+
+def _parse_auth(text: str) -> tuple[str, str]:
+    user, sep, password = text.partition(":")
+    if not sep or not user or not password:
+        raise ConfigurationError("STUDIO_AUTH and --auth take user:password.")
+    return user, password
+
+
+def _check_url(url: str, setting: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(f"{setting} must be an http(s) URL, not {url!r}.")

@@ -1,0 +1,120 @@
+"""Server-Sent Events: raw lines in, events out, then JSON payloads out.
+
+Both streaming protocols studio speaks use SSE: TGI's ``/generate_stream`` (``data:{...}``, no
+space, no ``[DONE]``) and OpenAI-compatible ``/chat/completions`` (``data: {...}``, ending with
+``data: [DONE]``). Either may put ``{"error": ...}`` in the stream instead of a chunk.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from studio.errors import BadResponseError, BackendError, ServerError, ValidationError
+
+DONE = "[DONE]"
+
+# Long server messages (a stack trace, an HTML page) are cut so the message stays readable.
+_MAX_MESSAGE_CHARS = 500
+
+
+@dataclass(frozen=True)
+class SSEEvent:
+    data: str
+    event: str = "message"
+    id: str | None = None
+
+
+def parse_sse(lines: Iterable[str | bytes]) -> Iterator[SSEEvent]:
+    """Yield one event per blank-line-terminated block of ``field: value`` lines.
+
+    Lines come without their line ending, as ``iter_lines(decode_unicode=True)`` yields them;
+    a stray ``\\r`` is removed, and bytes (what ``iter_lines`` yields when it knows no encoding)
+    are decoded as UTF-8, the only encoding SSE allows. An event still open when the input ends
+    is dispatched too: servers that close the connection without a final blank line still meant
+    it.
+    """
+    data_lines: list[str] = []
+    event_type = ""
+    event_id: str | None = None
+    for raw in lines:
+        line = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+        line = line.removesuffix("\r")
+        if not line:
+            if data_lines:
+                yield SSEEvent("\n".join(data_lines), event_type or "message", event_id)
+            data_lines, event_type = [], ""
+            continue
+        if line.startswith(":"):  # a comment, used as a keep-alive
+            continue
+        field, _, value = line.partition(":")
+        value = value.removeprefix(" ")  # exactly one optional space, never more
+        if field == "data":
+            data_lines.append(value)
+        elif field == "event":
+            event_type = value
+        elif field == "id":
+            event_id = value
+        # "retry" and unknown fields are ignored, as the spec says.
+    if data_lines:
+        yield SSEEvent("\n".join(data_lines), event_type or "message", event_id)
+
+
+def json_events(events: Iterable[SSEEvent]) -> Iterator[dict]:
+    """Yield each event's data as a JSON object, until ``[DONE]`` or the end of the stream.
+
+    An ``{"error": ...}`` payload, or an event of type ``error``, raises a ``BackendError``
+    carrying the server's message: the chunks before it have already been yielded, so the caller
+    keeps the partial reply.
+    """
+    for event in events:
+        data = event.data.strip()
+        if data == DONE:
+            return
+        payload = _decode(data, event.event)
+        if payload.get("error") is not None:
+            raise _stream_error(payload)
+        yield payload
+
+
+def _decode(data: str, event_type: str) -> dict:
+    try:
+        payload = json.loads(data)
+    except ValueError:
+        if event_type == "error":  # some servers send the message as plain text
+            raise ServerError(_stopped(data)) from None
+        raise BadResponseError(
+            f"The server sent a stream event that is not JSON: {_shorten(data)}"
+        ) from None
+    if not isinstance(payload, dict):
+        raise BadResponseError(
+            f"The server sent a stream event that is not an object: {_shorten(data)}"
+        )
+    if event_type == "error" and "error" not in payload:
+        payload = {"error": payload}
+    return payload
+
+
+def _stream_error(payload: dict) -> BackendError:
+    """TGI sends ``{"error": "...", "error_type": "..."}``; OpenAI-style servers send
+    ``{"error": {"message": "...", "type": "..."}}``."""
+    error = payload["error"]
+    if isinstance(error, dict):
+        message = str(error.get("message") or error)
+        error_type = error.get("type") or payload.get("error_type")
+    else:
+        message = str(error)
+        error_type = payload.get("error_type")
+    if error_type == "validation":
+        return ValidationError(f"The server rejected a setting: {_shorten(message)}")
+    return ServerError(_stopped(message))
+
+
+def _stopped(message: str) -> str:
+    return f"The server stopped with an error: {_shorten(message)}"
+
+
+def _shorten(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= _MAX_MESSAGE_CHARS else text[:_MAX_MESSAGE_CHARS] + "…"

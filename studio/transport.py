@@ -1,0 +1,397 @@
+"""The one place that talks to model servers: sessions, timeouts, retries, status -> error.
+
+`get_completion(endpoint, inputs, parameters)` is the helper every tab calls. Building a request
+is pure (`build_request`); `send` does the I/O with bounded retries; `decode_answer` reads the
+body by its Content-Type. Streaming (`stream_events`) shares the same session and error mapping.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import http.cookiejar
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+import requests.adapters
+
+from studio import errors
+from studio.config import ROUTER, Endpoint
+
+log = logging.getLogger(__name__)
+
+JSON = "application/json"
+IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF8", b"RIFF")
+ERROR_TEXT_LIMIT = 300
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounds on waiting: a person is watching a spinner, so every wait has a ceiling."""
+
+    total_seconds: float = 120.0  # all attempts and waits of one call
+    loading_wait_cap: float = 30.0  # longest single wait for a loading model (503)
+    rate_limit_retries: int = 3  # 429
+    rate_limit_wait_cap: float = 20.0
+    server_error_retries: int = 2  # other 5xx
+    backoff_seconds: float = 1.0  # doubled on each 5xx retry, with jitter
+
+
+DEFAULT_RETRY = RetryPolicy()
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """A request as data, so that building it can be tested without a network."""
+
+    url: str
+    json: Any = None
+    data: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+
+
+def build_request(
+    endpoint: Endpoint,
+    inputs: Any,
+    parameters: dict | None = None,
+    *,
+    content_type: str | None = None,
+    path: str = "",
+) -> HttpRequest:
+    """The task API's request: JSON `{"inputs", "parameters"}`, or raw bytes with their type."""
+    headers = {"Accept": f"{JSON}, image/*;q=0.9, */*;q=0.1"}
+    if endpoint.token:
+        headers["Authorization"] = f"Bearer {endpoint.token}"
+    url = endpoint.url.rstrip("/") + path if path else endpoint.url
+    if isinstance(inputs, bytes | bytearray) and not parameters:
+        headers["Content-Type"] = content_type or "application/octet-stream"
+        return HttpRequest(url=url, data=bytes(inputs), headers=headers)
+    if isinstance(inputs, bytes | bytearray):
+        # Parameters cannot ride along with a raw body: send the bytes as base64 in JSON.
+        inputs = base64.b64encode(inputs).decode("ascii")
+    body: dict[str, Any] = {"inputs": inputs}
+    if parameters:
+        body["parameters"] = parameters
+    headers["Content-Type"] = JSON
+    return HttpRequest(url=url, json=body, headers=headers)
+
+
+def json_request(endpoint: Endpoint, path: str, body: dict) -> HttpRequest:
+    """A request whose body is given whole (chat completions, TGI generate)."""
+    request = build_request(endpoint, None, path=path)
+    return HttpRequest(url=request.url, json=body, headers={**request.headers, "Content-Type": JSON})
+
+
+def get_completion(
+    endpoint: Endpoint,
+    inputs: Any,
+    parameters: dict | None = None,
+    *,
+    content_type: str | None = None,
+    retry: RetryPolicy = DEFAULT_RETRY,
+) -> Any:
+    """Ask the task's model; answer parsed JSON, or `bytes` when the answer is an image."""
+    if endpoint.protocol == "local":
+        from studio import local  # the optional extra: imported only when chosen
+
+        return local.complete(
+            endpoint.task, endpoint.model, inputs, parameters, device=endpoint.device
+        )
+    request = build_request(endpoint, inputs, parameters, content_type=content_type)
+    with send(request, endpoint, retry=retry) as response:
+        return decode_answer(response, endpoint)
+
+
+def post_json(
+    endpoint: Endpoint, path: str, body: dict, *, retry: RetryPolicy = DEFAULT_RETRY
+) -> Any:
+    """POST a whole JSON body to `base URL + path` and answer the parsed JSON."""
+    with send(json_request(endpoint, path, body), endpoint, retry=retry) as response:
+        return decode_answer(response, endpoint)
+
+
+def stream_events(
+    endpoint: Endpoint, path: str, body: dict, *, retry: RetryPolicy = DEFAULT_RETRY
+) -> Iterator[dict]:
+    """POST and read Server-Sent Events as JSON objects until the stream ends.
+
+    Closing this generator (a person pressed Stop) closes the connection, which tells the
+    server to stop generating.
+    """
+    from studio.tasks.sse import json_events, parse_sse
+
+    response = send(json_request(endpoint, path, body), endpoint, retry=retry, stream=True)
+    try:
+        lines = response.iter_lines(decode_unicode=True)
+        yield from json_events(parse_sse(_guarded(lines, endpoint)))
+    finally:
+        response.close()
+
+
+def _guarded(lines: Iterator[str], endpoint: Endpoint) -> Iterator[str]:
+    """Turn a connection that drops mid-stream into our error, keeping what came before."""
+    try:
+        yield from lines
+    except requests.RequestException as exc:
+        raise errors.BackendConnectionError(
+            f"The connection to {endpoint.host} dropped in the middle of the answer "
+            f"({type(exc).__name__}). What arrived before is kept; try again."
+        ) from None
+
+
+# --- sending -------------------------------------------------------------------------------
+
+_session: requests.Session | None = None
+_session_lock = threading.Lock()
+POOL_SIZE = 128  # connections kept per host: many users at once should not reconnect
+
+
+def session() -> requests.Session:
+    """The process's one keep-alive session, made on first use (urllib3's pool is thread-safe)."""
+    global _session
+    with _session_lock:
+        if _session is None:
+            _session = requests.Session()
+            # Users share this session: keep no server cookies that could tie one user to another.
+            _session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+            adapter = requests.adapters.HTTPAdapter(
+                pool_connections=16, pool_maxsize=POOL_SIZE, max_retries=0
+            )
+            _session.mount("http://", adapter)
+            _session.mount("https://", adapter)
+        return _session
+
+
+def send(
+    request: HttpRequest,
+    endpoint: Endpoint,
+    *,
+    retry: RetryPolicy = DEFAULT_RETRY,
+    stream: bool = False,
+    sleep=time.sleep,
+    clock=time.monotonic,
+) -> requests.Response:
+    """POST with bounded retries for 503 loading, 429 and 5xx; raise our errors otherwise."""
+    deadline = clock() + retry.total_seconds
+    rate_limited = server_errors = 0
+    while True:
+        response = _post(request, endpoint, stream=stream)
+        if response.ok:
+            return response
+        status = response.status_code
+        error = error_for(response, endpoint)  # reads and closes the body
+        remaining = deadline - clock()
+        if status == 503 and isinstance(error, errors.ModelLoadingError):
+            wait = min(_estimated_time(response) or 5.0, retry.loading_wait_cap)
+        elif status == 429 and rate_limited < retry.rate_limit_retries:
+            rate_limited += 1
+            wait = min(_retry_after(response) or 2.0 * rate_limited, retry.rate_limit_wait_cap)
+        elif status >= 500 and server_errors < retry.server_error_retries:
+            server_errors += 1
+            wait = retry.backoff_seconds * 2 ** (server_errors - 1) * random.uniform(0.8, 1.2)
+        else:
+            raise error
+        if wait > remaining:
+            raise error
+        log.info("%s answered %s; retrying in %.1f s", endpoint.host, status, wait)
+        sleep(wait)
+
+
+def _post(request: HttpRequest, endpoint: Endpoint, *, stream: bool) -> requests.Response:
+    try:
+        return session().post(
+            request.url,
+            json=request.json,
+            data=request.data,
+            headers=request.headers,
+            timeout=(min(10.0, endpoint.timeout), endpoint.timeout),
+            stream=stream,
+        )
+    except requests.Timeout:
+        raise errors.BackendTimeoutError(
+            f"{endpoint.host} did not answer within {endpoint.timeout:g} seconds. The server may "
+            "be busy or starting: try again, or raise STUDIO_TIMEOUT."
+        ) from None
+    except requests.ConnectionError:
+        raise errors.BackendConnectionError(
+            f"Cannot connect to {endpoint.host}. Check that the server is running and that "
+            f"{endpoint.url_setting} is right, or check your network."
+        ) from None
+    except requests.RequestException as exc:
+        raise errors.BackendConnectionError(
+            f"The request to {endpoint.host} failed ({type(exc).__name__})."
+        ) from None
+
+
+# --- reading answers -----------------------------------------------------------------------
+
+
+def decode_answer(response: requests.Response, endpoint: Endpoint) -> Any:
+    """JSON, or image bytes; a JSON string holding a base64 image becomes the image's bytes."""
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    body = response.content
+    if content_type.startswith("image/") or body.startswith(IMAGE_SIGNATURES):
+        return body
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        raise errors.BadResponseError(
+            f"{endpoint.host} answered {response.status_code} with something that is not JSON "
+            f"({_describe_body(content_type, body)}). Check that "
+            f"{endpoint.url_setting or 'the endpoint URL'} points at a model server."
+        ) from None
+    if isinstance(answer, str):
+        return _base64_image(answer) or answer
+    return answer
+
+
+def _base64_image(text: str) -> bytes | None:
+    """The course's endpoints answered a JSON string of base64 PNG: decode it if it is one."""
+    payload = text.partition("base64,")[2] if text.startswith("data:") else text
+    if len(payload) < 32:
+        return None
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return data if data.startswith(IMAGE_SIGNATURES) else None
+
+
+def error_for(response: requests.Response, endpoint: Endpoint) -> errors.StudioError:
+    """Map a failed answer to an error whose message says what to do. Closes the response."""
+    try:
+        body = response.content
+    except requests.RequestException:
+        body = b""
+    finally:
+        response.close()
+    status = response.status_code
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    detail, error_type = _server_error_text(body, endpoint)
+    said = f" The server said: {detail}" if detail else ""
+    where = f"{endpoint.host}"
+    model = f"model {endpoint.model}" if endpoint.model else "this model"
+    settings = _settings_hint(endpoint)
+
+    if detail is None and body.lstrip()[:1] == b"<":
+        return errors.ServerError(
+            f"{where} answered {status} with an HTML page instead of a model's answer "
+            f"({_describe_body(content_type, body)}): the server or a proxy in front of it is "
+            "failing. Try again in a minute.",
+            status=status,
+        )
+    if status == 401:
+        fix = (
+            "Check HF_TOKEN in your .env file: it needs permission to call Inference Providers "
+            "(https://huggingface.co/settings/tokens)."
+            if endpoint.token
+            else "This server needs an access token: set HF_TOKEN in your .env file."
+        )
+        return errors.AuthenticationError(f"{where} refused the access token (401). {fix}", status=status)
+    if status == 402:
+        return errors.PaymentRequiredError(
+            f"The Hugging Face account's inference credits are used up (402). Add credits at "
+            f"https://huggingface.co/settings/billing, run this tab on your computer with --local "
+            f"{endpoint.task}, or set {endpoint.url_setting} to your own server.{said}",
+            status=status,
+        )
+    if status == 403:
+        return errors.PermissionDeniedError(
+            f"Access to {model} was denied (403). If the model is gated, accept its licence on "
+            f"its page on huggingface.co with the token's account; check that the token may call "
+            f"Inference Providers.{said}",
+            status=status,
+        )
+    if status == 404 or (status == 400 and error_type == "model_not_supported") or (
+        status == 400 and detail and "not supported" in detail.lower()
+    ):
+        return errors.ModelNotFoundError(
+            f"{where} does not serve {model} ({status}). {settings}{said}", status=status
+        )
+    if status == 410:
+        return errors.EndpointGoneError(
+            f"This URL is retired (410): {where} no longer serves models. Unset "
+            f"{endpoint.url_setting} to use the Hugging Face router ({ROUTER}), or set it to a "
+            f"dedicated endpoint or your own server.{said}",
+            status=status,
+        )
+    if status in (400, 422):
+        return errors.ValidationError(
+            f"The server rejected the request ({status}).{said or ' Check the options.'}",
+            status=status,
+        )
+    if status == 429:
+        return errors.RateLimitError(
+            f"{where} is busy or rate-limiting this token (429). Wait a minute and try again.{said}",
+            status=status,
+        )
+    if status == 503 and detail and "loading" in detail.lower():
+        return errors.ModelLoadingError(
+            f"{model} is still loading on {where}. Try again in a minute.", status=status
+        )
+    return errors.ServerError(
+        f"{where} failed ({status}).{said or ' Try again in a minute.'}", status=status
+    )
+
+
+def _server_error_text(body: bytes, endpoint: Endpoint) -> tuple[str | None, str | None]:
+    """The error message and type a server put in its JSON body, redacted and shortened."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None, None
+    error_type = None
+    text = payload
+    if isinstance(payload, dict):
+        error_type = payload.get("error_type")
+        text = payload.get("error") or payload.get("message") or payload.get("detail") or ""
+        if isinstance(text, dict):  # OpenAI style: {"error": {"message", "type", "code"}}
+            error_type = text.get("code") or text.get("type") or error_type
+            text = text.get("message") or ""
+        elif isinstance(text, list):  # FastAPI validation style: [{"loc", "msg"}]
+            text = "; ".join(str(item.get("msg", item)) for item in text if isinstance(item, dict))
+    text = redact(str(text).strip(), endpoint.token)
+    if len(text) > ERROR_TEXT_LIMIT:
+        text = text[:ERROR_TEXT_LIMIT] + "…"
+    return text or None, error_type
+
+
+def redact(text: str, token: str | None) -> str:
+    return text.replace(token, "[token]") if token else text
+
+
+def _describe_body(content_type: str, body: bytes) -> str:
+    kind = content_type or "no Content-Type"
+    return f"{kind}, {len(body)} bytes"
+
+
+def _estimated_time(response: requests.Response) -> float | None:
+    try:
+        value = float(json.loads(response.content).get("estimated_time"))
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return value if value > 0 else None
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    try:
+        value = float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None  # an HTTP date: rare for these servers, fall back to our own backoff
+    return max(value, 0.0)
+
+
+def _settings_hint(endpoint: Endpoint) -> str:
+    if endpoint.on_router:
+        return (
+            f"Set {endpoint.model_setting} to a model that Hugging Face serves for this task, or "
+            f"set {endpoint.url_setting} to a dedicated endpoint or your own server."
+        )
+    return f"Check {endpoint.url_setting}: it should be the full URL of a server for this task."

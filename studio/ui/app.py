@@ -1,0 +1,68 @@
+"""Compose the tabs into one Blocks app; the same function builds an app of a single tab."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import gradio as gr
+
+from studio.config import TASKS, Config
+from studio.errors import ConfigurationError
+from studio.ui import entities, summarize
+from studio.ui.common import describe_endpoint
+
+
+@dataclass(frozen=True)
+class Tab:
+    name: str  # for --tabs
+    title: str
+    tasks: tuple[str, ...]  # whose endpoints it uses, for the backends table
+    build: Callable[[Config], None]
+
+
+TABS: tuple[Tab, ...] = (
+    Tab("summarize", "Summarize", ("summarize",), summarize.build),
+    Tab("ner", "Entities", ("ner",), entities.build),
+)
+TAB_NAMES = tuple(tab.name for tab in TABS)
+
+
+def select_tabs(names: Sequence[str]) -> list[Tab]:
+    """The tabs named (all when none), in the order named."""
+    if not names:
+        return list(TABS)
+    by_name = {tab.name: tab for tab in TABS}
+    unknown = [name for name in names if name not in by_name]
+    if unknown:
+        raise ConfigurationError(
+            f"Unknown tab {', '.join(unknown)}; the tabs are {', '.join(TAB_NAMES)}."
+        )
+    return [by_name[name] for name in names]
+
+
+def build_app(config: Config, tabs: Sequence[Tab] | None = None) -> gr.Blocks:
+    tabs = list(tabs) if tabs is not None else select_tabs(config.tabs)
+    title = "studio" if len(tabs) > 1 else f"studio · {tabs[0].title}"
+    with gr.Blocks(title=title) as app:
+        gr.Markdown(f"# {title}")
+        with gr.Accordion("Where the models run", open=False):
+            gr.Markdown(backends_table(config, tabs))
+        if len(tabs) == 1:
+            tabs[0].build(config)
+        else:
+            for tab in tabs:
+                with gr.Tab(tab.title, id=tab.name):
+                    tab.build(config)
+    # These tabs wait on model servers, not on this CPU: let many people wait at once.
+    app.queue(default_concurrency_limit=config.concurrency)
+    return app
+
+
+def backends_table(config: Config, tabs: Sequence[Tab]) -> str:
+    rows = ["| Tab | Backend · model · host |", "|---|---|"]
+    for tab in tabs:
+        for task in tab.tasks:
+            label = tab.title if len(tab.tasks) == 1 else f"{tab.title} ({TASKS[task].title})"
+            rows.append(f"| {label} | {describe_endpoint(config.endpoint(task))} |")
+    return "\n".join(rows)

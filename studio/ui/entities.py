@@ -1,0 +1,55 @@
+"""The Entities tab: named entities as highlighted text, and as a table."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from studio.config import Config
+from studio.errors import InputError
+from studio.tasks.entities import Entity, merge_entities
+from studio.transport import get_completion
+from studio.ui.common import require_setup, setup_notice, shows_errors
+
+COLORS = {"PER": "#f4a261", "ORG": "#2a9d8f", "LOC": "#8ab17d", "MISC": "#b392ac"}
+LEGEND = "PER person · ORG organisation · LOC location · MISC other names"
+EXAMPLES = [
+    "My name is Andrew, I'm building DeepLearningAI and I live in California",
+    "Angela Merkel met Emmanuel Macron in Zürich before flying to 東京 with Lufthansa.",
+    "New York City hired Hugging Face to help the United Nations translate documents.",
+]
+COLUMNS = ["Entity", "Type", "Score", "Start", "End"]
+
+
+def build(config: Config) -> None:
+    endpoint = config.endpoint("ner")
+    setup_notice(config, "ner")
+    entities = gr.State([])
+    with gr.Row():
+        with gr.Column():
+            text = gr.Textbox(label="Text to find entities in", lines=5, max_lines=20)
+            button = gr.Button("Find entities", variant="primary")
+        with gr.Column():
+            highlighted = gr.HighlightedText(
+                label="Entities", show_legend=True, color_map=COLORS, combine_adjacent=False,
+                elem_id="entities-highlighted",
+            )
+            gr.Markdown(LEGEND)
+    table = gr.Dataframe(headers=COLUMNS, label="Entity list", interactive=False, wrap=True)
+    gr.Examples([[example] for example in EXAMPLES], inputs=[text], label="Examples")
+
+    @shows_errors
+    def find_entities(text: str) -> tuple[dict, list[Entity]]:
+        if not (text or "").strip():
+            raise InputError("Type or paste some text to find entities in.")
+        require_setup(config, "ner")
+        found = merge_entities(text, get_completion(endpoint, text))
+        marks = [{"entity": e.type, "start": e.start, "end": e.end} for e in found]
+        return {"text": text, "entities": marks}, found
+
+    def entity_rows(found: list[Entity]) -> list[list]:
+        return [[e.text, e.type, round(e.score, 3), e.start, e.end] for e in found]
+
+    # The API returns only the highlighted text; the table follows from the state, privately.
+    button.click(
+        find_entities, inputs=text, outputs=[highlighted, entities], api_name="ner"
+    ).success(entity_rows, inputs=entities, outputs=table, api_visibility="private")

@@ -1,0 +1,78 @@
+"""The Summarize tab."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from studio.config import Config
+from studio.tasks import summarize as task
+from studio.transport import get_completion
+from studio.ui.common import require_setup, setup_notice, shows_errors
+
+EIFFEL = (
+    "The tower is 324 metres (1,063 ft) tall, about the same height as an 81-storey building, "
+    "and the tallest structure in Paris. Its base is square, measuring 125 metres (410 ft) on "
+    "each side. During its construction, the Eiffel Tower surpassed the Washington Monument to "
+    "become the tallest man-made structure in the world, a title it held for 41 years until the "
+    "Chrysler Building in New York City was finished in 1930. It was the first structure to "
+    "reach a height of 300 metres. Due to the addition of a broadcasting aerial at the top of "
+    "the tower in 1957, it is now taller than the Chrysler Building by 5.2 metres (17 ft). "
+    "Excluding transmitters, the Eiffel Tower is the second tallest free-standing structure in "
+    "France after the Millau Viaduct."
+)
+PHOTOSYNTHESIS = (
+    "Photosynthesis is the process by which green plants, algae and some bacteria turn light "
+    "into chemical energy. Inside the chloroplasts, chlorophyll absorbs mostly blue and red "
+    "light. That energy splits water molecules, releasing oxygen as a by-product, and drives "
+    "the production of ATP and NADPH. In the Calvin cycle, the plant then uses these molecules "
+    "to fix carbon dioxide from the air into sugars such as glucose, which it burns for energy "
+    "or stores as starch. Nearly all the oxygen in Earth's atmosphere comes from "
+    "photosynthesis, and almost every food chain starts with it."
+)
+
+
+def build(config: Config) -> None:
+    endpoint = config.endpoint("summarize")
+    setup_notice(config, "summarize")
+    with gr.Row():
+        with gr.Column():
+            text = gr.Textbox(label="Text to summarize", lines=10, max_lines=30)
+            with gr.Accordion("Length (optional)", open=False):
+                with gr.Row():
+                    min_length = gr.Number(
+                        label="Minimum length (tokens)", value=None, precision=0, minimum=1,
+                        maximum=task.LENGTH_LIMIT,
+                    )
+                    max_length = gr.Number(
+                        label="Maximum length (tokens)", value=None, precision=0, minimum=1,
+                        maximum=task.LENGTH_LIMIT,
+                    )
+            button = gr.Button("Summarize", variant="primary")
+        with gr.Column():
+            summary = gr.Textbox(label="Summary", lines=10, buttons=["copy"])
+    gr.Examples([[EIFFEL], [PHOTOSYNTHESIS]], inputs=[text], label="Examples")
+
+    @shows_errors
+    def summarize(text: str, min_length: float | None = None, max_length: float | None = None):
+        require_setup(config, "summarize")
+        result = task.summarize(
+            text,
+            lambda piece, parameters: get_completion(endpoint, piece, parameters),
+            min_length=_whole(min_length),
+            max_length=_whole(max_length),
+            nested_parameters=endpoint.on_router,
+        )
+        if result.pieces > 1:
+            gr.Info(
+                f"The text is longer than the model reads at once, so it was summarized in "
+                f"{result.pieces} parts, one paragraph each."
+            )
+        return result.text
+
+    button.click(
+        summarize, inputs=[text, min_length, max_length], outputs=summary, api_name="summarize"
+    )
+
+
+def _whole(value: float | None) -> int | None:
+    return int(value) if value else None
