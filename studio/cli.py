@@ -24,23 +24,28 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description="Six generative-AI demos in one Gradio app. Settings also come from the "
         "environment and a .env file: see README.md.",
     )
-    parser.add_argument("--host", help="address to listen on (default 127.0.0.1; 0.0.0.0 for a LAN)")
+    parser.add_argument(
+        "--host", help="address to listen on (default 127.0.0.1; 0.0.0.0 for a LAN)"
+    )
     parser.add_argument("--port", type=int, help="port (default 7860, or STUDIO_PORT)")
     parser.add_argument(
         "--tabs", help="comma-separated tabs to serve, e.g. summarize,ner (default: all)"
     )
     parser.add_argument(
-        "--per-tab-ports", action="store_true",
+        "--per-tab-ports",
+        action="store_true",
         help="serve each tab as its own app on consecutive ports from --port",
     )
     parser.add_argument("--share", action="store_true", help="also make a public Gradio link")
     parser.add_argument(
-        "--share-without-auth", action="store_true",
+        "--share-without-auth",
+        action="store_true",
         help="allow --share without --auth although an access token is configured",
     )
     parser.add_argument("--auth", help="user:password required to open the app (or STUDIO_AUTH)")
     parser.add_argument(
-        "--local", help="run these tasks on this computer (comma-separated, or all); needs "
+        "--local",
+        help="run these tasks on this computer (comma-separated, or all); needs "
         "pip install -r requirements-local.txt",
     )
     parser.add_argument(

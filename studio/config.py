@@ -29,11 +29,13 @@ class TaskSpec:
 
     name: str
     title: str
-    url_setting: str
+    url_setting: str  # the course's name: a server for this task, used as given
     model_setting: str
-    default_model: str
+    default_model: str  # served on the router today
     local_model: str  # the course's model, for the in-process backend
-    protocol: str  # what a URL in `url_setting` speaks: "task" (HF task API) or "tgi"
+    url_protocol: str = "task"  # what a server in `url_setting` speaks: "task" or "tgi"
+    router_protocol: str = "task"  # "task" (hf-inference task API) or "openai" (chat API)
+    chat_base_setting: str | None = None  # an OpenAI-compatible server for this task
 
 
 TASKS: Mapping[str, TaskSpec] = MappingProxyType(
@@ -41,12 +43,51 @@ TASKS: Mapping[str, TaskSpec] = MappingProxyType(
         spec.name: spec
         for spec in (
             TaskSpec(
-                "summarize", "Summarize", "HF_API_SUMMARY_BASE", "STUDIO_SUMMARY_MODEL",
-                "facebook/bart-large-cnn", "sshleifer/distilbart-cnn-12-6", "task",
+                "summarize",
+                "Summarize",
+                "HF_API_SUMMARY_BASE",
+                "STUDIO_SUMMARY_MODEL",
+                default_model="facebook/bart-large-cnn",
+                local_model="sshleifer/distilbart-cnn-12-6",
             ),
             TaskSpec(
-                "ner", "Entities", "HF_API_NER_BASE", "STUDIO_NER_MODEL",
-                "dslim/bert-base-NER", "dslim/bert-base-NER", "task",
+                "ner",
+                "Entities",
+                "HF_API_NER_BASE",
+                "STUDIO_NER_MODEL",
+                default_model="dslim/bert-base-NER",
+                local_model="dslim/bert-base-NER",
+            ),
+            TaskSpec(
+                # Which BLIP models the router still serves is unconfirmed; vision chat models
+                # are served by many providers, so the default asks one for a caption.
+                "caption",
+                "Caption",
+                "HF_API_ITT_BASE",
+                "STUDIO_CAPTION_MODEL",
+                default_model="Qwen/Qwen2.5-VL-7B-Instruct",
+                local_model="Salesforce/blip-image-captioning-base",
+                router_protocol="openai",
+                chat_base_setting="STUDIO_CAPTION_CHAT_BASE",
+            ),
+            TaskSpec(
+                "image",
+                "Imagine",
+                "HF_API_TTI_BASE",
+                "STUDIO_IMAGE_MODEL",
+                default_model="stabilityai/stable-diffusion-xl-base-1.0",
+                local_model="stabilityai/sd-turbo",
+            ),
+            TaskSpec(
+                "chat",
+                "Chat",
+                "HF_API_FALCOM_BASE",
+                "STUDIO_CHAT_MODEL",
+                default_model="Qwen/Qwen2.5-7B-Instruct",
+                local_model="Qwen/Qwen2.5-0.5B-Instruct",
+                url_protocol="tgi",
+                router_protocol="openai",
+                chat_base_setting="STUDIO_CHAT_BASE",
             ),
         )
     }
@@ -95,6 +136,9 @@ class Config:
     tabs: tuple[str, ...] = ()  # empty: every tab
     per_tab_ports: bool = False
     concurrency: int = 64
+    max_image_side: int = 1024  # long side of an image sent upstream
+    chat_template: str = "falcon"  # prompt format for a TGI server (HF_API_FALCOM_BASE)
+    chat_budget_chars: int = 24_000  # conversation kept per request, oldest turns dropped first
 
     def endpoint(self, task: str) -> Endpoint:
         return self.endpoints[task]
@@ -142,24 +186,57 @@ def load_config(env: Mapping[str, str], **flags) -> Config:
         tabs=tuple(_names(flags.get("tabs") or "")),  # checked against the app's tabs
         per_tab_ports=bool(flags.get("per_tab_ports")),
         concurrency=int(flags.get("concurrency") or env.get("STUDIO_CONCURRENCY") or 64),
+        max_image_side=int(_positive_float(env, "STUDIO_MAX_IMAGE_SIDE", 1024)),
+        chat_template=env.get("STUDIO_CHAT_TEMPLATE", "").strip().lower() or "falcon",
+        chat_budget_chars=int(_positive_float(env, "STUDIO_CHAT_BUDGET_CHARS", 24_000)),
     )
 
 
 def _resolve(spec: TaskSpec, env, token, timeout, *, local: bool, device: str) -> Endpoint:
     url = env.get(spec.url_setting, "").strip()
+    chat_base = env.get(spec.chat_base_setting, "").strip() if spec.chat_base_setting else ""
     model = env.get(spec.model_setting, "").strip()
-    common = dict(
-        task=spec.name, url_setting=spec.url_setting, model_setting=spec.model_setting,
-        timeout=timeout, device=device,
-    )
+    common = dict(task=spec.name, model_setting=spec.model_setting, timeout=timeout, device=device)
     if local:
-        return Endpoint(protocol="local", url="", model=model or spec.local_model, **common)
+        return Endpoint(
+            protocol="local",
+            url="",
+            model=model or spec.local_model,
+            url_setting=spec.url_setting,
+            **common,
+        )
+    if chat_base:  # an OpenAI-compatible server chosen for this task wins
+        _check_url(chat_base, spec.chat_base_setting)
+        return Endpoint(
+            protocol="openai",
+            url=chat_base,
+            model=model or spec.default_model,
+            token=token,
+            url_setting=spec.chat_base_setting,
+            **common,
+        )
     if url:
         _check_url(url, spec.url_setting)
-        return Endpoint(protocol=spec.protocol, url=url, model=model, token=token, **common)
+        return Endpoint(
+            protocol=spec.url_protocol,
+            url=url,
+            model=model,
+            token=token,
+            url_setting=spec.url_setting,
+            **common,
+        )
     model = model or spec.default_model
+    router_url = (
+        ROUTER_CHAT_BASE
+        if spec.router_protocol == "openai"
+        else ROUTER_TASK_URL.format(model=model)
+    )
     return Endpoint(
-        protocol="task", url=ROUTER_TASK_URL.format(model=model), model=model, token=token,
+        protocol=spec.router_protocol,
+        url=router_url,
+        model=model,
+        token=token,
+        url_setting=spec.url_setting,
         **common,
     )
 

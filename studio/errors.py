@@ -15,7 +15,7 @@
         ├── ServerError              other 4xx/5xx, including generation failures
         ├── BadResponseError         an answer we cannot read (HTML page, broken JSON)
         ├── BackendTimeoutError      no answer in time (also a TimeoutError)
-        └── BackendConnectionError   cannot connect, or the connection dropped (also a ConnectionError)
+        └── BackendConnectionError   cannot connect, or the connection dropped (a ConnectionError)
 
 Messages never contain the access token: they are built from settings names, hosts and the
 server's own error text, which is redacted before use.

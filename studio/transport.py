@@ -86,7 +86,9 @@ def build_request(
 def json_request(endpoint: Endpoint, path: str, body: dict) -> HttpRequest:
     """A request whose body is given whole (chat completions, TGI generate)."""
     request = build_request(endpoint, None, path=path)
-    return HttpRequest(url=request.url, json=body, headers={**request.headers, "Content-Type": JSON})
+    return HttpRequest(
+        url=request.url, json=body, headers={**request.headers, "Content-Type": JSON}
+    )
 
 
 def get_completion(
@@ -129,6 +131,7 @@ def stream_events(
 
     response = send(json_request(endpoint, path, body), endpoint, retry=retry, stream=True)
     try:
+        response.encoding = "utf-8"  # SSE is always UTF-8; requests would guess Latin-1
         lines = response.iter_lines(decode_unicode=True)
         yield from json_events(parse_sse(_guarded(lines, endpoint)))
     finally:
@@ -192,7 +195,8 @@ def send(
             wait = min(_estimated_time(response) or 5.0, retry.loading_wait_cap)
         elif status == 429 and rate_limited < retry.rate_limit_retries:
             rate_limited += 1
-            wait = min(_retry_after(response) or 2.0 * rate_limited, retry.rate_limit_wait_cap)
+            hint = _retry_after(response)
+            wait = min(2.0 * rate_limited if hint is None else hint, retry.rate_limit_wait_cap)
         elif status >= 500 and server_errors < retry.server_error_retries:
             server_errors += 1
             wait = retry.backoff_seconds * 2 ** (server_errors - 1) * random.uniform(0.8, 1.2)
@@ -294,7 +298,9 @@ def error_for(response: requests.Response, endpoint: Endpoint) -> errors.StudioE
             if endpoint.token
             else "This server needs an access token: set HF_TOKEN in your .env file."
         )
-        return errors.AuthenticationError(f"{where} refused the access token (401). {fix}", status=status)
+        return errors.AuthenticationError(
+            f"{where} refused the access token (401). {fix}", status=status
+        )
     if status == 402:
         return errors.PaymentRequiredError(
             f"The Hugging Face account's inference credits are used up (402). Add credits at "
@@ -309,8 +315,10 @@ def error_for(response: requests.Response, endpoint: Endpoint) -> errors.StudioE
             f"Inference Providers.{said}",
             status=status,
         )
-    if status == 404 or (status == 400 and error_type == "model_not_supported") or (
-        status == 400 and detail and "not supported" in detail.lower()
+    if (
+        status == 404
+        or (status == 400 and error_type == "model_not_supported")
+        or (status == 400 and detail and "not supported" in detail.lower())
     ):
         return errors.ModelNotFoundError(
             f"{where} does not serve {model} ({status}). {settings}{said}", status=status
@@ -329,7 +337,8 @@ def error_for(response: requests.Response, endpoint: Endpoint) -> errors.StudioE
         )
     if status == 429:
         return errors.RateLimitError(
-            f"{where} is busy or rate-limiting this token (429). Wait a minute and try again.{said}",
+            f"{where} is busy or rate-limiting this token (429). Wait a minute and try again."
+            f"{said}",
             status=status,
         )
     if status == 503 and detail and "loading" in detail.lower():
@@ -394,4 +403,7 @@ def _settings_hint(endpoint: Endpoint) -> str:
             f"Set {endpoint.model_setting} to a model that Hugging Face serves for this task, or "
             f"set {endpoint.url_setting} to a dedicated endpoint or your own server."
         )
-    return f"Check {endpoint.url_setting}: it should be the full URL of a server for this task."
+    return (
+        f"Check {endpoint.url_setting}: it should be the full URL of a server for this task; "
+        f"or unset it and set {endpoint.model_setting} to use the Hugging Face router."
+    )

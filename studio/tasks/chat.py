@@ -52,7 +52,7 @@ def _render_mistral(messages: Sequence[Message]) -> str:
     return "".join(parts)
 
 
-_FALCON_ROLES = {"system": "System", "user": "User", "assistant": "Assistant"}
+_FALCON_ROLES = {"user": "User", "assistant": "Assistant"}
 
 
 def _render_falcon(messages: Sequence[Message]) -> str:
@@ -66,9 +66,8 @@ def _render_llama3(messages: Sequence[Message]) -> str:
     def block(role: str, content: str) -> str:
         return f"<|start_header_id|>{role}<|end_header_id|>\n\n{content}<|eot_id|>"
 
-    return "<|begin_of_text|>" + _blocks(messages, block) + (
-        "<|start_header_id|>assistant<|end_header_id|>\n\n"
-    )
+    reply_header = "<|start_header_id|>assistant<|end_header_id|>\n\n"
+    return "<|begin_of_text|>" + _blocks(messages, block) + reply_header
 
 
 def _render_chatml(messages: Sequence[Message]) -> str:
@@ -93,13 +92,15 @@ def _blocks(messages: Sequence[Message], block: Callable[[str, str], str]) -> st
 
 
 # Read-only: shared by every session.
-TEMPLATES: Mapping[str, ChatTemplate] = MappingProxyType({
-    "mistral": ChatTemplate("mistral", _render_mistral, ("</s>",)),
-    "falcon": ChatTemplate("falcon", _render_falcon, ("\nUser:", "<|endoftext|>")),
-    "llama3": ChatTemplate("llama3", _render_llama3, ("<|eot_id|>",)),
-    "chatml": ChatTemplate("chatml", _render_chatml, ("<|im_end|>",)),
-    "zephyr": ChatTemplate("zephyr", _render_zephyr, ("</s>",)),
-})
+TEMPLATES: Mapping[str, ChatTemplate] = MappingProxyType(
+    {
+        "mistral": ChatTemplate("mistral", _render_mistral, ("</s>",)),
+        "falcon": ChatTemplate("falcon", _render_falcon, ("\nUser:", "<|endoftext|>")),
+        "llama3": ChatTemplate("llama3", _render_llama3, ("<|eot_id|>",)),
+        "chatml": ChatTemplate("chatml", _render_chatml, ("<|im_end|>",)),
+        "zephyr": ChatTemplate("zephyr", _render_zephyr, ("</s>",)),
+    }
+)
 
 
 def get_template(name: str) -> ChatTemplate:
@@ -207,7 +208,10 @@ def _turns(messages: Sequence[Message]) -> list[tuple[Message, Message]]:
 
 
 def build_messages(
-    system_prompt: str | None, history: Iterable[Any] | None, user_message: Any, *,
+    system_prompt: str | None,
+    history: Iterable[Any] | None,
+    user_message: Any,
+    *,
     budget_chars: int,
 ) -> list[Message]:
     """System prompt, then as much recent history as fits, then the new user message.
@@ -317,7 +321,11 @@ def tgi_parameters(settings: ChatSettings, stop: Sequence[str]) -> dict[str, Any
 
 
 def openai_body(
-    settings: ChatSettings, model: str, messages: Sequence[Message], *, stream: bool = True,
+    settings: ChatSettings,
+    model: str,
+    messages: Sequence[Message],
+    *,
+    stream: bool = True,
     send_repetition_penalty: bool,
 ) -> tuple[dict[str, Any], list[str]]:
     """A ``/chat/completions`` body, and notes for the person about settings mapped or dropped.

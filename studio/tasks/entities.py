@@ -132,3 +132,17 @@ def _inside_word(text: str, start: int) -> bool:
 def _spaceless_script(char: str) -> bool:
     # Chinese and Japanese put no spaces between words: adjacent pieces are not sub-words.
     return unicodedata.east_asian_width(char) in ("W", "F")
+
+
+def segments(text: str, entities: list[Entity]) -> list[tuple[str, str | None]]:
+    """The whole text as (piece, type or None) in order: what highlighted text displays."""
+    pieces: list[tuple[str, str | None]] = []
+    cursor = 0
+    for entity in entities:
+        if entity.start > cursor:
+            pieces.append((text[cursor : entity.start], None))
+        pieces.append((entity.text, entity.type))
+        cursor = entity.end
+    if cursor < len(text):
+        pieces.append((text[cursor:], None))
+    return pieces

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from studio.errors import BadResponseError, BackendError, ServerError, ValidationError
+from studio.errors import BackendError, BadResponseError, ServerError, ValidationError
 
 DONE = "[DONE]"
 

@@ -6,7 +6,7 @@ import gradio as gr
 
 from studio.config import Config
 from studio.errors import InputError
-from studio.tasks.entities import Entity, merge_entities
+from studio.tasks.entities import Entity, merge_entities, segments
 from studio.transport import get_completion
 from studio.ui.common import require_setup, setup_notice, shows_errors
 
@@ -30,21 +30,25 @@ def build(config: Config) -> None:
             button = gr.Button("Find entities", variant="primary")
         with gr.Column():
             highlighted = gr.HighlightedText(
-                label="Entities", show_legend=True, color_map=COLORS, combine_adjacent=False,
+                label="Entities",
+                show_legend=True,
+                color_map=COLORS,
+                combine_adjacent=False,
                 elem_id="entities-highlighted",
             )
             gr.Markdown(LEGEND)
-    table = gr.Dataframe(headers=COLUMNS, label="Entity list", interactive=False, wrap=True)
+    table = gr.Dataframe(
+        headers=COLUMNS, label="Entity list", interactive=False, wrap=True, elem_id="entities-table"
+    )
     gr.Examples([[example] for example in EXAMPLES], inputs=[text], label="Examples")
 
     @shows_errors
-    def find_entities(text: str) -> tuple[dict, list[Entity]]:
+    def find_entities(text: str) -> tuple[list, list[Entity]]:
         if not (text or "").strip():
             raise InputError("Type or paste some text to find entities in.")
         require_setup(config, "ner")
         found = merge_entities(text, get_completion(endpoint, text))
-        marks = [{"entity": e.type, "start": e.start, "end": e.end} for e in found]
-        return {"text": text, "entities": marks}, found
+        return segments(text, found), found
 
     def entity_rows(found: list[Entity]) -> list[list]:
         return [[e.text, e.type, round(e.score, 3), e.start, e.end] for e in found]

@@ -40,11 +40,17 @@ def build(config: Config) -> None:
             with gr.Accordion("Length (optional)", open=False):
                 with gr.Row():
                     min_length = gr.Number(
-                        label="Minimum length (tokens)", value=None, precision=0, minimum=1,
+                        label="Minimum length (tokens)",
+                        value=None,
+                        precision=0,
+                        minimum=1,
                         maximum=task.LENGTH_LIMIT,
                     )
                     max_length = gr.Number(
-                        label="Maximum length (tokens)", value=None, precision=0, minimum=1,
+                        label="Maximum length (tokens)",
+                        value=None,
+                        precision=0,
+                        minimum=1,
                         maximum=task.LENGTH_LIMIT,
                     )
             button = gr.Button("Summarize", variant="primary")

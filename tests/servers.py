@@ -1,0 +1,220 @@
+"""A local model server that speaks the Hugging Face task API, for tests only.
+
+It answers like the documented protocol (shapes, statuses, headers), computing each answer from
+the request it received, and records every request so tests can check what was sent.
+
+Routes (POST):
+  /summarize/models/{model}     -> [{"summary_text"}]: the first words, up to max_length
+  /ner/models/{model}           -> raw tokens: B-/I- tags, "##" word pieces, offsets
+  /ner-grouped/models/{model}   -> [{"entity_group", ...}] as the router sends
+  /hang/...                     -> never answers in time
+Any route can be told to fail first: `server.fail_next("/ner", (503, {...}, {}), ...)`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# Names the toy NER "model" knows, and their types.
+GAZETTEER = {
+    "Andrew": "PER",
+    "Angela Merkel": "PER",
+    "Emmanuel Macron": "PER",
+    "Ada Lovelace": "PER",
+    "DeepLearningAI": "ORG",
+    "Hugging Face": "ORG",
+    "Lufthansa": "ORG",
+    "United Nations": "ORG",
+    "California": "LOC",
+    "Zürich": "LOC",
+    "東京": "LOC",
+    "New York City": "LOC",
+    "Paris": "LOC",
+    "London": "LOC",
+    "Berlin": "LOC",
+}
+PIECE = 4  # the toy tokenizer cuts words into pieces of four characters, like WordPiece's "##"
+
+
+@dataclass
+class Recorded:
+    path: str
+    headers: dict
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+
+@dataclass
+class TaskServer:
+    delay: float = 0.0  # seconds before every answer, for concurrency measurements
+    requests: list[Recorded] = field(default_factory=list)
+    failures: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fail_next(self, prefix: str, *answers: tuple[int, object, dict]) -> None:
+        """Answer the next requests under `prefix` with these (status, body, headers) first."""
+        with self.lock:
+            self.failures[prefix].extend(answers)
+
+    def take_failure(self, path: str):
+        with self.lock:
+            for prefix, queue in self.failures.items():
+                if path.startswith(prefix) and queue:
+                    return queue.popleft()
+        return None
+
+    def start(self) -> str:
+        handler = type("Handler", (_Handler,), {"server_state": self})
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.httpd.server_port}"
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_state: TaskServer
+    protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
+
+    def log_message(self, *args) -> None:  # keep test output clean
+        pass
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        state = self.server_state
+        state.requests.append(Recorded(self.path, dict(self.headers), body))
+        if self.path.startswith("/hang"):
+            time.sleep(30)
+            return
+        if state.delay:
+            time.sleep(state.delay)
+        failure = state.take_failure(self.path)
+        if failure:
+            status, payload, headers = failure
+            return self._send(status, payload, headers)
+        try:
+            answer = self._answer(body)
+        except _Invalid as exc:  # what TGI-style servers say for a bad parameter
+            return self._send(422, {"error": str(exc), "error_type": "validation"})
+        if answer is None:
+            return self._send(404, {"error": "Model not found"})
+        return self._send(200, answer)
+
+    def _answer(self, body: bytes):
+        request = json.loads(body)
+        inputs, parameters = request.get("inputs"), request.get("parameters") or {}
+        if self.path.startswith("/summarize/"):
+            return summarize(inputs, parameters)
+        if self.path.startswith("/ner-grouped/"):
+            return group(inputs, ner_tokens(inputs))
+        if self.path.startswith("/ner/"):
+            return ner_tokens(inputs)
+        return None
+
+    def _send(self, status: int, payload, headers: dict | None = None) -> None:
+        if isinstance(payload, bytes):
+            data, content_type = payload, "text/html; charset=utf-8"
+        else:
+            data, content_type = json.dumps(payload).encode(), "application/json"
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class _Invalid(ValueError):
+    pass
+
+
+def summarize(text: str, parameters: dict) -> list[dict]:
+    """A toy summary: the first words of the text, honouring max_length and min_length in words.
+
+    Accepts lengths inside `generate_parameters` (today's API) or at the top (older servers).
+    """
+    lengths = parameters.get("generate_parameters") or parameters
+    max_length = int(lengths.get("max_length") or 12)
+    min_length = int(lengths.get("min_length") or 0)
+    if min_length > max_length:
+        raise _Invalid("min_length must be less than or equal to max_length")
+    words = text.split()
+    return [{"summary_text": " " + " ".join(words[: max(max_length, min_length)])}]
+
+
+def ner_tokens(text: str) -> list[dict]:
+    """Raw token classification (aggregation none), as a WordPiece model answers."""
+    tokens = []
+    for name, kind in GAZETTEER.items():
+        for match in re.finditer(re.escape(name), text):
+            for number, (start, end) in enumerate(_word_spans(match.start(), name)):
+                for piece, (p_start, p_end) in enumerate(_pieces(start, end, text)):
+                    tag = "B" if number == 0 and piece == 0 else "I"
+                    word = text[p_start:p_end]
+                    tokens.append(
+                        {
+                            "entity": f"{tag}-{kind}",
+                            "score": 0.99 - 0.01 * piece,
+                            "word": word if piece == 0 else "##" + word,
+                            "start": p_start,
+                            "end": p_end,
+                        }
+                    )
+    tokens.sort(key=lambda t: t["start"])
+    for index, token in enumerate(tokens, start=1):
+        token["index"] = index
+    return tokens
+
+
+def _word_spans(offset: int, name: str):
+    for match in re.finditer(r"\S+", name):
+        yield offset + match.start(), offset + match.end()
+
+
+def _pieces(start: int, end: int, text: str):
+    # CJK characters are one token each and never "##" pieces, as in BERT's tokenizer.
+    step = 1 if ord(text[start]) > 0x2E80 else PIECE
+    for p_start in range(start, end, step):
+        yield p_start, min(p_start + step, end)
+
+
+def group(text: str, tokens: list[dict]) -> list[dict]:
+    """What aggregation "simple" makes of raw tokens: one group per B- run."""
+    groups: list[dict] = []
+    for token in tokens:
+        tag, kind = token["entity"].split("-", 1)
+        if groups and tag == "I" and groups[-1]["entity_group"] == kind:
+            last = groups[-1]
+            last["end"], last["scores"] = token["end"], [*last["scores"], token["score"]]
+        else:
+            groups.append(
+                {
+                    "entity_group": kind,
+                    "start": token["start"],
+                    "end": token["end"],
+                    "scores": [token["score"]],
+                }
+            )
+    return [
+        {
+            "entity_group": g["entity_group"],
+            "score": sum(g["scores"]) / len(g["scores"]),
+            "word": text[g["start"] : g["end"]],
+            "start": g["start"],
+            "end": g["end"],
+        }
+        for g in groups
+    ]

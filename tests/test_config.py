@@ -1,0 +1,84 @@
+"""Configuration from the environment, .env and flags."""
+
+from __future__ import annotations
+
+import pytest
+
+from studio.config import ROUTER, load_config, read_environment
+from studio.errors import ConfigurationError
+
+
+def test_defaults_use_the_router_with_todays_models():
+    config = load_config({"HF_TOKEN": "hf_x"})
+    summary = config.endpoint("summarize")
+    assert summary.url == f"{ROUTER}/hf-inference/models/facebook/bart-large-cnn"
+    assert summary.protocol == "task" and summary.token == "hf_x"
+    assert config.endpoint("ner").model == "dslim/bert-base-NER"
+    assert config.missing_setup("summarize") is None
+
+
+def test_course_names_are_accepted():
+    config = load_config(
+        {
+            "HF_API_KEY": "hf_course",
+            "HF_API_SUMMARY_BASE": "https://example.test/summary",
+        }
+    )
+    endpoint = config.endpoint("summarize")
+    assert endpoint.url == "https://example.test/summary" and endpoint.token == "hf_course"
+    assert not endpoint.on_router
+
+
+def test_model_setting_picks_the_router_model():
+    config = load_config({"STUDIO_SUMMARY_MODEL": "sshleifer/distilbart-cnn-12-6"})
+    assert config.endpoint("summarize").url.endswith("/models/sshleifer/distilbart-cnn-12-6")
+
+
+def test_no_token_and_no_url_is_not_a_crash_but_says_what_to_set():
+    config = load_config({})
+    problem = config.missing_setup("ner")
+    assert "HF_TOKEN" in problem and "HF_API_NER_BASE" in problem and "--local ner" in problem
+
+
+def test_a_custom_server_needs_no_token():
+    assert load_config({"HF_API_NER_BASE": "http://127.0.0.1:8080/"}).missing_setup("ner") is None
+
+
+def test_secrets_stay_out_of_repr():
+    config = load_config({"HF_TOKEN": "hf_secret_value", "STUDIO_AUTH": "teacher:pa55"})
+    assert "hf_secret_value" not in repr(config) and "pa55" not in repr(config)
+    assert config.auth == ("teacher", "pa55")
+
+
+def test_flags_win_over_the_environment():
+    config = load_config({"STUDIO_PORT": "9000"}, port=8001, tabs="ner, summarize", share=True)
+    assert config.port == 8001 and config.tabs == ("ner", "summarize") and config.share
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"STUDIO_TIMEOUT": "soon"}, "STUDIO_TIMEOUT"),
+        ({"STUDIO_AUTH": "nopassword"}, "user:password"),
+        ({"HF_API_NER_BASE": "ftp://x"}, "http"),
+        ({"STUDIO_LOCAL": "summarise"}, "unknown tab summarise"),
+    ],
+)
+def test_bad_settings_are_named(env, says):
+    with pytest.raises(ConfigurationError, match=says):
+        load_config(env)
+
+
+def test_local_tasks():
+    config = load_config({"STUDIO_LOCAL": "all"})
+    assert config.endpoint("summarize").protocol == "local"
+    assert config.endpoint("summarize").model == "sshleifer/distilbart-cnn-12-6"
+
+
+def test_dotenv_file_is_read_and_the_shell_wins(tmp_path, monkeypatch):
+    env_file = tmp_path / ".env"
+    env_file.write_text("HF_TOKEN=hf_from_file\nSTUDIO_TIMEOUT=7\n")
+    monkeypatch.setenv("STUDIO_TIMEOUT", "9")
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    config = load_config(read_environment(env_file))
+    assert config.token == "hf_from_file" and config.timeout == 9.0

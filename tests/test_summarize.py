@@ -1,0 +1,69 @@
+"""Summarization logic: validation, splitting to fit the window, parameters, answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from studio.errors import BadResponseError, InputError
+from studio.tasks import summarize as task
+
+
+def test_short_text_is_one_request_with_nested_lengths():
+    calls = []
+
+    def complete(piece, parameters):
+        calls.append((piece, parameters))
+        return [{"summary_text": " A short summary. "}]
+
+    result = task.summarize("Some text.", complete, min_length=5, max_length=40)
+    assert result == task.Summary("A short summary.", 1)
+    assert calls == [("Some text.", {"generate_parameters": {"min_length": 5, "max_length": 40}})]
+
+
+def test_older_servers_get_lengths_at_the_top():
+    assert task.parameters(None, 50, nested=False) == {"max_length": 50}
+    assert task.parameters(None, None, nested=True) is None
+
+
+def test_long_text_is_split_between_sentences_and_summarized_in_order():
+    sentences = [f"Sentence number {i} says something about topic {i}." for i in range(300)]
+    text = " ".join(sentences)  # 2,400 words
+    pieces = task.split_text(text, words_per_piece=600)
+    assert len(pieces) == 4
+    assert all(len(p.split()) <= 600 for p in pieces)
+    assert all(p.endswith(".") for p in pieces), "cut between sentences"
+    assert " ".join(pieces) == text
+
+    result = task.summarize(text, lambda piece, _: [{"summary_text": piece.split()[2]}])
+    assert result.pieces == 4
+    assert result.text.split("\n\n") == ["0", "75", "150", "225"]
+
+
+def test_a_sentence_longer_than_a_piece_is_cut_by_words():
+    text = " ".join(["word"] * 1500)
+    assert [len(p.split()) for p in task.split_text(text, 600)] == [600, 600, 300]
+
+
+@pytest.mark.parametrize(
+    ("text", "min_length", "max_length", "says"),
+    [
+        ("", None, None, "Type or paste"),
+        ("   ", None, None, "Type or paste"),
+        ("text", 50, 10, "above maximum"),
+        ("text", None, 5000, "between 1 and 1024"),
+        ("word " * 12_001, None, None, "at most 12,000"),
+    ],
+)
+def test_bad_input_is_refused_with_a_message(text, min_length, max_length, says):
+    with pytest.raises(InputError, match=says):
+        task.summarize(text, lambda *_: None, min_length=min_length, max_length=max_length)
+
+
+@pytest.mark.parametrize("answer", [[{"summary_text": "ok"}], {"summary_text": "ok"}])
+def test_answer_shapes(answer):
+    assert task.summary_from_answer(answer) == "ok"
+
+
+def test_an_answer_of_another_task_is_a_clear_error():
+    with pytest.raises(BadResponseError, match="summarization"):
+        task.summary_from_answer([{"generated_text": "hi"}])
