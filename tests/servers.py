@@ -73,7 +73,7 @@ class TaskServer:
 
     def start(self) -> str:
         handler = type("Handler", (_Handler,), {"server_state": self})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd = _Server(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         return f"http://127.0.0.1:{self.httpd.server_port}"
@@ -81,6 +81,10 @@ class TaskServer:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # many users at once: the default backlog of 5 refuses connections
 
 
 class _Handler(BaseHTTPRequestHandler):
