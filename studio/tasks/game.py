@@ -30,6 +30,11 @@ class Round:
     seed: int
     image: Image.Image
 
+    @property
+    def label(self) -> str:
+        """What the gallery shows under the round's picture: its number, seed and caption."""
+        return f"Round {self.number} · seed {self.seed}: {self.caption}"
+
 
 def round_seed(base_seed: int, number: int) -> int:
     """Round 1 uses the base seed itself, each later round the next one (wrapping at 2**32)."""

@@ -380,6 +380,35 @@ def caption_from_answer(answer: object) -> str:
     return text.strip()
 
 
+CAPTION_INSTRUCTION = (
+    "Write a one-sentence caption for this image. Answer with the caption only, no preamble."
+)
+CAPTION_MAX_TOKENS = 60  # one sentence, with room to finish it
+
+
+def caption_chat_body(
+    model: str, data_url: str, max_tokens: int = CAPTION_MAX_TOKENS
+) -> dict[str, Any]:
+    """An OpenAI-style chat completion request asking a vision model for a one-sentence caption.
+
+    ``data_url`` is the image as a ``data:image/jpeg;base64,...`` URL (``PreparedImage``).
+    """
+    return {
+        "model": model,
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": CAPTION_INSTRUCTION},
+                    {"type": "image_url", "image_url": {"url": data_url}},
+                ],
+            }
+        ],
+        "max_tokens": max_tokens,
+        "stream": False,
+    }
+
+
 def looks_blank(image: Image.Image, *, threshold: int = 12) -> bool:
     """True for an (almost) all-black image, which is what Stable Diffusion's safety filter sends.
 
