@@ -3,6 +3,16 @@
 `get_completion(endpoint, inputs, parameters)` is the helper every tab calls. Building a request
 is pure (`build_request`); `send` does the I/O with bounded retries; `decode_answer` reads the
 body by its Content-Type. Streaming (`stream_events`) shares the same session and error mapping.
+
+Chat streams: `chat_request` builds the request for the endpoint's protocol (pure), and
+`stream_chat` sends it and yields `Delta`s, the same for every protocol:
+
+    openai  POST {base}/chat/completions   data: {chunk} ... data: [DONE]   openai_deltas
+    tgi     POST {base}/generate_stream    data:{token event}, no [DONE]      tgi_deltas, trim_stops
+    local   studio.local.stream_chat       the same chunks as an openai server, in this process
+
+A `Cancel` stops a stream from any thread: it shuts the socket a reader may be blocked on, so the
+server sees the connection close at once and stops generating.
 """
 
 from __future__ import annotations
@@ -15,7 +25,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +34,17 @@ import requests.adapters
 
 from studio import errors
 from studio.config import ROUTER, Endpoint
+from studio.tasks.chat import (
+    ChatSettings,
+    Delta,
+    Message,
+    get_template,
+    openai_body,
+    openai_deltas,
+    tgi_deltas,
+    tgi_parameters,
+    trim_stops,
+)
 
 log = logging.getLogger(__name__)
 
@@ -120,33 +141,172 @@ def post_json(
 
 
 def stream_events(
-    endpoint: Endpoint, path: str, body: dict, *, retry: RetryPolicy = DEFAULT_RETRY
+    endpoint: Endpoint,
+    path: str,
+    body: dict,
+    *,
+    retry: RetryPolicy = DEFAULT_RETRY,
+    cancel: Cancel | None = None,
 ) -> Iterator[dict]:
     """POST and read Server-Sent Events as JSON objects until the stream ends.
 
     Closing this generator (a person pressed Stop) closes the connection, which tells the
-    server to stop generating.
+    server to stop generating. Setting `cancel` does the same from another thread, even while
+    this one is blocked waiting for the next event; the stream then ends quietly.
     """
     from studio.tasks.sse import json_events, parse_sse
 
-    response = send(json_request(endpoint, path, body), endpoint, retry=retry, stream=True)
+    sleep = time.sleep if cancel is None else cancel.sleep
     try:
+        response = send(
+            json_request(endpoint, path, body), endpoint, retry=retry, stream=True, sleep=sleep
+        )
+    except Cancelled:
+        return
+    try:
+        if cancel is not None:
+            cancel.call_on_set(lambda: _interrupt(response))
         response.encoding = "utf-8"  # SSE is always UTF-8; requests would guess Latin-1
         lines = response.iter_lines(decode_unicode=True)
-        yield from json_events(parse_sse(_guarded(lines, endpoint)))
+        yield from json_events(parse_sse(_guarded(lines, endpoint, cancel)))
     finally:
         response.close()
 
 
-def _guarded(lines: Iterator[str], endpoint: Endpoint) -> Iterator[str]:
+def _guarded(
+    lines: Iterator[str], endpoint: Endpoint, cancel: Cancel | None = None
+) -> Iterator[str]:
     """Turn a connection that drops mid-stream into our error, keeping what came before."""
     try:
-        yield from lines
+        for line in lines:
+            if cancel is not None and cancel.is_set():
+                return
+            yield line
     except requests.RequestException as exc:
+        if cancel is not None and cancel.is_set():
+            return  # we cut the connection ourselves: not an error
         raise errors.BackendConnectionError(
             f"The connection to {endpoint.host} dropped in the middle of the answer "
             f"({type(exc).__name__}). What arrived before is kept; try again."
         ) from None
+
+
+def _interrupt(response: requests.Response) -> None:
+    """Wake a thread blocked reading `response`; it then closes the connection."""
+    try:
+        response.raw.shutdown()  # urllib3: shut the socket for reading, safe from any thread
+    except (AttributeError, OSError, RuntimeError, ValueError):
+        pass  # already closed or released: nothing is reading it
+
+
+class Cancelled(Exception):
+    """Raised inside a stream's own thread when its `Cancel` was set while it waited to retry."""
+
+
+class Cancel(threading.Event):
+    """Stop for one streamed reply, set from any thread (Stop, a closed page).
+
+    A `threading.Event`, so in-process generation can poll it; a stream over HTTP registers a
+    callback that interrupts its blocked read, so stopping does not wait for the next token.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._callbacks_lock = threading.Lock()
+        self._callbacks: list[Callable[[], None]] = []
+
+    def set(self) -> None:
+        with self._callbacks_lock:
+            super().set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
+
+    def call_on_set(self, callback: Callable[[], None]) -> None:
+        """Run `callback` when this is set; at once when it already is."""
+        with self._callbacks_lock:
+            if not self.is_set():
+                self._callbacks.append(callback)
+                return
+        callback()
+
+    def sleep(self, seconds: float) -> None:
+        """`time.sleep` for retry waits that gives up when this is set."""
+        if self.wait(seconds):
+            raise Cancelled()
+
+
+# --- chat ----------------------------------------------------------------------------------
+
+CHAT_PATHS = {"openai": "/chat/completions", "tgi": "/generate_stream", "local": ""}
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One chat request as data: where it goes, what it says, and what the person should know."""
+
+    path: str
+    body: dict[str, Any]
+    stops: tuple[str, ...] = ()  # trimmed from the reply on our side (raw text servers)
+    notes: tuple[str, ...] = ()  # settings that were mapped or not sent, in words for people
+
+
+def chat_request(
+    endpoint: Endpoint, messages: list[Message], settings: ChatSettings, *, template: str
+) -> ChatRequest:
+    """The request for the endpoint's protocol. `template` formats the prompt for TGI only.
+
+    Repetition penalty is not in the OpenAI schema: it is sent to a server of your own (vLLM,
+    TGI, llama.cpp's server take it) and in-process, and left out on the router, whose
+    providers may reject it.
+    """
+    if endpoint.protocol == "tgi":
+        chat_template = get_template(template)
+        body = {
+            "inputs": chat_template.render(messages),
+            "parameters": tgi_parameters(settings, chat_template.stop),
+        }
+        return ChatRequest(CHAT_PATHS["tgi"], body, stops=chat_template.stop)
+    local = endpoint.protocol == "local"
+    body, notes = openai_body(
+        settings, endpoint.model, messages, send_repetition_penalty=local or not endpoint.on_router
+    )
+    return ChatRequest(CHAT_PATHS[endpoint.protocol], body, notes=() if local else tuple(notes))
+
+
+def stream_chat(
+    endpoint: Endpoint,
+    request: ChatRequest,
+    cancel: Cancel | None = None,
+    *,
+    retry: RetryPolicy = DEFAULT_RETRY,
+) -> Iterator[Delta]:
+    """Send a chat request and yield the reply's pieces as they arrive.
+
+    Closing this generator, or setting `cancel`, closes the upstream connection (or stops
+    in-process generation): the server stops generating.
+    """
+    cancel = cancel or Cancel()
+    events = _chat_events(endpoint, request, cancel, retry)
+    try:
+        if endpoint.protocol == "tgi":
+            yield from trim_stops(tgi_deltas(events), request.stops)
+        else:
+            yield from openai_deltas(events)
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
+
+
+def _chat_events(
+    endpoint: Endpoint, request: ChatRequest, cancel: Cancel, retry: RetryPolicy
+) -> Iterator[dict]:
+    if endpoint.protocol == "local":
+        from studio import local  # the optional extra: imported only when chosen
+
+        return local.stream_chat(endpoint.model, request.body, cancel, device=endpoint.device)
+    return stream_events(endpoint, request.path, request.body, retry=retry, cancel=cancel)
 
 
 # --- sending -------------------------------------------------------------------------------

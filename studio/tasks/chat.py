@@ -207,6 +207,11 @@ def _turns(messages: Sequence[Message]) -> list[tuple[Message, Message]]:
     return turns
 
 
+def count_turns(history: Iterable[Any] | None) -> int:
+    """How many question-and-reply turns of ``history`` could be sent (see ``build_messages``)."""
+    return len(_turns(normalise_history(history)))
+
+
 def build_messages(
     system_prompt: str | None,
     history: Iterable[Any] | None,

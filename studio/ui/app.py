@@ -9,7 +9,7 @@ import gradio as gr
 
 from studio.config import TASKS, Config
 from studio.errors import ConfigurationError
-from studio.ui import entities, summarize
+from studio.ui import caption, chat, entities, game, imagine, summarize
 from studio.ui.common import describe_endpoint
 
 
@@ -24,6 +24,10 @@ class Tab:
 TABS: tuple[Tab, ...] = (
     Tab("summarize", "Summarize", ("summarize",), summarize.build),
     Tab("ner", "Entities", ("ner",), entities.build),
+    Tab("caption", "Caption", ("caption",), caption.build),
+    Tab("imagine", "Imagine", ("image",), imagine.build),
+    Tab("game", "Describe and generate", ("caption", "image"), game.build),
+    Tab("chat", "Chat", ("chat",), chat.build),
 )
 TAB_NAMES = tuple(tab.name for tab in TABS)
 
