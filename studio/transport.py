@@ -33,7 +33,7 @@ import requests
 import requests.adapters
 
 from studio import errors
-from studio.config import ROUTER, Endpoint
+from studio.config import ROUTER, TASKS, Endpoint
 from studio.tasks.chat import (
     ChatSettings,
     Delta,
@@ -515,7 +515,11 @@ def _server_error_text(body: bytes, endpoint: Endpoint) -> tuple[str | None, str
     try:
         payload = json.loads(body)
     except ValueError:
-        return None, None
+        # Plain text (TGI's body-parsing errors, proxies) is the message itself; HTML is not.
+        text = body.decode("utf-8", errors="replace").strip()
+        if not text or text.startswith("<"):
+            return None, None
+        payload = text
     error_type = None
     text = payload
     if isinstance(payload, dict):
@@ -559,9 +563,10 @@ def _retry_after(response: requests.Response) -> float | None:
 
 def _settings_hint(endpoint: Endpoint) -> str:
     if endpoint.on_router:
+        own_server = TASKS[endpoint.task].chat_base_setting or endpoint.url_setting
         return (
             f"Set {endpoint.model_setting} to a model that Hugging Face serves for this task, or "
-            f"set {endpoint.url_setting} to a dedicated endpoint or your own server."
+            f"set {own_server} to a dedicated endpoint or your own server."
         )
     return (
         f"Check {endpoint.url_setting}: it should be the full URL of a server for this task; "

@@ -129,7 +129,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, payload, headers: dict | None = None) -> None:
         if isinstance(payload, bytes):
-            data, content_type = payload, "text/html; charset=utf-8"
+            kind = "text/html" if payload.lstrip().startswith(b"<") else "text/plain"
+            data, content_type = payload, f"{kind}; charset=utf-8"
         else:
             data, content_type = json.dumps(payload).encode(), "application/json"
         self.send_response(status)

@@ -214,3 +214,11 @@ def test_a_body_that_is_not_json_is_a_clear_error(task_server):
     task_server.fail_next("/summarize", (200, b"plain words, not JSON", {}))
     with pytest.raises(errors.BadResponseError, match="not JSON"):
         get_completion(summarize_endpoint(task_server), "a b", retry=FAST)
+
+
+def test_a_plain_text_error_body_is_shown(task_server):
+    task_server.fail_next(
+        "/summarize", (422, b"Failed to deserialize the JSON body: missing field `inputs`", {})
+    )
+    with pytest.raises(errors.ValidationError, match="missing field `inputs`"):
+        get_completion(summarize_endpoint(task_server), "a b", retry=FAST)
