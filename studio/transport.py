@@ -119,13 +119,22 @@ def get_completion(
     *,
     content_type: str | None = None,
     retry: RetryPolicy = DEFAULT_RETRY,
+    progress: Callable[[str], None] | None = None,
 ) -> Any:
-    """Ask the task's model; answer parsed JSON, or `bytes` when the answer is an image."""
+    """Ask the task's model; answer parsed JSON, or `bytes` when the answer is an image.
+
+    `progress` hears about slow steps a person should know of (a local model loading).
+    """
     if endpoint.protocol == "local":
         from studio import local  # the optional extra: imported only when chosen
 
         return local.complete(
-            endpoint.task, endpoint.model, inputs, parameters, device=endpoint.device
+            endpoint.task,
+            endpoint.model,
+            inputs,
+            parameters,
+            device=endpoint.device,
+            progress=progress,
         )
     request = build_request(endpoint, inputs, parameters, content_type=content_type)
     with send(request, endpoint, retry=retry) as response:
@@ -280,6 +289,7 @@ def stream_chat(
     cancel: Cancel | None = None,
     *,
     retry: RetryPolicy = DEFAULT_RETRY,
+    progress: Callable[[str], None] | None = None,
 ) -> Iterator[Delta]:
     """Send a chat request and yield the reply's pieces as they arrive.
 
@@ -287,7 +297,7 @@ def stream_chat(
     in-process generation): the server stops generating.
     """
     cancel = cancel or Cancel()
-    events = _chat_events(endpoint, request, cancel, retry)
+    events = _chat_events(endpoint, request, cancel, retry, progress)
     try:
         if endpoint.protocol == "tgi":
             yield from trim_stops(tgi_deltas(events), request.stops)
@@ -300,12 +310,14 @@ def stream_chat(
 
 
 def _chat_events(
-    endpoint: Endpoint, request: ChatRequest, cancel: Cancel, retry: RetryPolicy
+    endpoint: Endpoint, request: ChatRequest, cancel: Cancel, retry: RetryPolicy, progress
 ) -> Iterator[dict]:
     if endpoint.protocol == "local":
         from studio import local  # the optional extra: imported only when chosen
 
-        return local.stream_chat(endpoint.model, request.body, cancel, device=endpoint.device)
+        return local.stream_chat(
+            endpoint.model, request.body, cancel, device=endpoint.device, progress=progress
+        )
     return stream_events(endpoint, request.path, request.body, retry=retry, cancel=cancel)
 
 

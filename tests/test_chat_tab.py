@@ -333,7 +333,7 @@ def test_the_local_backend_gets_the_openai_body_and_the_cancel(monkeypatch):
 
     calls = []
 
-    def fake_stream_chat(model, body, cancel, *, device="auto"):
+    def fake_stream_chat(model, body, cancel, *, device="auto", progress=None):
         calls.append((model, body, cancel, device))
         yield {"choices": [{"delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}
         yield {"choices": [{"delta": {"content": "Hi!"}, "finish_reason": None}]}

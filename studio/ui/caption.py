@@ -16,7 +16,7 @@ from studio.tasks.images import (
     prepare_upload,
 )
 from studio.transport import get_completion, post_json
-from studio.ui.common import require_setup, setup_notice, shows_errors
+from studio.ui.common import notify_progress, require_setup, setup_notice, shows_errors
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 EXAMPLES = [[str(path)] for path in sorted(ASSETS.glob("*.jpg"))]
@@ -29,7 +29,10 @@ def caption_image(endpoint: Endpoint, image: PreparedImage) -> str:
         body = caption_chat_body(endpoint.model, image.to_data_url())
         return caption_from_answer(post_json(endpoint, "/chat/completions", body))
     # The task API takes the raw JPEG; the local backend answers in the same shape.
-    return caption_from_answer(get_completion(endpoint, image.jpeg, content_type="image/jpeg"))
+    answer = get_completion(
+        endpoint, image.jpeg, content_type="image/jpeg", progress=notify_progress
+    )
+    return caption_from_answer(answer)
 
 
 def upload_input(label: str, **options: Any) -> gr.Image:

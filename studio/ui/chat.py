@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, NoReturn, TypeVar
@@ -32,7 +33,7 @@ from studio.tasks.chat import (
     error_note,
 )
 from studio.transport import Cancel, ChatRequest, chat_request, stream_chat
-from studio.ui.common import require_setup, setup_notice, shows_errors
+from studio.ui.common import notify_progress, require_setup, setup_notice, shows_errors
 
 DEFAULTS = ChatSettings()
 EXAMPLES = [
@@ -242,7 +243,9 @@ async def stream_reply(
     cancel = Cancel()
     stats = ReplyStats()  # started before the request is sent: time to first token includes it
     text = ""
-    pieces = iterate_in_thread(lambda: stream_chat(endpoint, request, cancel), cancel)
+    pieces = iterate_in_thread(
+        lambda: stream_chat(endpoint, request, cancel, progress=notify_progress), cancel
+    )
     async with contextlib.aclosing(pieces):
         async for delta in pieces:
             stats.add(delta)
@@ -279,7 +282,9 @@ async def iterate_in_thread(make: Callable[[], Iterator[T]], cancel: Cancel) -> 
         else:
             hand_over(_END)
 
-    threading.Thread(target=pump, name="chat-stream", daemon=True).start()
+    # The thread runs in this event's context, so it can show progress messages to the person.
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(pump,), name="chat-stream", daemon=True).start()
     try:
         while (item := await items.get()) is not _END:
             if isinstance(item, Exception):

@@ -66,6 +66,13 @@ def _title(exc: StudioError) -> str:
     return "Cannot do that" if type(exc).__name__ == "InputError" else "Error"
 
 
+def notify_progress(message: str) -> None:
+    """Tell the person about a slow step they would otherwise wait through in silence: a model
+    loading on this computer. Per-step image progress is left to the spinner, not toasts."""
+    if not message.startswith("Step "):
+        gr.Info(message, duration=8)
+
+
 def require_setup(config: Config, task: str) -> None:
     """Refuse early, with what to set, when a task has no server and no token."""
     problem = config.missing_setup(task)

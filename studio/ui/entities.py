@@ -8,7 +8,7 @@ from studio.config import Config
 from studio.errors import InputError
 from studio.tasks.entities import Entity, merge_entities, segments
 from studio.transport import get_completion
-from studio.ui.common import require_setup, setup_notice, shows_errors
+from studio.ui.common import notify_progress, require_setup, setup_notice, shows_errors
 
 COLORS = {"PER": "#f4a261", "ORG": "#2a9d8f", "LOC": "#8ab17d", "MISC": "#b392ac"}
 LEGEND = "PER person · ORG organisation · LOC location · MISC other names"
@@ -47,7 +47,7 @@ def build(config: Config) -> None:
         if not (text or "").strip():
             raise InputError("Type or paste some text to find entities in.")
         require_setup(config, "ner")
-        found = merge_entities(text, get_completion(endpoint, text))
+        found = merge_entities(text, get_completion(endpoint, text, progress=notify_progress))
         return segments(text, found), found
 
     def entity_rows(found: list[Entity]) -> list[list]:

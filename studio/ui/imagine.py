@@ -26,7 +26,7 @@ from studio.tasks.images import (
     png_with_parameters,
 )
 from studio.transport import get_completion
-from studio.ui.common import require_setup, setup_notice, shows_errors
+from studio.ui.common import notify_progress, require_setup, setup_notice, shows_errors
 
 BLANK_WARNING = (
     "The image came back all black. That is most likely the model's safety filter: try "
@@ -42,7 +42,10 @@ EXAMPLES = [
 
 def generate_picture(endpoint: Endpoint, request: ImageRequest) -> Image.Image:
     """Ask the image model; raw image bytes, base64 in JSON and `b64_json` all decode."""
-    return image_from_answer(get_completion(endpoint, request.prompt, request.to_parameters()))
+    answer = get_completion(
+        endpoint, request.prompt, request.to_parameters(), progress=notify_progress
+    )
+    return image_from_answer(answer)
 
 
 def save_png(picture: Image.Image, request: ImageRequest, *, model: str, folder: str) -> str:

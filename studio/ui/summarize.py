@@ -7,7 +7,7 @@ import gradio as gr
 from studio.config import Config
 from studio.tasks import summarize as task
 from studio.transport import get_completion
-from studio.ui.common import require_setup, setup_notice, shows_errors
+from studio.ui.common import notify_progress, require_setup, setup_notice, shows_errors
 
 EIFFEL = (
     "The tower is 324 metres (1,063 ft) tall, about the same height as an 81-storey building, "
@@ -63,7 +63,9 @@ def build(config: Config) -> None:
         require_setup(config, "summarize")
         result = task.summarize(
             text,
-            lambda piece, parameters: get_completion(endpoint, piece, parameters),
+            lambda piece, parameters: get_completion(
+                endpoint, piece, parameters, progress=notify_progress
+            ),
             min_length=_whole(min_length),
             max_length=_whole(max_length),
             nested_parameters=endpoint.on_router,
