@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from studio.config import Config, load_config, read_environment
+from studio.config import LOCAL_EXTRA_MISSING, Config, load_config, read_environment
 from studio.errors import ConfigurationError
 
 log = logging.getLogger("studio")
@@ -65,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"studio: {exc}", file=sys.stderr)
         return 2
+    local = [task for task, endpoint in config.endpoints.items() if endpoint.protocol == "local"]
+    if local and config.missing_setup(local[0]):  # the app starts; those tabs say it too
+        print(f"studio: --local {','.join(local)}: {LOCAL_EXTRA_MISSING}", file=sys.stderr)
     return _serve(config, apps)
 
 

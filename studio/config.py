@@ -21,6 +21,10 @@ ROUTER = "https://router.huggingface.co"
 ROUTER_TASK_URL = ROUTER + "/hf-inference/models/{model}"
 ROUTER_CHAT_BASE = ROUTER + "/v1"
 TOKEN_SETTINGS = ("HF_TOKEN", "HF_API_KEY")
+LOCAL_EXTRA_MISSING = (
+    "Running models on this computer needs the local extra: pip install -r "
+    "requirements-local.txt (for a CPU-only machine, install a CPU build of torch first)."
+)
 
 
 @dataclass(frozen=True)
@@ -146,7 +150,11 @@ class Config:
     def missing_setup(self, task: str) -> str | None:
         """Why this task cannot run yet, in words that say what to set; None when it can."""
         endpoint = self.endpoints[task]
-        if endpoint.protocol == "local" or not endpoint.on_router or self.token:
+        if endpoint.protocol == "local":
+            from studio.local import is_available  # light: looks for the extra, imports none
+
+            return None if is_available() else LOCAL_EXTRA_MISSING
+        if not endpoint.on_router or self.token:
             return None
         return (
             f"No model server is configured for {TASKS[task].title}. Set HF_TOKEN in a .env file "

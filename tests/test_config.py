@@ -82,3 +82,13 @@ def test_dotenv_file_is_read_and_the_shell_wins(tmp_path, monkeypatch):
     monkeypatch.delenv("HF_TOKEN", raising=False)
     config = load_config(read_environment(env_file))
     assert config.token == "hf_from_file" and config.timeout == 9.0
+
+
+def test_local_without_the_extra_says_which_command_installs_it(monkeypatch):
+    import studio.local
+
+    monkeypatch.setattr(studio.local, "is_available", lambda: False)
+    problem = load_config({"STUDIO_LOCAL": "ner"}).missing_setup("ner")
+    assert "pip install -r requirements-local.txt" in problem
+    monkeypatch.setattr(studio.local, "is_available", lambda: True)
+    assert load_config({"STUDIO_LOCAL": "ner"}).missing_setup("ner") is None
