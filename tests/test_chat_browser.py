@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from tests.chat_servers import ChatServer
-from tests.conftest import start_studio, stop_studio
-from tests.test_browser import CHROMIUM, QUIET_FLAGS
+from tests.conftest import screenshot, start_studio, stop_studio
 
-playwright = pytest.importorskip("playwright.sync_api")
-expect = playwright.expect
+expect = pytest.importorskip("playwright.sync_api").expect
 
 
 @pytest.fixture(scope="module")
@@ -33,52 +28,14 @@ def chat_app(chat_server):
     stop_studio(process)
 
 
-@pytest.fixture(scope="module")
-def chromium_thread():
-    """One worker thread that owns a Chromium: Playwright's sync API will not start a second
-    instance on a thread where one is open, and tests/test_browser.py keeps its own open on the
-    main thread for the whole session. Every Playwright call of this module runs there."""
-    if not os.path.exists(CHROMIUM):
-        message = "Chromium is missing: install Debian's package (apt-get install chromium)"
-        if os.environ.get("STUDIO_REQUIRE_BROWSER"):
-            pytest.fail(message)
-        pytest.skip(message)
-    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-chromium")
-
-    def launch():
-        driver = playwright.sync_playwright().start()
-        browser = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=QUIET_FLAGS)
-        return driver, browser
-
-    driver, browser = worker.submit(launch).result()
-    yield worker, browser
-    worker.submit(lambda: (browser.close(), driver.stop())).result()
-    worker.shutdown()
-
-
-@pytest.fixture
-def in_browser(chromium_thread, chat_app, chat_server) -> Callable[[Callable], None]:
-    """Run a test's steps on a fresh page, on the Chat tab."""
-    worker, browser = chromium_thread
+@pytest.fixture(autouse=True)
+def fresh(chat_server):
     chat_server.reset()
 
-    def on_a_fresh_page(steps: Callable) -> None:
-        context = browser.new_context(viewport={"width": 1280, "height": 1000})
-        try:
-            page = context.new_page()
-            page.set_default_timeout(20_000)
-            page.goto(chat_app)
-            page.get_by_role("tab", name="Chat").click()
-            steps(page)
-        finally:
-            context.close()
 
-    return lambda steps: worker.submit(on_a_fresh_page, steps).result()
-
-
-def screenshot(page, name: str) -> None:
-    if os.environ.get("STUDIO_SCREENSHOTS"):
-        page.screenshot(path=os.path.join(os.environ["STUDIO_SCREENSHOTS"], name))
+def open_chat(page, url: str) -> None:
+    page.goto(url)
+    page.get_by_role("tab", name="Chat").click()
 
 
 def bot_text(page) -> str:
@@ -91,77 +48,69 @@ def send(page, text: str) -> None:
     page.locator("#chat-message textarea").press("Enter")
 
 
-def test_the_reply_grows_token_by_token(in_browser, chat_server):
-    def steps(page) -> None:
-        chat_server.token_delay = 0.15  # slow enough to watch
-        words = "streaming replies arrive one word after another here".split()
-        send(page, " ".join(words))
-        seen: list[str] = []
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and len(seen) < len(words) - 2:
-            text = bot_text(page).strip()  # before the first token: a "loading" bubble
-            if text.startswith(words[0]) and (not seen or text != seen[-1]):
-                seen.append(text)
-            time.sleep(0.03)
-        assert len(seen) >= 3, f"the reply did not grow in steps: {seen}"
-        assert all(len(a) < len(b) for a, b in zip(seen, seen[1:], strict=False)), seen
-        expect(page.locator("#chat-bot .bot").last).to_have_text(" ".join(words))
-        expect(page.locator("#chat-stats")).to_contain_text("first token")
-        expect(page.locator("#chat-stats")).to_contain_text("finished: stop")
-        screenshot(page, "chat.png")
-
-    in_browser(steps)
+def test_the_reply_grows_token_by_token(page, chat_app, chat_server):
+    open_chat(page, chat_app)
+    chat_server.token_delay = 0.15  # slow enough to watch
+    words = "streaming replies arrive one word after another here".split()
+    send(page, " ".join(words))
+    seen: list[str] = []
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and len(seen) < len(words) - 2:
+        text = bot_text(page).strip()  # before the first token: a "loading" bubble
+        if text.startswith(words[0]) and (not seen or text != seen[-1]):
+            seen.append(text)
+        time.sleep(0.03)
+    assert len(seen) >= 3, f"the reply did not grow in steps: {seen}"
+    assert all(len(a) < len(b) for a, b in zip(seen, seen[1:], strict=False)), seen
+    expect(page.locator("#chat-bot .bot").last).to_have_text(" ".join(words))
+    expect(page.locator("#chat-stats")).to_contain_text("first token")
+    expect(page.locator("#chat-stats")).to_contain_text("finished: stop")
+    screenshot(page, "chat.png")
 
 
-def test_stop_ends_the_reply_and_the_upstream_stream(in_browser, chat_server):
-    def steps(page) -> None:
-        chat_server.token_delay = 0.05
-        send(page, "repeat: tick tock")
-        expect(page.locator("#chat-bot .bot").last).to_contain_text("tick tock tick")
-        record = chat_server.records[-1]
-        stopped_at = time.monotonic()
-        page.get_by_role("button", name="Stop").click()
-        seen = chat_server.wait_for_disconnect(record, timeout=3)
-        assert seen is not None and seen - stopped_at < 1.0, "the server kept generating"
-        time.sleep(0.3)
-        frozen = bot_text(page)
-        time.sleep(0.5)
-        assert bot_text(page) == frozen, "the reply kept growing after Stop"
-        assert frozen.startswith("tick tock"), "what arrived before Stop stays"
-        expect(page.locator("#chat-stats")).to_contain_text("stopped by you")
-        screenshot(page, "chat-stopped.png")
-
-    in_browser(steps)
+def test_stop_ends_the_reply_and_the_upstream_stream(page, chat_app, chat_server):
+    open_chat(page, chat_app)
+    chat_server.token_delay = 0.05
+    send(page, "repeat: tick tock")
+    expect(page.locator("#chat-bot .bot").last).to_contain_text("tick tock tick")
+    record = chat_server.records[-1]
+    stopped_at = time.monotonic()
+    page.get_by_role("button", name="Stop").click()
+    seen = chat_server.wait_for_disconnect(record, timeout=3)
+    assert seen is not None and seen - stopped_at < 1.0, "the server kept generating"
+    time.sleep(0.3)
+    frozen = bot_text(page)
+    time.sleep(0.5)
+    assert bot_text(page) == frozen, "the reply kept growing after Stop"
+    assert frozen.startswith("tick tock"), "what arrived before Stop stays"
+    expect(page.locator("#chat-stats")).to_contain_text("stopped by you")
+    screenshot(page, "chat-stopped.png")
 
 
-def test_retry_asks_again_and_undo_gives_the_message_back(in_browser, chat_server):
-    def steps(page) -> None:
-        send(page, "say it twice")
-        expect(page.locator("#chat-bot .bot").last).to_have_text("say it twice")
-        page.get_by_role("button", name="Retry").click()
-        deadline = time.monotonic() + 10
-        while len(chat_server.records) < 2 or chat_server.records[-1].finished_at is None:
-            assert time.monotonic() < deadline, "Retry did not ask again"
-            time.sleep(0.02)
-        # the same question again, without the reply it replaces
-        assert chat_server.records[-1].messages == [{"role": "user", "content": "say it twice"}]
-        expect(page.locator("#chat-bot .bot")).to_have_count(1)
-        page.get_by_role("button", name="Undo").click()
-        expect(page.locator("#chat-message textarea")).to_have_value("say it twice")
-        expect(page.locator("#chat-bot .bot")).to_have_count(0)
-
-    in_browser(steps)
+def test_retry_asks_again_and_undo_gives_the_message_back(page, chat_app, chat_server):
+    open_chat(page, chat_app)
+    send(page, "say it twice")
+    expect(page.locator("#chat-bot .bot").last).to_have_text("say it twice")
+    page.get_by_role("button", name="Retry").click()
+    deadline = time.monotonic() + 10
+    while len(chat_server.records) < 2 or chat_server.records[-1].finished_at is None:
+        assert time.monotonic() < deadline, "Retry did not ask again"
+        time.sleep(0.02)
+    # the same question again, without the reply it replaces
+    assert chat_server.records[-1].messages == [{"role": "user", "content": "say it twice"}]
+    expect(page.locator("#chat-bot .bot")).to_have_count(1)
+    page.get_by_role("button", name="Undo").click()
+    expect(page.locator("#chat-message textarea")).to_have_value("say it twice")
+    expect(page.locator("#chat-bot .bot")).to_have_count(0)
 
 
-def test_a_failure_mid_reply_keeps_it_and_shows_a_marked_note(in_browser, chat_server):
-    def steps(page) -> None:
-        chat_server.fail_next(after=2, kind="error", message="CUDA out of memory")
-        send(page, "one two three four")
-        expect(page.get_by_text("CUDA out of memory", exact=False)).to_be_visible()
-        expect(page.get_by_text("one two", exact=True)).to_be_visible()
-        expect(page.locator("#chat-bot")).to_contain_text("one two three four")  # the question
-        page.get_by_text("Settings", exact=True).click()
-        expect(page.get_by_label("System prompt")).to_be_visible()
-        screenshot(page, "chat-error.png")
-
-    in_browser(steps)
+def test_a_failure_mid_reply_keeps_it_and_shows_a_marked_note(page, chat_app, chat_server):
+    open_chat(page, chat_app)
+    chat_server.fail_next(after=2, kind="error", message="CUDA out of memory")
+    send(page, "one two three four")
+    expect(page.get_by_text("CUDA out of memory", exact=False)).to_be_visible()
+    expect(page.get_by_text("one two", exact=True)).to_be_visible()
+    expect(page.locator("#chat-bot")).to_contain_text("one two three four")  # the question
+    page.get_by_text("Settings", exact=True).click()
+    expect(page.get_by_label("System prompt")).to_be_visible()
+    screenshot(page, "chat-error.png")

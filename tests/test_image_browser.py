@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from studio.tasks.images import read_parameters
-from tests.conftest import ROOT, start_studio, stop_studio
+from tests.conftest import ROOT, screenshot, start_studio, stop_studio
 from tests.image_servers import ImageServer
-from tests.test_browser import CHROMIUM, QUIET_FLAGS
 
-playwright = pytest.importorskip("playwright.sync_api")
-expect = playwright.expect
+expect = pytest.importorskip("playwright.sync_api").expect
 
 CHELSEA = str(ROOT / "assets" / "chelsea.jpg")  # 451x300
+TWO_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
 
 @pytest.fixture(scope="module")
@@ -42,75 +38,23 @@ def image_app(image_server):
     stop_studio(process)
 
 
-class BrowserThread:
-    """Chromium driven from a worker thread of its own.
-
-    Playwright's sync API refuses to start on a thread where another sync instance is open, and
-    the browser of tests/test_browser.py stays open on the main thread for the whole session.
-    So every Playwright call of this module runs on this one worker thread.
-    """
-
-    def __init__(self) -> None:
-        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chromium")
-        self.call(self._launch)
-
-    def call(self, fn: Callable, *args):
-        return self.worker.submit(fn, *args).result()
-
-    def _launch(self) -> None:
-        self.playwright = playwright.sync_playwright().start()
-        self.browser = self.playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=QUIET_FLAGS
-        )
-
-    def _close(self) -> None:
-        self.browser.close()
-        self.playwright.stop()
-
-    def close(self) -> None:
-        self.call(self._close)
-        self.worker.shutdown()
-
-    def run(self, url: str, steps: Callable) -> None:
-        """Open `url` in a fresh browser context and do `steps(page)` there."""
-
-        def in_a_fresh_page() -> None:
-            context = self.browser.new_context(
-                viewport={"width": 1280, "height": 1100}, accept_downloads=True
-            )
-            try:
-                page = context.new_page()
-                page.set_default_timeout(20_000)
-                page.goto(url)
-                steps(page)
-            finally:
-                context.close()
-
-        self.call(in_a_fresh_page)
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not os.path.exists(CHROMIUM):
-        message = "Chromium is missing: install Debian's package (apt-get install chromium)"
-        if os.environ.get("STUDIO_REQUIRE_BROWSER"):
-            pytest.fail(message)
-        pytest.skip(message)
-    browser = BrowserThread()
-    yield browser
-    browser.close()
-
-
-@pytest.fixture
-def in_browser(chromium, image_app, image_server):
-    """Run a test's steps on a fresh page of the app."""
+@pytest.fixture(autouse=True)
+def fresh(image_server):
     image_server.delay = 0.0
-    return lambda steps: chromium.run(image_app, steps)
 
 
-def screenshot(page, name: str) -> None:
-    if os.environ.get("STUDIO_SCREENSHOTS"):
-        page.screenshot(path=os.path.join(os.environ["STUDIO_SCREENSHOTS"], name), full_page=True)
+def open_app(page, url: str) -> None:
+    page.set_viewport_size({"width": 1280, "height": 1100})
+    page.goto(url)
+
+
+def open_advanced_options(page) -> None:
+    """Open the accordion, and let Gradio finish rendering what it shows for the first time: an
+    animation frame after the fields appear, it sets them to their values again, over anything
+    typed in between."""
+    page.get_by_text("Advanced options").click()
+    expect(page.locator("#imagine-seed input")).to_be_visible()
+    page.evaluate(TWO_FRAMES)
 
 
 def upload(page, elem_id: str, path: str) -> None:
@@ -118,108 +62,98 @@ def upload(page, elem_id: str, path: str) -> None:
     expect(page.locator(f"#{elem_id} img").first).to_be_visible()
 
 
-def test_upload_a_photo_and_see_its_caption(in_browser, tmp_path):
+def test_upload_a_photo_and_see_its_caption(page, image_app, tmp_path):
     not_a_photo = tmp_path / "holiday.jpg"
     not_a_photo.write_text("not a picture at all")
 
-    def steps(page) -> None:
-        page.get_by_role("tab", name="Caption").click()
-        upload(page, "caption-image", CHELSEA)
-        page.get_by_role("button", name="Caption", exact=True).click()
-        caption = page.locator("#caption textarea")
-        expect(caption).to_have_value(
-            re.compile(r"^a grey picture of 451x300 pixels \(\d+ bytes\)$")
-        )
-        screenshot(page, "caption.png")
+    open_app(page, image_app)
+    page.get_by_role("tab", name="Caption").click()
+    upload(page, "caption-image", CHELSEA)
+    page.get_by_role("button", name="Caption", exact=True).click()
+    caption = page.locator("#caption textarea")
+    expect(caption).to_have_value(re.compile(r"^a grey picture of 451x300 pixels \(\d+ bytes\)$"))
+    screenshot(page, "caption.png", full_page=True)
 
-        page.locator("#caption-image input[type=file]").set_input_files(str(not_a_photo))
-        page.get_by_role("button", name="Caption", exact=True).click()
-        expect(page.get_by_text("This file is not an image file we can read")).to_be_visible()
-        screenshot(page, "caption-not-an-image.png")
-
-    in_browser(steps)
+    page.locator("#caption-image input[type=file]").set_input_files(str(not_a_photo))
+    page.get_by_role("button", name="Caption", exact=True).click()
+    expect(page.get_by_text("This file is not an image file we can read")).to_be_visible()
+    screenshot(page, "caption-not-an-image.png", full_page=True)
 
 
-def test_type_a_prompt_set_a_seed_and_see_the_image(in_browser):
-    def steps(page) -> None:
-        page.get_by_role("tab", name="Imagine").click()
-        page.get_by_label("Prompt", exact=True).fill("a lighthouse at dawn")
-        page.get_by_text("Advanced options").click()
-        seed = page.locator("#imagine-seed input")
-        seed.fill("1234")
-        page.get_by_role("button", name="Generate", exact=True).click()
+def test_type_a_prompt_set_a_seed_and_see_the_image(page, image_app):
+    open_app(page, image_app)
+    page.get_by_role("tab", name="Imagine").click()
+    page.get_by_label("Prompt", exact=True).fill("a lighthouse at dawn")
+    open_advanced_options(page)
+    seed = page.locator("#imagine-seed input")
+    seed.fill("1234")
+    page.get_by_role("button", name="Generate", exact=True).click()
 
-        expect(page.locator("#imagine-result img")).to_be_visible()
-        settings = page.locator("#imagine-settings textarea")
-        expect(settings).to_have_value(re.compile(r"^Seed 1234 · 25 steps · guidance 7 · 512×512"))
-        expect(page.locator("#imagine-gallery img")).to_have_count(1)
-        screenshot(page, "imagine.png")
+    expect(page.locator("#imagine-result img")).to_be_visible()
+    settings = page.locator("#imagine-settings textarea")
+    expect(settings).to_have_value(re.compile(r"^Seed 1234 · 25 steps · guidance 7 · 512×512"))
+    expect(page.locator("#imagine-gallery img")).to_have_count(1)
+    screenshot(page, "imagine.png", full_page=True)
 
-        # the file the download button gives says how it was made
-        with page.expect_download() as download:
-            page.locator("#imagine-result").get_by_role("button", name="Download").click()
-        text = read_parameters(Path(download.value.path()).read_bytes())
-        assert text.startswith("a lighthouse at dawn\nSteps: 25") and "Seed: 1234" in text
+    # the file the download button gives says how it was made
+    with page.expect_download() as download:
+        page.locator("#imagine-result").get_by_role("button", name="Download").click()
+    text = read_parameters(Path(download.value.path()).read_bytes())
+    assert text.startswith("a lighthouse at dawn\nSteps: 25") and "Seed: 1234" in text
 
-        page.get_by_role("button", name="Random seed").click()
-        expect(seed).to_have_value("-1")
-        page.get_by_role("button", name="Reuse last seed").click()
-        expect(seed).to_have_value("1234")
+    page.get_by_role("button", name="Random seed").click()
+    expect(seed).to_have_value("-1")
+    page.get_by_role("button", name="Reuse last seed").click()
+    expect(seed).to_have_value("1234")
 
-        # another person's gallery starts empty: results live in each browser session
-        other = page.context.browser.new_page()
-        other.goto(page.url)
-        other.get_by_role("tab", name="Imagine").click()
-        expect(other.locator("#imagine-gallery")).to_be_visible()
-        expect(other.locator("#imagine-gallery img")).to_have_count(0)
-        other.close()
-
-    in_browser(steps)
+    # another person's gallery starts empty: results live in each browser session
+    other = page.context.browser.new_page()
+    other.goto(page.url)
+    other.get_by_role("tab", name="Imagine").click()
+    expect(other.locator("#imagine-gallery")).to_be_visible()
+    expect(other.locator("#imagine-gallery img")).to_have_count(0)
+    other.close()
 
 
-def test_stop_cancels_waiting_for_a_slow_image_server(in_browser, image_server):
+def test_stop_cancels_waiting_for_a_slow_image_server(page, image_app, image_server):
     image_server.delay = 4.0
 
-    def steps(page) -> None:
-        page.get_by_role("tab", name="Imagine").click()
-        page.get_by_label("Prompt", exact=True).fill("a slow picture")
-        page.get_by_role("button", name="Generate", exact=True).click()
-        # Gradio's status over the result: "processing | 1.2s", the seconds counting up
-        waiting = page.locator("#imagine-result [data-testid=status-tracker] .progress-text")
-        expect(waiting).to_contain_text("processing")
-        screenshot(page, "imagine-waiting.png")
-        page.get_by_role("button", name="Stop", exact=True).click()
-        expect(waiting).to_be_hidden(timeout=2_000)  # well before the server answers
-        expect(page.locator("#imagine-result img")).to_have_count(0)
-
-    in_browser(steps)
+    open_app(page, image_app)
+    page.get_by_role("tab", name="Imagine").click()
+    page.get_by_label("Prompt", exact=True).fill("a slow picture")
+    page.get_by_role("button", name="Generate", exact=True).click()
+    # Gradio's status over the result: "processing | 1.2s", the seconds counting up
+    waiting = page.locator("#imagine-result [data-testid=status-tracker] .progress-text")
+    expect(waiting).to_contain_text("processing")
+    screenshot(page, "imagine-waiting.png", full_page=True)
+    page.get_by_role("button", name="Stop", exact=True).click()
+    expect(waiting).to_be_hidden(timeout=2_000)  # well before the server answers
+    expect(page.locator("#imagine-result img")).to_have_count(0)
 
 
-def test_the_game_captions_generates_and_plays_rounds(in_browser, image_server):
-    def steps(page) -> None:
-        page.get_by_role("tab", name="Describe and generate").click()
-        page.locator("#game-examples").get_by_role("button").nth(1).click()  # the cat
-        expect(page.locator("#game-image img").first).to_be_visible()
-        caption = page.locator("#game-caption textarea")
-        settings = page.locator("#game-settings textarea")
+def test_the_game_captions_generates_and_plays_rounds(page, image_app, image_server):
+    open_app(page, image_app)
+    page.get_by_role("tab", name="Describe and generate").click()
+    page.locator("#game-examples").get_by_role("button").nth(1).click()  # the cat
+    expect(page.locator("#game-image img").first).to_be_visible()
+    caption = page.locator("#game-caption textarea")
+    settings = page.locator("#game-settings textarea")
 
-        # the course's three steps, with the caption edited in between
-        page.get_by_role("button", name="Caption", exact=True).click()
-        expect(caption).to_have_value(re.compile(r"^a grey picture of 451x300 pixels"))
-        caption.fill("a purple boat")
-        page.get_by_role("button", name="Generate image").click()
-        expect(page.locator("#game-generated img")).to_be_visible()
-        expect(settings).to_have_value(re.compile(r"^Seed \d+ · 25 steps"))
-        assert image_server.requests[-1].json()["inputs"] == "a purple boat"
+    # the course's three steps, with the caption edited in between
+    page.get_by_role("button", name="Caption", exact=True).click()
+    expect(caption).to_have_value(re.compile(r"^a grey picture of 451x300 pixels"))
+    caption.fill("a purple boat")
+    page.get_by_role("button", name="Generate image").click()
+    expect(page.locator("#game-generated img")).to_be_visible()
+    expect(settings).to_have_value(re.compile(r"^Seed \d+ · 25 steps"))
+    assert image_server.requests[-1].json()["inputs"] == "a purple boat"
 
-        # both at once
-        page.get_by_role("button", name="Caption and generate").click()
-        expect(caption).to_have_value(re.compile(r"^a grey picture of 451x300 pixels"))
-        expect(page.locator("#game-generated img")).to_be_visible()
-        page.get_by_role("button", name="Play rounds").click()
-        rounds = page.locator("#game-rounds")
-        expect(rounds.get_by_text("Round 3 · seed")).to_be_visible()
-        expect(rounds.locator("img")).to_have_count(3)
-        screenshot(page, "game.png")
-
-    in_browser(steps)
+    # both at once
+    page.get_by_role("button", name="Caption and generate").click()
+    expect(caption).to_have_value(re.compile(r"^a grey picture of 451x300 pixels"))
+    expect(page.locator("#game-generated img")).to_be_visible()
+    page.get_by_role("button", name="Play rounds").click()
+    rounds = page.locator("#game-rounds")
+    expect(rounds.get_by_text("Round 3 · seed")).to_be_visible()
+    expect(rounds.locator("img")).to_have_count(3)
+    screenshot(page, "game.png", full_page=True)
