@@ -3,8 +3,6 @@ a headless Chromium driven by Playwright."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import shutil
 import socket
@@ -33,7 +31,6 @@ QUIET_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PLAYWRIGHT_LOOP = pytest.StashKey[asyncio.AbstractEventLoop]()
 
 
 @pytest.fixture(scope="session")
@@ -129,66 +126,24 @@ def studio_app(task_server_session):
 
 # --- the browser -------------------------------------------------------------------------------
 #
-# Playwright's sync API runs its own asyncio loop on the calling thread, and between two calls it
-# leaves that loop marked as the thread's running loop. Hence two rules:
-#   - one sync Playwright per thread: a second one refuses to start ("you are using Playwright
-#     Sync API inside the asyncio loop"), so the whole session shares one, on the main thread;
-#   - the mark must be Playwright's while its calls run, and only then. A loop some other test
-#     left marked as running would be taken for Playwright's own at start ("Cannot run the event
-#     loop while another loop is running"), or seen by Playwright's code inside a call; and while
-#     Playwright's mark stays, `asyncio.run()` fails in every later test.
-# So the fixtures set the mark to Playwright's loop around each test that uses the browser, and
-# put back what was there before when it ends.
+# Playwright's sync API keeps its asyncio loop marked as the thread's running loop for as long as
+# it is started, which would break any later code on this thread that runs a loop of its own. So
+# each browser test gets its own Playwright and Chromium (about a second), stopped when it ends.
 
 
-@contextlib.contextmanager
-def running_loop(loop: asyncio.AbstractEventLoop | None):
-    """Mark `loop` (or none) as this thread's running asyncio loop, then restore the mark."""
-    before = asyncio._get_running_loop()
-    asyncio._set_running_loop(loop)
-    try:
-        yield
-    finally:
-        asyncio._set_running_loop(before)
-
-
-@pytest.fixture(scope="session")
-def browser(request):
-    """One headless Chromium for the whole session, driven from the main thread."""
+@pytest.fixture
+def browser():
+    """A headless Chromium from Debian's package, for one test."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if not os.path.exists(CHROMIUM):
         message = "Chromium is missing: install Debian's package (apt-get install chromium)"
         if os.environ.get("STUDIO_REQUIRE_BROWSER"):
             pytest.fail(message)
         pytest.skip(message)
-    with running_loop(None):  # Playwright starts a loop of its own only when none is marked
-        driver = sync_api.sync_playwright().start()
-        try:
-            chromium = driver.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=QUIET_FLAGS
-            )
-        except BaseException:
-            driver.stop()
-            raise
-        loop = asyncio.get_running_loop()  # Playwright's, marked by the calls above
-    request.config.stash[PLAYWRIGHT_LOOP] = loop
-    yield chromium
-    with running_loop(loop):
-        try:
-            chromium.close()
-        finally:
-            driver.stop()
-
-
-@pytest.fixture(autouse=True)
-def playwright_turn(request):
-    """Playwright's loop marked as this thread's running loop for a test that uses the browser."""
-    if "browser" not in request.fixturenames:
-        yield
-        return
-    request.getfixturevalue("browser")
-    with running_loop(request.config.stash[PLAYWRIGHT_LOOP]):
-        yield
+    with sync_api.sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=QUIET_FLAGS)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture
