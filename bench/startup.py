@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from studio.config import TASKS
 from tests.conftest import ROOT, start_studio, stop_studio
 
 HEAVY = ("torch", "transformers", "diffusers")
@@ -36,13 +37,7 @@ MODES = {
     "(a) no local tasks": {},
     "(b) STUDIO_LOCAL=all": {"STUDIO_LOCAL": "all"},
 }
-MODEL_SETTINGS = {
-    "summarize": "STUDIO_SUMMARY_MODEL",
-    "ner": "STUDIO_NER_MODEL",
-    "caption": "STUDIO_CAPTION_MODEL",
-    "image": "STUDIO_IMAGE_MODEL",
-    "chat": "STUDIO_CHAT_MODEL",
-}
+MODEL_SETTINGS = {name: spec.model_setting for name, spec in TASKS.items()}
 TEXT = "John said the city river report was new today . Mary met Peter in Paris ."
 PHOTO = ROOT / "assets" / "chelsea.jpg"
 

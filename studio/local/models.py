@@ -20,29 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from studio.config import TASKS
 from studio.errors import BackendError, ConfigurationError, ModelNotFoundError, StudioError
 
 Progress = Callable[[str], None]
 
 INSTALL_COMMAND = "pip install -r requirements-local.txt"
 
-# The setting a person changes to pick another model for each task.
-SETTINGS = {
-    "summarize": "STUDIO_SUMMARY_MODEL",
-    "ner": "STUDIO_NER_MODEL",
-    "caption": "STUDIO_CAPTION_MODEL",
-    "image": "STUDIO_IMAGE_MODEL",
-    "chat": "STUDIO_CHAT_MODEL",
-}
-
-# Defaults live in the configuration; here they only serve as examples in messages.
-EXAMPLE_MODELS = {
-    "summarize": "sshleifer/distilbart-cnn-12-6",
-    "ner": "dslim/bert-base-NER",
-    "caption": "Salesforce/blip-image-captioning-base",
-    "image": "stabilityai/sd-turbo",
-    "chat": "Qwen/Qwen2.5-0.5B-Instruct",
-}
+# The setting a person changes to pick another model for each task, and the default local
+# model, named in messages as an example: both come from the configuration's task table.
+SETTINGS = {name: spec.model_setting for name, spec in TASKS.items()}
+EXAMPLE_MODELS = {name: spec.local_model for name, spec in TASKS.items()}
 
 TASK_LABELS = {
     "summarize": "summarization",

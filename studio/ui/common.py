@@ -10,7 +10,7 @@ from collections.abc import Callable
 import gradio as gr
 
 from studio.config import Config, Endpoint
-from studio.errors import ConfigurationError, StudioError
+from studio.errors import ConfigurationError, InputError, StudioError
 
 log = logging.getLogger("studio")
 
@@ -61,9 +61,9 @@ def shows_errors(fn: Callable) -> Callable:
 def _title(exc: StudioError) -> str:
     if isinstance(exc, ConfigurationError):
         return "Setup needed"
-    if exc.status:
-        return f"Model server error {exc.status}"
-    return "Cannot do that" if type(exc).__name__ == "InputError" else "Error"
+    if isinstance(exc, InputError):
+        return "Cannot do that"
+    return f"Model server error {exc.status}" if exc.status else "Error"
 
 
 def notify_progress(message: str) -> None:

@@ -21,18 +21,13 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image, ImageChops
 
+from studio.config import TASKS
 from studio.tasks.images import read_parameters
 from tests.conftest import ROOT, start_studio, stop_studio
 
 CHELSEA = ROOT / "assets" / "chelsea.jpg"
 TEXT = "John said the city river report was new today . Mary met Peter in Paris ."
-MODEL_SETTINGS = {
-    "summarize": "STUDIO_SUMMARY_MODEL",
-    "ner": "STUDIO_NER_MODEL",
-    "caption": "STUDIO_CAPTION_MODEL",
-    "image": "STUDIO_IMAGE_MODEL",
-    "chat": "STUDIO_CHAT_MODEL",
-}
+MODEL_SETTINGS = {name: spec.model_setting for name, spec in TASKS.items()}
 ENTITY_CLASSES = {"PER", "ORG", "LOC", "MISC"}
 # Five VAE blocks scale a picture down by 16 (the real models' by 8): see `models`.
 SIXTEENFOLD_VAE = dict(
