@@ -114,11 +114,12 @@ class Endpoint:
 
     @property
     def host(self) -> str:
-        return urlsplit(self.url).netloc if self.url else "this computer"
+        # Without any user:password@ a URL may carry: the host is shown to people and logged.
+        return urlsplit(self.url).netloc.rpartition("@")[2] if self.url else "this computer"
 
     @property
     def on_router(self) -> bool:
-        return self.url.startswith(ROUTER)
+        return self.host == urlsplit(ROUTER).netloc
 
     @property
     def backend(self) -> str:

@@ -22,6 +22,7 @@ import binascii
 import http.cookiejar
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -175,8 +176,9 @@ def stream_events(
     try:
         if cancel is not None:
             cancel.call_on_set(lambda: _interrupt(response))
-        response.encoding = "utf-8"  # SSE is always UTF-8; requests would guess Latin-1
-        lines = response.iter_lines(decode_unicode=True)
+        # Bytes, split only at CR and LF: decoded text would also split at U+2028 and U+2029,
+        # which TGI and vLLM leave unescaped inside their JSON. parse_sse decodes as UTF-8.
+        lines = response.iter_lines()
         yield from json_events(parse_sse(_guarded(lines, endpoint, cancel)))
     finally:
         response.close()
@@ -364,11 +366,13 @@ def send(
         error = error_for(response, endpoint)  # reads and closes the body
         remaining = deadline - clock()
         if status == 503 and isinstance(error, errors.ModelLoadingError):
-            wait = min(_estimated_time(response) or 5.0, retry.loading_wait_cap)
+            wait = min(max(_estimated_time(response) or 5.0, 1.0), retry.loading_wait_cap)
         elif status == 429 and rate_limited < retry.rate_limit_retries:
             rate_limited += 1
             hint = _retry_after(response)
-            wait = min(2.0 * rate_limited if hint is None else hint, retry.rate_limit_wait_cap)
+            if hint is not None and hint > retry.rate_limit_wait_cap:
+                raise error  # the server asks for longer than a person should watch a spinner
+            wait = 2.0 * rate_limited if hint is None else hint
         elif status >= 500 and server_errors < retry.server_error_retries:
             server_errors += 1
             wait = retry.backoff_seconds * 2 ** (server_errors - 1) * random.uniform(0.8, 1.2)
@@ -381,15 +385,21 @@ def send(
 
 
 def _post(request: HttpRequest, endpoint: Endpoint, *, stream: bool) -> requests.Response:
+    connect_timeout = min(10.0, endpoint.timeout)
     try:
         return session().post(
             request.url,
             json=request.json,
             data=request.data,
             headers=request.headers,
-            timeout=(min(10.0, endpoint.timeout), endpoint.timeout),
+            timeout=(connect_timeout, endpoint.timeout),
             stream=stream,
         )
+    except requests.ConnectTimeout:
+        raise errors.BackendTimeoutError(
+            f"Could not connect to {endpoint.host} within {connect_timeout:g} seconds. Check that "
+            f"the server is running and that {endpoint.url_setting} is right, or your network."
+        ) from None
     except requests.Timeout:
         raise errors.BackendTimeoutError(
             f"{endpoint.host} did not answer within {endpoint.timeout:g} seconds. The server may "
@@ -456,13 +466,6 @@ def error_for(response: requests.Response, endpoint: Endpoint) -> errors.StudioE
     model = f"model {endpoint.model}" if endpoint.model else "this model"
     settings = _settings_hint(endpoint)
 
-    if detail is None and body.lstrip()[:1] == b"<":
-        return errors.ServerError(
-            f"{where} answered {status} with an HTML page instead of a model's answer "
-            f"({_describe_body(content_type, body)}): the server or a proxy in front of it is "
-            "failing. Try again in a minute.",
-            status=status,
-        )
     if status == 401:
         fix = (
             "Check HF_TOKEN in your .env file: it needs permission to call Inference Providers "
@@ -490,7 +493,7 @@ def error_for(response: requests.Response, endpoint: Endpoint) -> errors.StudioE
     if (
         status == 404
         or (status == 400 and error_type == "model_not_supported")
-        or (status == 400 and detail and "not supported" in detail.lower())
+        or (status == 400 and detail and _says_model_unsupported(detail))
     ):
         return errors.ModelNotFoundError(
             f"{where} does not serve {model} ({status}). {settings}{said}", status=status
@@ -500,6 +503,15 @@ def error_for(response: requests.Response, endpoint: Endpoint) -> errors.StudioE
             f"This URL is retired (410): {where} no longer serves models. Unset "
             f"{endpoint.url_setting} to use the Hugging Face router ({ROUTER}), or set it to a "
             f"dedicated endpoint or your own server.{said}",
+            status=status,
+        )
+    # Statuses above say what to change whatever the body is; for the rest, an HTML page means
+    # the server, or a proxy in front of it, is failing.
+    if detail is None and body.lstrip()[:1] == b"<":
+        return errors.ServerError(
+            f"{where} answered {status} with an HTML page instead of a model's answer "
+            f"({_describe_body(content_type, body)}): the server or a proxy in front of it is "
+            "failing. Try again in a minute.",
             status=status,
         )
     if status in (400, 422):
@@ -541,11 +553,24 @@ def _server_error_text(body: bytes, endpoint: Endpoint) -> tuple[str | None, str
             error_type = text.get("code") or text.get("type") or error_type
             text = text.get("message") or ""
         elif isinstance(text, list):  # FastAPI validation style: [{"loc", "msg"}]
-            text = "; ".join(str(item.get("msg", item)) for item in text if isinstance(item, dict))
+            text = "; ".join(_validation_item(item) for item in text if isinstance(item, dict))
     text = redact(str(text).strip(), endpoint.token)
     if len(text) > ERROR_TEXT_LIMIT:
         text = text[:ERROR_TEXT_LIMIT] + "…"
     return text or None, error_type
+
+
+def _says_model_unsupported(detail: str) -> bool:
+    """A 400 about the model itself, not about one of the parameters."""
+    text = detail.lower()
+    return "not supported" in text and "model" in text and "parameter" not in text
+
+
+def _validation_item(item: dict) -> str:
+    """`{"loc": ["body", "top_p"], "msg": "..."}` as `top_p: ...`, so the field is named."""
+    where = ".".join(str(part) for part in item.get("loc", []) if part != "body")
+    message = str(item.get("msg", item))
+    return f"{where}: {message}" if where else message
 
 
 def redact(text: str, token: str | None) -> str:
@@ -570,7 +595,7 @@ def _retry_after(response: requests.Response) -> float | None:
         value = float(response.headers.get("Retry-After", ""))
     except ValueError:
         return None  # an HTTP date: rare for these servers, fall back to our own backoff
-    return max(value, 0.0)
+    return max(value, 0.0) if math.isfinite(value) else None
 
 
 def _settings_hint(endpoint: Endpoint) -> str:

@@ -324,7 +324,9 @@ class _StreamFailed(Exception):
 
 def sse(payload: dict, *, space: bool = False) -> bytes:
     """One event: OpenAI-style servers write `data: `, TGI writes `data:`."""
-    return b"data:" + (b" " if space else b"") + json.dumps(payload).encode() + b"\n\n"
+    # Unescaped non-ASCII, as TGI (serde_json) and vLLM write it.
+    data = json.dumps(payload, ensure_ascii=False).encode()
+    return b"data:" + (b" " if space else b"") + data + b"\n\n"
 
 
 def openai_error_event(message: str) -> bytes:

@@ -92,3 +92,16 @@ def test_local_without_the_extra_says_which_command_installs_it(monkeypatch):
     assert "pip install -r requirements-local.txt" in problem
     monkeypatch.setattr(studio.local, "is_available", lambda: True)
     assert load_config({"STUDIO_LOCAL": "ner"}).missing_setup("ner") is None
+
+
+def test_a_password_in_an_endpoint_url_is_never_shown():
+    config = load_config({"HF_API_SUMMARY_BASE": "https://alice:s3cret@tgi.example.com/x"})
+    endpoint = config.endpoint("summarize")
+    assert endpoint.host == "tgi.example.com"
+    assert endpoint.url == "https://alice:s3cret@tgi.example.com/x"  # still used to connect
+
+
+def test_only_the_router_host_counts_as_the_router():
+    lookalike = "https://router.huggingface.co.example.com/x"
+    assert not load_config({"HF_API_SUMMARY_BASE": lookalike}).endpoint("summarize").on_router
+    assert load_config({}).endpoint("summarize").on_router

@@ -208,3 +208,8 @@ def test_tgi_validation_error_in_stream():
     lines = ['data:{"error":"`top_p` must be > 0.0 and < 1.0","error_type":"validation"}', ""]
     with pytest.raises(ValidationError, match="rejected a setting: `top_p` must be"):
         tgi_stream(lines)
+
+
+def test_an_empty_data_buffer_is_no_event():
+    # `data:` alone, then a blank line: the spec dispatches nothing; a keep-alive of some proxies.
+    assert [e.data for e in parse_sse(["data:", "", "data: a", ""])] == ["a"]

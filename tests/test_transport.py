@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import time
 
 import pytest
 from PIL import Image
 
 from studio import errors
-from studio.transport import RetryPolicy, build_request, get_completion
+from studio.transport import RetryPolicy, build_request, get_completion, stream_events
 from tests.conftest import make_endpoint
 
 FAST = RetryPolicy(total_seconds=10, loading_wait_cap=0.5, backoff_seconds=0.05)
@@ -222,3 +223,66 @@ def test_a_plain_text_error_body_is_shown(task_server):
     )
     with pytest.raises(errors.ValidationError, match="missing field `inputs`"):
         get_completion(summarize_endpoint(task_server), "a b", retry=FAST)
+
+
+def test_a_503_that_says_it_is_ready_at_once_still_waits_a_second(task_server):
+    loading = {"error": "Model test/model is currently loading", "estimated_time": 0.001}
+    task_server.fail_next("/summarize", (503, loading, {}))
+    started = time.monotonic()
+    get_completion(summarize_endpoint(task_server), "a b", retry=RetryPolicy(total_seconds=10))
+    assert time.monotonic() - started >= 1.0 and len(task_server.requests) == 2
+
+
+def test_a_retry_after_that_is_not_a_number_falls_back_to_our_backoff(task_server):
+    task_server.fail_next("/summarize", (429, {"error": "busy"}, {"Retry-After": "nan"}))
+    policy = RetryPolicy(total_seconds=10, rate_limit_wait_cap=5)
+    assert get_completion(summarize_endpoint(task_server), "a b", retry=policy)
+    assert len(task_server.requests) == 2
+
+
+def test_a_retry_after_longer_than_we_wait_gives_up_at_once(task_server):
+    task_server.fail_next("/summarize", (429, {"error": "busy"}, {"Retry-After": "3600"}))
+    started = time.monotonic()
+    with pytest.raises(errors.RateLimitError, match="Wait a minute"):
+        get_completion(summarize_endpoint(task_server), "a b", retry=FAST)
+    assert time.monotonic() - started < 1 and len(task_server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (401, errors.AuthenticationError),
+        (402, errors.PaymentRequiredError),
+        (404, errors.ModelNotFoundError),
+        (410, errors.EndpointGoneError),
+    ],
+)
+def test_an_html_error_page_still_says_what_its_status_means(task_server, status, error):
+    page = f"<html><body><h1>{status}</h1><p>nginx</p></body></html>".encode()
+    task_server.fail_next("/summarize", (status, page, {}))
+    with pytest.raises(error):
+        get_completion(summarize_endpoint(task_server), "a b", retry=FAST)
+    assert len(task_server.requests) == 1
+
+
+def test_a_400_about_a_parameter_is_not_taken_for_an_unserved_model(task_server):
+    body = {"error": "Parameter 'min_length' is not supported"}
+    task_server.fail_next("/summarize", (400, body, {}))
+    with pytest.raises(errors.ValidationError, match="min_length"):
+        get_completion(summarize_endpoint(task_server), "a b", retry=FAST)
+
+
+def test_a_fastapi_validation_error_names_the_field(task_server):
+    body = {"detail": [{"loc": ["body", "top_p"], "msg": "Input should be less than 1"}]}
+    task_server.fail_next("/summarize", (422, body, {}))
+    with pytest.raises(errors.ValidationError, match="top_p: Input should be less than 1"):
+        get_completion(summarize_endpoint(task_server), "a b", retry=FAST)
+
+
+def test_a_streamed_token_holding_unicode_line_separators_stays_whole(task_server):
+    # TGI and vLLM write U+2028, U+2029 and U+0085 unescaped inside their JSON.
+    event = {"token": {"text": "Line\u2028two\u2029three\u0085end", "special": False}}
+    body = b"data:" + json.dumps(event, ensure_ascii=False).encode() + b"\n\n"
+    task_server.fail_next("/stream", (200, body, {}))
+    endpoint = make_endpoint(f"{task_server.url}/stream")
+    assert list(stream_events(endpoint, "", {"inputs": "x"}, retry=FAST)) == [event]

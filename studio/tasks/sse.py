@@ -29,11 +29,10 @@ class SSEEvent:
 def parse_sse(lines: Iterable[str | bytes]) -> Iterator[SSEEvent]:
     """Yield one event per blank-line-terminated block of ``field: value`` lines.
 
-    Lines come without their line ending, as ``iter_lines(decode_unicode=True)`` yields them;
-    a stray ``\\r`` is removed, and bytes (what ``iter_lines`` yields when it knows no encoding)
-    are decoded as UTF-8, the only encoding SSE allows. An event still open when the input ends
-    is dispatched too: servers that close the connection without a final blank line still meant
-    it.
+    Lines come without their line ending, as ``iter_lines()`` yields them; a stray ``\\r`` is
+    removed, and bytes are decoded as UTF-8, the only encoding SSE allows. An event still open
+    when the input ends is dispatched too: servers that close the connection without a final
+    blank line still meant it.
     """
     data_lines: list[str] = []
     event_type = ""
@@ -42,7 +41,7 @@ def parse_sse(lines: Iterable[str | bytes]) -> Iterator[SSEEvent]:
         line = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
         line = line.removesuffix("\r")
         if not line:
-            if data_lines:
+            if any(data_lines):  # an empty data buffer is no event, as the spec says
                 yield SSEEvent("\n".join(data_lines), event_type or "message", event_id)
             data_lines, event_type = [], ""
             continue
@@ -57,7 +56,7 @@ def parse_sse(lines: Iterable[str | bytes]) -> Iterator[SSEEvent]:
         elif field == "id":
             event_id = value
         # "retry" and unknown fields are ignored, as the spec says.
-    if data_lines:
+    if any(data_lines):
         yield SSEEvent("\n".join(data_lines), event_type or "message", event_id)
 
 
