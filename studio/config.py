@@ -190,14 +190,15 @@ def load_config(env: Mapping[str, str], **flags) -> Config:
         auth=_parse_auth(auth_text) if auth_text else None,
         timeout=timeout,
         host=flags.get("host") or env.get("STUDIO_HOST", "127.0.0.1"),
-        port=int(flags.get("port") or env.get("STUDIO_PORT") or 7860),
+        port=flags.get("port") or _positive_int(env, "STUDIO_PORT", 7860, "a port"),
         share=bool(flags.get("share")),
         tabs=tuple(_names(flags.get("tabs") or "")),  # checked against the app's tabs
         per_tab_ports=bool(flags.get("per_tab_ports")),
-        concurrency=int(flags.get("concurrency") or env.get("STUDIO_CONCURRENCY") or 64),
-        max_image_side=int(_positive_float(env, "STUDIO_MAX_IMAGE_SIDE", 1024)),
+        concurrency=flags.get("concurrency")
+        or _positive_int(env, "STUDIO_CONCURRENCY", 64, "requests at once"),
+        max_image_side=_positive_int(env, "STUDIO_MAX_IMAGE_SIDE", 1024, "pixels"),
         chat_template=env.get("STUDIO_CHAT_TEMPLATE", "").strip().lower() or "falcon",
-        chat_budget_chars=int(_positive_float(env, "STUDIO_CHAT_BUDGET_CHARS", 24_000)),
+        chat_budget_chars=_positive_int(env, "STUDIO_CHAT_BUDGET_CHARS", 24_000, "characters"),
     )
 
 
@@ -266,9 +267,18 @@ def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(text)
     except ValueError:
         value = 0.0
-    if value <= 0:
+    if not 0 < value < float("inf"):
         raise ConfigurationError(f"{name} must be a number of seconds above 0, not {text!r}.")
     return value
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int, unit: str) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigurationError(f"{name} must be a whole number ({unit}) from 1, not {text!r}.")
+    return int(text)
 
 
 def _names(text: str) -> list[str]:

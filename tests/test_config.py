@@ -105,3 +105,23 @@ def test_only_the_router_host_counts_as_the_router():
     lookalike = "https://router.huggingface.co.example.com/x"
     assert not load_config({"HF_API_SUMMARY_BASE": lookalike}).endpoint("summarize").on_router
     assert load_config({}).endpoint("summarize").on_router
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("STUDIO_MAX_IMAGE_SIDE", "0.5"),
+        ("STUDIO_CHAT_BUDGET_CHARS", "lots"),
+        ("STUDIO_PORT", "abc"),
+        ("STUDIO_CONCURRENCY", "-3"),
+        ("STUDIO_TIMEOUT", "inf"),
+    ],
+)
+def test_a_number_setting_that_is_not_one_says_which(name, value):
+    with pytest.raises(ConfigurationError, match=name):
+        load_config({name: value})
+
+
+def test_whole_number_settings_are_read():
+    config = load_config({"STUDIO_MAX_IMAGE_SIDE": "512", "STUDIO_PORT": "8000"})
+    assert (config.max_image_side, config.port) == (512, 8000)

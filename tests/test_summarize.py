@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextvars
+import threading
+import time
+
 import pytest
 
-from studio.errors import BadResponseError, InputError
+from studio.errors import BadResponseError, InputError, PaymentRequiredError
 from studio.tasks import summarize as task
 
 
@@ -67,3 +71,39 @@ def test_answer_shapes(answer):
 def test_an_answer_of_another_task_is_a_clear_error():
     with pytest.raises(BadResponseError, match="summarization"):
         task.summary_from_answer([{"generated_text": "hi"}])
+
+
+LONG_TEXT = " ".join(f"Sentence number {i} says something about topic {i}." for i in range(1500))
+PERSON = contextvars.ContextVar("person")
+
+
+def test_each_piece_runs_in_the_callers_context():
+    seen = []
+
+    def complete(piece, _):
+        seen.append(PERSON.get(None))  # what progress messages need to reach the person
+        return [{"summary_text": "s"}]
+
+    PERSON.set("ada")
+    result = task.summarize(LONG_TEXT, complete)
+    assert result.pieces == 20 and seen == ["ada"] * 20
+
+
+def test_one_failed_piece_is_shown_at_once_and_the_rest_are_not_sent():
+    calls, others_may_go = [], threading.Event()
+
+    def complete(piece, _):
+        calls.append(piece)
+        if piece == first:
+            raise PaymentRequiredError("credits are used up")
+        others_may_go.wait(5)
+        return [{"summary_text": "s"}]
+
+    first = task.split_text(LONG_TEXT)[0]
+    started = time.monotonic()
+    with pytest.raises(PaymentRequiredError):
+        task.summarize(LONG_TEXT, complete)
+    assert time.monotonic() - started < 2, "the person waited for the pieces under way"
+    others_may_go.set()
+    # At most the pieces under way, and one more each worker may have taken before the cancel.
+    assert len(calls) <= 2 * task.MAX_PARALLEL_PIECES < 20

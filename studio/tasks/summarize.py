@@ -8,6 +8,7 @@ boundaries, each piece is summarized, and the summaries are joined in order.
 
 from __future__ import annotations
 
+import contextvars
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -118,8 +119,17 @@ def summarize(
     pieces = split_text(text)
     if len(pieces) == 1:
         return Summary(summary_from_answer(complete(pieces[0], params)), 1)
-    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_PIECES, len(pieces))) as pool:
-        answers = list(pool.map(lambda piece: complete(piece, params), pieces))
+    pool = ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_PIECES, len(pieces)))
+    # Each piece runs in a copy of the caller's context, so what the caller keeps there (the
+    # person's event, for progress messages) is there too.
+    futures = [
+        pool.submit(contextvars.copy_context().run, complete, piece, params) for piece in pieces
+    ]
+    try:
+        answers = [future.result() for future in futures]
+    finally:
+        # After a failure, pieces not yet sent are not sent: they would only spend credits.
+        pool.shutdown(wait=False, cancel_futures=True)
     return Summary("\n\n".join(summary_from_answer(a) for a in answers), len(pieces))
 
 

@@ -73,7 +73,8 @@ def build(config: Config) -> None:
         if result.pieces > 1:
             gr.Info(
                 f"The text is longer than the model reads at once, so it was summarized in "
-                f"{result.pieces} parts, one paragraph each."
+                f"{result.pieces} parts of about {task.WORDS_PER_PIECE} words, one paragraph "
+                "of summary each."
             )
         return result.text
 
