@@ -162,7 +162,9 @@ def stream_events(
 
     Closing this generator (a person pressed Stop) closes the connection, which tells the
     server to stop generating. Setting `cancel` does the same from another thread, even while
-    this one is blocked waiting for the next event; the stream then ends quietly.
+    this one is blocked waiting for the next event; the stream then ends quietly. Before the
+    server has sent its headers there is no response to shut yet: the connection closes as soon
+    as they arrive (TGI, vLLM and the router send them at once when streaming).
     """
     from studio.tasks.sse import json_events, parse_sse
 

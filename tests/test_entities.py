@@ -123,3 +123,9 @@ def test_segments_cover_the_whole_text_in_order():
     text = "Ada Lovelace lived in London."
     pieces = segments(text, merge_entities(text, ner_tokens(text)))
     assert pieces == [("Ada Lovelace", "PER"), (" lived in ", None), ("London", "LOC"), (".", None)]
+
+
+def test_a_score_that_is_not_a_number_is_a_clear_error():
+    answer = [{"entity_group": "PER", "score": "high", "word": "Ada", "start": 0, "end": 3}]
+    with pytest.raises(BadResponseError, match="score"):
+        merge_entities("Ada", answer)

@@ -96,10 +96,19 @@ def _pieces(text: str, answer: list) -> Iterable[_Piece]:
                 mid_word=mid_word,
                 start=start,
                 end=end,
-                score=float(item.get("score") or 0.0),
+                score=_score(item),
             )
         )
     return sorted(pieces, key=lambda p: p.start)
+
+
+def _score(item: dict) -> float:
+    try:
+        return float(item.get("score") or 0.0)
+    except (TypeError, ValueError):
+        raise BadResponseError(
+            f"An entity's score in the server's answer is not a number: {item.get('score')!r}"
+        ) from None
 
 
 def _span(text: str, item: dict, word: str, cursor: int) -> tuple[int, int] | None:
