@@ -92,6 +92,8 @@ def _check_share(config: Config, *, allow_without_auth: bool) -> None:
 
 
 def _serve(config: Config, apps: list[tuple[object, int]]) -> int:
+    from studio.tasks.images import MAX_UPLOAD_BYTES  # Pillow, too, loads only when serving
+
     launched = []
     for app, port in apps:
         try:
@@ -102,6 +104,8 @@ def _serve(config: Config, apps: list[tuple[object, int]]) -> int:
                 auth=config.auth,
                 prevent_thread_lock=True,
                 footer_links=["api", "gradio"],
+                # Gradio stops an upload at the limit; the image code refuses larger files too.
+                max_file_size=MAX_UPLOAD_BYTES,
             )
         except OSError:
             print(

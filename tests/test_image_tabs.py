@@ -18,6 +18,7 @@ from PIL import ExifTags, Image, ImageChops
 from studio.tasks.game import Round
 from studio.tasks.images import (
     CAPTION_INSTRUCTION,
+    MAX_UPLOAD_BYTES,
     caption_chat_body,
     looks_blank,
     make_image_request,
@@ -54,8 +55,8 @@ def image_server(image_server_module):
     return image_server_module
 
 
-def run_app(env: dict):
-    process, url = start_studio({"HF_TOKEN": TOKEN, "STUDIO_TIMEOUT": "5", **env})
+def run_app(env: dict, *args: str):
+    process, url = start_studio({"HF_TOKEN": TOKEN, "STUDIO_TIMEOUT": "5", **env}, *args)
     yield Client(url, verbose=False)
     output = stop_studio(process)
     assert TOKEN not in output, "the token reached a log line"
@@ -71,6 +72,20 @@ def client(image_server_module):
             "HF_API_TTI_BASE": f"{base}/tti/models/stabilityai/sd-turbo",
             "STUDIO_IMAGE_MODEL": "stabilityai/sd-turbo",  # named in the PNG's parameters
         }
+    )
+
+
+@pytest.fixture(scope="module")
+def game_client(image_server_module):
+    """The describe-and-generate tab served alone, as --per-tab-ports also serves it."""
+    base = image_server_module.url
+    yield from run_app(
+        {
+            "HF_API_ITT_BASE": f"{base}/itt/models/Salesforce/blip-image-captioning-base",
+            "HF_API_TTI_BASE": f"{base}/tti/models/stabilityai/sd-turbo",
+        },
+        "--tabs",
+        "game",
     )
 
 
@@ -245,8 +260,14 @@ def test_bad_uploads_get_clear_messages_and_reach_no_server(client, image_server
     bomb.write_bytes(png_header_only(20_000, 20_000))
     empty = tmp_path / "empty.png"
     empty.write_bytes(b"")
+    cut_short = tmp_path / "cut.webp"
+    cut_short.write_bytes(encode(Image.new("RGB", (64, 64), GREY), "WEBP")[:40])
+    icon = tmp_path / "icon.ico"  # Pillow's ICO plugin would decode it while opening
+    icon.write_bytes(encode(Image.new("RGB", (64, 64), GREY), "ICO"))
     cases = [
         (not_an_image, "not an image file we can read"),
+        (cut_short, "damaged or incomplete"),
+        (icon, "not an image file we can read"),
         (bomb, "too large to decode safely \\(400 megapixels; the limit is 50\\)"),
         (empty, "Upload an image first"),
     ]
@@ -255,6 +276,20 @@ def test_bad_uploads_get_clear_messages_and_reach_no_server(client, image_server
             client.predict(handle_file(str(path)), api_name="/caption")
     with pytest.raises(Exception, match="Upload an image first"):
         client.predict(None, api_name="/caption")
+    assert image_server.requests == []
+
+
+def test_an_upload_over_the_size_limit_is_stopped(client, image_server, tmp_path):
+    padded = tmp_path / "padded.png"
+    with padded.open("wb") as file:
+        file.write(encode(Image.new("RGB", (64, 64), GREY), "PNG"))
+        file.truncate(MAX_UPLOAD_BYTES + 1)  # sparse on disk, but sent whole
+    with pytest.raises(Exception, match="exceeds the maximum file size of 50000000 bytes"):
+        client.predict(handle_file(str(padded)), api_name="/caption")
+    # gradio_client checks before sending; the server refuses a raw upload itself
+    with padded.open("rb") as file:
+        refused = requests.post(f"{client.src}gradio_api/upload", files={"files": file})
+    assert refused.status_code == 413 and "maximum allowed size" in refused.text
     assert image_server.requests == []
 
 
@@ -350,6 +385,8 @@ def test_the_same_seed_makes_the_same_picture(client):
         (("a fox", "", 25, 7, 2048), "Width must be between 64 and 1024"),
         (("a fox", "", 25, 7, 512, 512, -7), "seed must be -1 \\(random\\) or between"),
         (("a fox", "", 25, 7, 512, 512, 2.5), "seed must be a whole number"),
+        ((123,), "The prompt must be text, not int"),
+        (("a fox", 5), "The negative prompt must be text, not int"),
     ],
 )
 def test_bad_settings_get_clear_messages(client, image_server, arguments, message):
@@ -405,6 +442,25 @@ def test_rounds_out_of_range_are_refused(client, image_server):
     with pytest.raises(Exception, match="Upload an image first"):
         client.predict(None, 2, api_name="/play_rounds")
     assert image_server.requests == []
+
+
+def test_the_game_alone_offers_caption_and_generate_image(game_client, image_server):
+    endpoints = game_client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    game = {"/caption_and_generate", "/play_rounds"}
+    assert set(endpoints) == {"/caption", "/generate_image"} | game
+
+    caption = game_client.predict(handle_file(str(CHELSEA)), api_name="/caption")
+    assert caption.startswith("a grey picture of 451x300 pixels")
+    path = game_client.predict("a lighthouse", 9, api_name="/generate_image")  # (prompt, seed)
+    (painted,) = sent(image_server, "/tti/")
+    assert painted.json()["inputs"] == "a lighthouse" and painted.json()["parameters"]["seed"] == 9
+    assert read_parameters(Path(path).read_bytes()).startswith("a lighthouse\nSteps: 25")
+
+
+def test_with_every_tab_each_api_name_is_the_owning_tab_s(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/caption", "/generate_image"} <= set(endpoints)
+    assert not [name for name in endpoints if name[-2:] in ("_1", "_2")]  # no game duplicates
 
 
 def test_the_game_api_with_a_chat_captioner(chat_client, image_server):

@@ -13,8 +13,10 @@ import pytest
 from PIL import ExifTags, Image
 
 from studio.errors import BadResponseError, InputError
+from studio.tasks import images
 from studio.tasks.images import (
     MAX_PIXELS,
+    MAX_UPLOAD_BYTES,
     ImageRequest,
     caption_from_answer,
     describe,
@@ -282,6 +284,59 @@ def test_a_truncated_image_is_refused():
         prepare_upload(whole[: len(whole) // 2])
 
 
+SMALL = Image.new("RGB", (64, 64), GREY)
+
+
+@pytest.mark.parametrize(
+    ("image_format", "length"),
+    [("JPEG", 300), ("JPEG", 8), ("WEBP", 40), ("PNG", 20)],
+)
+def test_a_header_cut_short_is_refused_as_damaged(image_format, length):
+    # Pillow fails inside Image.open here, not while decoding the pixels.
+    with pytest.raises(InputError, match="damaged or incomplete"):
+        prepare_upload(encode(SMALL, image_format)[:length])
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"])
+def test_every_advertised_format_is_read(image_format):
+    assert prepare_upload(encode(SMALL, image_format)).width == 64
+
+
+def test_a_camera_jpeg_with_a_second_picture_is_read():
+    mpo = encode(SMALL, "MPO", save_all=True, append_images=[Image.new("RGB", (32, 32))])
+    assert Image.open(io.BytesIO(mpo)).format == "MPO"
+    assert prepare_upload(mpo).width == 64
+
+
+@pytest.mark.parametrize("image_format", ["ICO", "PPM", "TGA", "PCX", "SGI"])
+def test_formats_we_do_not_advertise_are_not_opened(image_format):
+    # Some plugins decode while opening: an ICO's embedded PNG was decoded before the pixel
+    # check, so a 388 KB icon holding a 10000x10000 PNG cost 408 MB.
+    with pytest.raises(InputError, match="not an image file we can read"):
+        prepare_upload(encode(SMALL, image_format))
+    with pytest.raises(BadResponseError, match="not an image we can read"):
+        image_from_answer(encode(SMALL, image_format))
+
+
+def test_a_file_over_the_upload_limit_is_refused_before_reading(tmp_path):
+    path = tmp_path / "padded.png"
+    with path.open("wb") as file:
+        file.write(encode(SMALL, "PNG"))
+        file.truncate(MAX_UPLOAD_BYTES + 1)  # sparse: the test writes no 50 MB
+    with pytest.raises(InputError, match="larger than the 50 MB limit.*smaller"):
+        prepare_upload(path)
+
+
+def test_the_upload_limit_counts_bytes_on_disk(tmp_path, monkeypatch):
+    path = tmp_path / "photo.png"
+    path.write_bytes(encode(SMALL, "PNG"))
+    monkeypatch.setattr(images, "MAX_UPLOAD_BYTES", path.stat().st_size)
+    assert prepare_upload(path).width == 64  # at the limit is fine
+    monkeypatch.setattr(images, "MAX_UPLOAD_BYTES", path.stat().st_size - 1)
+    with pytest.raises(InputError, match="limit"):
+        prepare_upload(path)
+
+
 @pytest.mark.parametrize("empty", [None, b"", ""], ids=["None", "no bytes", "no path"])
 def test_nothing_uploaded(empty):
     with pytest.raises(InputError, match="^Upload an image first.$"):
@@ -478,6 +533,9 @@ def test_sizes_are_rounded_to_multiples_of_64(asked, used):
         ({"height": 32}, "Height must be between 64 and 1024 pixels, not 32"),
         ({"seed": 2**32}, "seed must be -1 \\(random\\) or between 0 and 4294967295"),
         ({"seed": -5}, "seed must be -1"),
+        ({"prompt": 123}, "The prompt must be text, not int"),
+        ({"negative_prompt": 5}, "The negative prompt must be text, not int"),
+        ({"negative_prompt": ["blurry"]}, "The negative prompt must be text, not list"),
     ],
 )
 def test_settings_out_of_range_are_refused(changes, message):

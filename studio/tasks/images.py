@@ -30,8 +30,13 @@ from studio.errors import BadResponseError, InputError, StudioError
 # 48.8 MP) while bounding the decode to about 150 MB of RGB. It sits below Pillow's own warning
 # threshold (about 89 MP), so for most oversized images our check is the one that answers.
 MAX_PIXELS = 50_000_000
+# A phone photo is a few MB; anything much larger is padding or a mistake, and is read whole.
+MAX_UPLOAD_BYTES = 50_000_000
 
 READABLE_FORMATS = "JPEG, PNG, WebP, GIF, BMP or TIFF"
+# The only Pillow plugins tried (JPEG's also opens MPO, a camera JPEG with a second picture).
+# Some others, ICO among them, decode the whole image while opening it, before our pixel check.
+_OPENED_FORMATS = ["JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"]
 NOT_AN_IMAGE = (
     f"This file is not an image file we can read. Use a {READABLE_FORMATS} image "
     "(iPhone HEIC photos: export them as JPEG first)."
@@ -74,7 +79,7 @@ def _pixels_from_bomb_message(error: Exception) -> int | None:
 def _open_encoded(data: bytes, error: type[StudioError], advice: str) -> Image.Image:
     """Open image bytes lazily (header only) and refuse sizes over MAX_PIXELS before decoding."""
     try:
-        image = Image.open(io.BytesIO(data))
+        image = Image.open(io.BytesIO(data), formats=_OPENED_FORMATS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as bomb:
         # The warning only arrives here when warnings are turned into errors.
         raise _too_large(_pixels_from_bomb_message(bomb), error, advice) from bomb
@@ -100,16 +105,28 @@ def _read_upload(source: ImageSource | None) -> tuple[bytes | None, Image.Image]
     else:
         if not os.fspath(source):
             raise InputError(NO_UPLOAD)
-        try:
-            data = Path(source).read_bytes()
-        except OSError as error:
-            raise InputError("The uploaded file could not be read; upload it again.") from error
+        data = _read_file(Path(source))
     if not data:
         raise InputError(NO_UPLOAD)
     try:
         return data, _open_encoded(data, InputError, "use a smaller image.")
     except UnidentifiedImageError as error:
         raise InputError(NOT_AN_IMAGE) from error
+    except _DECODE_ERRORS as error:  # after the above, which is an OSError too
+        raise InputError(DAMAGED_IMAGE) from error
+
+
+def _read_file(path: Path) -> bytes:
+    """The file's bytes; one over MAX_UPLOAD_BYTES is refused before it is read."""
+    try:
+        if path.stat().st_size > MAX_UPLOAD_BYTES:
+            raise InputError(
+                f"This file is larger than the {MAX_UPLOAD_BYTES // 1_000_000} MB limit; use a "
+                "smaller image, or save it as JPEG."
+            )
+        return path.read_bytes()
+    except OSError as error:
+        raise InputError("The uploaded file could not be read; upload it again.") from error
 
 
 # --- Converting to upright RGB ---------------------------------------------------------------
@@ -507,6 +524,15 @@ def _image_side(value: object, name: str) -> int:
     return round(value / SIZE_STEP) * SIZE_STEP
 
 
+def _text(value: object, what: str) -> str:
+    """A text box's value, stripped; None is empty. A raw API call can send anything else."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InputError(f"{what} must be text, not {type(value).__name__}.")
+    return value.strip()
+
+
 def make_image_request(
     prompt: str | None,
     *,
@@ -523,8 +549,8 @@ def make_image_request(
     if isinstance(guidance, bool) or not isinstance(guidance, (int, float)):
         raise InputError(f"Guidance must be a number, not {guidance!r}.")
     return ImageRequest(
-        prompt=(prompt or "").strip(),
-        negative_prompt=(negative_prompt or "").strip(),
+        prompt=_text(prompt, "The prompt"),
+        negative_prompt=_text(negative_prompt, "The negative prompt"),
         steps=whole_number(steps, "Steps"),
         guidance=float(guidance),
         width=_image_side(width, "Width"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import gradio as gr
@@ -18,7 +18,7 @@ class Tab:
     name: str  # for --tabs
     title: str
     tasks: tuple[str, ...]  # whose endpoints it uses, for the backends table
-    build: Callable[[Config], None]
+    build: Callable[[Config, Collection[str]], None]  # (config, the app's tab names)
 
 
 TABS: tuple[Tab, ...] = (
@@ -52,12 +52,13 @@ def build_app(config: Config, tabs: Sequence[Tab] | None = None) -> gr.Blocks:
         gr.Markdown(f"# {title}")
         with gr.Accordion("Where the models run", open=False):
             gr.Markdown(backends_table(config, tabs))
+        served = frozenset(tab.name for tab in tabs)
         if len(tabs) == 1:
-            tabs[0].build(config)
+            tabs[0].build(config, served)
         else:
             for tab in tabs:
                 with gr.Tab(tab.title, id=tab.name):
-                    tab.build(config)
+                    tab.build(config, served)
     # These tabs wait on model servers, not on this CPU: let many people wait at once.
     app.queue(default_concurrency_limit=config.concurrency)
     return app

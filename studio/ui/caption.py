@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +66,14 @@ def prepare(config: Config, payload: Any, folder: str) -> PreparedImage:
     return prepare_upload(uploaded_path(payload, folder), max_side=config.max_image_side)
 
 
-def build(config: Config) -> None:
-    endpoint = config.endpoint("caption")
+def caption_uploaded(config: Config, payload: Any, folder: str) -> str:
+    """Caption an unprocessed upload; the file is checked before any model is asked."""
+    prepared = prepare(config, payload, folder)
+    require_setup(config, "caption")
+    return caption_image(config.endpoint("caption"), prepared)
+
+
+def build(config: Config, served: Collection[str] = ()) -> None:
     setup_notice(config, "caption")
     with gr.Row():
         with gr.Column():
@@ -80,9 +87,7 @@ def build(config: Config) -> None:
 
     @shows_errors
     def caption_upload(image: dict | None) -> str:
-        prepared = prepare(config, image, uploads)
-        require_setup(config, "caption")
-        return caption_image(endpoint, prepared)
+        return caption_uploaded(config, image, uploads)
 
     button.click(
         caption_upload, inputs=image, outputs=caption, api_name="caption", preprocess=False

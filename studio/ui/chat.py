@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import contextvars
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Collection, Iterator
 from typing import Any, NoReturn, TypeVar
 
 import gradio as gr
@@ -45,7 +45,7 @@ INSTANT = dict(queue=False, api_visibility="private")  # quick steps of the page
 T = TypeVar("T")
 
 
-def build(config: Config) -> None:
+def build(config: Config, served: Collection[str] = ()) -> None:
     replies = Replies(config)
     setup_notice(config, "chat")
     if problem := template_problem(config):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import gradio as gr
 
 from studio.config import Config
@@ -20,7 +22,7 @@ EXAMPLES = [
 COLUMNS = ["Entity", "Type", "Score", "Start", "End"]
 
 
-def build(config: Config) -> None:
+def build(config: Config, served: Collection[str] = ()) -> None:
     endpoint = config.endpoint("ner")
     setup_notice(config, "ner")
     entities = gr.State([])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 import gradio as gr
@@ -19,7 +19,7 @@ from studio.tasks.images import (
     prepare_upload,
     resolve_seed,
 )
-from studio.ui.caption import EXAMPLES, caption_image, prepare, upload_input
+from studio.ui.caption import EXAMPLES, caption_image, caption_uploaded, prepare, upload_input
 from studio.ui.common import require_setup, setup_notice, shows_errors
 from studio.ui.imagine import BLANK_WARNING, generate_picture, save_png, settings_line
 
@@ -31,7 +31,9 @@ RULES = (
 )
 
 
-def build(config: Config) -> None:
+def build(config: Config, served: Collection[str] = ()) -> None:
+    """The game's tab; `served` names the tabs in the same app. With the Caption and Imagine
+    tabs there, their /caption and /generate_image are the API; without them, the game's are."""
     caption_endpoint = config.endpoint("caption")
     image_endpoint = config.endpoint("image")
     setup_notice(config, "caption")
@@ -109,12 +111,12 @@ def build(config: Config) -> None:
 
     @shows_errors
     def caption_upload(image: dict | None) -> str:
-        prepared = prepare(config, image, uploads)
-        require_setup(config, "caption")
-        return caption_image(caption_endpoint, prepared)
+        return caption_uploaded(config, image, uploads)
 
     @shows_errors
     def generate_from_caption(text: str, seed: float | None = RANDOM_SEED):
+        """Paint the caption. As the API's /generate_image (no Imagine tab in the app) it takes
+        only (prompt, seed), with the default settings for the rest."""
         request = make_image_request(text, seed=seed)
         require_setup(config, "image")
         return paint(request)
@@ -161,22 +163,26 @@ def build(config: Config) -> None:
     def show_settings(record: dict[str, Any]) -> str:
         return record["settings"]
 
+    def api(name: str, owner: str) -> dict[str, str]:
+        # One name per app: the owning tab's event has it when that tab is served too.
+        return {"api_visibility": "private"} if owner in served else {"api_name": name}
+
     # preprocess=False: the upload reaches prepare_upload as a file, whatever it holds, so a
     # file that is not an image or is too large gets our message; numbers are checked by us too.
     captioning = caption_button.click(
         caption_upload,
         inputs=upload,
         outputs=caption,
-        api_visibility="private",  # the Caption tab's /caption is the API for this
         preprocess=False,
+        **api("caption", "caption"),
     )
     generating = gr.on(
         [generate_button.click, caption.submit],
         generate_from_caption,
         inputs=[caption, seed],
         outputs=[generated, latest],
-        api_visibility="private",  # /generate_image is the API for this
         preprocess=False,
+        **api("generate_image", "imagine"),
     )
     both = both_button.click(
         caption_and_generate,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import gradio as gr
@@ -61,7 +62,7 @@ def settings_line(request: ImageRequest, picture: Image.Image) -> str:
     return f"{line} · all black: probably the safety filter" if looks_blank(picture) else line
 
 
-def build(config: Config) -> None:
+def build(config: Config, served: Collection[str] = ()) -> None:
     endpoint = config.endpoint("image")
     setup_notice(config, "image")
     history = gr.State([])  # this person's pictures in this browser session, newest first

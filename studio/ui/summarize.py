@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import gradio as gr
 
 from studio.config import Config
@@ -31,7 +33,7 @@ PHOTOSYNTHESIS = (
 )
 
 
-def build(config: Config) -> None:
+def build(config: Config, served: Collection[str] = ()) -> None:
     endpoint = config.endpoint("summarize")
     setup_notice(config, "summarize")
     with gr.Row():
