@@ -62,31 +62,25 @@ def run_app(env: dict, *args: str):
     assert TOKEN not in output, "the token reached a log line"
 
 
+def task_api_servers(server) -> dict:
+    """Captions from raw image bytes, pictures as raw JPEG, from the local image server."""
+    return {
+        "HF_API_ITT_BASE": f"{server.url}/itt/models/Salesforce/blip-image-captioning-base",
+        "HF_API_TTI_BASE": f"{server.url}/tti/models/stabilityai/sd-turbo",
+        "STUDIO_IMAGE_MODEL": "stabilityai/sd-turbo",  # named in the PNG's parameters
+    }
+
+
 @pytest.fixture(scope="module")
 def client(image_server_module):
-    """The app with task-API servers: captions from raw image bytes, pictures as raw JPEG."""
-    base = image_server_module.url
-    yield from run_app(
-        {
-            "HF_API_ITT_BASE": f"{base}/itt/models/Salesforce/blip-image-captioning-base",
-            "HF_API_TTI_BASE": f"{base}/tti/models/stabilityai/sd-turbo",
-            "STUDIO_IMAGE_MODEL": "stabilityai/sd-turbo",  # named in the PNG's parameters
-        }
-    )
+    """The app with every tab, against task-API servers."""
+    yield from run_app(task_api_servers(image_server_module))
 
 
 @pytest.fixture(scope="module")
 def game_client(image_server_module):
     """The describe-and-generate tab served alone, as --per-tab-ports also serves it."""
-    base = image_server_module.url
-    yield from run_app(
-        {
-            "HF_API_ITT_BASE": f"{base}/itt/models/Salesforce/blip-image-captioning-base",
-            "HF_API_TTI_BASE": f"{base}/tti/models/stabilityai/sd-turbo",
-        },
-        "--tabs",
-        "game",
-    )
+    yield from run_app(task_api_servers(image_server_module), "--tabs", "game")
 
 
 @pytest.fixture(scope="module")
