@@ -7,7 +7,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from studio.config import LOCAL_EXTRA_MISSING, Config, load_config, read_environment
+from studio.catalog import LOCAL_EXTRA_MISSING
+from studio.config import Config, load_config, read_environment
 from studio.errors import ConfigurationError
 
 log = logging.getLogger("studio")
@@ -66,9 +67,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"studio: {exc}", file=sys.stderr)
         return 2
     local = [task for task, endpoint in config.endpoints.items() if endpoint.protocol == "local"]
-    if local and config.missing_setup(local[0]):  # the app starts; those tabs say it too
+    if local and _setup_problem(config, local[0]):  # the app starts; those tabs say it too
         print(f"studio: --local {','.join(local)}: {LOCAL_EXTRA_MISSING}", file=sys.stderr)
     return _serve(config, apps)
+
+
+def _setup_problem(config: Config, task: str) -> str | None:
+    from studio.services import setup_problem
+
+    return setup_problem(config, task)
 
 
 def _build(config: Config) -> list[tuple[object, int]]:

@@ -1,7 +1,8 @@
 """Configuration: read once at start from the environment, a `.env` file and flags; then frozen.
 
 Each task resolves to one `Endpoint`: where to send requests, in which protocol, with which model.
-Resolution, per task:
+Each task's `Endpoint.protocol` names the backend that serves it (see `studio.backends`); this
+module imports none of them. Resolution, per task:
   1. the task is chosen to run locally (`--local`, `STUDIO_LOCAL`)   -> protocol "local"
   2. its endpoint URL setting is set (the course's names)            -> that URL, used as given
   3. otherwise the Hugging Face router with the task's model setting
@@ -15,87 +16,15 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
+from studio.catalog import (
+    ROUTER,
+    ROUTER_CHAT_BASE,
+    ROUTER_TASK_URL,
+    TASKS,
+    TOKEN_SETTINGS,
+    TaskSpec,
+)
 from studio.errors import ConfigurationError
-
-ROUTER = "https://router.huggingface.co"
-ROUTER_TASK_URL = ROUTER + "/hf-inference/models/{model}"
-ROUTER_CHAT_BASE = ROUTER + "/v1"
-TOKEN_SETTINGS = ("HF_TOKEN", "HF_API_KEY")
-LOCAL_EXTRA_MISSING = (
-    "Running models on this computer needs the local extra: pip install -r "
-    "requirements-local.txt (for a CPU-only machine, install a CPU build of torch first)."
-)
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """What the studio knows about one task: its settings' names and default models."""
-
-    name: str
-    title: str
-    url_setting: str  # the course's name: a server for this task, used as given
-    model_setting: str
-    default_model: str  # served on the router today
-    local_model: str  # the course's model, for the in-process backend
-    url_protocol: str = "task"  # what a server in `url_setting` speaks: "task" or "tgi"
-    router_protocol: str = "task"  # "task" (hf-inference task API) or "openai" (chat API)
-    chat_base_setting: str | None = None  # an OpenAI-compatible server for this task
-
-
-TASKS: Mapping[str, TaskSpec] = MappingProxyType(
-    {
-        spec.name: spec
-        for spec in (
-            TaskSpec(
-                "summarize",
-                "Summarize",
-                "HF_API_SUMMARY_BASE",
-                "STUDIO_SUMMARY_MODEL",
-                default_model="facebook/bart-large-cnn",
-                local_model="sshleifer/distilbart-cnn-12-6",
-            ),
-            TaskSpec(
-                "ner",
-                "Entities",
-                "HF_API_NER_BASE",
-                "STUDIO_NER_MODEL",
-                default_model="dslim/bert-base-NER",
-                local_model="dslim/bert-base-NER",
-            ),
-            TaskSpec(
-                # Which BLIP models the router still serves is unconfirmed; vision chat models
-                # are served by many providers, so the default asks one for a caption.
-                "caption",
-                "Caption",
-                "HF_API_ITT_BASE",
-                "STUDIO_CAPTION_MODEL",
-                default_model="Qwen/Qwen2.5-VL-7B-Instruct",
-                local_model="Salesforce/blip-image-captioning-base",
-                router_protocol="openai",
-                chat_base_setting="STUDIO_CAPTION_CHAT_BASE",
-            ),
-            TaskSpec(
-                "image",
-                "Imagine",
-                "HF_API_TTI_BASE",
-                "STUDIO_IMAGE_MODEL",
-                default_model="stabilityai/stable-diffusion-xl-base-1.0",
-                local_model="stabilityai/sd-turbo",
-            ),
-            TaskSpec(
-                "chat",
-                "Chat",
-                "HF_API_FALCOM_BASE",
-                "STUDIO_CHAT_MODEL",
-                default_model="Qwen/Qwen2.5-7B-Instruct",
-                local_model="Qwen/Qwen2.5-0.5B-Instruct",
-                url_protocol="tgi",
-                router_protocol="openai",
-                chat_base_setting="STUDIO_CHAT_BASE",
-            ),
-        )
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -111,11 +40,16 @@ class Endpoint:
     token: str | None = field(default=None, repr=False)
     timeout: float = 60.0
     device: str = "auto"
+    template: str = "falcon"  # the prompt format, for servers that continue raw text (TGI)
 
     @property
     def host(self) -> str:
         # Without any user:password@ a URL may carry: the host is shown to people and logged.
         return urlsplit(self.url).netloc.rpartition("@")[2] if self.url else "this computer"
+
+    @property
+    def spec(self) -> TaskSpec:
+        return TASKS[self.task]
 
     @property
     def on_router(self) -> bool:
@@ -148,22 +82,6 @@ class Config:
     def endpoint(self, task: str) -> Endpoint:
         return self.endpoints[task]
 
-    def missing_setup(self, task: str) -> str | None:
-        """Why this task cannot run yet, in words that say what to set; None when it can."""
-        endpoint = self.endpoints[task]
-        if endpoint.protocol == "local":
-            from studio.local import is_available  # light: looks for the extra, imports none
-
-            return None if is_available() else LOCAL_EXTRA_MISSING
-        if not endpoint.on_router or self.token:
-            return None
-        return (
-            f"No model server is configured for {TASKS[task].title}. Set HF_TOKEN in a .env file "
-            f"(a token from https://huggingface.co/settings/tokens with permission to call "
-            f"Inference Providers) to use the Hugging Face router, set {endpoint.url_setting} to "
-            f"the URL of your own server, or run it on this computer with --local {task}."
-        )
-
 
 def read_environment(dotenv_path: str | os.PathLike = ".env") -> dict[str, str]:
     """The process environment over the `.env` file: a variable set in the shell wins."""
@@ -179,8 +97,11 @@ def load_config(env: Mapping[str, str], **flags) -> Config:
     timeout = _positive_float(env, "STUDIO_TIMEOUT", 60.0)
     local = _task_list(flags.get("local") or env.get("STUDIO_LOCAL", ""), "STUDIO_LOCAL")
     device = env.get("STUDIO_DEVICE", "auto").strip() or "auto"
+    template = env.get("STUDIO_CHAT_TEMPLATE", "").strip().lower() or "falcon"
     endpoints = {
-        name: _resolve(spec, env, token, timeout, local=name in local, device=device)
+        name: _resolve(
+            spec, env, token, timeout, local=name in local, device=device, template=template
+        )
         for name, spec in TASKS.items()
     }
     auth_text = flags.get("auth") or env.get("STUDIO_AUTH")
@@ -197,16 +118,24 @@ def load_config(env: Mapping[str, str], **flags) -> Config:
         concurrency=flags.get("concurrency")
         or _positive_int(env, "STUDIO_CONCURRENCY", 64, "requests at once"),
         max_image_side=_positive_int(env, "STUDIO_MAX_IMAGE_SIDE", 1024, "pixels"),
-        chat_template=env.get("STUDIO_CHAT_TEMPLATE", "").strip().lower() or "falcon",
+        chat_template=template,
         chat_budget_chars=_positive_int(env, "STUDIO_CHAT_BUDGET_CHARS", 24_000, "characters"),
     )
 
 
-def _resolve(spec: TaskSpec, env, token, timeout, *, local: bool, device: str) -> Endpoint:
+def _resolve(
+    spec: TaskSpec, env, token, timeout, *, local: bool, device: str, template: str
+) -> Endpoint:
     url = env.get(spec.url_setting, "").strip()
     chat_base = env.get(spec.chat_base_setting, "").strip() if spec.chat_base_setting else ""
     model = env.get(spec.model_setting, "").strip()
-    common = dict(task=spec.name, model_setting=spec.model_setting, timeout=timeout, device=device)
+    common = dict(
+        task=spec.name,
+        model_setting=spec.model_setting,
+        timeout=timeout,
+        device=device,
+        template=template,
+    )
     if local:
         return Endpoint(
             protocol="local",

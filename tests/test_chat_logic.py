@@ -4,19 +4,18 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from studio.backends.openai_chat import openai_body
+from studio.backends.tgi import tgi_parameters, trim_stops
 from studio.errors import InputError
 from studio.tasks.chat import (
     ChatSettings,
     Delta,
-    ReplyStats,
     build_messages,
     content_text,
     error_note,
     normalise_history,
-    openai_body,
-    tgi_parameters,
-    trim_stops,
 )
+from studio.tasks.replies import ReplyStats
 
 
 def user(content):

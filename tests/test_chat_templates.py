@@ -3,7 +3,7 @@
 import pytest
 
 from studio.errors import InputError
-from studio.tasks.chat import TEMPLATES, get_template, render_prompt
+from studio.tasks.templates import TEMPLATES, get_template, render_prompt
 
 SYSTEM = {"role": "system", "content": "Be brief."}
 CONVERSATION = [

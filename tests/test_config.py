@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from studio.config import ROUTER, load_config, read_environment
+from studio.catalog import ROUTER
+from studio.config import load_config, read_environment
 from studio.errors import ConfigurationError
+from studio.services import setup_problem
 
 
 def test_defaults_use_the_router_with_todays_models():
@@ -14,7 +16,7 @@ def test_defaults_use_the_router_with_todays_models():
     assert summary.url == f"{ROUTER}/hf-inference/models/facebook/bart-large-cnn"
     assert summary.protocol == "task" and summary.token == "hf_x"
     assert config.endpoint("ner").model == "dslim/bert-base-NER"
-    assert config.missing_setup("summarize") is None
+    assert setup_problem(config, "summarize") is None
 
 
 def test_course_names_are_accepted():
@@ -36,12 +38,12 @@ def test_model_setting_picks_the_router_model():
 
 def test_no_token_and_no_url_is_not_a_crash_but_says_what_to_set():
     config = load_config({})
-    problem = config.missing_setup("ner")
+    problem = setup_problem(config, "ner")
     assert "HF_TOKEN" in problem and "HF_API_NER_BASE" in problem and "--local ner" in problem
 
 
 def test_a_custom_server_needs_no_token():
-    assert load_config({"HF_API_NER_BASE": "http://127.0.0.1:8080/"}).missing_setup("ner") is None
+    assert setup_problem(load_config({"HF_API_NER_BASE": "http://127.0.0.1:8080/"}), "ner") is None
 
 
 def test_secrets_stay_out_of_repr():
@@ -88,10 +90,10 @@ def test_local_without_the_extra_says_which_command_installs_it(monkeypatch):
     import studio.local
 
     monkeypatch.setattr(studio.local, "is_available", lambda: False)
-    problem = load_config({"STUDIO_LOCAL": "ner"}).missing_setup("ner")
+    problem = setup_problem(load_config({"STUDIO_LOCAL": "ner"}), "ner")
     assert "pip install -r requirements-local.txt" in problem
     monkeypatch.setattr(studio.local, "is_available", lambda: True)
-    assert load_config({"STUDIO_LOCAL": "ner"}).missing_setup("ner") is None
+    assert setup_problem(load_config({"STUDIO_LOCAL": "ner"}), "ner") is None
 
 
 def test_a_password_in_an_endpoint_url_is_never_shown():

@@ -4,9 +4,11 @@ import json
 
 import pytest
 
+from studio.backends.openai_chat import openai_deltas
+from studio.backends.sse import SSEEvent, json_events, parse_sse
+from studio.backends.tgi import tgi_deltas
 from studio.errors import BackendError, BadResponseError, ValidationError
-from studio.tasks.chat import Delta, openai_deltas, tgi_deltas
-from studio.tasks.sse import SSEEvent, json_events, parse_sse
+from studio.tasks.chat import Delta
 
 
 def openai_stream(lines):

@@ -8,11 +8,13 @@ import time
 
 import pytest
 
+from studio.backends.task_api import build_request
+from studio.config import load_config
 from studio.errors import BadResponseError, InputError, PaymentRequiredError
 from studio.tasks import summarize as task
 
 
-def test_short_text_is_one_request_with_nested_lengths():
+def test_short_text_is_one_request_with_the_lengths():
     calls = []
 
     def complete(piece, parameters):
@@ -21,12 +23,18 @@ def test_short_text_is_one_request_with_nested_lengths():
 
     result = task.summarize("Some text.", complete, min_length=5, max_length=40)
     assert result == task.Summary("A short summary.", 1)
-    assert calls == [("Some text.", {"generate_parameters": {"min_length": 5, "max_length": 40}})]
+    assert calls == [("Some text.", {"min_length": 5, "max_length": 40})]
 
 
-def test_older_servers_get_lengths_at_the_top():
-    assert task.parameters(None, 50, nested=False) == {"max_length": 50}
-    assert task.parameters(None, None, nested=True) is None
+def test_the_router_gets_lengths_nested_and_other_servers_at_the_top():
+    lengths = task.parameters(None, 50)
+    assert lengths == {"max_length": 50} and task.parameters(None, None) is None
+    router = load_config({"HF_TOKEN": "hf_x"}).endpoint("summarize")
+    own = load_config({"HF_API_SUMMARY_BASE": "http://127.0.0.1:9/x"}).endpoint("summarize")
+    assert build_request(router, "text", lengths).json["parameters"] == {
+        "generate_parameters": {"max_length": 50}
+    }
+    assert build_request(own, "text", lengths).json["parameters"] == {"max_length": 50}
 
 
 def test_long_text_is_split_between_sentences_and_summarized_in_order():

@@ -1,7 +1,7 @@
 """Local models: every task runs in this process with transformers, diffusers and torch.
 
-No token and no network once a model is on disk. The answers have the task API's shapes, so the
-transport treats this backend like a server. The extra is optional
+No token and no network once a model is on disk. The answers have the task API's shapes, so
+`studio.backends.local` serves them like a server's. The extra is optional
 (`pip install -r requirements-local.txt`); importing this package imports none of it, and a
 request without it raises ConfigurationError naming that command.
 
@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from studio.errors import ConfigurationError
+from studio.local.cache import CACHE
 from studio.local.models import (
-    CACHE,
     extra_installed,
     loading_errors,
     model_source,

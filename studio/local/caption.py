@@ -16,7 +16,8 @@ from PIL import Image, UnidentifiedImageError
 from transformers import BlipForConditionalGeneration, BlipProcessor
 
 from studio.errors import InputError
-from studio.local.models import LoadedModel, load_config, model_dtype, offline, wrong_task
+from studio.local.cache import LoadedModel
+from studio.local.models import load_config, model_dtype, offline, wrong_task
 from studio.local.options import generation_options
 
 

@@ -32,10 +32,10 @@ from transformers import (
 )
 
 from studio.errors import BackendError, InputError
+from studio.local.cache import LoadedModel
 from studio.local.models import (
     EXAMPLE_MODELS,
     SETTINGS,
-    LoadedModel,
     first_line,
     is_out_of_memory,
     load_config,

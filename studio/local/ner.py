@@ -11,7 +11,8 @@ from typing import Any
 from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
 
 from studio.errors import BackendError, InputError
-from studio.local.models import LoadedModel, load_config, model_dtype, offline
+from studio.local.cache import LoadedModel
+from studio.local.models import load_config, model_dtype, offline
 
 AGGREGATIONS = ("none", "simple", "first", "average", "max")
 

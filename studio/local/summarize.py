@@ -12,7 +12,8 @@ import torch
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
 from studio.errors import InputError
-from studio.local.models import LoadedModel, load_config, model_dtype, offline
+from studio.local.cache import LoadedModel
+from studio.local.models import load_config, model_dtype, offline
 from studio.local.options import generation_options
 
 

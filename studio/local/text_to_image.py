@@ -23,7 +23,8 @@ import torch
 from diffusers import AutoPipelineForText2Image
 
 from studio.errors import InputError
-from studio.local.models import LoadedModel, model_dtype, offline
+from studio.local.cache import LoadedModel
+from studio.local.models import model_dtype, offline
 from studio.local.options import convert, multiple_of, optional
 
 SIZE_STEP = 8

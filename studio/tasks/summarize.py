@@ -77,12 +77,9 @@ def _sentences(paragraph: str) -> list[str]:
     return [s for s in _SENTENCE_END.split(paragraph.strip()) if s]
 
 
-def parameters(min_length: int | None, max_length: int | None, *, nested: bool) -> dict | None:
-    """Length limits in the shape the server takes.
-
-    Today's task API (the router) takes them inside `generate_parameters`; older servers and the
-    course's endpoints passed them straight to the pipeline at the top of `parameters`.
-    """
+def parameters(min_length: int | None, max_length: int | None) -> dict | None:
+    """Length limits as the pipeline names them; each backend puts them where its server reads
+    them (the router nests them in `generate_parameters`)."""
     lengths = {
         name: value
         for name, value in (("min_length", min_length), ("max_length", max_length))
@@ -90,7 +87,7 @@ def parameters(min_length: int | None, max_length: int | None, *, nested: bool) 
     }
     if not lengths:
         return None
-    return {"generate_parameters": lengths} if nested else lengths
+    return lengths
 
 
 def summary_from_answer(answer: Any) -> str:
@@ -111,11 +108,10 @@ def summarize(
     *,
     min_length: int | None = None,
     max_length: int | None = None,
-    nested_parameters: bool = True,
 ) -> Summary:
     """Summarize `text`, calling `complete(piece, parameters)` once per piece (a few at once)."""
     text = validate(text, min_length, max_length)
-    params = parameters(min_length, max_length, nested=nested_parameters)
+    params = parameters(min_length, max_length)
     pieces = split_text(text)
     if len(pieces) == 1:
         return Summary(summary_from_answer(complete(pieces[0], params)), 1)

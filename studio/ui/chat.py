@@ -1,39 +1,34 @@
 """The Chat tab: a streaming chatbot whose Stop closes the connection to the model server.
 
     message ─ add_message ─ respond ─┐                    the page: history in the Chatbot
-    /chat (gradio_client) ─ chat ────┴─ stream_reply      the API: history in the session's State
-                                         └ a thread reads transport.stream_chat
+    /chat (gradio_client) ─ chat ────┴─ services.stream_reply   the API: history in a State
 
-Both are async generators so that Stop reaches them at once: Gradio cancels the task, the
-`finally` sets the reply's `Cancel`, which shuts the socket the reading thread is blocked on, and
-the server sees the connection close without waiting for its next token.
+Both are async generators so that Stop reaches them at once: Gradio cancels the task, and
+leaving `stream_reply` closes the upstream connection without waiting for the next token.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import contextvars
-import threading
-from collections.abc import AsyncIterator, Callable, Collection, Iterator
-from typing import Any, NoReturn, TypeVar
+from collections.abc import Collection
+from typing import Any, NoReturn
 
 import gradio as gr
 
+from studio.backends import ChatRequest, chat_request
 from studio.config import Config, Endpoint
-from studio.errors import ConfigurationError, InputError, StudioError
+from studio.errors import InputError, StudioError
+from studio.services import describe_backend, repetition_penalty_info, require_setup, stream_reply
 from studio.tasks.chat import (
-    TEMPLATES,
     ChatSettings,
     Message,
-    ReplyStats,
     build_messages,
     content_text,
     count_turns,
     error_note,
 )
-from studio.transport import Cancel, ChatRequest, chat_request, stream_chat
-from studio.ui.common import notify_progress, require_setup, setup_notice, shows_errors
+from studio.tasks.replies import ReplyStats, cut_short, mark_stopped, notes_line, stats_line
+from studio.ui.common import notify_progress, setup_notice, shows_errors
 
 DEFAULTS = ChatSettings()
 EXAMPLES = [
@@ -42,15 +37,12 @@ EXAMPLES = [
     "Write a haiku about streaming replies.",
 ]
 INSTANT = dict(queue=False, api_visibility="private")  # quick steps of the page, not the API
-T = TypeVar("T")
 
 
 def build(config: Config, served: Collection[str] = ()) -> None:
     replies = Replies(config)
     setup_notice(config, "chat")
-    if problem := template_problem(config):
-        gr.Markdown(f"> **Setup needed.** {problem}", elem_classes=["setup-needed"])
-    gr.Markdown(describe_protocol(config), elem_id="chat-protocol")
+    gr.Markdown(describe_backend(config.endpoint("chat")), elem_id="chat-protocol")
     chatbot = gr.Chatbot(
         label="Chat",
         height=460,
@@ -159,12 +151,8 @@ class Replies:
         out). Raises our errors for what cannot be sent."""
         config = self.config
         require_setup(config, "chat")
-        if problem := template_problem(config):
-            raise ConfigurationError(problem)
         messages = build_messages(system, history, question, budget_chars=config.chat_budget_chars)
-        request = chat_request(
-            self.endpoint, messages, settings_from(*controls), template=config.chat_template
-        )
+        request = chat_request(self.endpoint, messages, settings_from(*controls))
         left_out = count_turns(history) - sum(m["role"] == "assistant" for m in messages)
         return request, notes_line(request.notes, left_out, config.chat_budget_chars)
 
@@ -182,7 +170,9 @@ class Replies:
             return
         reply, stats = "", ReplyStats()
         try:
-            async with contextlib.aclosing(stream_reply(self.endpoint, request)) as pieces:
+            async with contextlib.aclosing(
+                stream_reply(self.endpoint, request, progress=notify_progress)
+            ) as pieces:
                 async for reply, stats in pieces:
                     yield [*history, assistant(reply)], stats_line(stats, notes)
         except Exception as exc:
@@ -217,7 +207,9 @@ class Replies:
         asked = [*history, {"role": "user", "content": content_text(message)}]
         reply = shown = ""
         try:
-            async with contextlib.aclosing(stream_reply(self.endpoint, request)) as pieces:
+            async with contextlib.aclosing(
+                stream_reply(self.endpoint, request, progress=notify_progress)
+            ) as pieces:
                 async for reply, _stats in pieces:
                     if reply != shown:  # a piece with only a finish reason changes nothing
                         shown = reply
@@ -228,70 +220,6 @@ class Replies:
             raise_for_person(exc)
         if not shown:
             yield "", asked
-
-
-# --- streaming ---------------------------------------------------------------------------------
-
-
-async def stream_reply(
-    endpoint: Endpoint, request: ChatRequest
-) -> AsyncIterator[tuple[str, ReplyStats]]:
-    """The reply so far and its timing, after each piece that arrives.
-
-    Closing or cancelling this closes the upstream connection at once (see the module's doc).
-    """
-    cancel = Cancel()
-    stats = ReplyStats()  # started before the request is sent: time to first token includes it
-    text = ""
-    pieces = iterate_in_thread(
-        lambda: stream_chat(endpoint, request, cancel, progress=notify_progress), cancel
-    )
-    async with contextlib.aclosing(pieces):
-        async for delta in pieces:
-            stats.add(delta)
-            text += delta.text
-            yield text, stats
-
-
-_END = object()
-
-
-async def iterate_in_thread(make: Callable[[], Iterator[T]], cancel: Cancel) -> AsyncIterator[T]:
-    """Items of a blocking iterator, read in a thread of its own, handed to the event loop.
-
-    The thread owns the iterator from creation to `close`, so closing never races a read.
-    Leaving this generator in any way (end, error, close, task cancelled) sets `cancel`, which
-    interrupts the thread's blocked read; the thread then closes the iterator and ends.
-    """
-    loop = asyncio.get_running_loop()
-    items: asyncio.Queue = asyncio.Queue()
-
-    def hand_over(item: Any) -> None:
-        with contextlib.suppress(RuntimeError):  # the event loop is gone: the app is stopping
-            loop.call_soon_threadsafe(items.put_nowait, item)
-
-    def pump() -> None:
-        try:
-            with contextlib.closing(make()) as iterator:
-                for item in iterator:
-                    if cancel.is_set():
-                        break
-                    hand_over(item)
-        except Exception as exc:  # re-raised by the reader, in the event loop
-            hand_over(exc)
-        else:
-            hand_over(_END)
-
-    # The thread runs in this event's context, so it can show progress messages to the person.
-    context = contextvars.copy_context()
-    threading.Thread(target=context.run, args=(pump,), name="chat-stream", daemon=True).start()
-    try:
-        while (item := await items.get()) is not _END:
-            if isinstance(item, Exception):
-                raise item
-            yield item
-    finally:
-        cancel.set()
 
 
 # --- history -----------------------------------------------------------------------------------
@@ -356,65 +284,6 @@ def settings_from(
         repetition_penalty=number(repetition_penalty, DEFAULTS.repetition_penalty),
         seed=None if seed is None or seed == "" else int(seed),
     )
-
-
-def template_problem(config: Config) -> str | None:
-    """Why the prompt format setting cannot be used, for a TGI server; None when it can."""
-    if config.endpoint("chat").protocol != "tgi" or config.chat_template in TEMPLATES:
-        return None
-    return (
-        f"STUDIO_CHAT_TEMPLATE={config.chat_template} is not a prompt format the studio knows; "
-        f"set it to one of {', '.join(TEMPLATES)} (the format the model was trained on)."
-    )
-
-
-def describe_protocol(config: Config) -> str:
-    endpoint = config.endpoint("chat")
-    model = f"Model `{endpoint.model}`" if endpoint.model else "The server's own model"
-    if endpoint.protocol == "local":
-        return f"{model}, running on this computer."
-    if endpoint.protocol == "tgi":
-        how = f"TGI's `/generate_stream`, prompt format `{config.chat_template}`"
-    else:
-        how = "chat completions"
-    return f"{model} via {how} at {endpoint.host}."
-
-
-def repetition_penalty_info(endpoint: Endpoint) -> str:
-    if endpoint.protocol == "openai" and endpoint.on_router:
-        return "Not sent: the router's chat API has no such setting."
-    if endpoint.protocol == "openai":
-        return "1 is off. Sent as repetition_penalty, which vLLM and TGI accept."
-    return "1 is off; higher discourages repeating words."
-
-
-def notes_line(notes: tuple[str, ...], left_out: int, budget_chars: int) -> str:
-    lines = list(notes)
-    if left_out > 0:
-        turns = "exchange was" if left_out == 1 else "exchanges were"
-        lines.append(
-            f"The {left_out} oldest {turns} left out to keep the conversation within "
-            f"{budget_chars:,} characters (STUDIO_CHAT_BUDGET_CHARS)."
-        )
-    return " ".join(lines)
-
-
-def stats_line(stats: ReplyStats, notes: str = "", *, failed: bool = False) -> str:
-    """Time to first token, tokens per second and finish reason, in small print."""
-    summary = stats.summary() + (" · failed" if failed else "")
-    return "\n\n".join(f"<small>{text}</small>" for text in (summary, notes) if text)
-
-
-def mark_stopped(line: str | None) -> str:
-    """The stats line of a reply the person stopped; a finished reply's line is left alone."""
-    if not line or any(word in line for word in ("finished:", "failed", "stopped")):
-        return line or ""
-    first, _, rest = line.partition("</small>")
-    return f"{first} · stopped by you</small>{rest}"
-
-
-def cut_short(message: str, partial: bool) -> str:
-    return f"The reply above is incomplete. {message}" if partial else message
 
 
 @shows_errors

@@ -11,6 +11,7 @@ import gradio as gr
 
 from studio.config import Config, Endpoint
 from studio.errors import ConfigurationError, InputError, StudioError
+from studio.services import setup_problem
 
 log = logging.getLogger("studio")
 
@@ -73,16 +74,9 @@ def notify_progress(message: str) -> None:
         gr.Info(message, duration=8)
 
 
-def require_setup(config: Config, task: str) -> None:
-    """Refuse early, with what to set, when a task has no server and no token."""
-    problem = config.missing_setup(task)
-    if problem:
-        raise ConfigurationError(problem)
-
-
 def setup_notice(config: Config, task: str) -> None:
     """A visible note at the top of a tab that cannot run yet, so nobody clicks in vain."""
-    problem = config.missing_setup(task)
+    problem = setup_problem(config, task)
     if problem:
         gr.Markdown(f"> **Setup needed.** {problem}", elem_classes=["setup-needed"])
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 
 import gradio as gr
 
 from studio.config import Config
 from studio.errors import InputError
-from studio.tasks.entities import Entity, merge_entities, segments
-from studio.transport import get_completion
-from studio.ui.common import notify_progress, require_setup, setup_notice, shows_errors
+from studio.services import find_entities as entities_in
+from studio.services import require_setup
+from studio.tasks.entities import Entity, segments
+from studio.ui.common import notify_progress, setup_notice, shows_errors
 
 COLORS = {"PER": "#f4a261", "ORG": "#2a9d8f", "LOC": "#8ab17d", "MISC": "#b392ac"}
 LEGEND = "PER person · ORG organisation · LOC location · MISC other names"
@@ -22,8 +24,21 @@ EXAMPLES = [
 COLUMNS = ["Entity", "Type", "Score", "Start", "End"]
 
 
+@shows_errors
+def find_entities(config: Config, text: str) -> tuple[list, list[Entity]]:
+    """The text as highlighted pieces, and the entities for the table."""
+    if not (text or "").strip():
+        raise InputError("Type or paste some text to find entities in.")
+    require_setup(config, "ner")
+    found = entities_in(config.endpoint("ner"), text, progress=notify_progress)
+    return segments(text, found), found
+
+
+def entity_rows(found: list[Entity]) -> list[list]:
+    return [[e.text, e.type, round(e.score, 3), e.start, e.end] for e in found]
+
+
 def build(config: Config, served: Collection[str] = ()) -> None:
-    endpoint = config.endpoint("ner")
     setup_notice(config, "ner")
     entities = gr.State([])
     with gr.Row():
@@ -44,18 +59,10 @@ def build(config: Config, served: Collection[str] = ()) -> None:
     )
     gr.Examples([[example] for example in EXAMPLES], inputs=[text], label="Examples")
 
-    @shows_errors
-    def find_entities(text: str) -> tuple[list, list[Entity]]:
-        if not (text or "").strip():
-            raise InputError("Type or paste some text to find entities in.")
-        require_setup(config, "ner")
-        found = merge_entities(text, get_completion(endpoint, text, progress=notify_progress))
-        return segments(text, found), found
-
-    def entity_rows(found: list[Entity]) -> list[list]:
-        return [[e.text, e.type, round(e.score, 3), e.start, e.end] for e in found]
-
     # The API returns only the highlighted text; the table follows from the state, privately.
     button.click(
-        find_entities, inputs=text, outputs=[highlighted, entities], api_name="ner"
+        functools.partial(find_entities, config),
+        inputs=text,
+        outputs=[highlighted, entities],
+        api_name="ner",
     ).success(entity_rows, inputs=entities, outputs=table, api_visibility="private")

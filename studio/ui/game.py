@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Collection, Iterator
 from typing import Any
@@ -10,18 +11,17 @@ import gradio as gr
 from PIL import Image
 
 from studio.config import Config
+from studio.services import caption_image, paint_picture, require_setup
 from studio.tasks.game import MAX_ROUNDS, MIN_ROUNDS, play_rounds
 from studio.tasks.images import (
     RANDOM_SEED,
     ImageRequest,
-    looks_blank,
     make_image_request,
     prepare_upload,
     resolve_seed,
 )
-from studio.ui.caption import EXAMPLES, caption_image, caption_uploaded, prepare, upload_input
-from studio.ui.common import require_setup, setup_notice, shows_errors
-from studio.ui.imagine import BLANK_WARNING, generate_picture, save_png, settings_line
+from studio.ui.common import notify_progress, setup_notice, shows_errors
+from studio.ui.pictures import EXAMPLES, caption_uploaded, keep_picture, prepare, upload_input
 
 RULES = (
     "Upload a picture, **Caption** it (edit the caption if you like), then **Generate image** "
@@ -31,11 +31,94 @@ RULES = (
 )
 
 
+def _require_both(config: Config) -> None:
+    require_setup(config, "caption")
+    require_setup(config, "image")
+
+
+def _caption(config: Config, picture: Image.Image) -> str:
+    prepared = prepare_upload(picture, max_side=config.max_image_side)
+    return caption_image(config.endpoint("caption"), prepared, progress=notify_progress)
+
+
+def _paint(config: Config, prompt: str, seed: int) -> Image.Image:
+    request = make_image_request(prompt, seed=seed)  # the course's defaults, the round's seed
+    return paint_picture(config.endpoint("image"), request, progress=notify_progress)
+
+
+def _keep(
+    config: Config, folder: str, picture: Image.Image, request: ImageRequest
+) -> tuple[str, dict[str, Any]]:
+    return keep_picture(picture, request, model=config.endpoint("image").model, folder=folder)
+
+
+@shows_errors
+def caption_upload(config: Config, folder: str, image: dict | None) -> str:
+    return caption_uploaded(config, image, folder)
+
+
+@shows_errors
+def generate_from_caption(
+    config: Config, folder: str, text: str, seed: float | None = RANDOM_SEED
+) -> tuple[str, dict[str, Any]]:
+    """Paint the caption. As the API's /generate_image (no Imagine tab in the app) it takes
+    only (prompt, seed), with the default settings for the rest."""
+    request = make_image_request(text, seed=seed)
+    require_setup(config, "image")
+    return _keep(config, folder, _paint(config, request.prompt, request.seed), request)
+
+
+@shows_errors
+def caption_and_generate(
+    config: Config, folder: str, image: dict | None, seed: float | None = RANDOM_SEED
+) -> Iterator:
+    prepared = prepare(config, image, folder)
+    seed = resolve_seed(seed)  # a bad seed is refused before any model is asked
+    _require_both(config)
+    text = caption_image(config.endpoint("caption"), prepared, progress=notify_progress)
+    yield text, gr.skip(), gr.skip()  # the caption shows while the picture is painted
+    request = make_image_request(text, seed=seed)
+    path, record = _keep(config, folder, _paint(config, text, seed), request)
+    yield text, path, record
+
+
+@shows_errors
+def play(
+    config: Config,
+    folder: str,
+    image: dict | None,
+    rounds: float = 3,
+    seed: float | None = RANDOM_SEED,
+    progress: gr.Progress = gr.Progress(),
+) -> Iterator[list[tuple[str, str]]]:
+    prepared = prepare(config, image, folder)
+    game = play_rounds(
+        Image.open(io.BytesIO(prepared.jpeg)),
+        rounds,
+        functools.partial(_caption, config),
+        functools.partial(_paint, config),
+        seed=seed,
+    )  # checks the rounds and seed now, before any model is asked
+    _require_both(config)
+    total = int(rounds)
+    shown: list[tuple[str, str]] = []
+    progress((0, total), desc="Round 1: captioning, then painting", unit="rounds")
+    for played in game:
+        request = make_image_request(played.caption, seed=played.seed)
+        path, _ = _keep(config, folder, played.image, request)
+        shown.append((path, played.label))
+        if played.number < total:
+            progress((played.number, total), desc=f"Round {played.number + 1}", unit="rounds")
+        yield shown
+
+
+def show_settings(record: dict[str, Any]) -> str:
+    return record["settings"]
+
+
 def build(config: Config, served: Collection[str] = ()) -> None:
     """The game's tab; `served` names the tabs in the same app. With the Caption and Imagine
     tabs there, their /caption and /generate_image are the API; without them, the game's are."""
-    caption_endpoint = config.endpoint("caption")
-    image_endpoint = config.endpoint("image")
     setup_notice(config, "caption")
     setup_notice(config, "image")
     latest = gr.State(None)  # the generated picture's settings, shown under it
@@ -87,81 +170,10 @@ def build(config: Config, served: Collection[str] = ()) -> None:
         elem_id="game-rounds",
     )
 
-    uploads = upload.GRADIO_CACHE  # where Gradio keeps uploads and examples
+    folder = upload.GRADIO_CACHE  # where Gradio keeps uploads, examples and our pictures
 
-    def require_both() -> None:
-        require_setup(config, "caption")
-        require_setup(config, "image")
-
-    def caption_picture(picture: Image.Image) -> str:
-        prepared = prepare_upload(picture, max_side=config.max_image_side)
-        return caption_image(caption_endpoint, prepared)
-
-    def round_request(prompt: str, seed: int) -> ImageRequest:
-        return make_image_request(prompt, seed=seed)  # the course's defaults, the round's seed
-
-    def paint(request: ImageRequest) -> tuple[str, dict[str, Any]]:
-        return keep(generate_picture(image_endpoint, request), request)
-
-    def keep(picture: Image.Image, request: ImageRequest) -> tuple[str, dict[str, Any]]:
-        if looks_blank(picture):
-            gr.Warning(BLANK_WARNING)
-        path = save_png(picture, request, model=image_endpoint.model, folder=generated.GRADIO_CACHE)
-        return path, {"seed": request.seed, "settings": settings_line(request, picture)}
-
-    @shows_errors
-    def caption_upload(image: dict | None) -> str:
-        return caption_uploaded(config, image, uploads)
-
-    @shows_errors
-    def generate_from_caption(text: str, seed: float | None = RANDOM_SEED):
-        """Paint the caption. As the API's /generate_image (no Imagine tab in the app) it takes
-        only (prompt, seed), with the default settings for the rest."""
-        request = make_image_request(text, seed=seed)
-        require_setup(config, "image")
-        return paint(request)
-
-    @shows_errors
-    def caption_and_generate(image: dict | None, seed: float | None = RANDOM_SEED) -> Iterator:
-        prepared = prepare(config, image, uploads)
-        seed = resolve_seed(seed)  # a bad seed is refused before any model is asked
-        require_both()
-        text = caption_image(caption_endpoint, prepared)
-        yield text, gr.skip(), gr.skip()  # the caption shows while the picture is painted
-        path, record = paint(make_image_request(text, seed=seed))
-        yield text, path, record
-
-    @shows_errors
-    def play(
-        image: dict | None,
-        rounds: float = 3,
-        seed: float | None = RANDOM_SEED,
-        progress: gr.Progress = gr.Progress(),
-    ) -> Iterator[list[tuple[str, str]]]:
-        prepared = prepare(config, image, uploads)
-        start = Image.open(io.BytesIO(prepared.jpeg))
-        game = play_rounds(
-            start,
-            rounds,
-            caption_picture,
-            lambda prompt, round_seed: generate_picture(
-                image_endpoint, round_request(prompt, round_seed)
-            ),
-            seed=seed,
-        )  # checks the rounds and seed now, before any model is asked
-        require_both()
-        total = int(rounds)
-        shown: list[tuple[str, str]] = []
-        progress((0, total), desc="Round 1: captioning, then painting", unit="rounds")
-        for played in game:
-            path, _ = keep(played.image, round_request(played.caption, played.seed))
-            shown.append((path, played.label))
-            if played.number < total:
-                progress((played.number, total), desc=f"Round {played.number + 1}", unit="rounds")
-            yield shown
-
-    def show_settings(record: dict[str, Any]) -> str:
-        return record["settings"]
+    def bound(handler):
+        return functools.partial(handler, config, folder)
 
     def api(name: str, owner: str) -> dict[str, str]:
         # One name per app: the owning tab's event has it when that tab is served too.
@@ -170,7 +182,7 @@ def build(config: Config, served: Collection[str] = ()) -> None:
     # preprocess=False: the upload reaches prepare_upload as a file, whatever it holds, so a
     # file that is not an image or is too large gets our message; numbers are checked by us too.
     captioning = caption_button.click(
-        caption_upload,
+        bound(caption_upload),
         inputs=upload,
         outputs=caption,
         preprocess=False,
@@ -178,21 +190,21 @@ def build(config: Config, served: Collection[str] = ()) -> None:
     )
     generating = gr.on(
         [generate_button.click, caption.submit],
-        generate_from_caption,
+        bound(generate_from_caption),
         inputs=[caption, seed],
         outputs=[generated, latest],
         preprocess=False,
         **api("generate_image", "imagine"),
     )
     both = both_button.click(
-        caption_and_generate,
+        bound(caption_and_generate),
         inputs=[upload, seed],
         outputs=[caption, generated, latest],
         api_name="caption_and_generate",
         preprocess=False,
     )
     playing = play_button.click(
-        play,
+        bound(play),
         inputs=[upload, rounds, seed],
         outputs=gallery,
         api_name="play_rounds",

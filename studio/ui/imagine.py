@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from typing import Any
 
 import gradio as gr
-from gradio import processing_utils
-from PIL import Image
 
-from studio.config import Config, Endpoint
+from studio.config import Config
+from studio.services import paint_picture, require_setup
 from studio.tasks.images import (
     MAX_GUIDANCE,
     MAX_SIZE,
@@ -19,20 +19,11 @@ from studio.tasks.images import (
     MIN_STEPS,
     RANDOM_SEED,
     SIZE_STEP,
-    ImageRequest,
-    describe,
-    image_from_answer,
-    looks_blank,
     make_image_request,
-    png_with_parameters,
 )
-from studio.transport import get_completion
-from studio.ui.common import notify_progress, require_setup, setup_notice, shows_errors
+from studio.ui.common import notify_progress, setup_notice, shows_errors
+from studio.ui.pictures import keep_picture
 
-BLANK_WARNING = (
-    "The image came back all black. That is most likely the model's safety filter: try "
-    "another prompt or another seed."
-)
 HISTORY_LIMIT = 48  # pictures kept in a person's gallery, newest first
 EXAMPLES = [
     ["A watercolour of a lighthouse on a cliff at dawn"],
@@ -41,29 +32,49 @@ EXAMPLES = [
 ]
 
 
-def generate_picture(endpoint: Endpoint, request: ImageRequest) -> Image.Image:
-    """Ask the image model; raw image bytes, base64 in JSON and `b64_json` all decode."""
-    answer = get_completion(
-        endpoint, request.prompt, request.to_parameters(), progress=notify_progress
+@shows_errors
+def generate_image(
+    config: Config,
+    folder: str,
+    prompt: str,
+    negative_prompt: str | None = None,
+    steps: float = 25,
+    guidance: float = 7,
+    width: float = 512,
+    height: float = 512,
+    seed: float = RANDOM_SEED,
+) -> tuple[str, dict[str, Any]]:
+    """The picture's path (a PNG with its settings inside, in `folder`) and its record."""
+    request = make_image_request(
+        prompt,
+        negative_prompt=negative_prompt,
+        steps=steps,
+        guidance=guidance,
+        width=width,
+        height=height,
+        seed=seed,
     )
-    return image_from_answer(answer)
+    require_setup(config, "image")
+    endpoint = config.endpoint("image")
+    picture = paint_picture(endpoint, request, progress=notify_progress)
+    return keep_picture(picture, request, model=endpoint.model, folder=folder)
 
 
-def save_png(picture: Image.Image, request: ImageRequest, *, model: str, folder: str) -> str:
-    """Write the PNG with its settings inside where Gradio serves files from, and return its
-    path. Gradio serves a file already there as is, so a download is exactly these bytes."""
-    png = png_with_parameters(picture, request, model=model)
-    return processing_utils.save_bytes_to_cache(png, f"studio-{request.seed}.png", folder)
+def remember(record: dict[str, Any], pictures: list) -> tuple[str, list, list]:
+    """The new picture first in the person's gallery, which keeps the newest HISTORY_LIMIT."""
+    pictures = [(record["path"], f"{record['prompt']} · seed {record['seed']}"), *pictures]
+    pictures = pictures[:HISTORY_LIMIT]
+    return record["settings"], pictures, pictures
 
 
-def settings_line(request: ImageRequest, picture: Image.Image) -> str:
-    """Every setting, and a note when the picture looks like the safety filter's black square."""
-    line = describe(request)
-    return f"{line} · all black: probably the safety filter" if looks_blank(picture) else line
+def last_seed(record: dict[str, Any] | None):
+    if not record:
+        gr.Info("Generate an image first; then its seed can be used again.")
+        return gr.skip()
+    return record["seed"]
 
 
 def build(config: Config, served: Collection[str] = ()) -> None:
-    endpoint = config.endpoint("image")
     setup_notice(config, "image")
     history = gr.State([])  # this person's pictures in this browser session, newest first
     latest = gr.State(None)  # the latest picture's record: path, seed, settings
@@ -126,54 +137,11 @@ def build(config: Config, served: Collection[str] = ()) -> None:
             )
     gr.Examples(EXAMPLES, inputs=[prompt], label="Example prompts")
 
-    @shows_errors
-    def generate_image(
-        prompt: str,
-        negative_prompt: str | None = None,
-        steps: float = 25,
-        guidance: float = 7,
-        width: float = 512,
-        height: float = 512,
-        seed: float = RANDOM_SEED,
-    ) -> tuple[str, dict[str, Any]]:
-        request = make_image_request(
-            prompt,
-            negative_prompt=negative_prompt,
-            steps=steps,
-            guidance=guidance,
-            width=width,
-            height=height,
-            seed=seed,
-        )
-        require_setup(config, "image")
-        picture = generate_picture(endpoint, request)
-        if looks_blank(picture):  # shown anyway: the settings say what to change
-            gr.Warning(BLANK_WARNING)
-        path = save_png(picture, request, model=endpoint.model, folder=result.GRADIO_CACHE)
-        record = {
-            "path": path,
-            "seed": request.seed,
-            "prompt": request.prompt,
-            "settings": settings_line(request, picture),
-        }
-        return path, record
-
-    def remember(record: dict[str, Any], pictures: list) -> tuple[str, list, list]:
-        pictures = [(record["path"], f"{record['prompt']} · seed {record['seed']}"), *pictures]
-        pictures = pictures[:HISTORY_LIMIT]
-        return record["settings"], pictures, pictures
-
-    def last_seed(record: dict[str, Any] | None):
-        if not record:
-            gr.Info("Generate an image first; then its seed can be used again.")
-            return gr.skip()
-        return record["seed"]
-
     # preprocess=False: the values reach make_image_request as sent, so it is the one place
     # that checks them and says what is wrong.
     generating = gr.on(
         [generate.click, prompt.submit],
-        generate_image,
+        functools.partial(generate_image, config, result.GRADIO_CACHE),
         inputs=[prompt, negative_prompt, steps, guidance, width, height, seed],
         outputs=[result, latest],
         api_name="generate_image",

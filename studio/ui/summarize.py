@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 
 import gradio as gr
 
 from studio.config import Config
+from studio.services import require_setup, summarize_text
 from studio.tasks import summarize as task
-from studio.transport import get_completion
-from studio.ui.common import notify_progress, require_setup, setup_notice, shows_errors
+from studio.ui.common import notify_progress, setup_notice, shows_errors
 
 EIFFEL = (
     "The tower is 324 metres (1,063 ft) tall, about the same height as an 81-storey building, "
@@ -33,8 +34,29 @@ PHOTOSYNTHESIS = (
 )
 
 
+@shows_errors
+def summarize(
+    config: Config, text: str, min_length: float | None = None, max_length: float | None = None
+) -> str:
+    """The summary; a text longer than the model reads is summarized in parts, and told so."""
+    require_setup(config, "summarize")
+    result = summarize_text(
+        config.endpoint("summarize"),
+        text,
+        min_length=_whole(min_length),
+        max_length=_whole(max_length),
+        progress=notify_progress,
+    )
+    if result.pieces > 1:
+        gr.Info(
+            f"The text is longer than the model reads at once, so it was summarized in "
+            f"{result.pieces} parts of about {task.WORDS_PER_PIECE} words, one paragraph "
+            "of summary each."
+        )
+    return result.text
+
+
 def build(config: Config, served: Collection[str] = ()) -> None:
-    endpoint = config.endpoint("summarize")
     setup_notice(config, "summarize")
     with gr.Row():
         with gr.Column():
@@ -59,29 +81,11 @@ def build(config: Config, served: Collection[str] = ()) -> None:
         with gr.Column():
             summary = gr.Textbox(label="Summary", lines=10, buttons=["copy"])
     gr.Examples([[EIFFEL], [PHOTOSYNTHESIS]], inputs=[text], label="Examples")
-
-    @shows_errors
-    def summarize(text: str, min_length: float | None = None, max_length: float | None = None):
-        require_setup(config, "summarize")
-        result = task.summarize(
-            text,
-            lambda piece, parameters: get_completion(
-                endpoint, piece, parameters, progress=notify_progress
-            ),
-            min_length=_whole(min_length),
-            max_length=_whole(max_length),
-            nested_parameters=endpoint.on_router,
-        )
-        if result.pieces > 1:
-            gr.Info(
-                f"The text is longer than the model reads at once, so it was summarized in "
-                f"{result.pieces} parts of about {task.WORDS_PER_PIECE} words, one paragraph "
-                "of summary each."
-            )
-        return result.text
-
     button.click(
-        summarize, inputs=[text, min_length, max_length], outputs=summary, api_name="summarize"
+        functools.partial(summarize, config),
+        inputs=[text, min_length, max_length],
+        outputs=summary,
+        api_name="summarize",
     )
 
 

@@ -1,0 +1,134 @@
+"""The contract every backend keeps, and the pieces it is made of.
+
+A backend is one way of reaching a model: one protocol, one module. It does three things:
+
+    complete(endpoint, inputs, parameters)        one task request -> the task API's answer shape
+    chat_request(endpoint, messages, settings)    a chat turn as data, built by pure code
+    stream_chat(endpoint, request, cancel)        that request sent -> `Delta`s as they arrive
+
+Answers come back in the task API's shapes whatever the protocol (a caption from a vision chat
+model is `[{"generated_text": ...}]` too), so the tasks read one shape. A `Cancel` stops a stream
+from any thread: over HTTP it shuts the socket, in-process generation polls it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from studio.config import Endpoint
+from studio.errors import ConfigurationError
+from studio.tasks.chat import ChatSettings, Delta, Message
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One chat request as data: where it goes, what it says, and what the person should know."""
+
+    path: str
+    body: dict[str, Any]
+    stops: tuple[str, ...] = ()  # trimmed from the reply on our side (raw text servers)
+    notes: tuple[str, ...] = ()  # settings that were mapped or not sent, in words for people
+
+
+class Cancelled(Exception):
+    """Raised inside a stream's own thread when its `Cancel` was set while it waited to retry."""
+
+
+class Cancel(threading.Event):
+    """Stop for one streamed reply, set from any thread (Stop, a closed page).
+
+    A `threading.Event`, so in-process generation can poll it; a stream over HTTP registers a
+    callback that interrupts its blocked read, so stopping does not wait for the next token.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._callbacks_lock = threading.Lock()
+        self._callbacks: list[Callable[[], None]] = []
+
+    def set(self) -> None:
+        with self._callbacks_lock:
+            super().set()
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
+
+    def call_on_set(self, callback: Callable[[], None]) -> None:
+        """Run `callback` when this is set; at once when it already is."""
+        with self._callbacks_lock:
+            if not self.is_set():
+                self._callbacks.append(callback)
+                return
+        callback()
+
+    def sleep(self, seconds: float) -> None:
+        """`time.sleep` for retry waits that gives up when this is set."""
+        if self.wait(seconds):
+            raise Cancelled()
+
+
+class Backend:
+    """The contract. A backend that cannot do something says so in words a person can act on.
+
+    Capabilities are plain class attributes: `protocol` is the name `Endpoint.protocol` uses,
+    `tasks` the tasks it answers (`chat` among them when it streams chat).
+    """
+
+    protocol: ClassVar[str]
+    tasks: ClassVar[frozenset[str]]
+    speaks: ClassVar[str]  # how people would name the protocol: "chat completions"
+
+    def describe(self, endpoint: Endpoint) -> str:
+        """One line for people: which model, how it is asked, where."""
+        model = f"Model `{endpoint.model}`" if endpoint.model else "The server's own model"
+        return f"{model} via {self.speaks} at {endpoint.host}."
+
+    def repetition_penalty_info(self, endpoint: Endpoint) -> str:
+        """What the chat tab's repetition penalty slider does on this backend."""
+        return "1 is off; higher discourages repeating words."
+
+    def complete(
+        self,
+        endpoint: Endpoint,
+        inputs: Any,
+        parameters: dict | None = None,
+        *,
+        content_type: str | None = None,
+        progress: Progress | None = None,
+    ) -> Any:
+        raise self._unsupported(endpoint)
+
+    def chat_request(
+        self,
+        endpoint: Endpoint,
+        messages: Sequence[Message],
+        settings: ChatSettings,
+    ) -> ChatRequest:
+        """`endpoint.template` formats the prompt for servers that continue raw text."""
+        raise self._unsupported(endpoint)
+
+    def stream_chat(
+        self,
+        endpoint: Endpoint,
+        request: ChatRequest,
+        cancel: Cancel,
+        *,
+        progress: Progress | None = None,
+    ) -> Iterator[Delta]:
+        raise self._unsupported(endpoint)
+
+    def setup_problem(self, endpoint: Endpoint, token: str | None) -> str | None:
+        """Why this endpoint cannot work yet, saying what to set; None when it can."""
+        return None
+
+    def _unsupported(self, endpoint: Endpoint) -> ConfigurationError:
+        return ConfigurationError(
+            f"{endpoint.url_setting or 'This backend'} points at a {self.protocol} server, which "
+            f"cannot do {endpoint.spec.label}. Set {endpoint.spec.own_server_setting} to a server "
+            "for this task."
+        )

@@ -1,0 +1,185 @@
+"""OpenAI-compatible chat: `POST {base}/chat/completions`, streamed as `data: {chunk}` lines.
+
+Spoken by the router (`https://router.huggingface.co/v1`), vLLM, SGLang, llama.cpp's server,
+Ollama, TGI's Messages API and `transformers serve`. The endpoint's URL is the base (`.../v1`).
+
+    chat     messages, settings -> stream of chat.completion.chunk ... data: [DONE]
+    caption  a vision model asked for one sentence about a data: URL image, not streamed;
+             answered as the task API's [{"generated_text"}]
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from studio.backends import http
+from studio.backends.base import Backend, Cancel, ChatRequest, Progress
+from studio.backends.task_api import router_setup_problem
+from studio.config import Endpoint
+from studio.errors import BadResponseError
+from studio.tasks.chat import ChatSettings, Delta, Message, content_text
+
+CHAT_PATH = "/chat/completions"
+CAPTION_INSTRUCTION = (
+    "Write a one-sentence caption for this image. Answer with the caption only, no preamble."
+)
+CAPTION_MAX_TOKENS = 60  # one sentence, with room to finish it
+
+
+def openai_body(
+    settings: ChatSettings,
+    model: str,
+    messages: Sequence[Message],
+    *,
+    stream: bool = True,
+    send_repetition_penalty: bool,
+) -> tuple[dict[str, Any], list[str]]:
+    """A ``/chat/completions`` body, and notes for the person about settings mapped or dropped.
+
+    ``send_repetition_penalty``: whether the server takes the non-standard field (vLLM, TGI do;
+    the router's providers may not).
+    """
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": list(messages),
+        "stream": stream,
+        "max_tokens": int(settings.max_new_tokens),
+        "temperature": settings.temperature,
+    }
+    notes = []
+    if settings.top_p_in_range:
+        body["top_p"] = settings.top_p
+    elif settings.top_p <= 0:
+        notes.append(f"Top-p {settings.top_p:g} must be above 0; the server's default was used.")
+    if settings.seed is not None:
+        body["seed"] = int(settings.seed)
+    penalty = settings.repetition_penalty
+    if penalty != 1.0 and send_repetition_penalty:
+        body["repetition_penalty"] = penalty
+        notes.append(
+            f"Repetition penalty {penalty:g} is not part of the OpenAI API; sent as "
+            "repetition_penalty, which vLLM and TGI accept."
+        )
+    elif penalty != 1.0:
+        notes.append(
+            f"Repetition penalty {penalty:g} was not sent: this server's API has no such setting."
+        )
+    return body, notes
+
+
+def openai_deltas(events: Iterable[Mapping[str, Any]]) -> Iterator[Delta]:
+    """Deltas from ``chat.completion.chunk`` objects (the first choice only)."""
+    for event in events:
+        choices = event.get("choices") or []
+        if not choices:
+            continue  # a usage-only chunk
+        choice = choices[0]
+        text = (choice.get("delta") or {}).get("content") or ""
+        finish_reason = choice.get("finish_reason")
+        if text or finish_reason:
+            yield Delta(text, finish_reason)
+
+
+def caption_chat_body(
+    model: str, data_url: str, max_tokens: int = CAPTION_MAX_TOKENS
+) -> dict[str, Any]:
+    """An OpenAI-style chat completion request asking a vision model for a one-sentence caption.
+
+    ``data_url`` is the image as a ``data:image/jpeg;base64,...`` URL.
+    """
+    return {
+        "model": model,
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": CAPTION_INSTRUCTION},
+                    {"type": "image_url", "image_url": {"url": data_url}},
+                ],
+            }
+        ],
+        "max_tokens": max_tokens,
+        "stream": False,
+    }
+
+
+def completion_text(answer: Any) -> str:
+    """The message text of a (not streamed) chat completion."""
+    choices = answer.get("choices") if isinstance(answer, dict) else None
+    first = choices[0] if isinstance(choices, list) and choices else None
+    message = first.get("message") if isinstance(first, dict) else None
+    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(content, str | list):
+        raise BadResponseError(
+            "The captioning model's answer holds no caption: it sent no choices[0].message "
+            "content. Is this server a chat-completions server with a vision model?"
+        )
+    return content_text(content)
+
+
+def chat_url(endpoint: Endpoint) -> str:
+    return endpoint.url.rstrip("/") + CHAT_PATH
+
+
+class OpenAIChatBackend(Backend):
+    protocol = "openai"
+    tasks = frozenset({"caption", "chat"})
+    speaks = "chat completions"
+
+    def complete(
+        self,
+        endpoint: Endpoint,
+        inputs: Any,
+        parameters: dict | None = None,
+        *,
+        content_type: str | None = None,
+        progress: Progress | None = None,
+    ) -> Any:
+        if endpoint.task != "caption" or not isinstance(inputs, bytes | bytearray):
+            raise self._unsupported(endpoint)
+        encoded = base64.b64encode(inputs).decode("ascii")
+        data_url = f"data:{content_type or 'image/jpeg'};base64,{encoded}"
+        body = caption_chat_body(endpoint.model, data_url)
+        answer = http.post(http.json_request(endpoint, chat_url(endpoint), body), endpoint)
+        return [{"generated_text": completion_text(answer)}]
+
+    def chat_request(
+        self,
+        endpoint: Endpoint,
+        messages: Sequence[Message],
+        settings: ChatSettings,
+    ) -> ChatRequest:
+        """Repetition penalty is not in the OpenAI schema: it is sent to a server of your own
+        (vLLM, TGI, llama.cpp's server take it) and left out on the router, whose providers may
+        reject it."""
+        body, notes = openai_body(
+            settings, endpoint.model, messages, send_repetition_penalty=not endpoint.on_router
+        )
+        return ChatRequest(CHAT_PATH, body, notes=tuple(notes))
+
+    def stream_chat(
+        self,
+        endpoint: Endpoint,
+        request: ChatRequest,
+        cancel: Cancel,
+        *,
+        progress: Progress | None = None,
+    ) -> Iterator[Delta]:
+        url = endpoint.url.rstrip("/") + request.path
+        events = http.stream_events(
+            http.json_request(endpoint, url, request.body), endpoint, cancel=cancel
+        )
+        try:
+            yield from openai_deltas(events)
+        finally:
+            events.close()
+
+    def setup_problem(self, endpoint: Endpoint, token: str | None) -> str | None:
+        return router_setup_problem(endpoint, token)
+
+    def repetition_penalty_info(self, endpoint: Endpoint) -> str:
+        if endpoint.on_router:
+            return "Not sent: the router's chat API has no such setting."
+        return "1 is off. Sent as repetition_penalty, which vLLM and TGI accept."

@@ -1,0 +1,165 @@
+"""TGI's native stream: `POST {base}/generate_stream` with a prompt the studio formats itself.
+
+For servers that only continue raw text (the course's Falcon endpoint). The prompt is rendered
+in the format `STUDIO_CHAT_TEMPLATE` names; the stream is `data:{event}` lines with no `[DONE]`,
+the last event carrying `details.finish_reason`; stop sequences are trimmed here, since the
+server returns them as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from studio.backends import http
+from studio.backends.base import Backend, Cancel, ChatRequest, Progress
+from studio.config import Endpoint
+from studio.tasks.chat import ChatSettings, Delta, Message
+from studio.tasks.templates import TEMPLATES, get_template
+
+STREAM_PATH = "/generate_stream"
+TGI_MAX_STOPS = 4  # TGI's default --max-stop-sequences
+
+
+def tgi_parameters(settings: ChatSettings, stop: Sequence[str]) -> dict[str, Any]:
+    """``parameters`` for TGI's ``/generate_stream``, leaving out what TGI would reject.
+
+    Only the first ``TGI_MAX_STOPS`` stop sequences are sent; ``trim_stops`` applies them all.
+    """
+    parameters: dict[str, Any] = {
+        "max_new_tokens": int(settings.max_new_tokens),
+        "details": True,  # the last event then carries finish_reason
+        "return_full_text": False,
+    }
+    if settings.temperature > 0:
+        parameters["do_sample"] = True
+        parameters["temperature"] = settings.temperature
+        if settings.top_p_in_range:
+            parameters["top_p"] = settings.top_p
+    else:
+        # TGI rejects temperature 0, and any top_p would switch sampling back on.
+        parameters["do_sample"] = False
+    if settings.repetition_penalty != 1.0:
+        parameters["repetition_penalty"] = settings.repetition_penalty
+    if settings.seed is not None:
+        parameters["seed"] = int(settings.seed)
+    stops = list(dict.fromkeys(s for s in stop if s))[:TGI_MAX_STOPS]
+    if stops:
+        parameters["stop"] = stops
+    return parameters
+
+
+def tgi_deltas(events: Iterable[Mapping[str, Any]]) -> Iterator[Delta]:
+    """Deltas from TGI ``/generate_stream`` events.
+
+    The last event repeats the whole reply in ``generated_text``; only its token is used.
+    """
+    for event in events:
+        token = event.get("token") or {}
+        text = "" if token.get("special") else token.get("text") or ""
+        finish_reason = (event.get("details") or {}).get("finish_reason")
+        if text or finish_reason:
+            yield Delta(text, finish_reason)
+
+
+def trim_stops(
+    deltas: Iterable[Delta], stops: Sequence[str], *, drop_leading_space: bool = True
+) -> Iterator[Delta]:
+    """The reply up to the first stop sequence, safe to show as it streams.
+
+    Text that could be the start of a stop sequence is held back until the next delta shows
+    whether it is; a complete stop sequence ends the reply with finish reason
+    ``"stop_sequence"``. The reply's leading space is dropped (SentencePiece models emit
+    " Hello" as the first token). Empty deltas are never yielded, except one carrying a finish
+    reason. The source stream is closed when this one ends, so the server stops generating.
+    """
+    stops = [stop for stop in stops if stop]
+    upstream = iter(deltas)
+    held = ""
+    started = not drop_leading_space
+    try:
+        for delta in upstream:
+            text = delta.text
+            if not started and text:
+                text = text.removeprefix(" ")
+                started = bool(text)
+            pending = held + text
+            cut = _first_stop_at(pending, stops)
+            if cut is not None:
+                yield Delta(pending[:cut], "stop_sequence")
+                return
+            if delta.finish_reason:
+                yield Delta(pending, delta.finish_reason)
+                return
+            ready = len(pending) - _partial_stop_length(pending, stops)
+            held = pending[ready:]
+            if ready:
+                yield Delta(pending[:ready])
+        if held:
+            yield Delta(held)
+    finally:
+        close = getattr(upstream, "close", None)
+        if close is not None:
+            close()
+
+
+def _first_stop_at(text: str, stops: Sequence[str]) -> int | None:
+    return min((at for stop in stops if (at := text.find(stop)) >= 0), default=None)
+
+
+def _partial_stop_length(text: str, stops: Sequence[str]) -> int:
+    """Length of the longest end of ``text`` that is the beginning of a stop sequence."""
+    longest = 0
+    for stop in stops:
+        for length in range(min(len(stop) - 1, len(text)), longest, -1):
+            if text.endswith(stop[:length]):
+                longest = length
+                break
+    return longest
+
+
+class TgiBackend(Backend):
+    protocol = "tgi"
+    tasks = frozenset({"chat"})
+
+    def describe(self, endpoint: Endpoint) -> str:
+        model = f"Model `{endpoint.model}`" if endpoint.model else "The server's own model"
+        return (
+            f"{model} via TGI's `/generate_stream`, prompt format `{endpoint.template}`, at "
+            f"{endpoint.host}."
+        )
+
+    def setup_problem(self, endpoint: Endpoint, token: str | None) -> str | None:
+        if endpoint.template in TEMPLATES:
+            return None
+        return (
+            f"STUDIO_CHAT_TEMPLATE={endpoint.template} is not a prompt format the studio knows; "
+            f"set it to one of {', '.join(TEMPLATES)} (the format the model was trained on)."
+        )
+
+    def chat_request(
+        self,
+        endpoint: Endpoint,
+        messages: Sequence[Message],
+        settings: ChatSettings,
+    ) -> ChatRequest:
+        chat_template = get_template(endpoint.template)
+        body = {
+            "inputs": chat_template.render(messages),
+            "parameters": tgi_parameters(settings, chat_template.stop),
+        }
+        return ChatRequest(STREAM_PATH, body, stops=chat_template.stop)
+
+    def stream_chat(
+        self,
+        endpoint: Endpoint,
+        request: ChatRequest,
+        cancel: Cancel,
+        *,
+        progress: Progress | None = None,
+    ) -> Iterator[Delta]:
+        url = endpoint.url.rstrip("/") + request.path
+        events = http.stream_events(
+            http.json_request(endpoint, url, request.body), endpoint, cancel=cancel
+        )
+        yield from trim_stops(tgi_deltas(events), request.stops)

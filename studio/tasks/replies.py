@@ -1,0 +1,98 @@
+"""What a person is told about a streamed reply: its timing, settings not sent, and how it ended.
+
+Pure text: the chat tab shows these lines under the conversation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+
+from studio.tasks.chat import Delta
+
+
+class ReplyStats:
+    """Times one reply: create it just before sending the request, then ``add`` each delta.
+
+    Each delta with text counts as one token: servers stream about one token per chunk, and
+    ``trim_stops`` merges only the few it holds back, so the rate is a close estimate. The rate
+    is of generation after the first token; the wait before it is ``time_to_first_token``.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._sent_at = clock()
+        self._first_token_at: float | None = None
+        self._last_token_at: float | None = None
+        self.tokens = 0
+        self.finish_reason: str | None = None
+
+    def add(self, delta: Delta) -> None:
+        if delta.text:
+            now = self._clock()
+            if self._first_token_at is None:
+                self._first_token_at = now
+            self._last_token_at = now
+            self.tokens += 1
+        if delta.finish_reason:
+            self.finish_reason = delta.finish_reason
+
+    def watch(self, deltas: Iterable[Delta]) -> Iterator[Delta]:
+        """Pass deltas through, adding each."""
+        for delta in deltas:
+            self.add(delta)
+            yield delta
+
+    @property
+    def time_to_first_token(self) -> float | None:
+        """Seconds from the request to the first text; None before any."""
+        if self._first_token_at is None:
+            return None
+        return self._first_token_at - self._sent_at
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        """Tokens after the first per second since the first; None until it can be measured."""
+        if self._first_token_at is None or self._last_token_at is None or self.tokens < 2:
+            return None
+        elapsed = self._last_token_at - self._first_token_at
+        return (self.tokens - 1) / elapsed if elapsed > 0 else None
+
+    def summary(self) -> str:
+        """E.g. ``"first token 0.42 s · 31.5 tok/s · finished: length"``."""
+        first = self.time_to_first_token
+        parts = ["no text received" if first is None else f"first token {first:.2f} s"]
+        if (rate := self.tokens_per_second) is not None:
+            parts.append(f"{rate:.1f} tok/s")
+        if self.finish_reason:
+            parts.append(f"finished: {self.finish_reason}")
+        return " · ".join(parts)
+
+
+def notes_line(notes: tuple[str, ...], left_out: int, budget_chars: int) -> str:
+    lines = list(notes)
+    if left_out > 0:
+        turns = "exchange was" if left_out == 1 else "exchanges were"
+        lines.append(
+            f"The {left_out} oldest {turns} left out to keep the conversation within "
+            f"{budget_chars:,} characters (STUDIO_CHAT_BUDGET_CHARS)."
+        )
+    return " ".join(lines)
+
+
+def stats_line(stats: ReplyStats, notes: str = "", *, failed: bool = False) -> str:
+    """Time to first token, tokens per second and finish reason, in small print."""
+    summary = stats.summary() + (" · failed" if failed else "")
+    return "\n\n".join(f"<small>{text}</small>" for text in (summary, notes) if text)
+
+
+def mark_stopped(line: str | None) -> str:
+    """The stats line of a reply the person stopped; a finished reply's line is left alone."""
+    if not line or any(word in line for word in ("finished:", "failed", "stopped")):
+        return line or ""
+    first, _, rest = line.partition("</small>")
+    return f"{first} · stopped by you</small>{rest}"
+
+
+def cut_short(message: str, partial: bool) -> str:
+    return f"The reply above is incomplete. {message}" if partial else message
