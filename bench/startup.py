@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from studio.config import TASKS
+from studio.catalog import TASKS
 from tests.conftest import ROOT, start_studio, stop_studio
 
 HEAVY = ("torch", "transformers", "diffusers")

@@ -161,3 +161,18 @@ def screenshot(page, name: str, *, full_page: bool = False) -> None:
     if os.environ.get("STUDIO_SCREENSHOTS"):
         path = os.path.join(os.environ["STUDIO_SCREENSHOTS"], name)
         page.screenshot(path=path, full_page=full_page)
+
+
+@pytest.fixture
+def fake_backend():
+    """The fake backend, registered for the test (see tests/fake_backend.py)."""
+    from studio import backends
+    from tests.fake_backend import FakeBackend
+
+    backend = FakeBackend()
+    previous = backends.register(backend)
+    yield backend
+    if previous is None:
+        del backends.BACKENDS[backend.protocol]
+    else:
+        backends.register(previous)

@@ -76,14 +76,14 @@ def test_stop_ends_the_reply_and_the_upstream_stream(page, chat_app, chat_server
     record = chat_server.records[-1]
     stopped_at = time.monotonic()
     page.get_by_role("button", name="Stop").click()
-    seen = chat_server.wait_for_disconnect(record, timeout=3)
-    assert seen is not None and seen - stopped_at < 1.0, "the server kept generating"
-    time.sleep(0.3)
+    seen = chat_server.wait_for_disconnect(record, timeout=10)
+    # A few seconds proves it: the server would go on for minutes, and CI's cores are shared.
+    assert seen is not None and seen - stopped_at < 5.0, "the server kept generating"
+    expect(page.locator("#chat-stats")).to_contain_text("stopped by you")
     frozen = bot_text(page)
-    time.sleep(0.5)
+    time.sleep(0.5)  # what would have arrived meanwhile: ten tokens
     assert bot_text(page) == frozen, "the reply kept growing after Stop"
     assert frozen.startswith("tick tock"), "what arrived before Stop stays"
-    expect(page.locator("#chat-stats")).to_contain_text("stopped by you")
     screenshot(page, "chat-stopped.png")
 
 

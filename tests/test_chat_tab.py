@@ -11,13 +11,16 @@ import pytest
 from gradio_client import Client
 
 from studio import errors
+from studio.backends import Cancel, chat_request, http, stream_chat
 from studio.config import load_config
 from studio.tasks.chat import ChatSettings, Delta
-from studio.transport import Cancel, chat_request, stream_chat, stream_events
 from tests.chat_servers import EOS, ChatServer
 from tests.conftest import make_endpoint, start_studio, stop_studio
 
 BUDGET = 400  # characters of conversation per request, small so a few turns overflow it
+# Stopping must not wait for the stream: the servers would go on for a minute or more. A bound of
+# a few seconds proves that and holds on a loaded two-core machine.
+STOP_BOUND = 5.0
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +67,13 @@ def client(shared_client) -> Client:
     """A client with a session of its own: a new conversation for each test."""
     shared_client.reset_session()
     return shared_client
+
+
+def wait_until(condition, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.01)
 
 
 def outputs_when(job, count: int, timeout: float = 10.0) -> list[str]:
@@ -142,38 +152,34 @@ def test_settings_reach_the_server_as_each_protocol_spells_them(app, chat_server
 # --- stop ---------------------------------------------------------------------------------------
 
 
-def test_stop_closes_the_upstream_connection_within_a_second(app, chat_server, client):
+def test_stop_closes_the_upstream_connection_at_once(app, chat_server, client):
     job = client.submit("repeat: on and on", max_new_tokens=3000, api_name="/chat")
     outputs_when(job, 5)
     record = chat_server.records[-1]
     stopped_at = time.monotonic()
     job.cancel()
-    seen = chat_server.wait_for_disconnect(record, timeout=3)
+    seen = chat_server.wait_for_disconnect(record, timeout=10)
     assert seen is not None, "the server never saw the client go away"
-    assert seen - stopped_at < 1.0
+    assert seen - stopped_at < STOP_BOUND
     assert record.finished_at is None and record.tokens_sent < 3000
 
 
 def test_stop_while_waiting_for_the_first_token(app, chat_server, client):
     chat_server.first_token_delay = 10  # a busy server: queued, or reading a long prompt
     job = client.submit("anyone there", api_name="/chat")
-    deadline = time.monotonic() + 5
-    while not chat_server.records:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    time.sleep(0.2)
+    wait_until(lambda: chat_server.records)
     stopped_at = time.monotonic()
     job.cancel()
-    seen = chat_server.wait_for_disconnect(chat_server.records[-1], timeout=3)
-    assert seen is not None and seen - stopped_at < 1.0
+    seen = chat_server.wait_for_disconnect(chat_server.records[-1], timeout=10)
+    assert seen is not None and seen - stopped_at < STOP_BOUND
 
 
 def test_the_reply_stopped_so_far_stays_in_the_conversation(app, chat_server, client):
     job = client.submit("repeat: alpha", max_new_tokens=3000, api_name="/chat")
     partial = outputs_when(job, 3)[-1]
     job.cancel()
-    chat_server.wait_for_disconnect(chat_server.records[-1], timeout=3)
-    time.sleep(0.2)
+    chat_server.wait_for_disconnect(chat_server.records[-1], timeout=10)
+    wait_until(lambda: job.done())
     client.predict("next", api_name="/chat")
     sent = str(chat_server.records[-1].body)
     assert "repeat: alpha" in sent and partial in sent
@@ -270,8 +276,8 @@ def test_closing_the_stream_closes_the_connection(chat_server):
     assert next(stream) == Delta("x")
     closed_at = time.monotonic()
     stream.close()
-    seen = chat_server.wait_for_disconnect(chat_server.records[-1], timeout=3)
-    assert seen is not None and seen - closed_at < 1.0
+    seen = chat_server.wait_for_disconnect(chat_server.records[-1], timeout=10)
+    assert seen is not None and seen - closed_at < STOP_BOUND
 
 
 def test_cancel_from_another_thread_interrupts_a_blocked_read(chat_server):
@@ -283,13 +289,13 @@ def test_cancel_from_another_thread_interrupts_a_blocked_read(chat_server):
     stream = stream_chat(endpoint, request, cancel)
     reader = threading.Thread(target=lambda: received.extend(stream))
     reader.start()
-    time.sleep(0.3)  # the reader is now blocked waiting for the first token
+    wait_until(lambda: chat_server.records)  # the reader is now blocked on the first token
     cancelled_at = time.monotonic()
     cancel.set()
-    reader.join(timeout=2)
+    reader.join(timeout=STOP_BOUND)
     assert not reader.is_alive() and received == [], "the stream ends quietly, at once"
-    seen = chat_server.wait_for_disconnect(chat_server.records[-1], timeout=3)
-    assert seen is not None and seen - cancelled_at < 1.0
+    seen = chat_server.wait_for_disconnect(chat_server.records[-1], timeout=10)
+    assert seen is not None and seen - cancelled_at < STOP_BOUND
 
 
 @pytest.mark.parametrize(
@@ -302,7 +308,8 @@ def test_tgi_rejects_a_setting_in_the_stream_and_the_message_names_it(
     endpoint = chat_endpoint(chat_server, "tgi")
     body = {"inputs": "User: Hi\nAssistant:", "parameters": parameters}
     with pytest.raises(errors.ValidationError, match=wrong):
-        list(stream_events(endpoint, "/generate_stream", body))
+        url = endpoint.url + "/generate_stream"
+        list(http.stream_events(http.json_request(endpoint, url, body), endpoint))
 
 
 def test_a_model_the_server_does_not_serve_names_the_setting_to_change(chat_server):

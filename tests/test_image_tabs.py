@@ -15,18 +15,17 @@ import requests
 from gradio_client import Client, handle_file
 from PIL import ExifTags, Image, ImageChops
 
+from studio.backends.openai_chat import CAPTION_INSTRUCTION, caption_chat_body
+from studio.services import caption_image, paint_picture
 from studio.tasks.game import Round
 from studio.tasks.images import (
-    CAPTION_INSTRUCTION,
     MAX_UPLOAD_BYTES,
-    caption_chat_body,
     looks_blank,
     make_image_request,
     prepare_upload,
     read_parameters,
 )
-from studio.ui.caption import caption_image
-from studio.ui.imagine import generate_picture, settings_line
+from studio.ui.pictures import settings_line
 from tests.conftest import ROOT, make_endpoint, start_studio, stop_studio
 from tests.image_servers import ImageServer
 
@@ -195,10 +194,10 @@ def test_every_text_to_image_answer_shape_decodes(image_server, route):
     """Raw JPEG or PNG (the router), a JSON string of base64 (the course), b64_json."""
     endpoint = make_endpoint(f"{image_server.url}/{route}/models/sd", task="image")
     request = make_image_request("a lighthouse", width=256, height=128, seed=7)
-    picture = generate_picture(endpoint, request)
+    picture = paint_picture(endpoint, request)
     assert picture.size == (256, 128)
-    again = generate_picture(endpoint, request)
-    other_seed = generate_picture(
+    again = paint_picture(endpoint, request)
+    other_seed = paint_picture(
         endpoint, make_image_request("a lighthouse", width=256, height=128, seed=8)
     )
     # the seed moves the dots: same seed, same picture; another seed, another picture
@@ -213,7 +212,7 @@ def test_every_text_to_image_answer_shape_decodes(image_server, route):
 def test_an_all_black_answer_is_named_as_the_safety_filter(image_server):
     endpoint = make_endpoint(f"{image_server.url}/tti-black/models/sd", task="image")
     request = make_image_request("anything", seed=1)
-    picture = generate_picture(endpoint, request)
+    picture = paint_picture(endpoint, request)
     assert looks_blank(picture)
     assert settings_line(request, picture).endswith("all black: probably the safety filter")
 

@@ -21,7 +21,7 @@ import pytest
 from gradio_client import Client, handle_file
 from PIL import Image, ImageChops
 
-from studio.config import TASKS
+from studio.catalog import TASKS
 from studio.tasks.images import read_parameters
 from tests.conftest import ROOT, start_studio, stop_studio
 

@@ -1,0 +1,147 @@
+"""Each tab's handlers, called as Gradio calls them, over the fake backend: what reaches the
+backend, what the person sees, and how failures read. No app, no network."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import shutil
+
+import gradio as gr
+import pytest
+from PIL import Image
+
+from studio import errors
+from studio.tasks.chat import Delta
+from studio.tasks.images import read_parameters
+from studio.ui import caption, chat, entities, imagine, summarize
+from tests.conftest import ROOT
+from tests.fake_backend import fake_config
+
+
+def png(color: str = "blue", size: tuple[int, int] = (64, 48)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_summarize_sends_the_text_and_lengths_and_shows_the_summary(fake_backend):
+    fake_backend.answer([{"summary_text": " Short. "}])
+    assert summarize.summarize(fake_config(), "A text to shorten.", 5, 40.0) == "Short."
+    (call,) = fake_backend.calls
+    assert (call.task, call.inputs, call.parameters) == (
+        "summarize",
+        "A text to shorten.",
+        {"min_length": 5, "max_length": 40},
+    )
+
+
+def test_a_long_text_is_asked_in_pieces_and_joined_in_order(fake_backend):
+    text = " ".join(f"Sentence {i} is about topic {i}." for i in range(300))  # 1,800 words
+    fake_backend.answer(*[[{"summary_text": f"part {i}"}] for i in range(3)])
+    summary = summarize.summarize(fake_config(), text)
+    assert len(fake_backend.calls) == 3
+    assert sorted(summary.split("\n\n")) == ["part 0", "part 1", "part 2"]
+
+
+def test_a_backend_failure_is_the_message_the_person_sees(fake_backend):
+    fake_backend.answer(errors.PaymentRequiredError("Credits are used up (402)."))
+    with pytest.raises(gr.Error, match="Credits are used up"):
+        summarize.summarize(fake_config(), "Some text.")
+
+
+def test_a_tab_without_a_backend_says_what_to_set_before_asking(fake_backend):
+    fake_backend.problem = "Set HF_TOKEN."
+    with pytest.raises(gr.Error, match="Set HF_TOKEN"):
+        entities.find_entities(fake_config(), "Ada Lovelace lived in London.")
+    assert fake_backend.calls == []
+
+
+def test_entities_come_back_merged_and_highlighted(fake_backend):
+    text = "Ada Lovelace lived in London."
+    fake_backend.answer(
+        [
+            {"entity": "B-PER", "word": "Ada", "start": 0, "end": 3, "score": 0.9},
+            {"entity": "I-PER", "word": "Love", "start": 4, "end": 8, "score": 0.8},
+            {"entity": "I-PER", "word": "##lace", "start": 8, "end": 12, "score": 0.7},
+            {"entity": "B-LOC", "word": "London", "start": 22, "end": 28, "score": 0.9},
+        ]
+    )
+    pieces, found = entities.find_entities(fake_config(), text)
+    assert pieces == [("Ada Lovelace", "PER"), (" lived in ", None), ("London", "LOC"), (".", None)]
+    assert entities.entity_rows(found)[0] == ["Ada Lovelace", "PER", 0.8, 0, 12]
+
+
+def test_caption_sends_a_small_jpeg_of_the_upload(fake_backend, tmp_path):
+    upload = tmp_path / "photo.jpg"
+    shutil.copy(ROOT / "assets" / "chelsea.jpg", upload)
+    fake_backend.answer([{"generated_text": " a cat on a rug "}])
+    said = caption.caption_upload(fake_config(), str(tmp_path), {"path": str(upload)})
+    assert said == "a cat on a rug"
+    (call,) = fake_backend.calls
+    assert call.content_type == "image/jpeg" and call.inputs.startswith(b"\xff\xd8\xff")
+
+
+def test_caption_refuses_a_file_gradio_did_not_store(fake_backend, tmp_path):
+    with pytest.raises(gr.Error, match="Upload the image again"):
+        caption.caption_upload(fake_config(), str(tmp_path), {"path": str(ROOT / "README.md")})
+    assert fake_backend.calls == []
+
+
+def test_imagine_saves_a_png_with_its_settings_inside(fake_backend, tmp_path):
+    fake_backend.answer(png())
+    path, record = imagine.generate_image(
+        fake_config(), str(tmp_path), "a blue square", "", 10, 5.0, 640, 450, 77
+    )
+    (call,) = fake_backend.calls
+    assert call.inputs == "a blue square"
+    assert call.parameters == {
+        "num_inference_steps": 10,
+        "guidance_scale": 5.0,
+        "width": 640,
+        "height": 448,  # rounded to the nearest multiple of 64
+        "seed": 77,
+    }
+    assert record["seed"] == 77 and "Seed 77" in record["settings"]
+    with open(path, "rb") as saved:
+        assert "Seed: 77" in read_parameters(saved.read())
+
+
+def test_a_bad_setting_is_refused_before_the_backend_is_asked(fake_backend, tmp_path):
+    with pytest.raises(gr.Error, match="Steps must be between"):
+        imagine.generate_image(fake_config(), str(tmp_path), "a cat", "", 0, 7, 512, 512, -1)
+    assert fake_backend.calls == []
+
+
+def collect(async_generator) -> list:
+    async def run():
+        return [item async for item in async_generator]
+
+    return asyncio.run(run())
+
+
+def test_a_chat_reply_streams_into_the_conversation(fake_backend):
+    fake_backend.reply("Hello", " there", "!")
+    replies = chat.Replies(fake_config())
+    history = [{"role": "user", "content": "Hi"}]
+    shown = collect(replies.respond(history, "Be brief.", 0.7, 0.95, 64, 1.0, None))
+    final_history, final_stats = shown[-1]
+    assert final_history[-1] == {"role": "assistant", "content": "Hello there!"}
+    assert "finished: stop" in final_stats
+    (call,) = fake_backend.calls
+    assert call.inputs == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"},
+    ]
+
+
+def test_a_chat_failure_mid_reply_keeps_what_arrived(fake_backend):
+    fake_backend.replies.append(
+        [Delta("Half a"), errors.BackendConnectionError("The connection dropped.")]
+    )
+    replies = chat.Replies(fake_config())
+    history = [{"role": "user", "content": "Hi"}]
+    final_history, stats = collect(replies.respond(history, "", 0.7, 0.95, 64, 1.0, None))[-1]
+    assert final_history[1] == {"role": "assistant", "content": "Half a"}
+    assert "The reply above is incomplete. The connection dropped." in final_history[2]["content"]
+    assert "failed" in stats
