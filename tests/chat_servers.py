@@ -30,7 +30,9 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.servers import LocalServer
 
 EOS = "<|endoftext|>"  # the falcon-style end-of-text token TGI marks as special
 MAX_TOTAL_TOKENS = 4096  # TGI's default --max-total-tokens: prompt + max_new_tokens
@@ -65,24 +67,15 @@ class Failure:
 
 
 @dataclass
-class ChatServer:
+class ChatServer(LocalServer):
     token_delay: float = 0.02  # seconds between tokens
     first_token_delay: float = 0.0  # extra wait before the first token (queue, prefill)
     records: list[StreamRecord] = field(default_factory=list)
     failures: deque = field(default_factory=deque)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def start(self) -> str:
-        handler = type("Handler", (_Handler,), {"state": self})
-        self.httpd = _Server(("127.0.0.1", 0), handler)
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
-        return self.url
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def handler_class(self) -> type:
+        return type("Handler", (_Handler,), {"state": self})
 
     def reset(self) -> None:
         with self.lock:
@@ -114,11 +107,6 @@ class ChatServer:
 
 class ClientGone(Exception):
     pass
-
-
-class _Server(ThreadingHTTPServer):
-    def handle_error(self, request, client_address) -> None:
-        pass  # a client that went away mid-stream is what these tests are about, not news
 
 
 class _Handler(BaseHTTPRequestHandler):

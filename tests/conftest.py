@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from studio.config import Endpoint
-from tests.servers import TaskServer
+from tests.servers import TaskServer, running
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,11 +35,8 @@ QUIET_FLAGS = [
 
 @pytest.fixture(scope="session")
 def task_server_session():
-    server = TaskServer()
-    url = server.start()
-    server.url = url
-    yield server
-    server.stop()
+    with running(TaskServer()) as server:
+        yield server
 
 
 @pytest.fixture

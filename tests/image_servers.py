@@ -25,9 +25,7 @@ import hashlib
 import io
 import json
 import random
-import threading
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 
 from PIL import Image, ImageDraw, ImageStat, UnidentifiedImageError
 
@@ -61,12 +59,8 @@ class Raw:
 
 @dataclass
 class ImageServer(TaskServer):
-    def start(self) -> str:
-        handler = type("Handler", (_ImageHandler,), {"server_state": self})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{self.httpd.server_port}"
+    def handler_class(self) -> type:
+        return type("Handler", (_ImageHandler,), {"server_state": self})
 
 
 class _ImageHandler(_Handler):

@@ -13,6 +13,7 @@ Any route can be told to fail first: `server.fail_next("/ner", (503, {...}, {}),
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -52,8 +53,39 @@ class Recorded:
         return json.loads(self.body)
 
 
+class LocalServer:
+    """What every stand-in server shares: threads on a free loopback port, started and stopped
+    the same way (`running`). A subclass says which handler class answers, given itself."""
+
+    url: str = ""
+
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        raise NotImplementedError
+
+    def start(self) -> str:
+        self.httpd = _Server(("127.0.0.1", 0), self.handler_class())
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        return self.url
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@contextlib.contextmanager
+def running(server: LocalServer):
+    """The server, started on a free port (its `url`), and stopped on leaving."""
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @dataclass
-class TaskServer:
+class TaskServer(LocalServer):
     delay: float = 0.0  # seconds before every answer, for concurrency measurements
     requests: list[Recorded] = field(default_factory=list)
     failures: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
@@ -71,20 +103,15 @@ class TaskServer:
                     return queue.popleft()
         return None
 
-    def start(self) -> str:
-        handler = type("Handler", (_Handler,), {"server_state": self})
-        self.httpd = _Server(("127.0.0.1", 0), handler)
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{self.httpd.server_port}"
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
+        return type("Handler", (_Handler,), {"server_state": self})
 
 
 class _Server(ThreadingHTTPServer):
     request_queue_size = 256  # many users at once: the default backlog of 5 refuses connections
+
+    def handle_error(self, request, client_address) -> None:
+        pass  # a client that went away mid-answer (Stop, a timeout) is what tests are about
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -8,16 +8,15 @@ import pytest
 
 from tests.chat_servers import ChatServer
 from tests.conftest import screenshot, start_studio, stop_studio
+from tests.servers import running
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
 
 @pytest.fixture(scope="module")
 def chat_server():
-    server = ChatServer()
-    server.start()
-    yield server
-    server.stop()
+    with running(ChatServer()) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

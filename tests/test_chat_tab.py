@@ -16,6 +16,7 @@ from studio.config import load_config
 from studio.tasks.chat import ChatSettings, Delta
 from tests.chat_servers import EOS, ChatServer
 from tests.conftest import make_endpoint, start_studio, stop_studio
+from tests.servers import running
 
 BUDGET = 400  # characters of conversation per request, small so a few turns overflow it
 # Stopping must not wait for the stream: the servers would go on for a minute or more. A bound of
@@ -25,10 +26,8 @@ STOP_BOUND = 5.0
 
 @pytest.fixture(scope="module")
 def chat_server():
-    server = ChatServer()
-    server.start()
-    yield server
-    server.stop()
+    with running(ChatServer()) as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ import pytest
 from studio.tasks.images import read_parameters
 from tests.conftest import ROOT, screenshot, start_studio, stop_studio
 from tests.image_servers import ImageServer
+from tests.servers import running
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -19,10 +20,8 @@ TWO_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnima
 
 @pytest.fixture(scope="module")
 def image_server():
-    server = ImageServer()
-    server.url = server.start()
-    yield server
-    server.stop()
+    with running(ImageServer()) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

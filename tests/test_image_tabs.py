@@ -28,6 +28,7 @@ from studio.tasks.images import (
 from studio.ui.pictures import settings_line
 from tests.conftest import ROOT, make_endpoint, start_studio, stop_studio
 from tests.image_servers import ImageServer
+from tests.servers import running
 
 TOKEN = "hf_test_secret_token_0123456789"
 CHELSEA = ROOT / "assets" / "chelsea.jpg"  # 451x300
@@ -39,10 +40,8 @@ RED, GREY = (220, 20, 20), (128, 128, 128)
 
 @pytest.fixture(scope="module")
 def image_server_module():
-    server = ImageServer()
-    server.url = server.start()
-    yield server
-    server.stop()
+    with running(ImageServer()) as server:
+        yield server
 
 
 @pytest.fixture
