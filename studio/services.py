@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 
 from PIL import Image
 
-from studio import backends
-from studio.backends import Cancel, ChatRequest
+from studio.backends import registry as backends
+from studio.backends.registry import Cancel, ChatRequest
 from studio.config import Config, Endpoint
 from studio.errors import ConfigurationError
 from studio.tasks import summarize as summaries

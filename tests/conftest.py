@@ -163,7 +163,7 @@ def screenshot(page, name: str, *, full_page: bool = False) -> None:
 @pytest.fixture
 def fake_backend():
     """The fake backend, registered for the test (see tests/fake_backend.py)."""
-    from studio import backends
+    from studio.backends import registry as backends
     from tests.fake_backend import FakeBackend
 
     backend = FakeBackend()

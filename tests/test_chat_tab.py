@@ -11,7 +11,8 @@ import pytest
 from gradio_client import Client
 
 from studio import errors
-from studio.backends import Cancel, chat_request, http, stream_chat
+from studio.backends import http
+from studio.backends.registry import Cancel, chat_request, stream_chat
 from studio.config import load_config
 from studio.tasks.chat import ChatSettings, Delta
 from tests.chat_servers import EOS, ChatServer

@@ -25,7 +25,7 @@ from studio.tasks.images import (
     prepare_upload,
     read_parameters,
 )
-from studio.ui.pictures import settings_line
+from studio.ui.common import settings_line
 from tests.conftest import ROOT, make_endpoint, start_studio, stop_studio
 from tests.image_servers import ImageServer
 from tests.servers import running

@@ -11,8 +11,9 @@ import pytest
 from PIL import Image
 
 from studio import errors
-from studio.backends import get_completion, http
+from studio.backends import http
 from studio.backends.http import RetryPolicy
+from studio.backends.registry import get_completion
 from studio.backends.task_api import build_request
 from tests.conftest import make_endpoint
 

@@ -8,8 +8,7 @@ from collections.abc import Collection
 import gradio as gr
 
 from studio.config import Config
-from studio.ui.common import setup_notice, shows_errors
-from studio.ui.pictures import EXAMPLES, caption_uploaded, upload_input
+from studio.ui.common import EXAMPLES, caption_uploaded, setup_notice, shows_errors, upload_input
 
 
 @shows_errors

@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 import gradio as gr
 
-from studio.backends import ChatRequest, chat_request
+from studio.backends.registry import ChatRequest, chat_request
 from studio.config import Config, Endpoint
 from studio.errors import InputError, StudioError
 from studio.services import describe_backend, repetition_penalty_info, require_setup, stream_reply

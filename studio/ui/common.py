@@ -1,4 +1,6 @@
-"""What every tab shares: turning our errors into messages, and saying which backend a tab uses."""
+"""What the tabs share: errors turned into messages, setup notices, which backend a tab uses;
+and for the picture tabs, uploads opened by our own code, the example photos, and generated
+pictures saved with their settings inside."""
 
 from __future__ import annotations
 
@@ -6,12 +8,24 @@ import functools
 import inspect
 import logging
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import gradio as gr
+from gradio import processing_utils
+from PIL import Image
 
 from studio.config import Config, Endpoint
 from studio.errors import ConfigurationError, InputError, StudioError
-from studio.services import setup_problem
+from studio.services import caption_image, require_setup, setup_problem
+from studio.tasks.images import (
+    ImageRequest,
+    PreparedImage,
+    describe,
+    looks_blank,
+    png_with_parameters,
+    prepare_upload,
+)
 
 log = logging.getLogger("studio")
 
@@ -85,3 +99,80 @@ def describe_endpoint(endpoint: Endpoint) -> str:
     """Backend, model and host, never the token."""
     model = endpoint.model or "(the endpoint's model)"
     return f"{endpoint.backend} · `{model}` · {endpoint.host}"
+
+
+# --- pictures ---------------------------------------------------------------------------------
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+EXAMPLES = [[str(path)] for path in sorted(ASSETS.glob("*.jpg"))]
+NOT_UPLOADED = "Upload the image again: only an image uploaded to the studio can be used."
+BLANK_WARNING = (
+    "The image came back all black. That is most likely the model's safety filter: try "
+    "another prompt or another seed."
+)
+
+
+def upload_input(label: str, **options: Any) -> gr.Image:
+    """An image upload that our code opens itself, so that a file too large to decode safely
+    or one that is not an image gets our message (Gradio would open it first otherwise).
+
+    Events that read it pass `preprocess=False` and `prepare` to get the file.
+    """
+    return gr.Image(
+        label=label,
+        type="filepath",
+        sources=["upload", "webcam", "clipboard"],
+        **options,
+    )
+
+
+def uploaded_path(payload: Any, folder: str) -> str | None:
+    """The file behind an unprocessed image input, which must be one Gradio stored in `folder`
+    (uploads and examples): a client could otherwise name any path on the server."""
+    path = payload.get("path") if isinstance(payload, dict) else None
+    if not path:
+        return None
+    if not Path(path).resolve().is_relative_to(Path(folder).resolve()):
+        raise InputError(NOT_UPLOADED)
+    return path
+
+
+def prepare(config: Config, payload: Any, folder: str) -> PreparedImage:
+    """The upload checked, upright, RGB and downscaled, as the JPEG to send."""
+    return prepare_upload(uploaded_path(payload, folder), max_side=config.max_image_side)
+
+
+def caption_uploaded(config: Config, payload: Any, folder: str) -> str:
+    """Caption an unprocessed upload; the file is checked before any model is asked."""
+    prepared = prepare(config, payload, folder)
+    require_setup(config, "caption")
+    return caption_image(config.endpoint("caption"), prepared, progress=notify_progress)
+
+
+def save_png(picture: Image.Image, request: ImageRequest, *, model: str, folder: str) -> str:
+    """Write the PNG with its settings inside where Gradio serves files from, and return its
+    path. Gradio serves a file already there as is, so a download is exactly these bytes."""
+    png = png_with_parameters(picture, request, model=model)
+    return processing_utils.save_bytes_to_cache(png, f"studio-{request.seed}.png", folder)
+
+
+def settings_line(request: ImageRequest, picture: Image.Image) -> str:
+    """Every setting, and a note when the picture looks like the safety filter's black square."""
+    line = describe(request)
+    return f"{line} · all black: probably the safety filter" if looks_blank(picture) else line
+
+
+def keep_picture(
+    picture: Image.Image, request: ImageRequest, *, model: str, folder: str
+) -> tuple[str, dict[str, Any]]:
+    """Save a generated picture, warn when it is blank; its path and its record for the page."""
+    if looks_blank(picture):  # shown anyway: the settings say what to change
+        gr.Warning(BLANK_WARNING)
+    path = save_png(picture, request, model=model, folder=folder)
+    record = {
+        "path": path,
+        "seed": request.seed,
+        "prompt": request.prompt,
+        "settings": settings_line(request, picture),
+    }
+    return path, record

@@ -20,8 +20,16 @@ from studio.tasks.images import (
     prepare_upload,
     resolve_seed,
 )
-from studio.ui.common import notify_progress, setup_notice, shows_errors
-from studio.ui.pictures import EXAMPLES, caption_uploaded, keep_picture, prepare, upload_input
+from studio.ui.common import (
+    EXAMPLES,
+    caption_uploaded,
+    keep_picture,
+    notify_progress,
+    prepare,
+    setup_notice,
+    shows_errors,
+    upload_input,
+)
 
 RULES = (
     "Upload a picture, **Caption** it (edit the caption if you like), then **Generate image** "

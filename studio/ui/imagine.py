@@ -21,8 +21,7 @@ from studio.tasks.images import (
     SIZE_STEP,
     make_image_request,
 )
-from studio.ui.common import notify_progress, setup_notice, shows_errors
-from studio.ui.pictures import keep_picture
+from studio.ui.common import keep_picture, notify_progress, setup_notice, shows_errors
 
 HISTORY_LIMIT = 48  # pictures kept in a person's gallery, newest first
 EXAMPLES = [
