@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import io
 from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -124,11 +125,34 @@ def show_settings(record: dict[str, Any]) -> str:
     return record["settings"]
 
 
+@dataclass(frozen=True)
+class GamePage:
+    """The game's components, for the event wiring."""
+
+    upload: Any
+    caption: Any
+    caption_button: Any
+    generate_button: Any
+    both_button: Any
+    seed: Any
+    generated: Any
+    settings: Any
+    rounds: Any
+    play_button: Any
+    stop_button: Any
+    gallery: Any
+    latest: Any
+
+
 def build(config: Config, served: Collection[str] = ()) -> None:
     """The game's tab; `served` names the tabs in the same app. With the Caption and Imagine
     tabs there, their /caption and /generate_image are the API; without them, the game's are."""
     setup_notice(config, "caption")
     setup_notice(config, "image")
+    wire(layout(), config, served)
+
+
+def layout() -> GamePage:
     latest = gr.State(None)  # the generated picture's settings, shown under it
     gr.Markdown(RULES)
     with gr.Row():
@@ -177,8 +201,25 @@ def build(config: Config, served: Collection[str] = ()) -> None:
         interactive=False,
         elem_id="game-rounds",
     )
+    return GamePage(
+        upload=upload,
+        caption=caption,
+        caption_button=caption_button,
+        generate_button=generate_button,
+        both_button=both_button,
+        seed=seed,
+        generated=generated,
+        settings=settings,
+        rounds=rounds,
+        play_button=play_button,
+        stop_button=stop_button,
+        gallery=gallery,
+        latest=latest,
+    )
 
-    folder = upload.GRADIO_CACHE  # where Gradio keeps uploads, examples and our pictures
+
+def wire(page: GamePage, config: Config, served: Collection[str]) -> None:
+    folder = page.upload.GRADIO_CACHE  # where Gradio keeps uploads, examples and our pictures
 
     def bound(handler):
         return functools.partial(handler, config, folder)
@@ -189,35 +230,37 @@ def build(config: Config, served: Collection[str] = ()) -> None:
 
     # preprocess=False: the upload reaches prepare_upload as a file, whatever it holds, so a
     # file that is not an image or is too large gets our message; numbers are checked by us too.
-    captioning = caption_button.click(
+    captioning = page.caption_button.click(
         bound(caption_upload),
-        inputs=upload,
-        outputs=caption,
+        inputs=page.upload,
+        outputs=page.caption,
         preprocess=False,
         **api("caption", "caption"),
     )
     generating = gr.on(
-        [generate_button.click, caption.submit],
+        [page.generate_button.click, page.caption.submit],
         bound(generate_from_caption),
-        inputs=[caption, seed],
-        outputs=[generated, latest],
+        inputs=[page.caption, page.seed],
+        outputs=[page.generated, page.latest],
         preprocess=False,
         **api("generate_image", "imagine"),
     )
-    both = both_button.click(
+    both = page.both_button.click(
         bound(caption_and_generate),
-        inputs=[upload, seed],
-        outputs=[caption, generated, latest],
+        inputs=[page.upload, page.seed],
+        outputs=[page.caption, page.generated, page.latest],
         api_name="caption_and_generate",
         preprocess=False,
     )
-    playing = play_button.click(
+    playing = page.play_button.click(
         bound(play),
-        inputs=[upload, rounds, seed],
-        outputs=gallery,
+        inputs=[page.upload, page.rounds, page.seed],
+        outputs=page.gallery,
         api_name="play_rounds",
         preprocess=False,
     )
     for event in (generating, both):
-        event.success(show_settings, inputs=latest, outputs=settings, api_visibility="private")
-    stop_button.click(None, cancels=[captioning, generating, both, playing])
+        event.success(
+            show_settings, inputs=page.latest, outputs=page.settings, api_visibility="private"
+        )
+    page.stop_button.click(None, cancels=[captioning, generating, both, playing])

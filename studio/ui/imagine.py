@@ -73,6 +73,28 @@ def last_seed(record: dict[str, Any] | None):
     return record["seed"]
 
 
+def advanced_options() -> list[gr.components.Component]:
+    """Negative prompt, steps, guidance, width, height and seed, in the request's order."""
+    negative_prompt = gr.Textbox(
+        label="Negative prompt", placeholder="What the image should not show"
+    )
+    with gr.Row():
+        steps = gr.Slider(MIN_STEPS, MAX_STEPS, value=25, step=1, label="Inference steps")
+        guidance = gr.Slider(MIN_GUIDANCE, MAX_GUIDANCE, value=7, step=0.5, label="Guidance scale")
+    with gr.Row():
+        width = gr.Slider(MIN_SIZE, MAX_SIZE, value=512, step=SIZE_STEP, label="Width")
+        height = gr.Slider(MIN_SIZE, MAX_SIZE, value=512, step=SIZE_STEP, label="Height")
+    with gr.Row():
+        seed = gr.Number(
+            RANDOM_SEED,
+            label="Seed (-1: random)",
+            precision=0,
+            elem_id="imagine-seed",
+            scale=3,
+        )
+    return [negative_prompt, steps, guidance, width, height, seed]
+
+
 def build(config: Config, served: Collection[str] = ()) -> None:
     setup_notice(config, "image")
     history = gr.State([])  # this person's pictures in this browser session, newest first
@@ -85,25 +107,8 @@ def build(config: Config, served: Collection[str] = ()) -> None:
             generate = gr.Button("Generate", variant="primary")
             stop = gr.Button("Stop", variant="stop")
     with gr.Accordion("Advanced options", open=False):
-        negative_prompt = gr.Textbox(
-            label="Negative prompt", placeholder="What the image should not show"
-        )
+        negative_prompt, steps, guidance, width, height, seed = advanced_options()
         with gr.Row():
-            steps = gr.Slider(MIN_STEPS, MAX_STEPS, value=25, step=1, label="Inference steps")
-            guidance = gr.Slider(
-                MIN_GUIDANCE, MAX_GUIDANCE, value=7, step=0.5, label="Guidance scale"
-            )
-        with gr.Row():
-            width = gr.Slider(MIN_SIZE, MAX_SIZE, value=512, step=SIZE_STEP, label="Width")
-            height = gr.Slider(MIN_SIZE, MAX_SIZE, value=512, step=SIZE_STEP, label="Height")
-        with gr.Row():
-            seed = gr.Number(
-                RANDOM_SEED,
-                label="Seed (-1: random)",
-                precision=0,
-                elem_id="imagine-seed",
-                scale=3,
-            )
             with gr.Column(scale=1, min_width=180):
                 random_seed = gr.Button("Random seed", size="sm")
                 reuse_seed = gr.Button("Reuse last seed", size="sm")
