@@ -117,6 +117,8 @@ class ClientGone(Exception):
 
 
 class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # many chats at once: the default backlog of 5 refuses connections
+
     def handle_error(self, request, client_address) -> None:
         pass  # a client that went away mid-stream is what these tests are about, not news
 
