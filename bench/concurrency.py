@@ -1,63 +1,150 @@
-"""Throughput of many users against a slow model server: Gradio's default queue vs the studio's.
+"""Many users at once on a slow model server: the studio against a bare Gradio app.
 
-Starts the local task-API server with a fixed delay per answer, then the studio twice (one
-request at a time per event, as Gradio's default; and the studio's default of 64), and lets
-32 users summarize at once through gradio_client (after one untimed request each). Prints
-requests per second and their ratio.
+Starts the local task-API server (tests/servers.py) with a fixed delay per answer, then, one
+after the other:
 
-    python -m bench.concurrency [--users 32] [--delay 0.5] [--rounds 2]
+    studio     `python -m studio --tabs summarize --concurrency N`, as a teacher starts it
+    bare       a Gradio app whose handler forwards the same request with requests, its queue
+               and thread pool set by hand for N at once (no studio code)
+
+and lets N users summarize at once through Gradio's HTTP API (after one untimed request). For
+each it prints requests per second, the most requests the model server had at once, and the
+fraction of the ideal rate: all N answered in one delay, N / delay requests per second.
+`--bare-threads 40` runs the bare app with Gradio's default thread pool instead.
+
+    python -m bench.concurrency [--users 100] [--delay 2] [--bare-threads N]
 """
 
 from __future__ import annotations
 
 import argparse
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
-from gradio_client import Client
+import requests
 
+from bench.common import call, peak_overlap, start_app, stop_app
 from tests.conftest import start_studio, stop_studio
 from tests.servers import TaskServer
 
+MODEL_PATH = "/summarize/models/bench"
 
-def measure(server_url: str, concurrency: int, users: int, rounds: int) -> float:
-    env = {"HF_API_SUMMARY_BASE": f"{server_url}/summarize/models/bench"}
-    process, url = start_studio(env, "--tabs", "summarize", "--concurrency", str(concurrency))
-    try:
-        clients = [Client(url, verbose=False) for _ in range(users)]
 
-        def user(client: Client, requests: int) -> None:
-            for n in range(requests):
-                client.predict(f"request {n} of a user", api_name="/summarize")
+@dataclass
+class Run:
+    rate: float  # requests per second, first sent to last answered
+    peak: int  # most requests the model server had at once
+    failed: int
 
-        with ThreadPoolExecutor(max_workers=users) as pool:
-            # A client's first call fetches the app's API description (about a second on this
-            # machine with 32 at once): warm every client up so the timed rounds measure serving.
-            list(pool.map(user, clients, [1] * users))
-            started = time.perf_counter()
-            list(pool.map(user, clients, [rounds] * users))
-        return users * rounds / (time.perf_counter() - started)
-    finally:
-        stop_studio(process)
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--delay", type=float, default=2.0, help="the model server's seconds")
+    parser.add_argument(
+        "--bare-threads", type=int, help="the bare app's max_threads (default: users + 40)"
+    )
+    parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)  # the bare app's port
+    parser.add_argument("--backend", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def serve_bare(port: int, backend: str, users: int, threads: int) -> None:
+    """A Blocks app whose one handler does what the studio's does: one POST, the summary back."""
+    import gradio as gr
+
+    def summarize(text: str) -> str:
+        answer = requests.post(backend, json={"inputs": text, "parameters": {}}, timeout=60)
+        answer.raise_for_status()
+        return answer.json()[0]["summary_text"]
+
+    with gr.Blocks() as app:
+        text, summary = gr.Textbox(), gr.Textbox()
+        text.submit(summarize, text, summary, api_name="summarize")
+    app.queue(default_concurrency_limit=users)
+    app.launch(server_port=port, max_threads=threads, quiet=True)
+
+
+def burst(url: str, data: list, server: TaskServer, users: int, delay: float) -> Run:
+    """All users send one request at the same moment; each waits for its answer."""
+    server.delay = 0.0
+    for _ in call(requests.Session(), url, "summarize", data):  # warm the app up, untimed
+        pass
+    server.delay = delay
+    already = len(server.requests)
+    sessions = [requests.Session() for _ in range(users)]
+    ready = threading.Barrier(users + 1)
+    finished: list[float] = []
+    failures: list[Exception] = []
+
+    def user(session: requests.Session) -> None:
+        ready.wait()
+        try:
+            for _ in call(session, url, "summarize", data):
+                pass
+            finished.append(time.perf_counter())
+        except Exception as exc:  # counted and shown: a benchmark reports, it does not stop
+            failures.append(exc)
+
+    threads = [threading.Thread(target=user, args=(session,)) for session in sessions]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    if failures:
+        print(f"  {len(failures)} failed, the first: {failures[0]!r}")
+    served = [r for r in server.requests[already:] if r.answered_at is not None]
+    peak = peak_overlap([(r.received_at, r.answered_at) for r in served])
+    elapsed = (max(finished) - started) if finished else float("inf")
+    return Run(rate=len(finished) / elapsed, peak=peak, failed=len(failures))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--users", type=int, default=32)
-    parser.add_argument("--delay", type=float, default=0.5)
-    parser.add_argument("--rounds", type=int, default=2)
-    args = parser.parse_args()
-    server = TaskServer(delay=args.delay)
-    url = server.start()
+    args = parse_args()
+    if args.serve_bare:
+        serve_bare(args.serve_bare, args.backend, args.users, args.bare_threads)
+        return
+    bare_threads = args.bare_threads or args.users + 40
+    server = TaskServer()
+    backend = server.start() + MODEL_PATH
+    text = ["Ada Lovelace wrote the first published program for a machine in London."]
+    runs = {}
     try:
-        one = measure(url, 1, args.users, args.rounds)
-        many = measure(url, 64, args.users, args.rounds)
+        env = {"HF_API_SUMMARY_BASE": backend}
+        process, url = start_studio(env, "--tabs", "summarize", "--concurrency", str(args.users))
+        try:
+            runs["studio"] = burst(url, [*text, None, None], server, args.users, args.delay)
+        finally:
+            stop_studio(process)
+        process, url = start_app(
+            "bench.concurrency",
+            *("--backend", backend, "--users", str(args.users)),
+            *("--bare-threads", str(bare_threads)),
+        )
+        try:
+            runs["bare"] = burst(url, text, server, args.users, args.delay)
+        finally:
+            stop_app(process)
     finally:
         server.stop()
-    print(f"{args.users} users, backend delay {args.delay} s, {args.rounds} requests each")
-    print(f"  concurrency 1 (Gradio's default): {one:6.1f} requests/s")
-    print(f"  concurrency 64 (the studio's):    {many:6.1f} requests/s")
-    print(f"  ratio: {many / one:.1f}x")
+    ideal = args.users / args.delay
+    print(
+        f"{args.users} users at once, a model server that takes {args.delay:g} s "
+        f"(ideal {ideal:.1f} requests/s)"
+    )
+    labels = {
+        "studio": f"studio (--concurrency {args.users})",
+        "bare": f"bare Gradio (max_threads {bare_threads})",
+    }
+    for name, run in runs.items():
+        print(
+            f"  {labels[name]:34} {run.rate:5.1f} requests/s   {run.peak:3d} at once   "
+            f"{run.rate / ideal:.2f} of ideal" + (f"   {run.failed} failed" if run.failed else "")
+        )
+    print(f"  studio / bare: {runs['studio'].rate / runs['bare'].rate:.2f}")
 
 
 if __name__ == "__main__":

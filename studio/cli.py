@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from studio.catalog import LOCAL_EXTRA_MISSING
 from studio.config import Config, load_config, read_environment
 from studio.errors import ConfigurationError
+from studio.serve import serve
 
 log = logging.getLogger("studio")
 
@@ -69,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     local = [task for task, endpoint in config.endpoints.items() if endpoint.protocol == "local"]
     if local and _setup_problem(config, local[0]):  # the app starts; those tabs say it too
         print(f"studio: --local {','.join(local)}: {LOCAL_EXTRA_MISSING}", file=sys.stderr)
-    return _serve(config, apps)
+    return serve(config, apps)
 
 
 def _setup_problem(config: Config, task: str) -> str | None:
@@ -96,38 +97,3 @@ def _check_share(config: Config, *, allow_without_auth: bool) -> None:
             "token's credits. Add --auth user:password, or --share-without-auth if you mean it."
         )
     print(SHARE_WARNING, file=sys.stderr)
-
-
-def _serve(config: Config, apps: list[tuple[object, int]]) -> int:
-    from studio.tasks.images import MAX_UPLOAD_BYTES  # Pillow, too, loads only when serving
-
-    launched = []
-    for app, port in apps:
-        try:
-            app.launch(
-                server_name=config.host,
-                server_port=port,
-                share=config.share,
-                auth=config.auth,
-                prevent_thread_lock=True,
-                footer_links=["api", "gradio"],
-                # Gradio stops an upload at the limit; the image code refuses larger files too.
-                max_file_size=MAX_UPLOAD_BYTES,
-            )
-        except OSError:
-            print(
-                f"studio: port {port} on {config.host} is in use; choose another with --port.",
-                file=sys.stderr,
-            )
-            for running in launched:
-                running.close()
-            return 1
-        launched.append(app)
-    try:
-        launched[0].block_thread()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for app in launched:
-            app.close()
-    return 0

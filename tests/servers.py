@@ -1,7 +1,8 @@
 """A local model server that speaks the Hugging Face task API, for tests only.
 
 It answers like the documented protocol (shapes, statuses, headers), computing each answer from
-the request it received, and records every request so tests can check what was sent.
+the request it received, and records every request so tests can check what was sent, with the
+times it arrived and was answered (for how many the server had at once).
 
 Routes (POST):
   /summarize/models/{model}     -> [{"summary_text"}]: the first words, up to max_length
@@ -48,6 +49,8 @@ class Recorded:
     path: str
     headers: dict
     body: bytes
+    received_at: float = field(default_factory=time.monotonic)
+    answered_at: float | None = None  # None while the server works on it, or never answered
 
     def json(self):
         return json.loads(self.body)
@@ -124,11 +127,18 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
-        state = self.server_state
-        state.requests.append(Recorded(self.path, dict(self.headers), body))
+        record = Recorded(self.path, dict(self.headers), body)
+        self.server_state.requests.append(record)
         if self.path.startswith("/hang"):
             time.sleep(30)
             return
+        try:
+            self._respond(body)
+        finally:
+            record.answered_at = time.monotonic()
+
+    def _respond(self, body: bytes) -> None:
+        state = self.server_state
         if state.delay:
             time.sleep(state.delay)
         failure = state.take_failure(self.path)

@@ -1,0 +1,178 @@
+"""Many streaming chats at once: the studio's /chat against a bare Gradio streaming app.
+
+Starts the local OpenAI-compatible streaming server (tests/chat_servers.py), then, one after the
+other:
+
+    studio     `python -m studio --tabs chat --concurrency N` with STUDIO_CHAT_BASE pointed at it
+    bare       a Gradio app whose generator forwards the same request with requests and yields
+               the reply so far, its queue and thread pool set by hand for N at once
+
+and starts N chats at the same moment through Gradio's HTTP API (after one untimed chat), each a
+reply long enough that all N should be streaming together. For each it prints the most streams
+the server had open at once, and the time to first token as the user sees it (sending the
+request until the first piece of the reply arrives), median and 95th percentile.
+
+    python -m bench.chat_concurrency [--users 50] [--tokens 30] [--token-delay 0.1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import threading
+import time
+from dataclasses import dataclass
+
+import requests
+
+from bench.common import call, peak_overlap, percentile, start_app, stop_app
+from studio.tasks.chat import ChatSettings
+from tests.chat_servers import ChatServer
+from tests.conftest import start_studio, stop_studio
+
+MESSAGE = "repeat: tick tock"  # the stand-in repeats these words until max tokens
+
+
+@dataclass
+class Run:
+    peak: int  # most streams the model server had open at once
+    first_tokens: list[float]  # seconds, per chat
+    failed: int
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--tokens", type=int, default=30, help="tokens in each reply")
+    parser.add_argument("--token-delay", type=float, default=0.1, help="seconds per token")
+    parser.add_argument(
+        "--first-token-delay", type=float, default=0.2, help="the server's prefill, seconds"
+    )
+    parser.add_argument(
+        "--bare-threads", type=int, help="the bare app's max_threads (default: users + 40)"
+    )
+    parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)  # the bare app's port
+    parser.add_argument("--backend", help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def serve_bare(port: int, backend: str, users: int, threads: int) -> None:
+    """A Blocks app whose generator streams an OpenAI-compatible reply, as the studio's does."""
+    import gradio as gr
+
+    def chat(message: str, max_tokens: float):
+        body = {
+            "model": "bench",
+            "messages": [{"role": "user", "content": message}],
+            "max_tokens": int(max_tokens),
+            "stream": True,
+        }
+        reply = ""
+        with requests.post(f"{backend}/chat/completions", json=body, stream=True) as answer:
+            answer.raise_for_status()
+            for line in answer.iter_lines(decode_unicode=True):
+                data = line.removeprefix("data:").strip()
+                if not line.startswith("data:") or data == "[DONE]":
+                    continue
+                for choice in json.loads(data).get("choices", []):
+                    piece = (choice.get("delta") or {}).get("content")
+                    if piece:
+                        reply += piece
+                        yield reply
+
+    with gr.Blocks() as app:
+        message, max_tokens, reply = gr.Textbox(), gr.Number(), gr.Textbox()
+        message.submit(chat, [message, max_tokens], reply, api_name="chat")
+    app.queue(default_concurrency_limit=users)
+    app.launch(server_port=port, max_threads=threads, quiet=True)
+
+
+def burst(url: str, data: list, server: ChatServer, users: int) -> Run:
+    """All users start a chat at the same moment and read their replies to the end."""
+    for _ in call(requests.Session(), url, "chat", data):  # warm the app up, untimed
+        pass
+    already = len(server.records)
+    sessions = [requests.Session() for _ in range(users)]
+    ready = threading.Barrier(users)
+    first_tokens: list[float] = []
+    failures: list[Exception] = []
+
+    def user(session: requests.Session) -> None:
+        ready.wait()
+        sent = time.perf_counter()
+        first = None
+        try:
+            for event, outputs in call(session, url, "chat", data):
+                if first is None and event == "generating" and outputs and outputs[0]:
+                    first = time.perf_counter() - sent
+            first_tokens.append(first if first is not None else float("inf"))
+        except Exception as exc:  # counted and shown: a benchmark reports, it does not stop
+            failures.append(exc)
+
+    threads = [threading.Thread(target=user, args=(session,)) for session in sessions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        print(f"  {len(failures)} failed, the first: {failures[0]!r}")
+    now = time.monotonic()
+    streams = [
+        (r.received_at, r.finished_at or r.disconnected_at or now) for r in server.records[already:]
+    ]
+    return Run(peak=peak_overlap(streams), first_tokens=first_tokens, failed=len(failures))
+
+
+def main() -> None:
+    args = parse_args()
+    if args.serve_bare:
+        serve_bare(args.serve_bare, args.backend, args.users, args.bare_threads)
+        return
+    bare_threads = args.bare_threads or args.users + 40
+    server = ChatServer()
+    backend = server.start() + "/v1"
+    server.first_token_delay, server.token_delay = args.first_token_delay, args.token_delay
+    settings = ChatSettings()
+    studio_data = [MESSAGE, "", settings.temperature, settings.top_p, args.tokens]
+    studio_data += [settings.repetition_penalty, None]
+    runs = {}
+    try:
+        env = {"STUDIO_CHAT_BASE": backend}
+        process, url = start_studio(env, "--tabs", "chat", "--concurrency", str(args.users))
+        try:
+            runs["studio"] = burst(url, studio_data, server, args.users)
+        finally:
+            stop_studio(process)
+        process, url = start_app(
+            "bench.chat_concurrency",
+            *("--backend", backend, "--users", str(args.users)),
+            *("--bare-threads", str(bare_threads)),
+        )
+        try:
+            runs["bare"] = burst(url, [MESSAGE, args.tokens], server, args.users)
+        finally:
+            stop_app(process)
+    finally:
+        server.stop()
+    stream = args.first_token_delay + args.token_delay * (args.tokens - 1)
+    print(
+        f"{args.users} chats at once, replies of {args.tokens} tokens: on the server "
+        f"{args.first_token_delay:g} s to the first token, {stream:.1f} s in all"
+    )
+    labels = {
+        "studio": f"studio (--concurrency {args.users})",
+        "bare": f"bare Gradio (max_threads {bare_threads})",
+    }
+    for name, run in runs.items():
+        firsts = run.first_tokens or [float("nan")]
+        print(
+            f"  {labels[name]:34} {run.peak:3d} streamed at once   first token "
+            f"p50 {statistics.median(firsts) * 1000:6.0f} ms   "
+            f"p95 {percentile(firsts, 0.95) * 1000:6.0f} ms"
+            + (f"   {run.failed} failed" if run.failed else "")
+        )
+
+
+if __name__ == "__main__":
+    main()

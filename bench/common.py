@@ -1,0 +1,98 @@
+"""What the side-by-side serving benchmarks share.
+
+start_app(command)   a Gradio app in a process of its own, once its page answers
+call(...)            one job through Gradio's HTTP API, as an API user sends it: POST
+                     /gradio_api/call/{name} for an event id, then read that event's
+                     server-sent events ("generating" for each streamed piece, "complete")
+peak_overlap(...)    how many (start, end) intervals were open at once: what a stand-in
+                     server had in hand at its busiest
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+
+import requests
+
+from tests.conftest import ROOT, free_port
+
+
+class JobFailed(RuntimeError):
+    pass
+
+
+def start_app(module: str, *args: str, timeout: float = 60) -> tuple[subprocess.Popen, str]:
+    """Run `python -m {module} --serve-bare PORT *args` and wait for its page."""
+    port = free_port()
+    command = [sys.executable, "-m", module, "--serve-bare", str(port), *args]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GRADIO_ANALYTICS_ENABLED": "False"}
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{' '.join(command)} exited with {process.returncode}")
+        try:
+            if requests.get(url, timeout=1).ok:
+                return process, url
+        except requests.RequestException:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"{' '.join(command)} did not start within {timeout:.0f} s")
+
+
+def stop_app(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def call(
+    session: requests.Session, url: str, api_name: str, data: Sequence, timeout: float = 120
+) -> Iterator[tuple[str, list]]:
+    """The events of one job: ("generating", outputs) for each piece, then ("complete", outputs)."""
+    answer = session.post(
+        f"{url}gradio_api/call/{api_name}", json={"data": list(data)}, timeout=timeout
+    )
+    answer.raise_for_status()
+    event_id = answer.json()["event_id"]
+    stream_url = f"{url}gradio_api/call/{api_name}/{event_id}"
+    with session.get(stream_url, stream=True, timeout=timeout) as stream:
+        stream.raise_for_status()
+        event = ""
+        for line in stream.iter_lines(decode_unicode=True):
+            if line.startswith("event:"):
+                event = line.removeprefix("event:").strip()
+            elif line.startswith("data:"):
+                if event == "error":
+                    raise JobFailed(line.removeprefix("data:").strip())
+                if event in ("generating", "complete"):
+                    yield event, json.loads(line.removeprefix("data:"))
+                if event == "complete":
+                    return
+    raise JobFailed("the event stream ended without a result")
+
+
+def peak_overlap(intervals: Sequence[tuple[float, float]]) -> int:
+    """The most intervals open at one instant (an end and a start at the same time: not both)."""
+    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    peak = now = 0
+    for _, step in edges:
+        now += step
+        peak = max(peak, now)
+    return peak
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]

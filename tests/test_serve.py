@@ -1,0 +1,59 @@
+"""The options every launch uses, without launching."""
+
+from __future__ import annotations
+
+import inspect
+
+import gradio as gr
+import pytest
+
+from studio.config import load_config
+from studio.serve import HEADROOM, launch_options, thread_pool_size
+from studio.tasks.images import MAX_UPLOAD_BYTES
+
+GRADIO_DEFAULT_THREADS = inspect.signature(gr.Blocks.launch).parameters["max_threads"].default
+
+
+def test_the_options_carry_the_configuration():
+    config = load_config(
+        {"STUDIO_AUTH": "teacher:a-long-password"},
+        host="0.0.0.0",
+        port=7870,
+        share=True,
+        concurrency=100,
+    )
+    assert launch_options(config) == {
+        "server_name": "0.0.0.0",
+        "server_port": 7870,
+        "share": True,
+        "auth": ("teacher", "a-long-password"),
+        "max_threads": 100 + HEADROOM,
+        "max_file_size": MAX_UPLOAD_BYTES,
+        "footer_links": ["api", "gradio"],
+        "prevent_thread_lock": True,
+    }
+
+
+def test_each_app_of_per_tab_ports_gets_its_own_port():
+    config = load_config({}, port=7861, per_tab_ports=True)
+    assert launch_options(config)["server_port"] == 7861
+    assert launch_options(config, port=7863)["server_port"] == 7863
+
+
+def test_the_default_pool_serves_the_default_concurrency_and_more():
+    config = load_config({})
+    assert config.concurrency == 64 and not config.share and config.auth is None
+    assert launch_options(config)["max_threads"] == 64 + HEADROOM
+
+
+@pytest.mark.parametrize("concurrency", [1, 40, 64, 100, 500])
+def test_the_pool_leaves_room_beyond_the_concurrency(concurrency):
+    threads = thread_pool_size(concurrency)
+    assert threads >= concurrency + HEADROOM
+    # At exactly Gradio's default, Gradio would fall back to anyio's shared pool.
+    assert threads > GRADIO_DEFAULT_THREADS and HEADROOM >= GRADIO_DEFAULT_THREADS
+
+
+def test_gradio_takes_every_option():
+    options = launch_options(load_config({}))
+    inspect.signature(gr.Blocks.launch).bind(gr.Blocks(), **options)  # a TypeError otherwise
