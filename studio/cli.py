@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from studio.catalog import LOCAL_EXTRA_MISSING
 from studio.config import Config, load_config, read_environment
 from studio.errors import ConfigurationError
+from studio.secrets import mask_logs
 from studio.serve import serve
 
 log = logging.getLogger("studio")
@@ -59,6 +60,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
+    mask_logs()
     args = parse_args(argv)
     try:
         config = load_config(read_environment(), **vars(args))

@@ -25,6 +25,7 @@ from studio.catalog import (
     TaskSpec,
 )
 from studio.errors import ConfigurationError
+from studio.secrets import keep_secret
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ def read_environment(dotenv_path: str | os.PathLike = ".env") -> dict[str, str]:
 def load_config(env: Mapping[str, str], **flags) -> Config:
     """Build the frozen configuration. `flags` are the command line's values (None when unset)."""
     token = _first(env, TOKEN_SETTINGS)
+    keep_secret(token)  # masked in every message and log line from now on
     timeout = _positive_float(env, "STUDIO_TIMEOUT", 60.0)
     local = _task_list(flags.get("local") or env.get("STUDIO_LOCAL", ""), "STUDIO_LOCAL")
     device = env.get("STUDIO_DEVICE", "auto").strip() or "auto"
@@ -105,6 +107,7 @@ def load_config(env: Mapping[str, str], **flags) -> Config:
         for name, spec in TASKS.items()
     }
     auth_text = flags.get("auth") or env.get("STUDIO_AUTH")
+    keep_secret(auth_text.partition(":")[2] if auth_text else None)
     return Config(
         endpoints=MappingProxyType(endpoints),
         token=token,

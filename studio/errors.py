@@ -18,16 +18,19 @@
         └── BackendConnectionError   cannot connect, or the connection dropped (a ConnectionError)
 
 Messages never contain the access token: they are built from settings names, hosts and the
-server's own error text, which is redacted before use.
+server's own error text, and every message is redacted when it is made (`studio.secrets`).
 """
 
 from __future__ import annotations
+
+from studio.secrets import redact
 
 
 class StudioError(Exception):
     """Base class: ``str(error)`` is the message shown to the person."""
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
         self.status = status
