@@ -16,6 +16,7 @@
         ├── BadResponseError         an answer we cannot read (HTML page, broken JSON)
         ├── BackendTimeoutError      no answer in time (also a TimeoutError)
         └── BackendConnectionError   cannot connect, or the connection dropped (a ConnectionError)
+            └── IncompleteStreamError  a stream ended with no [DONE], finish reason or final text
 
 Messages never contain the access token: they are built from settings names, hosts and the
 server's own error text, and every message is redacted when it is made (`studio.secrets`).
@@ -96,4 +97,8 @@ class BackendTimeoutError(BackendError, TimeoutError):
 
 
 class BackendConnectionError(BackendError, ConnectionError):
+    pass
+
+
+class IncompleteStreamError(BackendConnectionError):
     pass

@@ -7,7 +7,7 @@ import pytest
 from studio.backends.openai_chat import openai_deltas
 from studio.backends.sse import SSEEvent, json_events, parse_sse
 from studio.backends.tgi import tgi_deltas
-from studio.errors import BackendError, BadResponseError, ValidationError
+from studio.errors import BackendError, BadResponseError, IncompleteStreamError, ValidationError
 from studio.tasks.chat import Delta
 
 
@@ -140,9 +140,34 @@ def test_error_mid_stream_after_partial_reply():
         next(deltas)
 
 
-def test_dropped_connection_just_ends():
+def test_a_stream_that_stops_without_done_or_finish_reason_was_cut():
     lines = ["data: " + chunk("Hel"), "", "data: " + chunk("lo")]
-    assert openai_stream(lines) == [Delta("Hel"), Delta("lo")]
+    deltas = openai_deltas(json_events(parse_sse(lines)))
+    assert [next(deltas), next(deltas)] == [Delta("Hel"), Delta("lo")]  # what came is kept
+    with pytest.raises(IncompleteStreamError, match="before the reply was complete"):
+        next(deltas)
+
+
+def test_a_finish_reason_without_done_is_complete():
+    # transformers serve ends this way
+    lines = ["data: " + chunk("Hi"), "", "data: " + chunk("", finish_reason="stop"), ""]
+    assert openai_stream(lines) == [Delta("Hi"), Delta("", "stop")]
+
+
+def test_a_tgi_stream_cut_before_its_final_event_says_so():
+    with pytest.raises(IncompleteStreamError):
+        tgi_stream([tgi_event(" Hi"), "", tgi_event(" there"), ""])
+
+
+def test_a_piece_whose_content_is_not_text_is_a_clear_error():
+    with pytest.raises(BadResponseError, match="not text: int"):
+        openai_stream(['data: {"choices":[{"delta":{"content":7}}]}', ""])
+
+
+def test_json_nested_too_deeply_is_a_bad_response_not_a_crash():
+    deep = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(BadResponseError, match="not JSON"):
+        list(json_events(parse_sse(["data: " + deep, ""])))
 
 
 def test_crlf_stream():

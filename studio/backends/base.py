@@ -13,6 +13,7 @@ from any thread: over HTTP it shuts the socket, in-process generation polls it.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,15 @@ class ChatRequest:
     body: dict[str, Any]
     stops: tuple[str, ...] = ()  # trimmed from the reply on our side (raw text servers)
     notes: tuple[str, ...] = ()  # settings that were mapped or not sent, in words for people
+
+
+def load_json(data: bytes | str) -> Any:
+    """`json.loads` whose every failure is a ValueError: JSON nested too deeply for Python's
+    parser (a RecursionError) is as unreadable as broken JSON."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 class Cancelled(Exception):

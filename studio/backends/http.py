@@ -9,10 +9,7 @@ failure into our error through `studio.backends.status`. Waits take an injected 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import http.cookiejar
-import json
 import logging
 import math
 import random
@@ -24,17 +21,20 @@ from typing import Any
 
 import requests
 import requests.adapters
+import urllib3
 
 from studio import errors
-from studio.backends.base import Cancel, Cancelled
+from studio.backends import reading
+from studio.backends.base import Cancel, Cancelled, load_json
 from studio.backends.sse import json_events, parse_sse
-from studio.backends.status import describe_body, error_for
+from studio.backends.status import error_for
 from studio.config import Endpoint
 
 log = logging.getLogger(__name__)
 
 JSON = "application/json"
-IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF8", b"RIFF")
+# What a read that a deadline, Stop or the server cut short raises.
+READ_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, OSError)
 
 
 @dataclass(frozen=True)
@@ -85,9 +85,25 @@ def post(
     sleep=time.sleep,
     clock=time.monotonic,
 ) -> Any:
-    """Send and read the answer: parsed JSON, or `bytes` when it is an image."""
+    """Send and read the answer: parsed JSON, or `bytes` when it is an image.
+
+    The whole answer must arrive within the endpoint's timeout of its headers, whatever pace
+    the server sends it at; it may be at most `reading.MAX_ANSWER_BYTES`.
+    """
     with send(request, endpoint, retry=retry, sleep=sleep, clock=clock) as response:
-        return decode_answer(response, endpoint)
+        alarm = reading.WATCHDOG.arm(endpoint.timeout, lambda: _interrupt(response))
+        try:
+            body = reading.read_body(response.raw, response.headers.get("Content-Length"))
+        except READ_ERRORS:
+            if alarm.fired:
+                raise errors.BackendTimeoutError(
+                    f"{endpoint.host} did not finish its answer within {endpoint.timeout:g} "
+                    "seconds. The server may be overloaded: try again, or raise STUDIO_TIMEOUT."
+                ) from None
+            raise _dropped(endpoint) from None
+        finally:
+            alarm.cancel()
+        return reading.decode_answer(response, body, endpoint)
 
 
 def stream_events(
@@ -104,39 +120,60 @@ def stream_events(
     this one is blocked waiting for the next event; the stream then ends quietly. Before the
     server has sent its headers there is no response to shut yet: the connection closes as soon
     as they arrive (TGI, vLLM and the router send them at once when streaming).
+
+    Answers True when the stream ended with `[DONE]`. Between two events at most the endpoint's
+    timeout may pass (keep-alive comments do not count), and one line may be at most
+    `reading.MAX_LINE_BYTES`.
     """
     sleep = time.sleep if cancel is None else cancel.sleep
     try:
-        response = send(request, endpoint, retry=retry, stream=True, sleep=sleep)
+        response = send(request, endpoint, retry=retry, sleep=sleep)
     except Cancelled:
         return
+    alarm = reading.WATCHDOG.arm(endpoint.timeout, lambda: _interrupt(response))
     try:
         if cancel is not None:
             cancel.call_on_set(lambda: _interrupt(response))
-        # Bytes, split only at CR and LF: decoded text would also split at U+2028 and U+2029,
-        # which TGI and vLLM leave unescaped inside their JSON. parse_sse decodes as UTF-8.
-        lines = response.iter_lines()
-        yield from json_events(parse_sse(_guarded(lines, endpoint, cancel)))
+        lines = _guarded(reading.read_lines(response.raw), endpoint, cancel, alarm)
+        events = json_events(parse_sse(lines))
+        while True:
+            try:
+                event = next(events)
+            except StopIteration as end:
+                return bool(end.value)
+            alarm.push(endpoint.timeout)
+            yield event
     finally:
+        alarm.cancel()
         response.close()
 
 
 def _guarded(
-    lines: Iterator[str], endpoint: Endpoint, cancel: Cancel | None = None
-) -> Iterator[str]:
-    """Turn a connection that drops mid-stream into our error, keeping what came before."""
+    lines: Iterator[bytes], endpoint: Endpoint, cancel: Cancel | None, alarm: reading.Alarm
+) -> Iterator[bytes]:
+    """Turn a connection that drops mid-stream, or goes quiet, into our error, keeping what
+    came before; a connection we cut ourselves (Stop) just ends."""
     try:
         for line in lines:
             if cancel is not None and cancel.is_set():
                 return
             yield line
-    except requests.RequestException as exc:
+    except READ_ERRORS:
         if cancel is not None and cancel.is_set():
-            return  # we cut the connection ourselves: not an error
-        raise errors.BackendConnectionError(
-            f"The connection to {endpoint.host} dropped in the middle of the answer "
-            f"({type(exc).__name__}). What arrived before is kept; try again."
-        ) from None
+            return
+        if alarm.fired:
+            raise errors.BackendTimeoutError(
+                f"{endpoint.host} sent nothing for {endpoint.timeout:g} seconds in the middle of "
+                "the answer. What arrived before is kept; try again, or raise STUDIO_TIMEOUT."
+            ) from None
+        raise _dropped(endpoint) from None
+
+
+def _dropped(endpoint: Endpoint) -> errors.BackendConnectionError:
+    return errors.BackendConnectionError(
+        f"The connection to {endpoint.host} dropped in the middle of the answer. What arrived "
+        "before is kept; try again."
+    )
 
 
 def _interrupt(response: requests.Response) -> None:
@@ -173,22 +210,25 @@ def send(
     endpoint: Endpoint,
     *,
     retry: RetryPolicy = DEFAULT_RETRY,
-    stream: bool = False,
     sleep=time.sleep,
     clock=time.monotonic,
 ) -> requests.Response:
-    """POST with bounded retries for 503 loading, 429 and 5xx; raise our errors otherwise."""
+    """POST with bounded retries for 503 loading, 429 and 5xx; raise our errors otherwise.
+
+    The answer's body is left unread (streamed), for the caller to read within bounds.
+    """
     deadline = clock() + retry.total_seconds
     rate_limited = server_errors = 0
     while True:
-        response = _post(request, endpoint, stream=stream)
+        response = _post(request, endpoint)
         if response.ok:
             return response
         status = response.status_code
-        error = error_for(response, endpoint)  # reads and closes the body
+        body = _error_body(response)
+        error = error_for(response, endpoint, body)
         remaining = deadline - clock()
         if status == 503 and isinstance(error, errors.ModelLoadingError):
-            wait = min(max(_estimated_time(response) or 5.0, 1.0), retry.loading_wait_cap)
+            wait = min(max(_estimated_time(body) or 5.0, 1.0), retry.loading_wait_cap)
         elif status == 429 and rate_limited < retry.rate_limit_retries:
             rate_limited += 1
             hint = _retry_after(response)
@@ -206,7 +246,17 @@ def send(
         sleep(wait)
 
 
-def _post(request: HttpRequest, endpoint: Endpoint, *, stream: bool) -> requests.Response:
+def _error_body(response: requests.Response) -> bytes:
+    """A failed answer's body, of which the first MB is plenty; the response is closed."""
+    try:
+        return reading.read_body(response.raw, None, limit=2**20)
+    except (*READ_ERRORS, errors.BadResponseError):
+        return b""
+    finally:
+        response.close()
+
+
+def _post(request: HttpRequest, endpoint: Endpoint) -> requests.Response:
     connect_timeout = min(10.0, endpoint.timeout)
     try:
         return session().post(
@@ -215,8 +265,12 @@ def _post(request: HttpRequest, endpoint: Endpoint, *, stream: bool) -> requests
             data=request.data,
             headers=request.headers,
             timeout=(connect_timeout, endpoint.timeout),
-            stream=stream,
+            stream=True,
         )
+    except requests.exceptions.InvalidJSONError:
+        raise errors.InputError(
+            "A setting is not a number that can be sent (NaN or infinity); change it and try again."
+        ) from None
     except requests.ConnectTimeout:
         raise errors.BackendTimeoutError(
             f"Could not connect to {endpoint.host} within {connect_timeout:g} seconds. Check that "
@@ -238,43 +292,9 @@ def _post(request: HttpRequest, endpoint: Endpoint, *, stream: bool) -> requests
         ) from None
 
 
-# --- reading answers -----------------------------------------------------------------------
-
-
-def decode_answer(response: requests.Response, endpoint: Endpoint) -> Any:
-    """JSON, or image bytes; a JSON string holding a base64 image becomes the image's bytes."""
-    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    body = response.content
-    if content_type.startswith("image/") or body.startswith(IMAGE_SIGNATURES):
-        return body
+def _estimated_time(body: bytes) -> float | None:
     try:
-        answer = json.loads(body)
-    except ValueError:
-        raise errors.BadResponseError(
-            f"{endpoint.host} answered {response.status_code} with something that is not JSON "
-            f"({describe_body(content_type, body)}). Check that "
-            f"{endpoint.url_setting or 'the endpoint URL'} points at a model server."
-        ) from None
-    if isinstance(answer, str):
-        return _base64_image(answer) or answer
-    return answer
-
-
-def _base64_image(text: str) -> bytes | None:
-    """The course's endpoints answered a JSON string of base64 PNG: decode it if it is one."""
-    payload = text.partition("base64,")[2] if text.startswith("data:") else text
-    if len(payload) < 32:
-        return None
-    try:
-        data = base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return data if data.startswith(IMAGE_SIGNATURES) else None
-
-
-def _estimated_time(response: requests.Response) -> float | None:
-    try:
-        value = float(json.loads(response.content).get("estimated_time"))
+        value = float(load_json(body).get("estimated_time"))
     except (ValueError, TypeError, AttributeError):
         return None
     return value if value > 0 else None

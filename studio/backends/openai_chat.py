@@ -18,10 +18,14 @@ from studio.backends import http
 from studio.backends.base import Backend, Cancel, ChatRequest, Progress
 from studio.backends.task_api import router_setup_problem
 from studio.config import Endpoint
-from studio.errors import BadResponseError
+from studio.errors import BadResponseError, IncompleteStreamError
 from studio.tasks.chat import ChatSettings, Delta, Message, content_text
 
 CHAT_PATH = "/chat/completions"
+CUT_SHORT = (
+    "The server ended the stream before the reply was complete (no finish reason): the "
+    "connection was cut, or the server stopped. What arrived is kept; try again."
+)
 CAPTION_INSTRUCTION = (
     "Write a one-sentence caption for this image. Answer with the caption only, no preamble."
 )
@@ -70,16 +74,34 @@ def openai_body(
 
 
 def openai_deltas(events: Iterable[Mapping[str, Any]]) -> Iterator[Delta]:
-    """Deltas from ``chat.completion.chunk`` objects (the first choice only)."""
-    for event in events:
+    """Deltas from ``chat.completion.chunk`` objects (the first choice only).
+
+    A reply is complete with a finish reason or ``[DONE]`` (`events` answering True when it
+    ends); a stream that just stops was cut, and raises IncompleteStreamError after what came.
+    """
+    events = iter(events)
+    complete = False
+    while True:
+        try:
+            event = next(events)
+        except StopIteration as end:
+            complete = complete or bool(end.value)
+            break
         choices = event.get("choices") or []
         if not choices:
             continue  # a usage-only chunk
         choice = choices[0]
         text = (choice.get("delta") or {}).get("content") or ""
+        if not isinstance(text, str):
+            raise BadResponseError(
+                f"The server sent a reply piece that is not text: {type(text).__name__}."
+            )
         finish_reason = choice.get("finish_reason")
+        complete = complete or bool(finish_reason)
         if text or finish_reason:
             yield Delta(text, finish_reason)
+    if not complete:
+        raise IncompleteStreamError(CUT_SHORT)
 
 
 def caption_chat_body(
@@ -173,6 +195,9 @@ class OpenAIChatBackend(Backend):
         )
         try:
             yield from openai_deltas(events)
+        except IncompleteStreamError:
+            if not cancel.is_set():  # Stop cut it, on purpose
+                raise
         finally:
             events.close()
 

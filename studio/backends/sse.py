@@ -7,10 +7,10 @@ space, no ``[DONE]``) and OpenAI-compatible ``/chat/completions`` (``data: {...}
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 
+from studio.backends.base import load_json
 from studio.errors import BackendError, BadResponseError, ServerError, ValidationError
 
 DONE = "[DONE]"
@@ -60,8 +60,9 @@ def parse_sse(lines: Iterable[str | bytes]) -> Iterator[SSEEvent]:
         yield SSEEvent("\n".join(data_lines), event_type or "message", event_id)
 
 
-def json_events(events: Iterable[SSEEvent]) -> Iterator[dict]:
-    """Yield each event's data as a JSON object, until ``[DONE]`` or the end of the stream.
+def json_events(events: Iterable[SSEEvent]) -> Generator[dict, None, bool]:
+    """Yield each event's data as a JSON object, until ``[DONE]`` or the end of the stream;
+    answer True for ``[DONE]`` (a stream that just stops may have been cut).
 
     An ``{"error": ...}`` payload, or an event of type ``error``, raises a ``BackendError``
     carrying the server's message: the chunks before it have already been yielded, so the caller
@@ -70,16 +71,17 @@ def json_events(events: Iterable[SSEEvent]) -> Iterator[dict]:
     for event in events:
         data = event.data.strip()
         if data == DONE:
-            return
+            return True
         payload = _decode(data, event.event)
         if payload.get("error") is not None:
             raise _stream_error(payload)
         yield payload
+    return False
 
 
 def _decode(data: str, event_type: str) -> dict:
     try:
-        payload = json.loads(data)
+        payload = load_json(data)
     except ValueError:
         if event_type == "error":  # some servers send the message as plain text
             raise ServerError(_stopped(data)) from None

@@ -6,13 +6,13 @@ said, which settings to change). The server's own text is read once, here, and r
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import requests
 
 from studio import errors
+from studio.backends.base import load_json
 from studio.catalog import ROUTER
 from studio.config import Endpoint
 
@@ -44,14 +44,9 @@ class Failure:
         return self.endpoint.host
 
 
-def error_for(response: requests.Response, endpoint: Endpoint) -> errors.StudioError:
-    """Map a failed answer to an error whose message says what to do. Closes the response."""
-    try:
-        body = response.content
-    except requests.RequestException:
-        body = b""
-    finally:
-        response.close()
+def error_for(response: requests.Response, endpoint: Endpoint, body: bytes) -> errors.StudioError:
+    """Map a failed answer (its status, headers and the `body` read from it) to an error whose
+    message says what to do."""
     content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
     detail, error_type = server_error_text(body, endpoint)
     failure = Failure(response.status_code, endpoint, detail, error_type, body, content_type)
@@ -177,7 +172,7 @@ def _says_model_unsupported(f: Failure) -> bool:
 def server_error_text(body: bytes, endpoint: Endpoint) -> tuple[str | None, str | None]:
     """The error message and type a server put in its body, redacted and shortened."""
     try:
-        payload = json.loads(body)
+        payload = load_json(body)
     except ValueError:
         # Plain text (TGI's body-parsing errors, proxies) is the message itself; HTML is not.
         text = body.decode("utf-8", errors="replace").strip()

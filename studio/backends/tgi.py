@@ -13,7 +13,9 @@ from typing import Any
 
 from studio.backends import http
 from studio.backends.base import Backend, Cancel, ChatRequest, Progress
+from studio.backends.openai_chat import CUT_SHORT
 from studio.config import Endpoint
+from studio.errors import BadResponseError, IncompleteStreamError
 from studio.tasks.chat import ChatSettings, Delta, Message
 from studio.tasks.templates import TEMPLATES, get_template
 
@@ -52,14 +54,23 @@ def tgi_parameters(settings: ChatSettings, stop: Sequence[str]) -> dict[str, Any
 def tgi_deltas(events: Iterable[Mapping[str, Any]]) -> Iterator[Delta]:
     """Deltas from TGI ``/generate_stream`` events.
 
-    The last event repeats the whole reply in ``generated_text``; only its token is used.
+    The last event repeats the whole reply in ``generated_text``; only its token is used. A
+    stream that ends before that event was cut, and raises IncompleteStreamError after what came.
     """
+    complete = False
     for event in events:
         token = event.get("token") or {}
         text = "" if token.get("special") else token.get("text") or ""
+        if not isinstance(text, str):
+            raise BadResponseError(
+                f"The server sent a token that is not text: {type(text).__name__}."
+            )
         finish_reason = (event.get("details") or {}).get("finish_reason")
+        complete = complete or event.get("generated_text") is not None or bool(finish_reason)
         if text or finish_reason:
             yield Delta(text, finish_reason)
+    if not complete:
+        raise IncompleteStreamError(CUT_SHORT)
 
 
 def trim_stops(
@@ -162,4 +173,8 @@ class TgiBackend(Backend):
         events = http.stream_events(
             http.json_request(endpoint, url, request.body), endpoint, cancel=cancel
         )
-        yield from trim_stops(tgi_deltas(events), request.stops)
+        try:
+            yield from trim_stops(tgi_deltas(events), request.stops)
+        except IncompleteStreamError:
+            if not cancel.is_set():  # Stop cut it, on purpose
+                raise
