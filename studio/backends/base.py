@@ -34,6 +34,7 @@ class ChatRequest:
     body: dict[str, Any]
     stops: tuple[str, ...] = ()  # trimmed from the reply on our side (raw text servers)
     notes: tuple[str, ...] = ()  # settings that were mapped or not sent, in words for people
+    max_tokens: int | None = None  # our own cap, for servers that ignore theirs
 
 
 def load_json(data: bytes | str) -> Any:

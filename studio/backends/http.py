@@ -95,14 +95,15 @@ def post(
         try:
             body = reading.read_body(response.raw, response.headers.get("Content-Length"))
         except READ_ERRORS:
-            if alarm.fired:
-                raise errors.BackendTimeoutError(
-                    f"{endpoint.host} did not finish its answer within {endpoint.timeout:g} "
-                    "seconds. The server may be overloaded: try again, or raise STUDIO_TIMEOUT."
-                ) from None
-            raise _dropped(endpoint) from None
+            if not alarm.fired:
+                raise _dropped(endpoint) from None
         finally:
             alarm.cancel()
+        if alarm.fired:  # a shut socket may read as the end of the body rather than fail
+            raise errors.BackendTimeoutError(
+                f"{endpoint.host} did not finish its answer within {endpoint.timeout:g} "
+                "seconds. The server may be overloaded: try again, or raise STUDIO_TIMEOUT."
+            )
         return reading.decode_answer(response, body, endpoint)
 
 
@@ -161,12 +162,14 @@ def _guarded(
     except READ_ERRORS:
         if cancel is not None and cancel.is_set():
             return
-        if alarm.fired:
-            raise errors.BackendTimeoutError(
-                f"{endpoint.host} sent nothing for {endpoint.timeout:g} seconds in the middle of "
-                "the answer. What arrived before is kept; try again, or raise STUDIO_TIMEOUT."
-            ) from None
-        raise _dropped(endpoint) from None
+        if not alarm.fired:
+            raise _dropped(endpoint) from None
+    if alarm.fired and not (cancel is not None and cancel.is_set()):
+        # A shut socket may read as the end of the stream rather than fail.
+        raise errors.BackendTimeoutError(
+            f"{endpoint.host} sent nothing for {endpoint.timeout:g} seconds in the middle of "
+            "the answer. What arrived before is kept; try again, or raise STUDIO_TIMEOUT."
+        )
 
 
 def _dropped(endpoint: Endpoint) -> errors.BackendConnectionError:

@@ -55,7 +55,7 @@ class LocalBackend(Backend):
     ) -> ChatRequest:
         # The model's own chat template applies; every setting is honoured, so no notes.
         body, _ = openai_body(settings, endpoint.model, messages, send_repetition_penalty=True)
-        return ChatRequest("", body)
+        return ChatRequest("", body, max_tokens=settings.max_new_tokens)
 
     def stream_chat(
         self,

@@ -179,7 +179,7 @@ class OpenAIChatBackend(Backend):
         body, notes = openai_body(
             settings, endpoint.model, messages, send_repetition_penalty=not endpoint.on_router
         )
-        return ChatRequest(CHAT_PATH, body, notes=tuple(notes))
+        return ChatRequest(CHAT_PATH, body, notes=tuple(notes), max_tokens=settings.max_new_tokens)
 
     def stream_chat(
         self,

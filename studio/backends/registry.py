@@ -95,9 +95,32 @@ def stream_chat(
     Closing this generator, or setting `cancel`, closes the upstream connection (or stops
     in-process generation): the server stops generating.
     """
-    return backend_for(endpoint).stream_chat(
+    deltas = backend_for(endpoint).stream_chat(
         endpoint, request, cancel or Cancel(), progress=progress
     )
+    return deltas if request.max_tokens is None else within(deltas, request.max_tokens)
+
+
+# Servers stream about one token per piece, never fewer: a few pieces over the limit is a server
+# that ignores it, not a difference in counting.
+TOKEN_SLACK = 8
+
+
+def within(deltas: Iterator[Delta], max_tokens: int) -> Iterator[Delta]:
+    """The reply, ended with finish reason "length" (and the upstream closed) once it has run
+    past `max_tokens` pieces: a server that ignores the limit would otherwise go on forever."""
+    pieces = 0
+    try:
+        for delta in deltas:
+            pieces += bool(delta.text)
+            if pieces > max_tokens + TOKEN_SLACK:
+                yield Delta("", "length")
+                return
+            yield delta
+    finally:
+        close = getattr(deltas, "close", None)
+        if close is not None:
+            close()
 
 
 def setup_problem(endpoint: Endpoint, token: str | None) -> str | None:

@@ -159,7 +159,9 @@ class TgiBackend(Backend):
             "inputs": chat_template.render(messages),
             "parameters": tgi_parameters(settings, chat_template.stop),
         }
-        return ChatRequest(STREAM_PATH, body, stops=chat_template.stop)
+        return ChatRequest(
+            STREAM_PATH, body, stops=chat_template.stop, max_tokens=settings.max_new_tokens
+        )
 
     def stream_chat(
         self,
