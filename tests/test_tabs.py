@@ -145,3 +145,27 @@ def test_a_chat_failure_mid_reply_keeps_what_arrived(fake_backend):
     assert final_history[1] == {"role": "assistant", "content": "Half a"}
     assert "The reply above is incomplete. The connection dropped." in final_history[2]["content"]
     assert "failed" in stats
+
+
+def test_a_megabyte_without_spaces_is_refused_before_sending(fake_backend):
+    with pytest.raises(gr.Error, match="at most 100,000"):
+        summarize.summarize(fake_config(), "x" * 1_000_000)
+    with pytest.raises(gr.Error, match="at most 10,000"):
+        entities.find_entities(fake_config(), "Ada " * 5_000)
+    assert fake_backend.calls == []
+
+
+def test_half_an_emoji_is_refused_with_where_it_is(fake_backend):
+    with pytest.raises(gr.Error, match="position 6"):
+        entities.find_entities(fake_config(), "Hello\ud83d there")
+    assert fake_backend.calls == []
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_setting_that_is_not_a_finite_number_names_the_setting(fake_backend, value):
+    with pytest.raises(gr.Error, match="Minimum length must be a finite number"):
+        summarize.summarize(fake_config(), "Some text.", value, None)
+    history = [{"role": "user", "content": "Hi"}]
+    shown = collect(chat.Replies(fake_config()).respond(history, "", value, 0.9, 64, 1.0, None))
+    assert "Temperature must be a finite number" in shown[-1][0][-1]["content"]
+    assert fake_backend.calls == []

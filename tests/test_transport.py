@@ -312,3 +312,28 @@ def test_a_streamed_token_holding_unicode_line_separators_stays_whole(task_serve
     endpoint = make_endpoint(f"{task_server.url}/stream")
     request = http.json_request(endpoint, endpoint.url, {"inputs": "x"})
     assert list(http.stream_events(request, endpoint, retry=FAST)) == [event]
+
+
+def test_the_inference_toolkit_s_400s_are_told_in_its_own_words(task_server):
+    # The toolkit answers every failure, its own too, as 400 {"error": ...}.
+    task_server.fail_next("/summarize", (400, {"error": "CUDA out of memory"}, {}))
+    with pytest.raises(errors.ValidationError) as caught:
+        ask(summarize_endpoint(task_server), "a b")
+    assert "answered 400: CUDA out of memory" in str(caught.value)
+    assert "rejected" not in str(caught.value)
+
+
+def test_a_square_only_image_server_says_so_in_plain_words(task_server):
+    said = (
+        "`height` and `width` have to be both: either both must have a value or both must be None"
+    )
+    task_server.fail_next("/summarize", (400, {"error": said}, {}))
+    with pytest.raises(errors.ValidationError, match="only square sizes: set width and height"):
+        ask(summarize_endpoint(task_server), "a b")
+
+
+def test_the_accept_header_is_one_exact_type_per_task():
+    json_task = build_request(make_endpoint("http://127.0.0.1:9/x"), "text")
+    image_task = build_request(make_endpoint("http://127.0.0.1:9/x", task="image"), "a cat")
+    assert json_task.headers["Accept"] == "application/json"
+    assert image_task.headers["Accept"] == "image/png"

@@ -103,9 +103,27 @@ def _gone(f: Failure) -> errors.StudioError:
     )
 
 
+# What the inference toolkit says when width and height differ: it takes only square sizes.
+SQUARE_ONLY = "both must have a value or both must be none"
+
+
 def _rejected(f: Failure) -> errors.StudioError | None:
     if _is_html_page(f):
         return None
+    if f.detail and SQUARE_ONLY in f.detail.lower():
+        return errors.ValidationError(
+            f"This server's image model takes only square sizes: set width and height to the "
+            f"same value.{f.said}",
+            status=f.status,
+        )
+    if f.status == 400 and f.detail:
+        # Some servers (the inference toolkit) answer every failure, their own too, with 400:
+        # the server's words say which it is.
+        return errors.ValidationError(
+            f"{f.host} answered 400: {f.detail} If that names a setting, change it and try "
+            "again.",
+            status=f.status,
+        )
     return errors.ValidationError(
         f"The server rejected the request ({f.status}).{f.said or ' Check the options.'}",
         status=f.status,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.errors import InputError
+from studio.tasks.text import checked_text
 
 Message = dict[str, str]
 
@@ -125,7 +126,7 @@ def build_messages(
     ``user_message`` may be a str or the multimodal textbox's ``{"text", "files"}``.
     """
     system = (system_prompt or "").strip()
-    question = content_text(user_message)
+    question = checked_text(content_text(user_message), "Your message", limit=None)
     if not question:
         raise InputError("Type a message first.")
     room = _room_for_history(system, question, budget_chars)

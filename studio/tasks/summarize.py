@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.errors import BadResponseError, InputError
+from studio.tasks.text import checked_text
 
 WORDS_PER_PIECE = 600
 MAX_WORDS = 12_000  # about 20 pieces: beyond that a class would burn credits on one click
+MAX_CHARS = 100_000  # the same bound for text without spaces, which words do not measure
 MAX_PARALLEL_PIECES = 4
 LENGTH_LIMIT = 1024
 
@@ -32,7 +34,7 @@ class Summary:
 
 
 def validate(text: str | None, min_length: int | None, max_length: int | None) -> str:
-    text = (text or "").strip()
+    text = checked_text(text, "The text to summarize", limit=MAX_CHARS)
     if not text:
         raise InputError("Type or paste some text to summarize.")
     for name, value in (("Minimum length", min_length), ("Maximum length", max_length)):

@@ -28,6 +28,7 @@ from studio.tasks.chat import (
     error_note,
 )
 from studio.tasks.replies import ReplyStats, cut_short, mark_stopped, notes_line, stats_line
+from studio.tasks.text import finite_number
 from studio.ui.common import notify_progress, setup_notice, shows_errors
 
 DEFAULTS = ChatSettings()
@@ -274,15 +275,19 @@ def settings_from(
 ) -> ChatSettings:
     """The controls' values (numbers, or None from an API call that left them out)."""
 
-    def number(value: float | None, default: float) -> float:
-        return default if value is None else float(value)
+    def number(value: float | None, default: float | None, what: str) -> float | None:
+        checked = finite_number(value, what)  # NaN would reach the server as invalid JSON
+        return default if checked is None else checked
 
+    chosen_seed = number(seed, None, "Seed")
     return ChatSettings(
-        temperature=number(temperature, DEFAULTS.temperature),
-        top_p=number(top_p, DEFAULTS.top_p),
-        max_new_tokens=int(number(max_new_tokens, DEFAULTS.max_new_tokens)),
-        repetition_penalty=number(repetition_penalty, DEFAULTS.repetition_penalty),
-        seed=None if seed is None or seed == "" else int(seed),
+        temperature=number(temperature, DEFAULTS.temperature, "Temperature"),
+        top_p=number(top_p, DEFAULTS.top_p, "Top-p"),
+        max_new_tokens=int(number(max_new_tokens, DEFAULTS.max_new_tokens, "Max new tokens")),
+        repetition_penalty=number(
+            repetition_penalty, DEFAULTS.repetition_penalty, "Repetition penalty"
+        ),
+        seed=None if chosen_seed is None else int(chosen_seed),
     )
 
 

@@ -12,6 +12,7 @@ from studio.errors import InputError
 from studio.services import find_entities as entities_in
 from studio.services import require_setup
 from studio.tasks.entities import Entity, segments
+from studio.tasks.text import checked_text
 from studio.ui.common import notify_progress, setup_notice, shows_errors
 
 COLORS = {"PER": "#f4a261", "ORG": "#2a9d8f", "LOC": "#8ab17d", "MISC": "#b392ac"}
@@ -22,12 +23,14 @@ EXAMPLES = [
     "New York City hired Hugging Face to help the United Nations translate documents.",
 ]
 COLUMNS = ["Entity", "Type", "Score", "Start", "End"]
+# NER models read about 512 tokens at once; the hosted service cuts the rest silently.
+MAX_CHARS = 10_000
 
 
 @shows_errors
 def find_entities(config: Config, text: str) -> tuple[list, list[Entity]]:
     """The text as highlighted pieces, and the entities for the table."""
-    if not (text or "").strip():
+    if not checked_text(text, "The text", limit=MAX_CHARS):
         raise InputError("Type or paste some text to find entities in.")
     require_setup(config, "ner")
     found = entities_in(config.endpoint("ner"), text, progress=notify_progress)

@@ -10,6 +10,7 @@ import gradio as gr
 from studio.config import Config
 from studio.services import require_setup, summarize_text
 from studio.tasks import summarize as task
+from studio.tasks.text import finite_number
 from studio.ui.common import notify_progress, setup_notice, shows_errors
 
 EIFFEL = (
@@ -43,8 +44,8 @@ def summarize(
     result = summarize_text(
         config.endpoint("summarize"),
         text,
-        min_length=_whole(min_length),
-        max_length=_whole(max_length),
+        min_length=_whole(min_length, "Minimum length"),
+        max_length=_whole(max_length, "Maximum length"),
         progress=notify_progress,
     )
     if result.pieces > 1:
@@ -89,5 +90,6 @@ def build(config: Config, served: Collection[str] = ()) -> None:
     )
 
 
-def _whole(value: float | None) -> int | None:
-    return int(value) if value else None
+def _whole(value: float | None, what: str) -> int | None:
+    number = finite_number(value, what)
+    return int(number) if number else None
