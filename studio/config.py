@@ -152,7 +152,7 @@ def _resolve(
         return Endpoint(
             protocol="openai",
             url=chat_base,
-            model=model or spec.default_model,
+            model=model,  # none: the one the server lists (see backends.model_list)
             token=token,
             url_setting=spec.chat_base_setting,
             **common,

@@ -32,7 +32,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 
-from tests.servers import LocalServer
+from tests.servers import LocalServer, model_list
 
 EOS = "<|endoftext|>"  # the falcon-style end-of-text token TGI marks as special
 MAX_TOTAL_TOKENS = 4096  # TGI's default --max-total-tokens: prompt + max_new_tokens
@@ -70,6 +70,7 @@ class Failure:
 class ChatServer(LocalServer):
     token_delay: float = 0.02  # seconds between tokens
     first_token_delay: float = 0.0  # extra wait before the first token (queue, prefill)
+    models: tuple[str, ...] = ("stand-in/chat",)  # what GET /v1/models lists
     records: list[StreamRecord] = field(default_factory=list)
     failures: deque = field(default_factory=deque)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -115,6 +116,25 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args) -> None:  # keep test output clean
         pass
+
+    def do_GET(self) -> None:
+        """The routes that cost nothing: what the server serves, and TGI's health and info."""
+        if self.path == "/v1/models":
+            return self._json(200, model_list(self.state.models))
+        if self.path == "/health":
+            return self._json(200, None)
+        if self.path == "/info":
+            return self._json(200, {"model_id": self.state.models[0], "max_total_tokens": 4096})
+        return self._plain(404, "Not Found")
+
+    def _json(self, status: int, payload) -> None:
+        data = b"" if payload is None else json.dumps(payload).encode()
+        self.send_response(status)
+        if payload is not None:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))

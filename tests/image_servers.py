@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageStat, UnidentifiedImageError
 
-from tests.servers import TaskServer, _Handler, _Invalid
+from tests.servers import TaskServer, _Handler, _Invalid, model_list
 
 # The colours the toy captioner can name and the toy painter can paint.
 PALETTE = {
@@ -64,6 +64,11 @@ class ImageServer(TaskServer):
 
 
 class _ImageHandler(_Handler):
+    def do_GET(self) -> None:
+        if self.path == "/v1/models":  # a vision chat server with one model, as vLLM lists it
+            return self._send(200, model_list(["vision/model"]))
+        return self._send(404, {"error": "Not Found"})
+
     def _answer(self, body: bytes):
         path = self.path
         if path.startswith("/v1/chat/completions"):

@@ -77,6 +77,14 @@ class LocalServer:
         self.httpd.server_close()
 
 
+def model_list(ids) -> dict:
+    """`GET /v1/models` as vLLM, llama.cpp's server and Ollama answer it."""
+    return {
+        "object": "list",
+        "data": [{"id": id_, "object": "model", "owned_by": "local"} for id_ in ids],
+    }
+
+
 @contextlib.contextmanager
 def running(server: LocalServer):
     """The server, started on a free port (its `url`), and stopped on leaving."""

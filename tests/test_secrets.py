@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from studio import errors
-from studio.backends import http
+from studio.backends import http, streams
 from studio.config import load_config
 from studio.secrets import MASK, mask_logs, redact
 from studio.services import summarize_text
@@ -62,5 +62,5 @@ def test_an_in_stream_error_quoting_the_token_is_masked(config, task_server):
         task_server.fail_next("/stream", (200, body, {}))
         request = http.json_request(endpoint, endpoint.url, {"inputs": "x"})
         with pytest.raises(errors.BackendError) as caught:
-            list(http.stream_events(request, endpoint))
+            list(streams.stream_events(request, endpoint))
         assert SENTINEL not in str(caught.value)

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from studio import errors
-from studio.backends import http
+from studio.backends import http, streams
 from studio.backends.http import RetryPolicy
 from studio.backends.registry import get_completion
 from studio.backends.task_api import build_request
@@ -311,7 +311,7 @@ def test_a_streamed_token_holding_unicode_line_separators_stays_whole(task_serve
     task_server.fail_next("/stream", (200, body, {}))
     endpoint = make_endpoint(f"{task_server.url}/stream")
     request = http.json_request(endpoint, endpoint.url, {"inputs": "x"})
-    assert list(http.stream_events(request, endpoint, retry=FAST)) == [event]
+    assert list(streams.stream_events(request, endpoint, retry=FAST)) == [event]
 
 
 def test_the_inference_toolkit_s_400s_are_told_in_its_own_words(task_server):

@@ -83,6 +83,15 @@ class Cancel(threading.Event):
             raise Cancelled()
 
 
+@dataclass(frozen=True)
+class Probe:
+    """Whether a task can work, found without spending credits, and what to do if not."""
+
+    ok: bool
+    status: str  # a few words: "ready", "down", "model not listed"
+    advice: str = ""
+
+
 class Backend:
     """The contract. A backend that cannot do something says so in words a person can act on.
 
@@ -136,6 +145,14 @@ class Backend:
     def setup_problem(self, endpoint: Endpoint, token: str | None) -> str | None:
         """Why this endpoint cannot work yet, saying what to set; None when it can."""
         return None
+
+    def probe(self, endpoint: Endpoint, token: str | None, hub_url: str) -> Probe:
+        """Ask the server whether this task would work, spending no credits (health routes,
+        model lists, the Hub's model info). Backends that cannot ask say "configured"."""
+        problem = self.setup_problem(endpoint, token)
+        if problem:
+            return Probe(False, "not set up", problem)
+        return Probe(True, "configured")
 
     def _unsupported(self, endpoint: Endpoint) -> ConfigurationError:
         return ConfigurationError(

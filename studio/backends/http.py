@@ -15,7 +15,6 @@ import math
 import random
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,8 +24,7 @@ import urllib3
 
 from studio import errors
 from studio.backends import reading
-from studio.backends.base import Cancel, Cancelled, load_json
-from studio.backends.sse import json_events, parse_sse
+from studio.backends.base import load_json
 from studio.backends.status import error_for
 from studio.config import Endpoint
 
@@ -91,12 +89,12 @@ def post(
     the server sends it at; it may be at most `reading.MAX_ANSWER_BYTES`.
     """
     with send(request, endpoint, retry=retry, sleep=sleep, clock=clock) as response:
-        alarm = reading.WATCHDOG.arm(endpoint.timeout, lambda: _interrupt(response))
+        alarm = reading.WATCHDOG.arm(endpoint.timeout, lambda: interrupt(response))
         try:
             body = reading.read_body(response.raw, response.headers.get("Content-Length"))
         except READ_ERRORS:
             if not alarm.fired:
-                raise _dropped(endpoint) from None
+                raise dropped(endpoint) from None
         finally:
             alarm.cancel()
         if alarm.fired:  # a shut socket may read as the end of the body rather than fail
@@ -107,79 +105,14 @@ def post(
         return reading.decode_answer(response, body, endpoint)
 
 
-def stream_events(
-    request: HttpRequest,
-    endpoint: Endpoint,
-    *,
-    retry: RetryPolicy = DEFAULT_RETRY,
-    cancel: Cancel | None = None,
-) -> Iterator[dict]:
-    """Send and read Server-Sent Events as JSON objects until the stream ends.
-
-    Closing this generator (a person pressed Stop) closes the connection, which tells the
-    server to stop generating. Setting `cancel` does the same from another thread, even while
-    this one is blocked waiting for the next event; the stream then ends quietly. Before the
-    server has sent its headers there is no response to shut yet: the connection closes as soon
-    as they arrive (TGI, vLLM and the router send them at once when streaming).
-
-    Answers True when the stream ended with `[DONE]`. Between two events at most the endpoint's
-    timeout may pass (keep-alive comments do not count), and one line may be at most
-    `reading.MAX_LINE_BYTES`.
-    """
-    sleep = time.sleep if cancel is None else cancel.sleep
-    try:
-        response = send(request, endpoint, retry=retry, sleep=sleep)
-    except Cancelled:
-        return
-    alarm = reading.WATCHDOG.arm(endpoint.timeout, lambda: _interrupt(response))
-    try:
-        if cancel is not None:
-            cancel.call_on_set(lambda: _interrupt(response))
-        lines = _guarded(reading.read_lines(response.raw), endpoint, cancel, alarm)
-        events = json_events(parse_sse(lines))
-        while True:
-            try:
-                event = next(events)
-            except StopIteration as end:
-                return bool(end.value)
-            alarm.push(endpoint.timeout)
-            yield event
-    finally:
-        alarm.cancel()
-        response.close()
-
-
-def _guarded(
-    lines: Iterator[bytes], endpoint: Endpoint, cancel: Cancel | None, alarm: reading.Alarm
-) -> Iterator[bytes]:
-    """Turn a connection that drops mid-stream, or goes quiet, into our error, keeping what
-    came before; a connection we cut ourselves (Stop) just ends."""
-    try:
-        for line in lines:
-            if cancel is not None and cancel.is_set():
-                return
-            yield line
-    except READ_ERRORS:
-        if cancel is not None and cancel.is_set():
-            return
-        if not alarm.fired:
-            raise _dropped(endpoint) from None
-    if alarm.fired and not (cancel is not None and cancel.is_set()):
-        # A shut socket may read as the end of the stream rather than fail.
-        raise errors.BackendTimeoutError(
-            f"{endpoint.host} sent nothing for {endpoint.timeout:g} seconds in the middle of "
-            "the answer. What arrived before is kept; try again, or raise STUDIO_TIMEOUT."
-        )
-
-
-def _dropped(endpoint: Endpoint) -> errors.BackendConnectionError:
+def dropped(endpoint: Endpoint) -> errors.BackendConnectionError:
     return errors.BackendConnectionError(
         f"The connection to {endpoint.host} dropped in the middle of the answer. What arrived "
         "before is kept; try again."
     )
 
 
-def _interrupt(response: requests.Response) -> None:
+def interrupt(response: requests.Response) -> None:
     """Wake a thread blocked reading `response`; it then closes the connection."""
     try:
         response.raw.shutdown()  # urllib3: shut the socket for reading, safe from any thread
@@ -247,6 +180,35 @@ def send(
             raise error
         log.info("%s answered %s; retrying in %.1f s", endpoint.host, status, wait)
         sleep(wait)
+
+
+@dataclass(frozen=True)
+class Looked:
+    """What a GET found: the status (None when nothing answered), the body, and why not."""
+
+    status: int | None
+    body: bytes = b""
+    failure: str = ""
+
+    def json(self) -> Any:
+        return load_json(self.body)
+
+
+def look(url: str, endpoint: Endpoint, *, timeout: float = 5.0) -> Looked:
+    """One GET with no retries, for probes that must cost nothing: health, model lists, info."""
+    headers = auth_headers(endpoint)
+    try:
+        response = session().get(url, headers=headers, timeout=(timeout, timeout), stream=True)
+    except requests.Timeout:
+        return Looked(None, failure=f"no answer within {timeout:g} s")
+    except requests.RequestException:
+        return Looked(None, failure="cannot connect")
+    with response:
+        try:
+            body = reading.read_body(response.raw, None, limit=2**20)
+        except (*READ_ERRORS, errors.BadResponseError):
+            body = b""
+    return Looked(response.status_code, body)
 
 
 def _error_body(response: requests.Response) -> bytes:

@@ -10,9 +10,10 @@ tell this backend from a server.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
-from studio.backends.base import Backend, Cancel, ChatRequest, Progress
+from studio.backends.base import Backend, Cancel, ChatRequest, Probe, Progress
 from studio.backends.openai_chat import openai_body, openai_deltas
 from studio.catalog import LOCAL_EXTRA_MISSING
 from studio.config import Endpoint
@@ -74,6 +75,27 @@ class LocalBackend(Backend):
             yield from openai_deltas(chunks)
         finally:
             chunks.close()
+
+    def probe(self, endpoint: Endpoint, token: str | None, hub_url: str) -> Probe:
+        if problem := self.setup_problem(endpoint, token):
+            return Probe(False, "extra missing", problem)
+        folder = Path(endpoint.model).expanduser()
+        if folder.is_dir():
+            found = any((folder / name).is_file() for name in ("config.json", "model_index.json"))
+            if found:
+                return Probe(True, "on disk")
+            return Probe(False, "no model there", f"{folder} holds no model files.")
+        from huggingface_hub import try_to_load_from_cache  # installed with Gradio
+
+        for name in ("config.json", "model_index.json"):
+            if isinstance(try_to_load_from_cache(endpoint.model, name), str):
+                return Probe(True, "downloaded")
+        return Probe(
+            True,
+            "downloads on first use",
+            f"{endpoint.model} is not downloaded yet; the first request downloads it "
+            "(with network access), or run: hf download " + endpoint.model,
+        )
 
     def setup_problem(self, endpoint: Endpoint, token: str | None) -> str | None:
         from studio.local import is_available  # light: looks for the extra, imports none

@@ -14,11 +14,12 @@ import base64
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from studio.backends import http
-from studio.backends.base import Backend, Cancel, ChatRequest, Progress
+from studio.backends import http, streams
+from studio.backends.base import Backend, Cancel, ChatRequest, Probe, Progress
+from studio.backends.model_list import model_for, served_models
 from studio.backends.task_api import router_setup_problem
 from studio.config import Endpoint
-from studio.errors import BadResponseError, IncompleteStreamError
+from studio.errors import BadResponseError, ConfigurationError, IncompleteStreamError
 from studio.tasks.chat import ChatSettings, Delta, Message, content_text
 
 CHAT_PATH = "/chat/completions"
@@ -163,7 +164,7 @@ class OpenAIChatBackend(Backend):
             raise self._unsupported(endpoint)
         encoded = base64.b64encode(inputs).decode("ascii")
         data_url = f"data:{content_type or 'image/jpeg'};base64,{encoded}"
-        body = caption_chat_body(endpoint.model, data_url)
+        body = caption_chat_body(model_for(endpoint), data_url)
         answer = http.post(http.json_request(endpoint, chat_url(endpoint), body), endpoint)
         return [{"generated_text": completion_text(answer)}]
 
@@ -177,7 +178,7 @@ class OpenAIChatBackend(Backend):
         (vLLM, TGI, llama.cpp's server take it) and left out on the router, whose providers may
         reject it."""
         body, notes = openai_body(
-            settings, endpoint.model, messages, send_repetition_penalty=not endpoint.on_router
+            settings, model_for(endpoint), messages, send_repetition_penalty=not endpoint.on_router
         )
         return ChatRequest(CHAT_PATH, body, notes=tuple(notes), max_tokens=settings.max_new_tokens)
 
@@ -190,7 +191,7 @@ class OpenAIChatBackend(Backend):
         progress: Progress | None = None,
     ) -> Iterator[Delta]:
         url = endpoint.url.rstrip("/") + request.path
-        events = http.stream_events(
+        events = streams.stream_events(
             http.json_request(endpoint, url, request.body), endpoint, cancel=cancel
         )
         try:
@@ -203,6 +204,23 @@ class OpenAIChatBackend(Backend):
 
     def setup_problem(self, endpoint: Endpoint, token: str | None) -> str | None:
         return router_setup_problem(endpoint, token)
+
+    def probe(self, endpoint: Endpoint, token: str | None, hub_url: str) -> Probe:
+        if problem := self.setup_problem(endpoint, token):
+            return Probe(False, "not set up", problem)
+        try:
+            ids = served_models(endpoint, refresh=True)
+            model = model_for(endpoint)
+        except ConfigurationError as error:
+            return Probe(False, "no model", error.message)
+        if model.partition(":")[0] not in ids and model not in ids:
+            return Probe(
+                False,
+                "model not listed",
+                f"{endpoint.host} does not list {model}; set {endpoint.model_setting} to one it "
+                f"serves ({', '.join(ids[:5]) or 'none'}).",
+            )
+        return Probe(True, "ready" if endpoint.model else f"ready: serves {model}")
 
     def repetition_penalty_info(self, endpoint: Endpoint) -> str:
         if endpoint.on_router:

@@ -120,8 +120,7 @@ def _rejected(f: Failure) -> errors.StudioError | None:
         # Some servers (the inference toolkit) answer every failure, their own too, with 400:
         # the server's words say which it is.
         return errors.ValidationError(
-            f"{f.host} answered 400: {f.detail} If that names a setting, change it and try "
-            "again.",
+            f"{f.host} answered 400: {f.detail} If that names a setting, change it and try again.",
             status=f.status,
         )
     return errors.ValidationError(

@@ -15,7 +15,7 @@ import base64
 from typing import Any
 
 from studio.backends import http
-from studio.backends.base import Backend, Progress
+from studio.backends.base import Backend, Probe, Progress
 from studio.config import Endpoint
 
 # The inference toolkit matches Accept exactly: one type per task, as huggingface_hub sends.
@@ -72,6 +72,55 @@ class TaskApiBackend(Backend):
 
     def setup_problem(self, endpoint: Endpoint, token: str | None) -> str | None:
         return router_setup_problem(endpoint, token)
+
+    def probe(self, endpoint: Endpoint, token: str | None, hub_url: str) -> Probe:
+        if problem := self.setup_problem(endpoint, token):
+            return Probe(False, "not set up", problem)
+        if endpoint.on_router:
+            return hub_probe(endpoint, hub_url, provider="hf-inference")
+        return reachable(endpoint, endpoint.url)
+
+
+def hub_probe(endpoint: Endpoint, hub_url: str, *, provider: str | None) -> Probe:
+    """Whether the Hub maps the model to a provider (to `provider`, when given), from its model
+    info: free, and what the router itself consults."""
+    url = f"{hub_url.rstrip('/')}/api/models/{endpoint.model}?expand[]=inferenceProviderMapping"
+    looked = http.look(url, endpoint)
+    change = f"Set {endpoint.model_setting} to a model that is served for this task."
+    if looked.status is None:
+        return Probe(False, "Hub unreachable", f"Could not ask {hub_url} ({looked.failure}).")
+    if looked.status in (401, 404):
+        return Probe(False, "no such model", f"The Hub knows no model {endpoint.model}. {change}")
+    try:
+        mapping = looked.json().get("inferenceProviderMapping") or {}
+    except (ValueError, AttributeError):
+        return Probe(False, "unreadable", f"The Hub's answer about {endpoint.model} is unreadable.")
+    providers = (
+        list(mapping)
+        if isinstance(mapping, dict)
+        else [str(item.get("provider")) for item in mapping if isinstance(item, dict)]
+    )
+    if provider and provider not in providers:
+        served = f" (served by {', '.join(providers)})" if providers else ""
+        return Probe(False, f"not on {provider}", f"{endpoint.model} is not on {provider}{served}.")
+    if not providers:
+        return Probe(False, "not served", f"No provider serves {endpoint.model}. {change}")
+    return Probe(True, "served", "")
+
+
+def reachable(endpoint: Endpoint, url: str) -> Probe:
+    """A server of one's own: that it answers at all, and not with a web page or a 404."""
+    looked = http.look(url, endpoint)
+    check = f"Check that the server is running and that {endpoint.url_setting} is right."
+    if looked.status is None:
+        return Probe(False, "down", f"{endpoint.host}: {looked.failure}. {check}")
+    if looked.body.lstrip()[:1] == b"<":
+        return Probe(False, "a web page", f"{endpoint.host} answers with a web page. {check}")
+    if looked.status == 404:
+        return Probe(False, "404", f"{endpoint.host} has no such path. {check}")
+    if looked.status >= 500:
+        return Probe(False, f"failing ({looked.status})", f"{endpoint.host} is failing.")
+    return Probe(True, "answers", "")
 
 
 def router_setup_problem(endpoint: Endpoint, token: str | None) -> str | None:

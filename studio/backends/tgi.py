@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from studio.backends import http
-from studio.backends.base import Backend, Cancel, ChatRequest, Progress
+from studio.backends import http, streams
+from studio.backends.base import Backend, Cancel, ChatRequest, Probe, Progress
 from studio.backends.openai_chat import CUT_SHORT
 from studio.config import Endpoint
 from studio.errors import BadResponseError, IncompleteStreamError
@@ -140,6 +140,24 @@ class TgiBackend(Backend):
             f"{endpoint.host}."
         )
 
+    def probe(self, endpoint: Endpoint, token: str | None, hub_url: str) -> Probe:
+        if problem := self.setup_problem(endpoint, token):
+            return Probe(False, "not set up", problem)
+        base = endpoint.url.rstrip("/")
+        health = http.look(base + "/health", endpoint)
+        if health.status != 200:
+            why = health.failure or f"/health answered {health.status}"
+            return Probe(
+                False,
+                "down" if health.status is None else "not ready",
+                f"{endpoint.host}: {why}. Check that TGI is running and HF_API_FALCOM_BASE.",
+            )
+        try:
+            model = http.look(base + "/info", endpoint).json().get("model_id")
+        except (ValueError, AttributeError):
+            model = None
+        return Probe(True, f"ready: {model}" if model else "ready")
+
     def setup_problem(self, endpoint: Endpoint, token: str | None) -> str | None:
         if endpoint.template in TEMPLATES:
             return None
@@ -172,7 +190,7 @@ class TgiBackend(Backend):
         progress: Progress | None = None,
     ) -> Iterator[Delta]:
         url = endpoint.url.rstrip("/") + request.path
-        events = http.stream_events(
+        events = streams.stream_events(
             http.json_request(endpoint, url, request.body), endpoint, cancel=cancel
         )
         try:
