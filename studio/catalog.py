@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+HUB = "https://huggingface.co"
 ROUTER = "https://router.huggingface.co"
 ROUTER_TASK_URL = ROUTER + "/hf-inference/models/{model}"
 ROUTER_CHAT_BASE = ROUTER + "/v1"

@@ -52,6 +52,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "pip install -r requirements-local.txt",
     )
     parser.add_argument(
+        "--check",
+        action="store_true",
+        help="ask every tab's model server whether it will work (no credits spent), then exit",
+    )
+    parser.add_argument(
         "--concurrency", type=int, help="requests served at once per event (default 64)"
     )
     return parser.parse_args(argv)
@@ -64,6 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         config = load_config(read_environment(), **vars(args))
+        if args.check:
+            from studio.doctor import run_check  # no Gradio needed to ask the servers
+
+            return run_check(config)
         apps = _build(config)
         _check_share(config, allow_without_auth=args.share_without_auth)
     except ConfigurationError as exc:

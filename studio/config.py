@@ -17,6 +17,7 @@ from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from studio.catalog import (
+    HUB,
     ROUTER,
     ROUTER_CHAT_BASE,
     ROUTER_TASK_URL,
@@ -79,6 +80,7 @@ class Config:
     max_image_side: int = 1024  # long side of an image sent upstream
     chat_template: str = "falcon"  # prompt format for a TGI server (HF_API_FALCOM_BASE)
     chat_budget_chars: int = 24_000  # conversation kept per request, oldest turns dropped first
+    hub_url: str = HUB  # the Hub's API, for model info (HF_ENDPOINT, as huggingface_hub reads it)
 
     def endpoint(self, task: str) -> Endpoint:
         return self.endpoints[task]
@@ -122,6 +124,7 @@ def load_config(env: Mapping[str, str], **flags) -> Config:
         or _positive_int(env, "STUDIO_CONCURRENCY", 64, "requests at once"),
         max_image_side=_positive_int(env, "STUDIO_MAX_IMAGE_SIDE", 1024, "pixels"),
         chat_template=template,
+        hub_url=env.get("HF_ENDPOINT", "").strip().rstrip("/") or HUB,
         chat_budget_chars=_positive_int(env, "STUDIO_CHAT_BUDGET_CHARS", 24_000, "characters"),
     )
 

@@ -64,10 +64,12 @@ class ImageServer(TaskServer):
 
 
 class _ImageHandler(_Handler):
+    post_routes = ("/itt", "/tti", "/v1/chat/completions")
+
     def do_GET(self) -> None:
         if self.path == "/v1/models":  # a vision chat server with one model, as vLLM lists it
             return self._send(200, model_list(["vision/model"]))
-        return self._send(404, {"error": "Not Found"})
+        return super().do_GET()
 
     def _answer(self, body: bytes):
         path = self.path

@@ -127,10 +127,21 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server_state: TaskServer
+    post_routes: tuple[str, ...] = ("/summarize/", "/ner/", "/ner-grouped/", "/hang")
     protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
 
     def log_message(self, *args) -> None:  # keep test output clean
         pass
+
+    def do_GET(self) -> None:
+        """A model route takes POST only: a GET gets what Starlette-based servers answer."""
+        failure = self.server_state.take_failure(self.path)
+        if failure:
+            status, payload, headers = failure
+            return self._send(status, payload, headers)
+        if self.path.startswith(self.post_routes):
+            return self._send(405, {"detail": "Method Not Allowed"})
+        return self._send(404, {"detail": "Not Found"})
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)

@@ -84,7 +84,7 @@ class TaskApiBackend(Backend):
 def hub_probe(endpoint: Endpoint, hub_url: str, *, provider: str | None) -> Probe:
     """Whether the Hub maps the model to a provider (to `provider`, when given), from its model
     info: free, and what the router itself consults."""
-    url = f"{hub_url.rstrip('/')}/api/models/{endpoint.model}?expand[]=inferenceProviderMapping"
+    url = f"{hub_url.rstrip('/')}/api/models/{endpoint.model}?expand=inferenceProviderMapping"
     looked = http.look(url, endpoint)
     change = f"Set {endpoint.model_setting} to a model that is served for this task."
     if looked.status is None:
@@ -130,6 +130,6 @@ def router_setup_problem(endpoint: Endpoint, token: str | None) -> str | None:
     return (
         f"No model server is configured for {endpoint.spec.title}. Set HF_TOKEN in a .env file "
         f"(a token from https://huggingface.co/settings/tokens with permission to call "
-        f"Inference Providers) to use the Hugging Face router, set {endpoint.url_setting} to "
-        f"the URL of your own server, or run it on this computer with --local {endpoint.task}."
+        f"Inference Providers) to use the Hugging Face router, set "
+        f"{endpoint.spec.own_server_setting} to the URL of your own server, or run it on this computer with --local {endpoint.task}."
     )

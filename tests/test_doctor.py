@@ -1,0 +1,105 @@
+"""`python -m studio --check` against servers that are up, down, slow and wrong."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from studio.config import load_config
+from studio.doctor import check, table
+from tests.chat_servers import ChatServer
+from tests.conftest import ROOT, free_port
+from tests.evil_server import EvilServer
+from tests.servers import running
+
+TOKEN = "hf_test_secret_token_0123456789"
+
+
+@pytest.fixture(scope="module")
+def chat_server():
+    with running(ChatServer()) as server:
+        yield server
+
+
+def rows_by_task(env: dict, tabs: str) -> dict:
+    config = load_config({"STUDIO_TIMEOUT": "3", **env}, tabs=tabs)
+    return {row.task: row for row in check(config)}
+
+
+def test_servers_that_are_up_are_ok(chat_server, task_server):
+    rows = rows_by_task(
+        {
+            "STUDIO_CHAT_BASE": f"{chat_server.url}/v1",
+            "HF_API_NER_BASE": f"{task_server.url}/ner/models/x",
+        },
+        "chat,ner",
+    )
+    assert rows["chat"].probe.ok and rows["chat"].probe.status == "ready: serves stand-in/chat"
+    assert rows["ner"].probe.ok, rows["ner"].probe
+
+
+def test_tgi_health_and_info(chat_server):
+    (row,) = rows_by_task({"HF_API_FALCOM_BASE": chat_server.url}, "chat").values()
+    assert row.probe.ok and row.probe.status == "ready: stand-in/chat"
+
+
+def test_a_server_that_is_down_says_what_to_check():
+    port = free_port()  # nothing listens there
+    rows = rows_by_task({"HF_API_SUMMARY_BASE": f"http://127.0.0.1:{port}/x"}, "summarize")
+    probe = rows["summarize"].probe
+    assert not probe.ok and probe.status == "down" and "HF_API_SUMMARY_BASE" in probe.advice
+
+
+def test_a_wrong_model_name_lists_what_the_server_serves(chat_server):
+    env = {"STUDIO_CHAT_BASE": f"{chat_server.url}/v1", "STUDIO_CHAT_MODEL": "other/model"}
+    probe = rows_by_task(env, "chat")["chat"].probe
+    assert not probe.ok and "stand-in/chat" in probe.advice and "STUDIO_CHAT_MODEL" in probe.advice
+
+
+def test_a_404_and_a_web_page_are_wrong_servers(task_server):
+    task_server.fail_next("/page", (200, b"<html><body>Welcome to nginx</body></html>", {}))
+    rows = rows_by_task(
+        {
+            "HF_API_SUMMARY_BASE": f"{task_server.url}/nowhere",
+            "HF_API_NER_BASE": f"{task_server.url}/page",
+        },
+        "summarize,ner",
+    )
+    assert not rows["summarize"].probe.ok and rows["summarize"].probe.status == "404"
+    assert not rows["ner"].probe.ok and rows["ner"].probe.status == "a web page"
+
+
+def test_a_slow_server_is_reported_not_waited_for_forever():
+    with running(EvilServer()) as evil:
+        rows = rows_by_task({"STUDIO_CHAT_BASE": f"{evil.url}/stall"}, "chat")
+    assert not rows["chat"].probe.ok
+
+
+def test_no_token_on_the_router_says_to_set_one():
+    probe = rows_by_task({}, "summarize")["summarize"].probe
+    assert not probe.ok and "HF_TOKEN" in probe.advice
+
+
+def test_the_command_prints_one_row_per_tab_and_fails_when_a_tab_cannot_work(chat_server):
+    env = {"STUDIO_CHAT_BASE": f"{chat_server.url}/v1", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "studio", "--check", "--tabs", "chat,summarize"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT / "tests",  # no .env here
+    )
+    assert done.returncode == 1, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split()[:3] == ["Tab", "Backend", "Host"]
+    assert any(line.startswith("Chat") and "ok: ready" in line for line in lines)
+    assert any(line.startswith("Summarize") and "NO: not set up" in line for line in lines)
+    assert "Summarize: No model server is configured" in done.stdout
+
+
+def test_the_table_shows_advice_under_it():
+    text = table(check(load_config({}, tabs="ner")))
+    assert "NO: not set up" in text and "Entities: No model server" in text
