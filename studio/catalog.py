@@ -102,3 +102,10 @@ TASKS: Mapping[str, TaskSpec] = MappingProxyType(
         )
     }
 )
+
+# What people type for a tab or a task, in either spelling: the Imagine tab runs the task
+# "image", the Entities tab the task "ner", the game two tasks.
+TAB_ALIASES: Mapping[str, str] = MappingProxyType({"image": "imagine", "entities": "ner"})
+TASK_ALIASES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {"imagine": ("image",), "entities": ("ner",), "game": ("caption", "image")}
+)

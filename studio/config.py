@@ -21,6 +21,8 @@ from studio.catalog import (
     ROUTER,
     ROUTER_CHAT_BASE,
     ROUTER_TASK_URL,
+    TAB_ALIASES,
+    TASK_ALIASES,
     TASKS,
     TOKEN_SETTINGS,
     TaskSpec,
@@ -99,7 +101,8 @@ def load_config(env: Mapping[str, str], **flags) -> Config:
     token = _first(env, TOKEN_SETTINGS)
     keep_secret(token)  # masked in every message and log line from now on
     timeout = _positive_float(env, "STUDIO_TIMEOUT", 60.0)
-    local = _task_list(flags.get("local") or env.get("STUDIO_LOCAL", ""), "STUDIO_LOCAL")
+    local_setting = "--local" if flags.get("local") else "STUDIO_LOCAL"
+    local = _task_list(flags.get("local") or env.get("STUDIO_LOCAL", ""), local_setting)
     device = env.get("STUDIO_DEVICE", "auto").strip() or "auto"
     template = env.get("STUDIO_CHAT_TEMPLATE", "").strip().lower() or "falcon"
     endpoints = {
@@ -118,7 +121,8 @@ def load_config(env: Mapping[str, str], **flags) -> Config:
         host=flags.get("host") or env.get("STUDIO_HOST", "127.0.0.1"),
         port=flags.get("port") or _positive_int(env, "STUDIO_PORT", 7860, "a port"),
         share=bool(flags.get("share")),
-        tabs=tuple(_names(flags.get("tabs") or "")),  # checked against the app's tabs
+        # Checked against the app's tabs when it is built; either spelling is taken.
+        tabs=tuple(dict.fromkeys(TAB_ALIASES.get(n, n) for n in _names(flags.get("tabs") or ""))),
         per_tab_ports=bool(flags.get("per_tab_ports")),
         concurrency=flags.get("concurrency")
         or _positive_int(env, "STUDIO_CONCURRENCY", 64, "requests at once"),
@@ -224,6 +228,7 @@ def _task_list(text: str, setting: str) -> list[str]:
     names = _names(text)
     if names == ["all"]:
         return list(TASKS)
+    names = list(dict.fromkeys(t for name in names for t in TASK_ALIASES.get(name, (name,))))
     unknown = [name for name in names if name not in TASKS]
     if unknown:
         raise ConfigurationError(

@@ -127,3 +127,18 @@ def test_a_number_setting_that_is_not_one_says_which(name, value):
 def test_whole_number_settings_are_read():
     config = load_config({"STUDIO_MAX_IMAGE_SIDE": "512", "STUDIO_PORT": "8000"})
     assert (config.max_image_side, config.port) == (512, 8000)
+
+
+def test_tab_and_task_names_are_taken_in_either_spelling():
+    config = load_config({}, tabs="image,entities,chat", local="imagine,entities")
+    assert config.tabs == ("imagine", "ner", "chat")
+    assert [t for t, e in config.endpoints.items() if e.protocol == "local"] == ["ner", "image"]
+    game = load_config({}, local="game")
+    assert [t for t, e in game.endpoints.items() if e.protocol == "local"] == ["caption", "image"]
+
+
+def test_an_unknown_local_tab_names_the_flag_it_came_from():
+    with pytest.raises(ConfigurationError, match="^--local: unknown tab paint"):
+        load_config({}, local="paint")
+    with pytest.raises(ConfigurationError, match="^STUDIO_LOCAL: unknown tab paint"):
+        load_config({"STUDIO_LOCAL": "paint"})

@@ -131,5 +131,6 @@ def router_setup_problem(endpoint: Endpoint, token: str | None) -> str | None:
         f"No model server is configured for {endpoint.spec.title}. Set HF_TOKEN in a .env file "
         f"(a token from https://huggingface.co/settings/tokens with permission to call "
         f"Inference Providers) to use the Hugging Face router, set "
-        f"{endpoint.spec.own_server_setting} to the URL of your own server, or run it on this computer with --local {endpoint.task}."
+        f"{endpoint.spec.own_server_setting} to the URL of your own server, or run it on this "
+        f"computer with --local {endpoint.task}."
     )
