@@ -46,7 +46,7 @@ def thread_pool_size(concurrency: int) -> int:
 
 def launch_options(config: Config, *, port: int | None = None) -> dict[str, Any]:
     """The keyword arguments of `Blocks.launch` for this configuration (`port`: this app's)."""
-    from studio.tasks.images import MAX_UPLOAD_BYTES  # Pillow, too, loads only when serving
+    from studio.tasks.uploads import MAX_UPLOAD_BYTES  # Pillow, too, loads only when serving
 
     return {
         "server_name": config.host,

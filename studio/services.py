@@ -22,8 +22,10 @@ from studio.config import Config, Endpoint
 from studio.errors import ConfigurationError
 from studio.tasks import summarize as summaries
 from studio.tasks.entities import Entity, merge_entities
-from studio.tasks.images import ImageRequest, PreparedImage, caption_from_answer, image_from_answer
+from studio.tasks.image_answers import caption_from_answer, image_from_answer
+from studio.tasks.image_settings import ImageRequest
 from studio.tasks.replies import ReplyStats
+from studio.tasks.uploads import PreparedImage
 
 Progress = Callable[[str], None] | None
 T = TypeVar("T")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from studio.tasks.images import read_parameters
+from studio.tasks.image_settings import read_parameters
 from tests.conftest import ROOT, screenshot, start_studio, stop_studio
 from tests.image_servers import ImageServer
 from tests.servers import running

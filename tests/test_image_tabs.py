@@ -18,13 +18,9 @@ from PIL import ExifTags, Image, ImageChops
 from studio.backends.openai_chat import CAPTION_INSTRUCTION, caption_chat_body
 from studio.services import caption_image, paint_picture
 from studio.tasks.game import Round
-from studio.tasks.images import (
-    MAX_UPLOAD_BYTES,
-    looks_blank,
-    make_image_request,
-    prepare_upload,
-    read_parameters,
-)
+from studio.tasks.image_settings import make_image_request, read_parameters
+from studio.tasks.pixels import looks_blank
+from studio.tasks.uploads import MAX_UPLOAD_BYTES, prepare_upload
 from studio.ui.common import settings_line
 from tests.conftest import ROOT, make_endpoint, start_studio, stop_studio
 from tests.image_servers import ImageServer

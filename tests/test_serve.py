@@ -9,7 +9,7 @@ import pytest
 
 from studio.config import load_config
 from studio.serve import HEADROOM, launch_options, thread_pool_size
-from studio.tasks.images import MAX_UPLOAD_BYTES
+from studio.tasks.uploads import MAX_UPLOAD_BYTES
 
 GRADIO_DEFAULT_THREADS = inspect.signature(gr.Blocks.launch).parameters["max_threads"].default
 

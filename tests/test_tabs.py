@@ -13,7 +13,7 @@ from PIL import Image
 
 from studio import errors
 from studio.tasks.chat import Delta
-from studio.tasks.images import read_parameters
+from studio.tasks.image_settings import read_parameters
 from studio.ui import caption, chat, entities, imagine, summarize
 from tests.conftest import ROOT
 from tests.fake_backend import fake_config
@@ -168,4 +168,12 @@ def test_a_setting_that_is_not_a_finite_number_names_the_setting(fake_backend, v
     history = [{"role": "user", "content": "Hi"}]
     shown = collect(chat.Replies(fake_config()).respond(history, "", value, 0.9, 64, 1.0, None))
     assert "Temperature must be a finite number" in shown[-1][0][-1]["content"]
+    assert fake_backend.calls == []
+
+
+def test_an_image_prompt_is_checked_before_an_image_is_paid_for(fake_backend, tmp_path):
+    with pytest.raises(gr.Error, match="at most 2,000"):
+        imagine.generate_image(fake_config(), str(tmp_path), "a cat " * 1000)
+    with pytest.raises(gr.Error, match="cannot be sent"):
+        imagine.generate_image(fake_config(), str(tmp_path), "a cat \udc80 on a mat")
     assert fake_backend.calls == []

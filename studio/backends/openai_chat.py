@@ -20,7 +20,7 @@ from studio.backends.model_list import model_for, served_models
 from studio.backends.task_api import router_setup_problem
 from studio.config import Endpoint
 from studio.errors import BadResponseError, ConfigurationError, IncompleteStreamError
-from studio.tasks.chat import ChatSettings, Delta, Message, content_text
+from studio.tasks.chat import ChatSettings, Delta, Message
 
 CHAT_PATH = "/chat/completions"
 CUT_SHORT = (
@@ -139,7 +139,14 @@ def completion_text(answer: Any) -> str:
             "The captioning model's answer holds no caption: it sent no choices[0].message "
             "content. Is this server a chat-completions server with a vision model?"
         )
-    return content_text(content)
+    if isinstance(content, str):
+        return content
+    # A list of parts: the text ones, joined as written (a caption split mid-sentence).
+    return "".join(
+        str(part.get("text") or "") if isinstance(part, dict) else str(part)
+        for part in content
+        if isinstance(part, str) or (isinstance(part, dict) and part.get("type") == "text")
+    )
 
 
 def chat_url(endpoint: Endpoint) -> str:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from PIL import Image
 
 from studio.errors import BadResponseError, InputError
-from studio.tasks.images import NO_UPLOAD, SEED_LIMIT, resolve_seed, whole_number
+from studio.tasks.image_settings import SEED_LIMIT, resolve_seed, whole_number
+from studio.tasks.uploads import NO_UPLOAD
 
 MIN_ROUNDS, MAX_ROUNDS = 1, 5
 

@@ -18,14 +18,9 @@ from PIL import Image
 from studio.config import Config, Endpoint
 from studio.errors import ConfigurationError, InputError, StudioError
 from studio.services import caption_image, require_setup, setup_problem
-from studio.tasks.images import (
-    ImageRequest,
-    PreparedImage,
-    describe,
-    looks_blank,
-    png_with_parameters,
-    prepare_upload,
-)
+from studio.tasks.image_settings import ImageRequest, describe, png_with_parameters
+from studio.tasks.pixels import looks_blank
+from studio.tasks.uploads import PreparedImage, prepare_upload
 
 log = logging.getLogger("studio")
 

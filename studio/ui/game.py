@@ -14,13 +14,8 @@ from PIL import Image
 from studio.config import Config
 from studio.services import caption_image, paint_picture, require_setup
 from studio.tasks.game import MAX_ROUNDS, MIN_ROUNDS, play_rounds
-from studio.tasks.images import (
-    RANDOM_SEED,
-    ImageRequest,
-    make_image_request,
-    prepare_upload,
-    resolve_seed,
-)
+from studio.tasks.image_settings import RANDOM_SEED, ImageRequest, make_image_request, resolve_seed
+from studio.tasks.uploads import prepare_upload
 from studio.ui.common import (
     EXAMPLES,
     caption_uploaded,

@@ -10,7 +10,7 @@ import gradio as gr
 
 from studio.config import Config
 from studio.services import paint_picture, require_setup
-from studio.tasks.images import (
+from studio.tasks.image_settings import (
     MAX_GUIDANCE,
     MAX_SIZE,
     MAX_STEPS,

@@ -22,7 +22,7 @@ from gradio_client import Client, handle_file
 from PIL import Image, ImageChops
 
 from studio.catalog import TASKS
-from studio.tasks.images import read_parameters
+from studio.tasks.image_settings import read_parameters
 from tests.conftest import ROOT, start_studio, stop_studio
 
 CHELSEA = ROOT / "assets" / "chelsea.jpg"

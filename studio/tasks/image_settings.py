@@ -1,0 +1,206 @@
+"""Text-to-image settings, checked, and kept inside the PNG the way AUTOMATIC1111 does, so image
+tools can show how a picture was made. Pure: no Gradio, no HTTP."""
+
+from __future__ import annotations
+
+import io
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image, PngImagePlugin, UnidentifiedImageError
+
+from studio.errors import InputError
+from studio.tasks.pixels import to_rgb
+from studio.tasks.text import checked_text
+from studio.tasks.uploads import (
+    DAMAGED_IMAGE,
+    DECODE_ERRORS,
+    NO_UPLOAD,
+    NOT_AN_IMAGE,
+    open_encoded,
+)
+
+# --- Text-to-image settings ------------------------------------------------------------------
+
+# Image models read about 77 tokens of prompt; a page pasted by mistake is cut to nothing useful.
+MAX_PROMPT_CHARS = 2_000
+SEED_LIMIT = 2**32  # seeds are 32-bit: 0 .. 2**32 - 1
+RANDOM_SEED = -1  # what the seed box holds for "pick one for me"
+SIZE_STEP = 64
+MIN_SIZE, MAX_SIZE = 64, 1024
+MIN_STEPS, MAX_STEPS = 1, 100
+MIN_GUIDANCE, MAX_GUIDANCE = 1.0, 20.0
+
+
+def whole_number(value: object, what: str) -> int:
+    """An int from an int or a whole float (Gradio sliders and number boxes send floats)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{what} must be a whole number, not {value!r}.")
+    if isinstance(value, float) and not value.is_integer():
+        raise InputError(f"{what} must be a whole number, not {value}.")
+    return int(value)
+
+
+def resolve_seed(seed: float | None) -> int:
+    """The seed to use: None or -1 pick a random 32-bit seed, anything else is checked and kept."""
+    if seed is None:
+        return secrets.randbelow(SEED_LIMIT)
+    seed = whole_number(seed, "The seed")
+    if seed == RANDOM_SEED:
+        return secrets.randbelow(SEED_LIMIT)
+    if not 0 <= seed < SEED_LIMIT:
+        raise InputError(f"The seed must be -1 (random) or between 0 and {SEED_LIMIT - 1}.")
+    return seed
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """Checked text-to-image settings. Build one with ``make_image_request`` from UI values."""
+
+    prompt: str
+    negative_prompt: str = ""
+    steps: int = 25
+    guidance: float = 7.0
+    width: int = 512
+    height: int = 512
+    seed: int | None = None  # None leaves the choice to the server (and it is not recorded)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise InputError naming the first setting that is out of range."""
+        if not self.prompt.strip():
+            raise InputError("Write a prompt describing the image first.")
+        if not MIN_STEPS <= self.steps <= MAX_STEPS:
+            raise InputError(f"Steps must be between {MIN_STEPS} and {MAX_STEPS}.")
+        if not MIN_GUIDANCE <= self.guidance <= MAX_GUIDANCE:
+            raise InputError(f"Guidance must be between {MIN_GUIDANCE:g} and {MAX_GUIDANCE:g}.")
+        for name, value in (("Width", self.width), ("Height", self.height)):
+            if not MIN_SIZE <= value <= MAX_SIZE or value % SIZE_STEP:
+                raise InputError(
+                    f"{name} must be a multiple of {SIZE_STEP} between {MIN_SIZE} and "
+                    f"{MAX_SIZE} pixels, not {value}."
+                )
+        if self.seed is not None and not 0 <= self.seed < SEED_LIMIT:
+            raise InputError(f"The seed must be between 0 and {SEED_LIMIT - 1}.")
+
+    def to_parameters(self) -> dict[str, Any]:
+        """The task API's ``parameters`` for text to image."""
+        parameters: dict[str, Any] = {}
+        if self.negative_prompt:
+            parameters["negative_prompt"] = self.negative_prompt
+        parameters |= {
+            "num_inference_steps": self.steps,
+            "guidance_scale": self.guidance,
+            "width": self.width,
+            "height": self.height,
+        }
+        if self.seed is not None:
+            parameters["seed"] = self.seed
+        return parameters
+
+
+def _image_side(value: object, name: str) -> int:
+    """A width or height in range, rounded to the nearest multiple of 64 (models need that)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{name} must be a number of pixels, not {value!r}.")
+    if not MIN_SIZE <= value <= MAX_SIZE:
+        raise InputError(f"{name} must be between {MIN_SIZE} and {MAX_SIZE} pixels, not {value}.")
+    return round(value / SIZE_STEP) * SIZE_STEP
+
+
+def make_image_request(
+    prompt: str | None,
+    *,
+    negative_prompt: str | None = "",
+    steps: float = 25,
+    guidance: float = 7.0,
+    width: float = 512,
+    height: float = 512,
+    seed: float | None = None,
+) -> ImageRequest:
+    """An ImageRequest from UI values: text stripped, sizes rounded to a multiple of 64 (values
+    outside 64-1024 are refused, not clamped), and the seed resolved so the result can be
+    reproduced (None or -1 become a random seed)."""
+    if isinstance(guidance, bool) or not isinstance(guidance, (int, float)):
+        raise InputError(f"Guidance must be a number, not {guidance!r}.")
+    return ImageRequest(
+        prompt=checked_text(prompt, "The prompt", limit=MAX_PROMPT_CHARS),
+        negative_prompt=checked_text(
+            negative_prompt, "The negative prompt", limit=MAX_PROMPT_CHARS
+        ),
+        steps=whole_number(steps, "Steps"),
+        guidance=float(guidance),
+        width=_image_side(width, "Width"),
+        height=_image_side(height, "Height"),
+        seed=resolve_seed(seed),
+    )
+
+
+def describe(request: ImageRequest) -> str:
+    """The one line shown under a generated image: every setting, so it can be made again."""
+    seed = "random" if request.seed is None else str(request.seed)
+    negative = request.negative_prompt or "none"
+    return (
+        f"Seed {seed} · {request.steps} steps · guidance {request.guidance:g} · "
+        f"{request.width}×{request.height} · negative prompt: {negative}"
+    )
+
+
+# --- Settings inside the PNG -----------------------------------------------------------------
+
+PARAMETERS_KEY = "parameters"  # the tEXt key AUTOMATIC1111 writes and image tools read
+
+
+def _infotext_value(value: str) -> str:
+    # AUTOMATIC1111 JSON-quotes values that would break its "Key: value, Key: value" line.
+    if any(character in value for character in ",:\n"):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def parameters_text(request: ImageRequest, *, model: str) -> str:
+    """The AUTOMATIC1111 "infotext": prompt, optional negative prompt line, settings line."""
+    lines = [request.prompt]
+    if request.negative_prompt:
+        lines.append(f"Negative prompt: {request.negative_prompt}")
+    settings = [f"Steps: {request.steps}", f"CFG scale: {float(request.guidance)}"]
+    if request.seed is not None:
+        settings.append(f"Seed: {request.seed}")
+    settings.append(f"Size: {request.width}x{request.height}")
+    if model:
+        settings.append(f"Model: {_infotext_value(model)}")
+    lines.append(", ".join(settings))
+    return "\n".join(lines)
+
+
+def png_with_parameters(image: Image.Image, request: ImageRequest, *, model: str) -> bytes:
+    """The image as PNG bytes with its settings in a ``parameters`` text chunk.
+
+    Size records the requested size, as AUTOMATIC1111 does, even if a server returned another.
+    """
+    info = PngImagePlugin.PngInfo()
+    # add_text writes tEXt, or iTXt when the prompt is not Latin-1; readers accept both.
+    info.add_text(PARAMETERS_KEY, parameters_text(request, model=model))
+    if image.mode not in ("RGB", "RGBA", "L", "LA"):
+        image = to_rgb(image)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def read_parameters(png_bytes: bytes) -> str | None:
+    """The ``parameters`` text of a PNG, or None when it has none (or is another format)."""
+    if not png_bytes:
+        raise InputError(NO_UPLOAD)
+    try:
+        image = open_encoded(png_bytes, InputError, "use a smaller image.")
+        text = getattr(image, "text", {})  # reading it decodes the PNG to reach late chunks
+    except UnidentifiedImageError as error:
+        raise InputError(NOT_AN_IMAGE) from error
+    except DECODE_ERRORS as error:
+        raise InputError(DAMAGED_IMAGE) from error
+    return text.get(PARAMETERS_KEY)
