@@ -47,9 +47,9 @@ def tasks_of(tabs: Sequence[str]) -> list[str]:
     return [task for task in TASKS if task in wanted]
 
 
-def check(config: Config) -> list[Row]:
-    """Probe every task the configuration serves, all at once."""
-    tasks = tasks_of(config.tabs)
+def check(config: Config, tasks: Sequence[str] | None = None) -> list[Row]:
+    """Probe every task the configuration serves (or `tasks`), all at once."""
+    tasks = tasks_of(config.tabs) if tasks is None else list(tasks)
     with ThreadPoolExecutor(max_workers=len(tasks) or 1) as pool:
         return list(pool.map(lambda task: _row(config, task), tasks))
 

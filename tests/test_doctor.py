@@ -103,3 +103,12 @@ def test_the_command_prints_one_row_per_tab_and_fails_when_a_tab_cannot_work(cha
 def test_the_table_shows_advice_under_it():
     text = table(check(load_config({}, tabs="ner")))
     assert "NO: not set up" in text and "Entities: No model server" in text
+
+
+def test_the_app_s_panel_shows_the_same_status_with_what_to_do(chat_server):
+    from studio.ui.app import select_tabs, status_table
+
+    config = load_config({"STUDIO_CHAT_BASE": f"{chat_server.url}/v1"})
+    text = status_table(config, select_tabs(["chat", "ner"]))
+    assert "ok: ready: serves stand-in/chat" in text
+    assert "**not ready**: not set up" in text and "HF_API_NER_BASE" in text

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import gradio as gr
 
-from studio.config import TASKS, Config
+from studio.catalog import TASKS
+from studio.config import Config
+from studio.doctor import check as check_tasks
 from studio.errors import ConfigurationError
 from studio.ui import caption, chat, entities, game, imagine, summarize
 from studio.ui.common import describe_endpoint
@@ -51,7 +54,11 @@ def build_app(config: Config, tabs: Sequence[Tab] | None = None) -> gr.Blocks:
     with gr.Blocks(title=title) as app:
         gr.Markdown(f"# {title}")
         with gr.Accordion("Where the models run", open=False):
-            gr.Markdown(backends_table(config, tabs))
+            where = gr.Markdown(backends_table(config, tabs), elem_id="where-models-run")
+            check = gr.Button("Check the model servers now", size="sm")
+        check.click(
+            functools.partial(status_table, config, tabs), None, where, api_visibility="private"
+        )
         served = frozenset(tab.name for tab in tabs)
         if len(tabs) == 1:
             tabs[0].build(config, served)
@@ -62,6 +69,18 @@ def build_app(config: Config, tabs: Sequence[Tab] | None = None) -> gr.Blocks:
     # These tabs wait on model servers, not on this CPU: let many people wait at once.
     app.queue(default_concurrency_limit=config.concurrency)
     return app
+
+
+def status_table(config: Config, tabs: Sequence[Tab]) -> str:
+    """The backends table with each task's status, asked of its server without spending
+    credits (the same probes as `python -m studio --check`), and what to do."""
+    tasks = [task for task in TASKS if any(task in tab.tasks for tab in tabs)]
+    rows = ["| Tab | Backend · model · host | Status | What to do |", "|---|---|---|---|"]
+    for row in check_tasks(config, tasks):
+        mark = "ok" if row.probe.ok else "**not ready**"
+        where = describe_endpoint(config.endpoint(row.task))
+        rows.append(f"| {row.tab} | {where} | {mark}: {row.probe.status} | {row.probe.advice} |")
+    return "\n".join(rows)
 
 
 def backends_table(config: Config, tabs: Sequence[Tab]) -> str:
