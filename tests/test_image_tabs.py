@@ -223,9 +223,10 @@ def test_a_12_megapixel_phone_photo_arrives_upright_and_downscaled(client, image
     (received,) = sent(image_server, "/itt/")
     assert received.headers["Content-Type"] == "image/jpeg"
     got = Image.open(io.BytesIO(received.body))
-    assert got.format == "JPEG" and got.size == (768, 1024)  # upright: portrait, long side 1024
+    # Upright (portrait), decoded straight at a quarter: long side 1000, within the 1024 limit.
+    assert got.format == "JPEG" and got.size == (750, 1000)
     assert dict(got.getexif()) == {}  # orientation applied, metadata not sent on
-    assert caption.startswith("a ") and "768x1024 pixels, red mark at top left" in caption
+    assert caption.startswith("a ") and "750x1000 pixels, red mark at top left" in caption
     print(
         f"\n4000x3000 photo (stored sideways, EXIF 6): file {path.stat().st_size:,} bytes, "
         f"as base64 JSON {len(base64.b64encode(path.read_bytes())) + 14:,} bytes; "

@@ -188,19 +188,26 @@ def test_a_12_megapixel_photo_is_sent_as_a_small_jpeg(big_photo):
     original = encode(big_photo, "JPEG", quality=92)
     prepared = prepare_upload(original)
 
-    assert (prepared.width, prepared.height) == (1024, 768)
+    # Decoded straight at a quarter of its size: 1000x750, within 1024 and above 768.
+    assert (prepared.width, prepared.height) == (1000, 750)
     assert (prepared.original_width, prepared.original_height) == (4000, 3000)
     assert prepared.original_bytes == len(original)
-    assert decoded(prepared.jpeg).size == (1024, 768)
+    assert decoded(prepared.jpeg).size == (1000, 750)
 
     # What the course sent: the full-size image as base64 PNG inside JSON.
     course_base64_png = len(base64.b64encode(encode(big_photo, "PNG")))
     print(
         f"\n4000x3000 photo: base64 PNG {course_base64_png:,} bytes; "
-        f"prepared JPEG 1024x768 {len(prepared.jpeg):,} bytes "
+        f"prepared JPEG 1000x750 {len(prepared.jpeg):,} bytes "
         f"({course_base64_png / len(prepared.jpeg):.0f}x smaller)"
     )
     assert len(prepared.jpeg) * 50 < course_base64_png
+
+
+def test_a_photo_whose_jpeg_scale_falls_short_is_resized_to_the_limit(big_photo):
+    smaller = big_photo.resize((1400, 1050))  # at 1/2 it would be 700 px: under 768
+    prepared = prepare_upload(encode(smaller, "JPEG"))
+    assert (prepared.width, prepared.height) == (1024, 768)
 
 
 def test_in_memory_photo_and_a_smaller_limit(big_photo):
