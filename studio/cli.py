@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     mask_logs()
     args = parse_args(argv)
     try:
-        config = load_config(read_environment(), **vars(args))
+        config = load_config(read_environment(), local_extra=_local_extra(), **vars(args))
         if args.check:
             from studio.doctor import run_check  # no Gradio needed to ask the servers
 
@@ -82,6 +82,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if local and _setup_problem(config, local[0]):  # the app starts; those tabs say it too
         print(f"studio: --local {','.join(local)}: {LOCAL_EXTRA_MISSING}", file=sys.stderr)
     return serve(config, apps)
+
+
+def _local_extra() -> bool:
+    from studio.local.models import extra_installed  # looks for the packages, imports none
+
+    return extra_installed()
 
 
 def _setup_problem(config: Config, task: str) -> str | None:

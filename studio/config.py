@@ -96,13 +96,21 @@ def read_environment(dotenv_path: str | os.PathLike = ".env") -> dict[str, str]:
     return {**values, **os.environ}
 
 
-def load_config(env: Mapping[str, str], **flags) -> Config:
-    """Build the frozen configuration. `flags` are the command line's values (None when unset)."""
+def load_config(env: Mapping[str, str], *, local_extra: bool = False, **flags) -> Config:
+    """Build the frozen configuration. `flags` are the command line's values (None when unset).
+
+    `local_extra`: whether the local extra is installed (the caller looks). Then a task with no
+    token, no server and no choice made runs on this computer: a laptop without credits works
+    out of the box. `STUDIO_LOCAL=none` says never.
+    """
     token = _first(env, TOKEN_SETTINGS)
     keep_secret(token)  # masked in every message and log line from now on
     timeout = _positive_float(env, "STUDIO_TIMEOUT", 60.0)
     local_setting = "--local" if flags.get("local") else "STUDIO_LOCAL"
-    local = _task_list(flags.get("local") or env.get("STUDIO_LOCAL", ""), local_setting)
+    chosen = flags.get("local") or env.get("STUDIO_LOCAL", "")
+    local = _task_list(chosen, local_setting)
+    if local_extra and not token and not chosen:
+        local = [name for name, spec in TASKS.items() if not _server_set(spec, env)]
     device = env.get("STUDIO_DEVICE", "auto").strip() or "auto"
     template = env.get("STUDIO_CHAT_TEMPLATE", "").strip().lower() or "falcon"
     endpoints = {
@@ -224,10 +232,17 @@ def _names(text: str) -> list[str]:
     return list(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
 
 
+def _server_set(spec: TaskSpec, env: Mapping[str, str]) -> bool:
+    settings = [spec.url_setting, spec.chat_base_setting]
+    return any(env.get(setting, "").strip() for setting in settings if setting)
+
+
 def _task_list(text: str, setting: str) -> list[str]:
     names = _names(text)
     if names == ["all"]:
         return list(TASKS)
+    if names == ["none"]:
+        return []
     names = list(dict.fromkeys(t for name in names for t in TASK_ALIASES.get(name, (name,))))
     unknown = [name for name in names if name not in TASKS]
     if unknown:

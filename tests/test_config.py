@@ -39,7 +39,8 @@ def test_model_setting_picks_the_router_model():
 def test_no_token_and_no_url_is_not_a_crash_but_says_what_to_set():
     config = load_config({})
     problem = setup_problem(config, "ner")
-    assert "HF_TOKEN" in problem and "HF_API_NER_BASE" in problem and "--local ner" in problem
+    assert "HF_TOKEN" in problem and "HF_API_NER_BASE" in problem
+    assert "pip install -r requirements-local.txt" in problem  # both ways: a token, or the extra
 
 
 def test_a_custom_server_needs_no_token():
@@ -142,3 +143,18 @@ def test_an_unknown_local_tab_names_the_flag_it_came_from():
         load_config({}, local="paint")
     with pytest.raises(ConfigurationError, match="^STUDIO_LOCAL: unknown tab paint"):
         load_config({"STUDIO_LOCAL": "paint"})
+
+
+def test_with_the_extra_and_nothing_set_every_tab_runs_on_this_computer():
+    config = load_config({}, local_extra=True)
+    assert all(e.protocol == "local" for e in config.endpoints.values())
+    assert config.endpoint("summarize").model == "sshleifer/distilbart-cnn-12-6"  # the course's
+
+
+def test_a_token_a_server_or_a_choice_wins_over_the_embedded_default():
+    assert load_config({"HF_TOKEN": "hf_x"}, local_extra=True).endpoint("ner").protocol == "task"
+    mixed = load_config({"STUDIO_CHAT_BASE": "http://127.0.0.1:9/v1"}, local_extra=True)
+    assert mixed.endpoint("chat").protocol == "openai"
+    assert mixed.endpoint("ner").protocol == "local"
+    never = load_config({"STUDIO_LOCAL": "none"}, local_extra=True)
+    assert all(e.protocol != "local" for e in never.endpoints.values())

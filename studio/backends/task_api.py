@@ -16,6 +16,7 @@ from typing import Any
 
 from studio.backends import http
 from studio.backends.base import Backend, Probe, Progress
+from studio.catalog import INSTALL_LOCAL
 from studio.config import Endpoint
 
 # The inference toolkit matches Accept exactly: one type per task, as huggingface_hub sends.
@@ -132,5 +133,5 @@ def router_setup_problem(endpoint: Endpoint, token: str | None) -> str | None:
         f"(a token from https://huggingface.co/settings/tokens with permission to call "
         f"Inference Providers) to use the Hugging Face router, set "
         f"{endpoint.spec.own_server_setting} to the URL of your own server, or run it on this "
-        f"computer with --local {endpoint.task}."
+        f"computer: install the local extra ({INSTALL_LOCAL}) and start the studio again."
     )
