@@ -9,7 +9,7 @@ from pathlib import Path
 import gradio as gr
 import pytest
 import requests
-from gradio import state_holder
+from gradio import route_utils, state_holder
 from gradio.state_holder import SessionState
 
 from studio.config import load_config
@@ -113,7 +113,8 @@ def test_the_studio_chat_steps_give_the_same_deep_link(studio):
 
 
 def test_the_running_studio_starts_lazy_sessions_and_deep_links_still_work(studio):
-    assert state_holder.SessionState is LazySessionState  # build_app installed it
+    # build_app installed it, for kept sessions and a call's that is not kept
+    assert state_holder.SessionState is route_utils.SessionState is LazySessionState
     studio.launch(prevent_thread_lock=True, quiet=True)
     try:
         base = studio.local_url.rstrip("/")

@@ -4,17 +4,17 @@ how Gradio behaves.
 Gradio 6 starts a session for every browser tab, every gradio_client.Client and every REST call
 that names none, and keeps it (up to 10,000). Its SessionState builds, as the session starts, the
 full settings of every block of the app (get_config, api_info, example_inputs: about 70 µs and
-1.1 KiB a block, layout blocks too), and again for each block an event reads or writes, only so
-that a deep link (`/gradio_api/deep_link`, which a gr.DeepLinkButton calls) can save the page as
-this person left it. For the studio's ~125 blocks that is 9 ms of CPU and 186 KiB kept per
-session, where a bare app of a textbox and a button pays 0.2 ms and 7 KiB.
+1.1 KiB a block, layout blocks too), only so that a deep link (`/gradio_api/deep_link`, which a
+gr.DeepLinkButton calls) can save the page as this person left it. For the studio's ~125 blocks
+that is 9 ms of CPU and 186 KiB kept per session, where a bare app of a textbox and a button
+pays 0.2 ms and 7 KiB.
 
 LazySessionState gives a deep link the same settings, in the same order, and builds them only
 when one asks, without keeping them: a session holds the settings of the blocks an update
 replaced (as Gradio's does) and the latest value of each block an event read or wrote.
-`use_lazy_session_state()` makes Gradio's session store start these. Per-user values (gr.State,
-the chat history) live in `state_data` as before; none of this changes what a session keeps or
-for how long.
+`use_lazy_session_state()` makes Gradio start these. Per-user values (gr.State, the chat
+history) live in `state_data` as before; which sessions Gradio keeps, and for how long, is as it
+was.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from copy import copy
 from dataclasses import dataclass
 from typing import Any
 
-from gradio import state_holder
+from gradio import route_utils, state_holder
 from gradio.blocks import Blocks
 from gradio.state_holder import SessionState
 
@@ -79,5 +79,8 @@ class LazySessionState(SessionState):
 
 
 def use_lazy_session_state() -> None:
-    """Make Gradio's session store (every app in this process) start LazySessionStates."""
+    """Make Gradio start LazySessionStates, for every app in this process: its session store,
+    and the state it makes and drops for each `POST /gradio_api/run/<api>` that names no
+    session (those sessions are not kept)."""
     state_holder.SessionState = LazySessionState
+    route_utils.SessionState = LazySessionState
