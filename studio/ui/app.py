@@ -14,6 +14,7 @@ from studio.doctor import check as check_tasks
 from studio.errors import ConfigurationError
 from studio.ui import caption, chat, entities, game, imagine, summarize
 from studio.ui.common import describe_endpoint
+from studio.ui.sessions import use_lazy_session_state
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ def select_tabs(names: Sequence[str]) -> list[Tab]:
 
 def build_app(config: Config, tabs: Sequence[Tab] | None = None) -> gr.Blocks:
     tabs = list(tabs) if tabs is not None else select_tabs(config.tabs)
+    use_lazy_session_state()  # a new session costs what it does in a bare app: see sessions.py
     title = "studio" if len(tabs) > 1 else f"studio · {tabs[0].title}"
     with gr.Blocks(title=title) as app:
         gr.Markdown(f"# {title}")
