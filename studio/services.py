@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import contextvars
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from PIL import Image
@@ -21,6 +21,7 @@ from studio.backends import Cancel, ChatRequest
 from studio.config import Config, Endpoint
 from studio.errors import ConfigurationError
 from studio.tasks import summarize as summaries
+from studio.tasks.chat import Delta
 from studio.tasks.entities import Entity, merge_entities
 from studio.tasks.images import ImageRequest, PreparedImage, caption_from_answer, image_from_answer
 from studio.tasks.pacing import UPDATE_INTERVAL, ReplyBuffer, Update
@@ -116,26 +117,12 @@ async def stream_reply(
         with contextlib.suppress(RuntimeError):  # the event loop is gone: the app is stopping
             loop.call_soon_threadsafe(woken.set)
 
-    def read() -> None:
-        try:
-            with contextlib.closing(
-                backends.stream_chat(endpoint, request, cancel, progress=progress)
-            ) as deltas:
-                for delta in deltas:
-                    if cancel.is_set():
-                        break
-                    if reply.add(delta):
-                        wake()
-        except Exception as exc:  # raised by the loop, after the text before it
-            ended = reply.end(exc)
-        else:
-            ended = reply.end()
-        if ended:
-            wake()
-
-    # The thread runs in this event's context, so it can show progress messages to the person.
-    context = contextvars.copy_context()
-    threading.Thread(target=context.run, args=(read,), name="chat-stream", daemon=True).start()
+    _read_in_thread(
+        lambda: backends.stream_chat(endpoint, request, cancel, progress=progress),
+        reply,
+        cancel,
+        wake,
+    )
     try:
         while True:
             woken.clear()
@@ -152,6 +139,39 @@ async def stream_reply(
                 return
     finally:
         cancel.set()
+
+
+def _read_in_thread(
+    make: Callable[[], Iterator[Delta]],
+    reply: ReplyBuffer,
+    cancel: Cancel,
+    wake: Callable[[], None],
+) -> None:
+    """Read a blocking stream of deltas into `reply` in a thread of its own, calling `wake`
+    when `reply` says the event loop waits for what came.
+
+    The thread owns the iterator from creation to `close`, so closing never races a read;
+    setting `cancel` interrupts its blocked read, and it then closes the iterator and ends. It
+    runs in the caller's context, so it can show progress messages to the person.
+    """
+
+    def read() -> None:
+        try:
+            with contextlib.closing(make()) as deltas:
+                for delta in deltas:
+                    if cancel.is_set():
+                        break
+                    if reply.add(delta):
+                        wake()
+        except Exception as exc:  # raised in the event loop, after the text before it
+            ended = reply.end(exc)
+        else:
+            ended = reply.end()
+        if ended:
+            wake()
+
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(read,), name="chat-stream", daemon=True).start()
 
 
 async def _woken_or_after(woken: asyncio.Event, seconds: float | None) -> None:
