@@ -12,7 +12,7 @@ import contextlib
 import contextvars
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any
 
 from PIL import Image
 
@@ -21,14 +21,14 @@ from studio.backends.registry import Cancel, ChatRequest
 from studio.config import Config, Endpoint
 from studio.errors import ConfigurationError
 from studio.tasks import summarize as summaries
+from studio.tasks.chat import Delta
 from studio.tasks.entities import Entity, merge_entities
 from studio.tasks.image_answers import caption_from_answer, image_from_answer
 from studio.tasks.image_settings import ImageRequest
-from studio.tasks.replies import ReplyStats
+from studio.tasks.pacing import UPDATE_INTERVAL, ReplyBuffer, Update
 from studio.tasks.uploads import PreparedImage
 
 Progress = Callable[[str], None] | None
-T = TypeVar("T")
 
 
 def setup_problem(config: Config, task: str) -> str | None:
@@ -95,62 +95,92 @@ def paint_picture(
 
 
 async def stream_reply(
-    endpoint: Endpoint, request: ChatRequest, *, progress: Progress = None
-) -> AsyncIterator[tuple[str, ReplyStats]]:
-    """The reply so far and its timing, after each piece that arrives.
+    endpoint: Endpoint,
+    request: ChatRequest,
+    *,
+    progress: Progress = None,
+    interval: float = UPDATE_INTERVAL,
+) -> AsyncIterator[Update]:
+    """The reply as it grows: the first text at once, then at most one update per `interval`
+    with all that came meanwhile, and a `final` one when the reply has ended well. A failure is
+    raised after an update with the text that came before it.
 
-    Closing or cancelling this closes the upstream connection at once: leaving sets the reply's
-    `Cancel`, which shuts the socket the reading thread is blocked on.
+    A thread of its own reads the stream into a `ReplyBuffer`, counting every token; this event
+    loop is woken only when it waits for news or for the end, never once per token. Closing or
+    cancelling this closes the upstream connection at once: leaving sets the reply's `Cancel`,
+    which shuts the socket the thread is blocked on.
     """
     cancel = Cancel()
-    stats = ReplyStats()  # started before the request is sent: time to first token includes it
-    text = ""
-    pieces = iterate_in_thread(
-        lambda: backends.stream_chat(endpoint, request, cancel, progress=progress), cancel
-    )
-    async with contextlib.aclosing(pieces):
-        async for delta in pieces:
-            stats.add(delta)
-            text += delta.text
-            yield text, stats
-
-
-_END = object()
-
-
-async def iterate_in_thread(make: Callable[[], Iterator[T]], cancel: Cancel) -> AsyncIterator[T]:
-    """Items of a blocking iterator, read in a thread of its own, handed to the event loop.
-
-    The thread owns the iterator from creation to `close`, so closing never races a read.
-    Leaving this generator in any way (end, error, close, task cancelled) sets `cancel`, which
-    interrupts the thread's blocked read; the thread then closes the iterator and ends.
-    """
+    reply = ReplyBuffer(interval)  # started before the request is sent: the first token's wait
+    woken = asyncio.Event()
     loop = asyncio.get_running_loop()
-    items: asyncio.Queue = asyncio.Queue()
 
-    def hand_over(item: Any) -> None:
+    def wake() -> None:
         with contextlib.suppress(RuntimeError):  # the event loop is gone: the app is stopping
-            loop.call_soon_threadsafe(items.put_nowait, item)
+            loop.call_soon_threadsafe(woken.set)
 
-    def pump() -> None:
-        try:
-            with contextlib.closing(make()) as iterator:
-                for item in iterator:
-                    if cancel.is_set():
-                        break
-                    hand_over(item)
-        except Exception as exc:  # re-raised by the reader, in the event loop
-            hand_over(exc)
-        else:
-            hand_over(_END)
-
-    # The thread runs in this event's context, so it can show progress messages to the person.
-    context = contextvars.copy_context()
-    threading.Thread(target=context.run, args=(pump,), name="chat-stream", daemon=True).start()
+    _read_in_thread(
+        lambda: backends.stream_chat(endpoint, request, cancel, progress=progress),
+        reply,
+        cancel,
+        wake,
+    )
     try:
-        while (item := await items.get()) is not _END:
-            if isinstance(item, Exception):
-                raise item
-            yield item
+        while True:
+            woken.clear()
+            delay = reply.wait_time()
+            if delay != 0:
+                await _woken_or_after(woken, delay)
+                continue
+            update = reply.take()
+            if update.new or update.final:
+                yield update
+            if update.error is not None:
+                raise update.error
+            if update.final:
+                return
     finally:
         cancel.set()
+
+
+def _read_in_thread(
+    make: Callable[[], Iterator[Delta]],
+    reply: ReplyBuffer,
+    cancel: Cancel,
+    wake: Callable[[], None],
+) -> None:
+    """Read a blocking stream of deltas into `reply` in a thread of its own, calling `wake`
+    when `reply` says the event loop waits for what came.
+
+    The thread owns the iterator from creation to `close`, so closing never races a read;
+    setting `cancel` interrupts its blocked read, and it then closes the iterator and ends. It
+    runs in the caller's context, so it can show progress messages to the person.
+    """
+
+    def read() -> None:
+        try:
+            with contextlib.closing(make()) as deltas:
+                for delta in deltas:
+                    if cancel.is_set():
+                        break
+                    if reply.add(delta):
+                        wake()
+        except Exception as exc:  # raised in the event loop, after the text before it
+            ended = reply.end(exc)
+        else:
+            ended = reply.end()
+        if ended:
+            wake()
+
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(read,), name="chat-stream", daemon=True).start()
+
+
+async def _woken_or_after(woken: asyncio.Event, seconds: float | None) -> None:
+    """Wait until `woken` is set, or `seconds` have passed (None: no limit)."""
+    timer = None if seconds is None else asyncio.get_running_loop().call_later(seconds, woken.set)
+    try:
+        await woken.wait()
+    finally:
+        if timer is not None:
+            timer.cancel()

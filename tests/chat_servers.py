@@ -15,9 +15,9 @@ The "model" echoes the words of the last user message, one token per word with i
 space, and ends: on TGI, a question runs on into a made-up next turn that the first stop sequence
 cuts ("stop_sequence"); anything else ends with the end-of-text token, marked special
 ("eos_token"). A message starting with "repeat:" repeats its words until max tokens ("length"):
-long replies for Stop tests. Every request is recorded with the
-times it arrived, sent its first token, finished, and saw the client go away: a failed write, or
-the connection closing while the server waits between tokens.
+long replies for Stop tests. Every request is recorded with the times it arrived, sent its first
+and last tokens, finished, and saw the client go away: a failed write, or the connection closing
+while the server waits between tokens.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ class StreamRecord:
     body: dict
     received_at: float = field(default_factory=time.monotonic)
     first_token_at: float | None = None
+    last_token_at: float | None = None
     finished_at: float | None = None
     disconnected_at: float | None = None
     tokens_sent: int = 0
@@ -260,8 +261,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._wait(self.state.token_delay)
             yield token
             record.tokens_sent += 1
+            record.last_token_at = time.monotonic()
             if record.first_token_at is None:
-                record.first_token_at = time.monotonic()
+                record.first_token_at = record.last_token_at
 
     def _wait(self, seconds: float) -> None:
         """Sleep, but notice at once when the client closes the connection meanwhile."""

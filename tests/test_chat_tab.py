@@ -87,10 +87,18 @@ def outputs_when(job, count: int, timeout: float = 10.0) -> list[str]:
 # --- streaming ----------------------------------------------------------------------------------
 
 
-def test_the_reply_streams_token_by_token(app, chat_server, client):
+def growing(outputs: list[str]) -> bool:
+    """Each output is the one before it and more."""
+    pairs = zip(outputs, outputs[1:], strict=False)
+    return all(later.startswith(earlier) and later != earlier for earlier, later in pairs)
+
+
+def test_the_reply_streams_as_it_grows(app, chat_server, client):
     job = client.submit("Hello there my friend", api_name="/chat")
     assert job.result() == "Hello there my friend"
-    assert job.outputs() == ["Hello", "Hello there", "Hello there my", "Hello there my friend"]
+    outputs = job.outputs()
+    assert outputs[0] == "Hello", "the first token is shown on its own, at once"
+    assert outputs[-1] == "Hello there my friend" and growing(outputs)
     record = chat_server.records[-1]
     if app[0] == "openai":
         assert record.path == "/v1/chat/completions"
@@ -101,6 +109,14 @@ def test_the_reply_streams_token_by_token(app, chat_server, client):
         assert record.body["inputs"] == "User: Hello there my friend\nAssistant:"
         assert record.body["parameters"]["stop"] == ["\nUser:", EOS]
     assert record.headers["Authorization"] == "Bearer hf_test_secret_token_0123456789"
+
+
+def test_a_fast_stream_arrives_in_fewer_larger_updates(app, chat_server, client):
+    chat_server.token_delay = 0.002  # 500 tokens a second: faster than anybody reads
+    job = client.submit("repeat: quick", max_new_tokens=200, api_name="/chat")
+    assert job.result() == " ".join(["quick"] * 200), "the whole reply, always"
+    outputs = job.outputs()
+    assert growing(outputs) and len(outputs) < 50, f"{len(outputs)} updates for 200 tokens"
 
 
 @pytest.mark.parametrize("app", ["tgi"], indirect=True)

@@ -12,7 +12,9 @@ import pytest
 from PIL import Image
 
 from studio import errors
-from studio.tasks.chat import Delta
+from studio.backends.registry import chat_request
+from studio.services import stream_reply
+from studio.tasks.chat import ChatSettings, Delta
 from studio.tasks.image_settings import read_parameters
 from studio.ui import caption, chat, entities, imagine, summarize
 from tests.conftest import ROOT
@@ -177,3 +179,58 @@ def test_an_image_prompt_is_checked_before_an_image_is_paid_for(fake_backend, tm
     with pytest.raises(gr.Error, match="cannot be sent"):
         imagine.generate_image(fake_config(), str(tmp_path), "a cat \udc80 on a mat")
     assert fake_backend.calls == []
+
+
+def test_a_chat_reply_is_counted_token_by_token_and_shown_whole_at_its_end(fake_backend):
+    fake_backend.reply(*[f" word{n}" for n in range(50)], finish_reason="length")
+    endpoint = fake_config().endpoint("chat")
+    # A long interval: after the first update only the end may wake the loop.
+    updates = collect(stream_reply(endpoint, chat_request_for(endpoint), interval=60.0))
+    assert len(updates) <= 2 and updates[-1].final
+    assert updates[-1].text == "".join(f" word{n}" for n in range(50))
+    assert updates[-1].stats.tokens == 50 and updates[-1].stats.finish_reason == "length"
+
+
+def test_a_failure_is_raised_after_the_text_before_it(fake_backend):
+    dropped = errors.BackendConnectionError("The connection dropped.")
+    fake_backend.replies.append([Delta("Half"), Delta(" a"), dropped])
+    endpoint = fake_config().endpoint("chat")
+    shown = []
+
+    async def run():
+        async for update in stream_reply(endpoint, chat_request_for(endpoint), interval=60.0):
+            shown.append(update)
+
+    with pytest.raises(errors.BackendConnectionError):
+        asyncio.run(run())
+    assert shown[-1].text == "Half a" and not shown[-1].final
+
+
+def chat_request_for(endpoint):
+    return chat_request(endpoint, [{"role": "user", "content": "Hi"}], ChatSettings())
+
+
+def test_the_chat_api_sends_its_history_once_at_the_end(fake_backend):
+    fake_backend.reply("Hello", " there")
+    history: list = []
+    outputs = collect(chat.Replies(fake_config()).chat("Hi", history=history))
+    assert outputs[-1] == ("Hello there", history)
+    assert all(state == gr.skip() for _, state in outputs[:-1])
+    assert history == [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello there"},
+    ]
+
+
+def test_a_chat_api_reply_stopped_midway_stays_in_the_session_history(fake_backend):
+    fake_backend.reply("Hello", " there", " and on")
+    history: list = []
+
+    async def stop_after_the_first_update():
+        replies = chat.Replies(fake_config()).chat("Hi", history=history)
+        shown, _ = await replies.__anext__()
+        await replies.aclose()  # as Gradio does when the person presses Stop
+        return shown
+
+    shown = asyncio.run(stop_after_the_first_update())
+    assert history == [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": shown}]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.errors import InputError
-from studio.tasks.text import checked_text
+from studio.tasks.text import checked_text, finite_number
 
 Message = dict[str, str]
 
@@ -107,6 +107,27 @@ def _turns(messages: Sequence[Message]) -> list[tuple[Message, Message]]:
     return turns
 
 
+def _last_user_index(history: Sequence[Any]) -> int | None:
+    indices = range(len(history) - 1, -1, -1)
+    return next((i for i in indices if _field(history[i], "role") == "user"), None)
+
+
+def without_last_reply(history: Iterable[Any] | None) -> list:
+    """For Retry: the chat up to the last user message, whose reply is then asked for again."""
+    history = list(history or [])
+    index = _last_user_index(history)
+    return history if index is None else history[: index + 1]
+
+
+def undo_last_message(history: Iterable[Any] | None) -> tuple[list, str]:
+    """For Undo: the chat before the last user message, which goes back into the message box."""
+    history = list(history or [])
+    index = _last_user_index(history)
+    if index is None:
+        return history, ""
+    return history[:index], content_text(_field(history[index], "content"))
+
+
 def count_turns(history: Iterable[Any] | None) -> int:
     """How many question-and-reply turns of ``history`` could be sent (see ``build_messages``)."""
     return len(_turns(normalise_history(history)))
@@ -188,6 +209,33 @@ class ChatSettings:
             raise InputError("Repetition penalty must be above 0 (1.0 means no penalty).")
         if self.seed is not None and self.seed < 0:
             raise InputError("Seed must be 0 or more, or empty for a random one.")
+
+    @classmethod
+    def from_controls(
+        cls,
+        temperature: float | None,
+        top_p: float | None,
+        max_new_tokens: float | None,
+        repetition_penalty: float | None,
+        seed: float | None,
+    ) -> ChatSettings:
+        """From the controls' values: numbers, or None (an API call that left them out)."""
+        defaults = cls()
+
+        def number(value: float | None, default: float | None, what: str) -> float | None:
+            checked = finite_number(value, what)  # NaN would reach the server as invalid JSON
+            return default if checked is None else checked
+
+        chosen_seed = number(seed, None, "Seed")
+        return cls(
+            temperature=number(temperature, defaults.temperature, "Temperature"),
+            top_p=number(top_p, defaults.top_p, "Top-p"),
+            max_new_tokens=int(number(max_new_tokens, defaults.max_new_tokens, "Max new tokens")),
+            repetition_penalty=number(
+                repetition_penalty, defaults.repetition_penalty, "Repetition penalty"
+            ),
+            seed=None if chosen_seed is None else int(chosen_seed),
+        )
 
     @property
     def top_p_in_range(self) -> bool:

@@ -5,6 +5,8 @@
 
 Both are async generators so that Stop reaches them at once: Gradio cancels the task, and
 leaving `stream_reply` closes the upstream connection without waiting for the next token.
+Updates come at most once per 40 ms (studio.tasks.pacing) however fast the model writes, each
+with all the text so far; /chat's history State rides only on the last.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from studio.tasks.chat import (
     content_text,
     count_turns,
     error_note,
+    undo_last_message,
+    without_last_reply,
 )
 from studio.tasks.replies import ReplyStats, cut_short, mark_stopped, notes_line, stats_line
-from studio.tasks.text import finite_number
 from studio.ui.common import notify_progress, setup_notice, shows_errors
 
 DEFAULTS = ChatSettings()
@@ -153,7 +156,7 @@ class Replies:
         config = self.config
         require_setup(config, "chat")
         messages = build_messages(system, history, question, budget_chars=config.chat_budget_chars)
-        request = chat_request(self.endpoint, messages, settings_from(*controls))
+        request = chat_request(self.endpoint, messages, ChatSettings.from_controls(*controls))
         left_out = count_turns(history) - sum(m["role"] == "assistant" for m in messages)
         return request, notes_line(request.notes, left_out, config.chat_budget_chars)
 
@@ -173,9 +176,11 @@ class Replies:
         try:
             async with contextlib.aclosing(
                 stream_reply(self.endpoint, request, progress=notify_progress)
-            ) as pieces:
-                async for reply, stats in pieces:
-                    yield [*history, assistant(reply)], stats_line(stats, notes)
+            ) as updates:
+                async for update in updates:
+                    if update.new:
+                        reply, stats = update.text, update.stats
+                        yield [*history, assistant(reply)], stats_line(stats, notes)
         except Exception as exc:
             kept = [*history, assistant(reply)] if reply else history
             note = error_note(cut_short(person_message(exc), bool(reply)))
@@ -199,28 +204,37 @@ class Replies:
 
         The conversation is kept per client session: a new Client starts a new one.
         """
-        history = list(history or [])
+        # The session's own list, kept current in place as the reply grows: a reply stopped
+        # midway stays in the conversation, and updates need not carry it (gr.skip()). Only the
+        # one that ends the reply does, when its text is new.
+        history = history if history is not None else []
         controls = (temperature, top_p, max_new_tokens, repetition_penalty, seed)
         try:
             request, _ = self.prepare(history, message, system_prompt, *controls)
         except Exception as exc:
             raise_for_person(exc)
-        asked = [*history, {"role": "user", "content": content_text(message)}]
-        reply = shown = ""
+        asked, answer = {"role": "user", "content": content_text(message)}, assistant("")
         try:
             async with contextlib.aclosing(
                 stream_reply(self.endpoint, request, progress=notify_progress)
-            ) as pieces:
-                async for reply, _stats in pieces:
-                    if reply != shown:  # a piece with only a finish reason changes nothing
-                        shown = reply
-                        yield reply, [*asked, assistant(reply)]
+            ) as updates:
+                async for update in updates:
+                    if update.text == answer["content"]:
+                        continue  # a finish reason alone changes nothing
+                    if not answer["content"]:  # the turn joins the conversation
+                        history.extend([asked, answer])
+                    answer["content"] = update.text
+                    yield update.text, history if update.final else gr.skip()
         except Exception as exc:
-            kept = [*asked, assistant(reply)] if reply else asked
-            yield reply, [*kept, error_note(cut_short(person_message(exc), bool(reply)))]
+            reply = answer["content"]
+            if not reply:
+                history.append(asked)
+            history.append(error_note(cut_short(person_message(exc), bool(reply))))
+            yield reply, history
             raise_for_person(exc)
-        if not shown:
-            yield "", asked
+        if not answer["content"]:  # no text at all: the question stays in the conversation
+            history.append(asked)
+            yield "", history
 
 
 # --- history -----------------------------------------------------------------------------------
@@ -239,56 +253,11 @@ def add_message(message: str, history: list | None) -> tuple[str, list]:
     return "", [*(history or []), {"role": "user", "content": text}]
 
 
-def _last_user_index(history: list) -> int | None:
-    return next((i for i in range(len(history) - 1, -1, -1) if history[i]["role"] == "user"), None)
-
-
-def without_last_reply(history: list | None) -> list:
-    """For Retry: the chat up to the last user message, whose reply is then asked for again."""
-    history = list(history or [])
-    index = _last_user_index(history)
-    return history if index is None else history[: index + 1]
-
-
-def undo_last_message(history: list | None) -> tuple[list, str]:
-    """For Undo: the chat before the last user message, which goes back into the message box."""
-    history = list(history or [])
-    index = _last_user_index(history)
-    if index is None:
-        return history, ""
-    return history[:index], content_text(history[index]["content"])
-
-
 def start_from_example(selected: gr.SelectData) -> list:
     return [{"role": "user", "content": selected.value["text"]}]
 
 
 # --- settings and what the person is told ------------------------------------------------------
-
-
-def settings_from(
-    temperature: float | None,
-    top_p: float | None,
-    max_new_tokens: float | None,
-    repetition_penalty: float | None,
-    seed: float | None,
-) -> ChatSettings:
-    """The controls' values (numbers, or None from an API call that left them out)."""
-
-    def number(value: float | None, default: float | None, what: str) -> float | None:
-        checked = finite_number(value, what)  # NaN would reach the server as invalid JSON
-        return default if checked is None else checked
-
-    chosen_seed = number(seed, None, "Seed")
-    return ChatSettings(
-        temperature=number(temperature, DEFAULTS.temperature, "Temperature"),
-        top_p=number(top_p, DEFAULTS.top_p, "Top-p"),
-        max_new_tokens=int(number(max_new_tokens, DEFAULTS.max_new_tokens, "Max new tokens")),
-        repetition_penalty=number(
-            repetition_penalty, DEFAULTS.repetition_penalty, "Repetition penalty"
-        ),
-        seed=None if chosen_seed is None else int(chosen_seed),
-    )
 
 
 @shows_errors

@@ -1,0 +1,120 @@
+"""How often a streamed reply is shown: the first text at once, then at most one update per
+interval, and always the whole reply at the end.
+
+    reading thread ── add(delta) ... end(error) ──┐   every token counted, text gathered
+                                                  ├── ReplyBuffer (a lock, a clock)
+    event loop ───── wait_time() ── take() ───────┘   one update per interval at most
+
+A model server sends one token per event, often faster than anybody reads, and every update
+shown costs the app a round of processing and a message to the browser. So the thread that
+reads the stream only gathers text here; the event loop takes what has gathered when it may.
+`add` and `end` answer whether the loop must be woken, which is only while it waits for news:
+the loop is woken at most once per update, never once per token. No Gradio, no I/O: the clock
+is injected, so the pacing is tested without waiting.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from studio.tasks.chat import Delta
+from studio.tasks.replies import ReplyStats
+
+UPDATE_INTERVAL = 0.04  # seconds between updates: 25 a second, smooth to the eye
+
+
+@dataclass(frozen=True)
+class Update:
+    """The reply as it stands when the event loop takes it."""
+
+    text: str  # all the text so far
+    stats: ReplyStats  # a copy, counted token by token
+    new: bool  # text or a finish reason arrived since the previous update
+    final: bool = False  # the stream ended well: this is the whole reply
+    error: Exception | None = None  # the stream failed after `text`: nothing follows either
+
+
+class ReplyBuffer:
+    """The reply so far, shared by the thread that reads the stream and the loop that shows it.
+
+    Create it just before sending the request (its `ReplyStats` starts then). The reader calls
+    `add` for each delta and `end` once; the loop asks `wait_time`, waits that long (or until
+    woken), then `take`s an update when `wait_time` says 0.
+    """
+
+    def __init__(
+        self, interval: float = UPDATE_INTERVAL, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.interval = interval
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._stats = ReplyStats(clock)
+        self._text = ""
+        self._pieces: list[str] = []
+        self._new = False
+        self._done = False
+        self._error: Exception | None = None
+        self._shown_at: float | None = None  # when the last update was taken
+        self._wake_on: str | None = None  # what the loop waits for: "news", "end" or nothing
+
+    # --- the reading thread ------------------------------------------------------------------
+
+    def add(self, delta: Delta) -> bool:
+        """Count and gather one delta; True when the loop waits for it and must be woken."""
+        with self._lock:
+            self._stats.add(delta)
+            if delta.text:
+                self._pieces.append(delta.text)
+            if delta.text or delta.finish_reason:
+                self._new = True
+            return self._woken(self._wake_on == "news" and self._new)
+
+    def end(self, error: Exception | None = None) -> bool:
+        """The stream is over, or failed with `error`; True when the loop must be woken."""
+        with self._lock:
+            self._done, self._error = True, error
+            return self._woken(self._wake_on is not None)
+
+    def _woken(self, wake: bool) -> bool:
+        if wake:
+            self._wake_on = None  # one wake is enough: the loop takes everything there is
+        return wake
+
+    # --- the event loop ----------------------------------------------------------------------
+
+    def wait_time(self) -> float | None:
+        """Seconds to wait before the next `take`: 0 to take now, None to wait until woken.
+
+        Within the interval after an update only the end wakes the loop: the final text is never
+        held back. Past it, the loop takes what has gathered, or waits for the next token.
+        """
+        with self._lock:
+            if self._done:
+                self._wake_on = None
+                return 0.0
+            if self._shown_at is not None:
+                left = self._shown_at + self.interval - self._clock()
+                if left > 0:
+                    self._wake_on = "end"
+                    return left
+            if self._new:
+                self._wake_on = None
+                return 0.0
+            self._wake_on = "news"
+            return None
+
+    def take(self) -> Update:
+        """The reply as it stands; what arrived since the last `take` is no longer new."""
+        with self._lock:
+            if self._pieces:
+                self._text += "".join(self._pieces)
+                self._pieces.clear()
+            final = self._done and self._error is None
+            update = Update(self._text, copy.copy(self._stats), self._new, final, self._error)
+            self._new = False
+            self._shown_at = self._clock()
+            return update
