@@ -78,6 +78,8 @@ class Config:
     max_image_side: int = 1024  # long side of an image sent upstream
     chat_template: str = "falcon"  # prompt format for a TGI server (HF_API_FALCOM_BASE)
     chat_budget_chars: int = 24_000  # conversation kept per request, oldest turns dropped first
+    allowed_hosts: tuple[str, ...] = ()  # names served besides the defaults (studio.hosts)
+    max_sessions: int = 1000  # Gradio sessions kept in memory; the oldest unused go first
 
     def endpoint(self, task: str) -> Endpoint:
         return self.endpoints[task]
@@ -120,6 +122,8 @@ def load_config(env: Mapping[str, str], **flags) -> Config:
         max_image_side=_positive_int(env, "STUDIO_MAX_IMAGE_SIDE", 1024, "pixels"),
         chat_template=template,
         chat_budget_chars=_positive_int(env, "STUDIO_CHAT_BUDGET_CHARS", 24_000, "characters"),
+        allowed_hosts=tuple(_names(env.get("STUDIO_ALLOWED_HOSTS", ""))),
+        max_sessions=_positive_int(env, "STUDIO_MAX_SESSIONS", 1000, "sessions"),
     )
 
 
