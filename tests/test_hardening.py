@@ -101,7 +101,7 @@ def test_requirements_raise_the_floors_past_the_advisories():
     from importlib.metadata import version
 
     assert _floor("gradio") >= Version("6.20")  # /gradio_api/file= open redirect, fixed in 6.20.0
-    assert _floor("pillow") >= Version("12.2")
+    assert _floor("pillow") >= Version("12.3")
     assert Version(version("gradio")) >= _floor("gradio")
     assert Version(version("pillow")) >= _floor("pillow")
 
