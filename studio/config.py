@@ -83,6 +83,8 @@ class Config:
     chat_template: str = "falcon"  # prompt format for a TGI server (HF_API_FALCOM_BASE)
     chat_budget_chars: int = 24_000  # conversation kept per request, oldest turns dropped first
     hub_url: str = HUB  # the Hub's API, for model info (HF_ENDPOINT, as huggingface_hub reads it)
+    allowed_hosts: tuple[str, ...] = ()  # names served besides the defaults (studio.hosts)
+    max_sessions: int = 1000  # Gradio sessions kept in memory; the oldest unused go first
 
     def endpoint(self, task: str) -> Endpoint:
         return self.endpoints[task]
@@ -138,6 +140,8 @@ def load_config(env: Mapping[str, str], *, local_extra: bool = False, **flags) -
         chat_template=template,
         hub_url=env.get("HF_ENDPOINT", "").strip().rstrip("/") or HUB,
         chat_budget_chars=_positive_int(env, "STUDIO_CHAT_BUDGET_CHARS", 24_000, "characters"),
+        allowed_hosts=tuple(_names(env.get("STUDIO_ALLOWED_HOSTS", ""))),
+        max_sessions=_positive_int(env, "STUDIO_MAX_SESSIONS", 1000, "sessions"),
     )
 
 

@@ -18,6 +18,19 @@ The chat's handler is an async generator that reads the stream in a thread of it
 takes no thread from the pool while it waits for tokens, but each reply holds a worker slot
 from the moment it starts until its last token. Without `max_threads`, then, --concurrency
 above 40 never took effect, for the Summarize tab's sync handler and the chat alike.
+
+What else every launch sets, for a studio shared with a class (README: Security defaults):
+
+    run_history=False           Gradio's run-history routes answer without a login and, for a
+                                request from this machine, call the Hub with the machine's
+                                HF_TOKEN (GET /gradio_api/run-history/buckets); off, they are gone
+    ssr_mode=False              whatever GRADIO_SSR_MODE says: see requirements.txt
+    state_session_capacity      Gradio keeps every session's state, 10,000 by default, and each
+                                REST call is a session of its own: the studio keeps
+                                STUDIO_MAX_SESSIONS (1000), the least recently used dropped first
+    auth                        studio.login's check: wrong passwords ever slower
+    app_kwargs middleware       studio.middleware: the Host check, the client's address for the
+                                login, no API description on the login page
 """
 
 from __future__ import annotations
@@ -27,6 +40,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from studio.config import Config
+from studio.hosts import served_hosts
+from studio.login import LOGIN_MESSAGE, LoginThrottle, password_check
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -52,13 +67,33 @@ def launch_options(config: Config, *, port: int | None = None) -> dict[str, Any]
         "server_name": config.host,
         "server_port": config.port if port is None else port,
         "share": config.share,
-        "auth": config.auth,
+        "auth": password_check(config.auth, LoginThrottle()) if config.auth else None,
+        "auth_message": LOGIN_MESSAGE if config.auth else None,
         "max_threads": thread_pool_size(config.concurrency),
         # Gradio stops an upload at the limit; the image code refuses larger files too.
         "max_file_size": MAX_UPLOAD_BYTES,
         "footer_links": ["api", "gradio"],
+        "run_history": False,
+        "ssr_mode": False,
+        "state_session_capacity": config.max_sessions,
+        "app_kwargs": {"middleware": middleware(config)},
         "prevent_thread_lock": True,  # serve() launches every app, then waits
     }
+
+
+def middleware(config: Config) -> list:
+    """The studio's ASGI layers for this configuration (see studio.middleware), outermost first."""
+    from starlette.middleware import Middleware
+
+    from studio.middleware import CheckHost, HideApiBeforeLogin, RememberClient
+
+    layers = [
+        Middleware(CheckHost, allowed=served_hosts(config.host, config.allowed_hosts)),
+        Middleware(RememberClient),
+    ]
+    if config.auth:
+        layers.append(Middleware(HideApiBeforeLogin))
+    return layers
 
 
 def serve(config: Config, apps: Sequence[tuple[gr.Blocks, int]]) -> int:

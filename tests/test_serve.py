@@ -8,6 +8,7 @@ import gradio as gr
 import pytest
 
 from studio.config import load_config
+from studio.login import LOGIN_MESSAGE
 from studio.serve import HEADROOM, launch_options, thread_pool_size
 from studio.tasks.uploads import MAX_UPLOAD_BYTES
 
@@ -22,16 +23,36 @@ def test_the_options_carry_the_configuration():
         share=True,
         concurrency=100,
     )
-    assert launch_options(config) == {
+    options = launch_options(config)
+    check, middleware = options.pop("auth"), options.pop("app_kwargs")["middleware"]
+    assert options == {
         "server_name": "0.0.0.0",
         "server_port": 7870,
         "share": True,
-        "auth": ("teacher", "a-long-password"),
+        "auth_message": LOGIN_MESSAGE,
         "max_threads": 100 + HEADROOM,
         "max_file_size": MAX_UPLOAD_BYTES,
         "footer_links": ["api", "gradio"],
+        "run_history": False,
+        "ssr_mode": False,
+        "state_session_capacity": 1000,
         "prevent_thread_lock": True,
     }
+    assert inspect.iscoroutinefunction(check)  # studio.login's check, awaited by Gradio
+    assert [layer.cls.__name__ for layer in middleware] == [
+        "CheckHost",
+        "RememberClient",
+        "HideApiBeforeLogin",
+    ]
+
+
+def test_without_a_login_there_is_no_check_and_no_login_page():
+    options = launch_options(load_config({}))
+    assert options["auth"] is None and options["auth_message"] is None
+    assert [layer.cls.__name__ for layer in options["app_kwargs"]["middleware"]] == [
+        "CheckHost",
+        "RememberClient",
+    ]
 
 
 def test_each_app_of_per_tab_ports_gets_its_own_port():

@@ -35,6 +35,13 @@ TABS: tuple[Tab, ...] = (
 )
 TAB_NAMES = tuple(tab.name for tab in TABS)
 
+# Gradio keeps every upload and every picture it served in its cache, for good unless told:
+# (every hour, delete files older than a day). A day keeps a lesson's pictures for the whole
+# school day and the evening's homework (a page reopened in the afternoon still shows the
+# morning's images), while the disk holds at most about a day of what a class sent and made.
+# Gradio also empties the cache when the studio stops.
+DELETE_CACHE = (3600, 86_400)
+
 
 def select_tabs(names: Sequence[str]) -> list[Tab]:
     """The tabs named (all when none), in the order named."""
@@ -53,7 +60,7 @@ def build_app(config: Config, tabs: Sequence[Tab] | None = None) -> gr.Blocks:
     tabs = list(tabs) if tabs is not None else select_tabs(config.tabs)
     use_lazy_session_state()  # a new session costs what it does in a bare app: see sessions.py
     title = "studio" if len(tabs) > 1 else f"studio · {tabs[0].title}"
-    with gr.Blocks(title=title) as app:
+    with gr.Blocks(title=title, delete_cache=DELETE_CACHE) as app:
         gr.Markdown(f"# {title}")
         with gr.Accordion("Where the models run", open=False):
             where = gr.Markdown(backends_table(config, tabs), elem_id="where-models-run")

@@ -1,0 +1,160 @@
+"""The login: the right password at once, wrong ones ever slower.
+
+Gradio checks a `user:password` given to `launch(auth=...)` as often as anyone asks, so a
+password can be guessed at the speed of the network. The studio gives Gradio a check of its own:
+
+  - Each client address has five tries free; after that each try waits for the one before:
+    1 s after the fifth wrong password, then 2, 4, 8 s ... up to 5 minutes. A try that comes
+    too early is not checked at all: Gradio answers 429 with Retry-After and a sentence saying
+    how long to wait. A right password clears the address's record.
+  - The user name, when it is the real one, also keeps a count, across addresses (many machines
+    guessing together): after 20 wrong passwords it waits the same way, but only for addresses
+    that have themselves given a wrong password lately. A classmate who types the right password
+    from an address of their own is never slowed, whatever others are doing.
+  - Wrong tries are forgotten after 15 quiet minutes. At most 4096 addresses are remembered (the
+    least recent go first), and only the configured user names: memory stays bounded.
+
+The client address comes from the request (see `CLIENT`, set by studio.middleware).
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+# The address of the client whose request is being answered ("" when unknown).
+CLIENT: ContextVar[str] = ContextVar("studio_client", default="")
+
+# What the login page says, so that a login that "does nothing" (a 429) is understood.
+LOGIN_MESSAGE = (
+    "After five wrong passwords in a row, each try waits a little longer (up to 5 minutes): "
+    "if Login seems to do nothing, wait a moment and try again."
+)
+
+
+@dataclass
+class _Record:
+    failures: int = 0
+    last: float = 0.0  # when the last wrong password came
+
+
+class _Records:
+    """Wrong-password counts by key, the least recently used dropped beyond `capacity`."""
+
+    def __init__(self, capacity: int, forget: float) -> None:
+        self.capacity, self.forget = capacity, forget
+        self._records: OrderedDict[str, _Record] = OrderedDict()
+
+    def get(self, key: str, now: float) -> _Record | None:
+        record = self._records.get(key)
+        if record is not None and now - record.last > self.forget:
+            del self._records[key]
+            return None
+        return record
+
+    def fail(self, key: str, now: float) -> None:
+        record = self.get(key, now) or _Record()
+        record.failures, record.last = record.failures + 1, now
+        self._records[key] = record
+        self._records.move_to_end(key)
+        while len(self._records) > self.capacity:
+            self._records.popitem(last=False)
+
+    def clear(self, key: str) -> None:
+        self._records.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+
+class LoginThrottle:
+    """How long a login try must wait, from the wrong passwords before it (times: `clock`)."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        free: int = 5,
+        user_free: int = 20,
+        first_wait: float = 1.0,
+        longest_wait: float = 300.0,
+        forget: float = 900.0,
+        capacity: int = 4096,
+    ) -> None:
+        self.clock, self.free, self.user_free = clock, free, user_free
+        self.first_wait, self.longest_wait = first_wait, longest_wait
+        self.addresses = _Records(capacity, max(forget, longest_wait))
+        self.users = _Records(capacity, max(forget, longest_wait))
+
+    def wait(self, address: str, user: str | None) -> float:
+        """Seconds before a try from `address` for `user` (None: not a real user) is checked."""
+        now = self.clock()
+        mine = self.addresses.get(address, now)
+        if mine is None:
+            return 0.0  # an address with no wrong password lately is always checked at once
+        wait = self._left(mine, self.free, now)
+        if user is not None and (theirs := self.users.get(user, now)) is not None:
+            wait = max(wait, self._left(theirs, self.user_free, now))
+        return wait
+
+    def failed(self, address: str, user: str | None) -> None:
+        now = self.clock()
+        self.addresses.fail(address, now)
+        if user is not None:
+            self.users.fail(user, now)
+
+    def succeeded(self, address: str) -> None:
+        self.addresses.clear(address)
+
+    def _left(self, record: _Record, free: int, now: float) -> float:
+        if record.failures < free:
+            return 0.0
+        delay = min(self.first_wait * 2 ** (record.failures - free), self.longest_wait)
+        return max(0.0, record.last + delay - now)
+
+
+def password_check(
+    account: tuple[str, str], throttle: LoginThrottle
+) -> Callable[[str, str], Awaitable[bool]]:
+    """Gradio's `auth` callable for one `(user, password)`, slowed by `throttle`.
+
+    It is a coroutine function, so Gradio awaits it on its event loop: nothing in it blocks. A
+    try that must wait raises Gradio's HTTP 429 instead of answering False.
+    """
+    user, password = account
+
+    async def check(username: str, given: str) -> bool:
+        address = CLIENT.get()
+        known = username if _same(username, user) else None
+        wait = throttle.wait(address, known)
+        if wait > 0:
+            raise _too_early(wait)
+        password_right = _same(given, password)  # compared whatever the name, in the same time
+        right = known is not None and password_right
+        if right:
+            throttle.succeeded(address)
+        else:
+            throttle.failed(address, known)
+        return right
+
+    return check
+
+
+def _too_early(wait: float) -> Exception:
+    from fastapi import HTTPException  # Gradio's web framework: its answer to a route's error
+
+    seconds = max(1, math.ceil(wait))
+    return HTTPException(
+        429,
+        detail=f"Too many wrong passwords from this address: try again in {seconds} s.",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+def _same(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())

@@ -1,0 +1,146 @@
+"""The studio's layer in front of Gradio's routes: three small ASGI middlewares.
+
+`launch(app_kwargs={"middleware": [...]})` hands them to the FastAPI app Gradio builds, inside
+Gradio's own compression and CORS layers, so they see every request and plain response bodies.
+
+  CheckHost             answers 400 to a request for a name the studio is not served under
+                        (DNS rebinding; see studio.hosts)
+  RememberClient        tells the login (studio.login.CLIENT) which address is asking
+  HideApiBeforeLogin    with a login, the login page carries no API description
+
+Why the last one: Gradio's page route puts the whole API description (every endpoint, its
+parameters, code snippets) in the HTML of every page it serves, the login page included,
+although `/gradio_api/info` itself asks for a login. The login page's client fetches that
+description itself when the page has none (`window.gradio_api_info = null`); after logging in
+the page reloads and gets it as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+from studio.hosts import LOOPBACK, is_served
+from studio.login import CLIENT
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+REFUSAL = (
+    b"studio: this address is not one the studio is served under; "
+    b"add its name to STUDIO_ALLOWED_HOSTS if it should be.\n"
+)
+_API_INFO = b"<script>window.gradio_api_info = "
+_LOGIN_PAGE = b'"auth_required":true'
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+class CheckHost:
+    def __init__(self, app: App, allowed: Iterable[str]) -> None:
+        self.app, self.allowed = app, frozenset(allowed)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or self._served(scope):
+            await self.app(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+        else:
+            headers = [(b"content-type", b"text/plain; charset=utf-8")]
+            await send({"type": "http.response.start", "status": 400, "headers": headers})
+            await send({"type": "http.response.body", "body": REFUSAL})
+
+    def _served(self, scope: Scope) -> bool:
+        share = _share_host(scope)
+        allowed = self.allowed | {share} if share else self.allowed
+        return is_served(_header(scope, b"host"), allowed)
+
+
+def _share_host(scope: Scope) -> str | None:
+    """The host of the app's public link, once Gradio has made one (`--share`)."""
+    try:
+        share_url = scope["app"].get_blocks().share_url  # the FastAPI app Gradio built
+    except (KeyError, AttributeError, ValueError):
+        return None
+    return urlsplit(share_url).hostname if share_url else None
+
+
+class RememberClient:
+    """Sets `CLIENT` to the peer's address; for a peer on this machine that names another (a
+    share link's tunnel), the last address in X-Forwarded-For, which the last proxy appended."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            CLIENT.set(client_address(scope))
+        await self.app(scope, receive, send)
+
+
+def client_address(scope: Scope) -> str:
+    peer = (scope.get("client") or ("", 0))[0]
+    forwarded = _header(scope, b"x-forwarded-for")
+    if peer in LOOPBACK and forwarded:
+        last = forwarded.split(",")[-1].strip()
+        return last or peer
+    return peer
+
+
+class HideApiBeforeLogin:
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def send_page(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start" and _is_html(message):
+                start = message  # held until the whole page is here
+            elif message["type"] == "http.response.body" and start is not None:
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    await _send_whole(send, start, without_api_info(b"".join(chunks)))
+            else:
+                await send(message)
+
+        await self.app(scope, receive, send_page)
+
+
+def _is_html(start: Message) -> bool:
+    for key, value in start.get("headers", ()):
+        if key.lower() == b"content-type":
+            return value.startswith(b"text/html")
+    return False
+
+
+async def _send_whole(send: Send, start: Message, body: bytes) -> None:
+    headers = [(k, v) for k, v in start["headers"] if k.lower() != b"content-length"]
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({**start, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def without_api_info(page: bytes) -> bytes:
+    """A login page without the API description Gradio put in it; any other page as it is."""
+    begin = page.find(_API_INFO)
+    if begin < 0 or _LOGIN_PAGE not in page:
+        return page
+    end = page.find(b";</script>", begin)
+    if end < 0:
+        return page
+    return page[: begin + len(_API_INFO)] + b"null" + page[end:]
