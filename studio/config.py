@@ -5,7 +5,9 @@ Each task's `Endpoint.protocol` names the backend that serves it (see `studio.ba
 module imports none of them. Resolution, per task:
   1. the task is chosen to run locally (`--local`, `STUDIO_LOCAL`)   -> protocol "local"
   2. its endpoint URL setting is set (the course's names)            -> that URL, used as given
-  3. otherwise the Hugging Face router with the task's model setting
+  3. otherwise the Hugging Face router (`STUDIO_ROUTER_URL`) with the task's model setting; for
+     text to image, through the Inference Provider `STUDIO_IMAGE_PROVIDER` names (default: the
+     one the Hub maps the model to), HF's own provider through the task API
 """
 
 from __future__ import annotations
@@ -17,9 +19,13 @@ from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from studio.catalog import (
+    AUTO_PROVIDER,
+    HUB,
+    HUB_SETTING,
     ROUTER,
-    ROUTER_CHAT_BASE,
-    ROUTER_TASK_URL,
+    ROUTER_CHAT_PATH,
+    ROUTER_SETTING,
+    ROUTER_TASK_PATH,
     TASKS,
     TOKEN_SETTINGS,
     TaskSpec,
@@ -33,8 +39,8 @@ class Endpoint:
     """Where one task's requests go. The token is kept out of repr so it never reaches a log."""
 
     task: str
-    protocol: str  # "task" | "openai" | "tgi" | "local"
-    url: str  # full URL for "task"; base URL for "openai" and "tgi"; "" for "local"
+    protocol: str  # "task" | "openai" | "tgi" | "providers" | "local"
+    url: str  # full URL for "task"; base URL for "openai", "tgi" and "providers"; "" for "local"
     model: str
     url_setting: str
     model_setting: str
@@ -42,11 +48,13 @@ class Endpoint:
     timeout: float = 60.0
     device: str = "auto"
     template: str = "falcon"  # the prompt format, for servers that continue raw text (TGI)
+    router: str = ROUTER  # the router's base URL (STUDIO_ROUTER_URL)
+    hub: str = HUB  # the Hub's base URL, asked for model info (HF_ENDPOINT)
+    provider: str = ""  # on the router, the Inference Provider: a name, or "auto"
 
     @property
     def host(self) -> str:
-        # Without any user:password@ a URL may carry: the host is shown to people and logged.
-        return urlsplit(self.url).netloc.rpartition("@")[2] if self.url else "this computer"
+        return _host(self.url) if self.url else "this computer"
 
     @property
     def spec(self) -> TaskSpec:
@@ -54,7 +62,7 @@ class Endpoint:
 
     @property
     def on_router(self) -> bool:
-        return self.host == urlsplit(ROUTER).netloc
+        return bool(self.url) and self.host == _host(self.router)
 
     @property
     def backend(self) -> str:
@@ -100,9 +108,19 @@ def load_config(env: Mapping[str, str], **flags) -> Config:
     local = _task_list(flags.get("local") or env.get("STUDIO_LOCAL", ""), "STUDIO_LOCAL")
     device = env.get("STUDIO_DEVICE", "auto").strip() or "auto"
     template = env.get("STUDIO_CHAT_TEMPLATE", "").strip().lower() or "falcon"
+    places = dict(
+        router=_base_url(env, ROUTER_SETTING, ROUTER), hub=_base_url(env, HUB_SETTING, HUB)
+    )
     endpoints = {
         name: _resolve(
-            spec, env, token, timeout, local=name in local, device=device, template=template
+            spec,
+            env,
+            token,
+            timeout,
+            local=name in local,
+            device=device,
+            template=template,
+            **places,
         )
         for name, spec in TASKS.items()
     }
@@ -127,7 +145,7 @@ def load_config(env: Mapping[str, str], **flags) -> Config:
 
 
 def _resolve(
-    spec: TaskSpec, env, token, timeout, *, local: bool, device: str, template: str
+    spec: TaskSpec, env, token, timeout, *, local: bool, device: str, template: str, **places
 ) -> Endpoint:
     url = env.get(spec.url_setting, "").strip()
     chat_base = env.get(spec.chat_base_setting, "").strip() if spec.chat_base_setting else ""
@@ -138,6 +156,7 @@ def _resolve(
         timeout=timeout,
         device=device,
         template=template,
+        **places,
     )
     if local:
         return Endpoint(
@@ -168,19 +187,34 @@ def _resolve(
             **common,
         )
     model = model or spec.default_model
-    router_url = (
-        ROUTER_CHAT_BASE
-        if spec.router_protocol == "openai"
-        else ROUTER_TASK_URL.format(model=model)
-    )
+    provider = _provider(env, spec)
+    protocol, router_url = _on_router(spec, places["router"], model, provider)
     return Endpoint(
-        protocol=spec.router_protocol,
+        protocol=protocol,
         url=router_url,
         model=model,
         token=token,
         url_setting=spec.url_setting,
+        provider=provider,
         **common,
     )
+
+
+def _provider(env: Mapping[str, str], spec: TaskSpec) -> str:
+    """The Inference Provider a task asks on the router: HF's own unless the task may choose."""
+    if not spec.provider_setting:
+        return "hf-inference" if spec.router_protocol == "task" else ""
+    return env.get(spec.provider_setting, "").strip().lower() or AUTO_PROVIDER
+
+
+def _on_router(spec: TaskSpec, router: str, model: str, provider: str) -> tuple[str, str]:
+    """The protocol and URL for a task on the router. HF's own provider speaks the task API at
+    one URL per model; the others are reached through the providers backend."""
+    if spec.router_protocol == "openai":
+        return "openai", router + ROUTER_CHAT_PATH
+    if provider == "hf-inference":
+        return "task", router + ROUTER_TASK_PATH.format(model=model)
+    return spec.router_protocol, router
 
 
 def _first(env: Mapping[str, str], names) -> str | None:
@@ -234,6 +268,19 @@ def _parse_auth(text: str) -> tuple[str, str]:
     if not sep or not user or not password:
         raise ConfigurationError("STUDIO_AUTH and --auth take user:password.")
     return user, password
+
+
+def _base_url(env: Mapping[str, str], setting: str, default: str) -> str:
+    url = env.get(setting, "").strip().rstrip("/")
+    if not url:
+        return default
+    _check_url(url, setting)
+    return url
+
+
+def _host(url: str) -> str:
+    # Without any user:password@ a URL may carry: the host is shown to people and logged.
+    return urlsplit(url).netloc.rpartition("@")[2]
 
 
 def _check_url(url: str, setting: str) -> None:

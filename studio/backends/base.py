@@ -137,6 +137,11 @@ class Backend:
         """Why this endpoint cannot work yet, saying what to set; None when it can."""
         return None
 
+    def ignored_options(self, endpoint: Endpoint) -> str | None:
+        """Which of the Imagine tab's options this backend's server ignores, in a sentence for
+        people; None when it uses them all, or cannot say."""
+        return None
+
     def _unsupported(self, endpoint: Endpoint) -> ConfigurationError:
         return ConfigurationError(
             f"{endpoint.url_setting or 'This backend'} points at a {self.protocol} server, which "

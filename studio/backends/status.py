@@ -6,6 +6,7 @@ said, which settings to change). The server's own text is read once, here, and r
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -13,7 +14,6 @@ import requests
 
 from studio import errors
 from studio.backends.base import load_json
-from studio.catalog import ROUTER
 from studio.config import Endpoint
 
 ERROR_TEXT_LIMIT = 300
@@ -97,8 +97,8 @@ def _not_served(f: Failure) -> errors.StudioError:
 def _gone(f: Failure) -> errors.StudioError:
     return errors.EndpointGoneError(
         f"This URL is retired (410): {f.host} no longer serves models. Unset "
-        f"{f.endpoint.url_setting} to use the Hugging Face router ({ROUTER}), or set it to a "
-        f"dedicated endpoint or your own server.{f.said}",
+        f"{f.endpoint.url_setting} to use the Hugging Face router ({f.endpoint.router}), or set "
+        f"it to a dedicated endpoint or your own server.{f.said}",
         status=f.status,
     )
 
@@ -120,8 +120,7 @@ def _rejected(f: Failure) -> errors.StudioError | None:
         # Some servers (the inference toolkit) answer every failure, their own too, with 400:
         # the server's words say which it is.
         return errors.ValidationError(
-            f"{f.host} answered 400: {f.detail} If that names a setting, change it and try "
-            "again.",
+            f"{f.host} answered 400: {f.detail} If that names a setting, change it and try again.",
             status=f.status,
         )
     return errors.ValidationError(
@@ -239,3 +238,23 @@ def _settings_hint(endpoint: Endpoint) -> str:
         f"Check {endpoint.url_setting}: it should be the full URL of a server for this task; "
         f"or unset it and set {endpoint.model_setting} to use the Hugging Face router."
     )
+
+
+# --- the waits a failed answer asks for -------------------------------------------------
+
+
+def estimated_time(body: bytes) -> float | None:
+    """The wait a 503 for a loading model names, in seconds."""
+    try:
+        value = float(load_json(body).get("estimated_time"))
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return value if value > 0 else None
+
+
+def retry_after(response: requests.Response) -> float | None:
+    try:
+        value = float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None  # an HTTP date: rare for these servers, fall back to our own backoff
+    return max(value, 0.0) if math.isfinite(value) else None
