@@ -230,9 +230,11 @@ def describe_body(content_type: str, body: bytes) -> str:
 
 def _settings_hint(endpoint: Endpoint) -> str:
     if endpoint.on_router:
+        provider = endpoint.spec.provider_setting
         return (
-            f"Set {endpoint.model_setting} to a model that Hugging Face serves for this task, or "
-            f"set {endpoint.spec.own_server_setting} to a dedicated endpoint or your own server."
+            f"Set {endpoint.model_setting} to a model that Hugging Face serves for this task"
+            f"{f' (or {provider} to another provider)' if provider else ''}, or set "
+            f"{endpoint.spec.own_server_setting} to a dedicated endpoint or your own server."
         )
     return (
         f"Check {endpoint.url_setting}: it should be the full URL of a server for this task; "

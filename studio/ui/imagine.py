@@ -146,8 +146,7 @@ def build(config: Config, served: Collection[str] = ()) -> None:
             stop = gr.Button("Stop", variant="stop")
     with gr.Accordion("Advanced options", open=False):
         negative_prompt, steps, guidance, width, height, seed = advanced_options()
-        # Read again on each page load, so it names the provider once the Hub has said which.
-        note = gr.Markdown(functools.partial(options_note, config), elem_id="imagine-options")
+        note = gr.Markdown(options_note(config), elem_id="imagine-options")
         with gr.Row():
             with gr.Column(scale=1, min_width=180):
                 random_seed = gr.Button("Random seed", size="sm")
@@ -171,9 +170,11 @@ def build(config: Config, served: Collection[str] = ()) -> None:
         outputs=[settings, gallery, history],
         api_visibility="private",
     )
-    generating.success(
-        functools.partial(options_note, config), outputs=note, api_visibility="private"
-    )
+    # Read again on each page load and after each picture: the provider is named once the Hub
+    # has said which it is.
+    note_again = {"outputs": note, "api_visibility": "private", "show_progress": "hidden"}
+    gr.on(None, functools.partial(options_note, config), **note_again)
+    generating.success(functools.partial(options_note, config), **note_again)
     stop.click(None, cancels=[generating])
     random_seed.click(lambda: RANDOM_SEED, outputs=seed, api_visibility="private")
     reuse_seed.click(last_seed, inputs=latest, outputs=seed, api_visibility="private")
