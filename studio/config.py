@@ -69,7 +69,9 @@ class Endpoint:
         """A short name for people: router, endpoint or local."""
         if self.protocol == "local":
             return "local"
-        return "Hugging Face router" if self.on_router else "endpoint"
+        if not self.on_router:
+            return "endpoint"
+        return f"Hugging Face router ({self.provider})" if self.provider else "Hugging Face router"
 
 
 @dataclass(frozen=True)

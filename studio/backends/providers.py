@@ -53,6 +53,8 @@ CAVEATS = {
 }
 NO_NEGATIVE_PROMPT = ("flux",)  # model families that have no negative prompt on any provider
 
+TASK_API = TaskApiBackend()  # HF's own provider
+
 # The headers the studio sets itself: its token, and one Accept as huggingface_hub sends it.
 OWN_HEADERS = ("authorization", "accept", "user-agent")
 
@@ -147,7 +149,7 @@ class ProvidersBackend(Backend):
     ) -> Any:
         mapping = choose_mapping(endpoint, hub.provider_mappings(endpoint))
         if mapping.provider == HF_INFERENCE:
-            return TaskApiBackend().complete(
+            return TASK_API.complete(
                 hf_inference(endpoint, mapping), inputs, parameters, progress=progress
             )
         request = build_request(endpoint, mapping, inputs, parameters)
