@@ -10,10 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-HUB = "https://huggingface.co"
-ROUTER = "https://router.huggingface.co"
-ROUTER_TASK_URL = ROUTER + "/hf-inference/models/{model}"
-ROUTER_CHAT_BASE = ROUTER + "/v1"
+ROUTER = "https://router.huggingface.co"  # the default of STUDIO_ROUTER_URL
+ROUTER_SETTING = "STUDIO_ROUTER_URL"
+ROUTER_TASK_PATH = "/hf-inference/models/{model}"  # HF's own provider, the task API
+ROUTER_CHAT_PATH = "/v1"  # OpenAI-compatible chat, every provider
+HUB = "https://huggingface.co"  # the Hub's API (model info), as huggingface_hub reads HF_ENDPOINT
+HUB_SETTING = "HF_ENDPOINT"
+AUTO_PROVIDER = "auto"  # the provider the Hub maps the model to
 TOKEN_SETTINGS = ("HF_TOKEN", "HF_API_KEY")
 INSTALL_LOCAL = "pip install -r requirements-local.txt"
 LOCAL_EXTRA_MISSING = (
@@ -34,8 +37,9 @@ class TaskSpec:
     default_model: str  # served on the router today
     local_model: str  # the course's model, for the in-process backend
     url_protocol: str = "task"  # what a server in `url_setting` speaks: "task" or "tgi"
-    router_protocol: str = "task"  # "task" (hf-inference task API) or "openai" (chat API)
+    router_protocol: str = "task"  # "task" (hf-inference), "openai" (chat) or "providers"
     chat_base_setting: str | None = None  # an OpenAI-compatible server for this task
+    provider_setting: str | None = None  # which Inference Provider serves it on the router
 
     @property
     def own_server_setting(self) -> str:
@@ -86,6 +90,8 @@ TASKS: Mapping[str, TaskSpec] = MappingProxyType(
                 "STUDIO_IMAGE_MODEL",
                 default_model="stabilityai/stable-diffusion-xl-base-1.0",
                 local_model="stabilityai/sd-turbo",
+                router_protocol="providers",
+                provider_setting="STUDIO_IMAGE_PROVIDER",
             ),
             TaskSpec(
                 "chat",

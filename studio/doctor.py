@@ -58,7 +58,7 @@ def _row(config: Config, task: str) -> Row:
     endpoint = config.endpoint(task)
     started = time.perf_counter()
     try:
-        probe = backend_for(endpoint).probe(endpoint, config.token, config.hub_url)
+        probe = backend_for(endpoint).probe(endpoint, config.token)
     except Exception as error:  # a probe must never stop the others
         probe = Probe(False, "probe failed", f"{type(error).__name__}: {error}")
     model = endpoint.model or "(the server's)"

@@ -52,6 +52,11 @@ def repetition_penalty_info(endpoint: Endpoint) -> str:
     return backends.backend_for(endpoint).repetition_penalty_info(endpoint)
 
 
+def ignored_options(endpoint: Endpoint) -> str | None:
+    """Which image options the endpoint's server ignores, in a sentence; None: it uses them all."""
+    return backends.backend_for(endpoint).ignored_options(endpoint)
+
+
 def summarize_text(
     endpoint: Endpoint,
     text: str,

@@ -8,6 +8,7 @@
     task      task_api       the Hugging Face task API (router hf-inference, endpoints, toolkit)
     openai    openai_chat    OpenAI-compatible chat completions (router /v1, vLLM, llama.cpp)
     tgi       tgi            TGI's /generate_stream with a prompt template
+    providers providers      text to image on any Inference Provider (huggingface_hub's helpers)
     local     local          models in this process (the optional extra)
 
 A new server type is one module and one line in `registry.BACKENDS`. `http` sends for the HTTP

@@ -146,13 +146,18 @@ class Backend:
         """Why this endpoint cannot work yet, saying what to set; None when it can."""
         return None
 
-    def probe(self, endpoint: Endpoint, token: str | None, hub_url: str) -> Probe:
+    def probe(self, endpoint: Endpoint, token: str | None) -> Probe:
         """Ask the server whether this task would work, spending no credits (health routes,
         model lists, the Hub's model info). Backends that cannot ask say "configured"."""
         problem = self.setup_problem(endpoint, token)
         if problem:
             return Probe(False, "not set up", problem)
         return Probe(True, "configured")
+
+    def ignored_options(self, endpoint: Endpoint) -> str | None:
+        """Which of the Imagine tab's options this backend's server ignores, in a sentence for
+        people; None when it uses them all, or cannot say."""
+        return None
 
     def _unsupported(self, endpoint: Endpoint) -> ConfigurationError:
         return ConfigurationError(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import http.cookiejar
 import logging
-import math
 import random
 import threading
 import time
@@ -25,7 +24,7 @@ import urllib3
 from studio import errors
 from studio.backends import reading
 from studio.backends.base import load_json
-from studio.backends.status import error_for
+from studio.backends.status import error_for, estimated_time, retry_after
 from studio.config import Endpoint
 
 log = logging.getLogger(__name__)
@@ -58,6 +57,7 @@ class HttpRequest:
     json: Any = None
     data: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict, repr=False)
+    method: str = "POST"  # or GET: a lookup, a poll, a picture to fetch
 
 
 def auth_headers(endpoint: Endpoint, *, accept: str = JSON) -> dict[str, str]:
@@ -149,7 +149,7 @@ def send(
     sleep=time.sleep,
     clock=time.monotonic,
 ) -> requests.Response:
-    """POST with bounded retries for 503 loading, 429 and 5xx; raise our errors otherwise.
+    """Send with bounded retries for 503 loading, 429 and 5xx; raise our errors otherwise.
 
     The answer's body is left unread (streamed), for the caller to read within bounds.
     """
@@ -164,10 +164,10 @@ def send(
         error = error_for(response, endpoint, body)
         remaining = deadline - clock()
         if status == 503 and isinstance(error, errors.ModelLoadingError):
-            wait = min(max(_estimated_time(body) or 5.0, 1.0), retry.loading_wait_cap)
+            wait = min(max(estimated_time(body) or 5.0, 1.0), retry.loading_wait_cap)
         elif status == 429 and rate_limited < retry.rate_limit_retries:
             rate_limited += 1
-            hint = _retry_after(response)
+            hint = retry_after(response)
             if hint is not None and hint > retry.rate_limit_wait_cap:
                 raise error  # the server asks for longer than a person should watch a spinner
             wait = 2.0 * rate_limited if hint is None else hint
@@ -224,7 +224,8 @@ def _error_body(response: requests.Response) -> bytes:
 def _post(request: HttpRequest, endpoint: Endpoint) -> requests.Response:
     connect_timeout = min(10.0, endpoint.timeout)
     try:
-        return session().post(
+        return session().request(
+            request.method,
             request.url,
             json=request.json,
             data=request.data,
@@ -255,19 +256,3 @@ def _post(request: HttpRequest, endpoint: Endpoint) -> requests.Response:
         raise errors.BackendConnectionError(
             f"The request to {endpoint.host} failed ({type(exc).__name__})."
         ) from None
-
-
-def _estimated_time(body: bytes) -> float | None:
-    try:
-        value = float(load_json(body).get("estimated_time"))
-    except (ValueError, TypeError, AttributeError):
-        return None
-    return value if value > 0 else None
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    try:
-        value = float(response.headers.get("Retry-After", ""))
-    except ValueError:
-        return None  # an HTTP date: rare for these servers, fall back to our own backoff
-    return max(value, 0.0) if math.isfinite(value) else None

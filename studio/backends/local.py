@@ -76,7 +76,7 @@ class LocalBackend(Backend):
         finally:
             chunks.close()
 
-    def probe(self, endpoint: Endpoint, token: str | None, hub_url: str) -> Probe:
+    def probe(self, endpoint: Endpoint, token: str | None) -> Probe:
         if problem := self.setup_problem(endpoint, token):
             return Probe(False, "extra missing", problem)
         folder = Path(endpoint.model).expanduser()

@@ -212,7 +212,7 @@ class OpenAIChatBackend(Backend):
     def setup_problem(self, endpoint: Endpoint, token: str | None) -> str | None:
         return router_setup_problem(endpoint, token)
 
-    def probe(self, endpoint: Endpoint, token: str | None, hub_url: str) -> Probe:
+    def probe(self, endpoint: Endpoint, token: str | None) -> Probe:
         if problem := self.setup_problem(endpoint, token):
             return Probe(False, "not set up", problem)
         try:

@@ -10,6 +10,7 @@ from typing import Any
 from studio.backends.base import Backend, Cancel, Cancelled, ChatRequest, Progress
 from studio.backends.local import LocalBackend
 from studio.backends.openai_chat import OpenAIChatBackend
+from studio.backends.providers import ProvidersBackend
 from studio.backends.task_api import TaskApiBackend
 from studio.backends.tgi import TgiBackend
 from studio.config import Endpoint
@@ -32,7 +33,13 @@ __all__ = [
 
 BACKENDS: dict[str, Backend] = {
     backend.protocol: backend
-    for backend in (TaskApiBackend(), OpenAIChatBackend(), TgiBackend(), LocalBackend())
+    for backend in (
+        TaskApiBackend(),
+        OpenAIChatBackend(),
+        TgiBackend(),
+        ProvidersBackend(),
+        LocalBackend(),
+    )
 }
 
 

@@ -6,6 +6,7 @@ said, which settings to change). The server's own text is read once, here, and r
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -13,7 +14,6 @@ import requests
 
 from studio import errors
 from studio.backends.base import load_json
-from studio.catalog import ROUTER
 from studio.config import Endpoint
 
 ERROR_TEXT_LIMIT = 300
@@ -97,8 +97,8 @@ def _not_served(f: Failure) -> errors.StudioError:
 def _gone(f: Failure) -> errors.StudioError:
     return errors.EndpointGoneError(
         f"This URL is retired (410): {f.host} no longer serves models. Unset "
-        f"{f.endpoint.url_setting} to use the Hugging Face router ({ROUTER}), or set it to a "
-        f"dedicated endpoint or your own server.{f.said}",
+        f"{f.endpoint.url_setting} to use the Hugging Face router ({f.endpoint.router}), or set "
+        f"it to a dedicated endpoint or your own server.{f.said}",
         status=f.status,
     )
 
@@ -230,11 +230,33 @@ def describe_body(content_type: str, body: bytes) -> str:
 
 def _settings_hint(endpoint: Endpoint) -> str:
     if endpoint.on_router:
+        provider = endpoint.spec.provider_setting
         return (
-            f"Set {endpoint.model_setting} to a model that Hugging Face serves for this task, or "
-            f"set {endpoint.spec.own_server_setting} to a dedicated endpoint or your own server."
+            f"Set {endpoint.model_setting} to a model that Hugging Face serves for this task"
+            f"{f' (or {provider} to another provider)' if provider else ''}, or set "
+            f"{endpoint.spec.own_server_setting} to a dedicated endpoint or your own server."
         )
     return (
         f"Check {endpoint.url_setting}: it should be the full URL of a server for this task; "
         f"or unset it and set {endpoint.model_setting} to use the Hugging Face router."
     )
+
+
+# --- the waits a failed answer asks for -------------------------------------------------
+
+
+def estimated_time(body: bytes) -> float | None:
+    """The wait a 503 for a loading model names, in seconds."""
+    try:
+        value = float(load_json(body).get("estimated_time"))
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return value if value > 0 else None
+
+
+def retry_after(response: requests.Response) -> float | None:
+    try:
+        value = float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None  # an HTTP date: rare for these servers, fall back to our own backoff
+    return max(value, 0.0) if math.isfinite(value) else None

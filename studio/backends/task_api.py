@@ -74,17 +74,18 @@ class TaskApiBackend(Backend):
     def setup_problem(self, endpoint: Endpoint, token: str | None) -> str | None:
         return router_setup_problem(endpoint, token)
 
-    def probe(self, endpoint: Endpoint, token: str | None, hub_url: str) -> Probe:
+    def probe(self, endpoint: Endpoint, token: str | None) -> Probe:
         if problem := self.setup_problem(endpoint, token):
             return Probe(False, "not set up", problem)
         if endpoint.on_router:
-            return hub_probe(endpoint, hub_url, provider="hf-inference")
+            return hub_probe(endpoint, provider="hf-inference")
         return reachable(endpoint, endpoint.url)
 
 
-def hub_probe(endpoint: Endpoint, hub_url: str, *, provider: str | None) -> Probe:
+def hub_probe(endpoint: Endpoint, *, provider: str | None) -> Probe:
     """Whether the Hub maps the model to a provider (to `provider`, when given), from its model
     info: free, and what the router itself consults."""
+    hub_url = endpoint.hub
     url = f"{hub_url.rstrip('/')}/api/models/{endpoint.model}?expand=inferenceProviderMapping"
     looked = http.look(url, endpoint)
     change = f"Set {endpoint.model_setting} to a model that is served for this task."

@@ -140,7 +140,7 @@ class TgiBackend(Backend):
             f"{endpoint.host}."
         )
 
-    def probe(self, endpoint: Endpoint, token: str | None, hub_url: str) -> Probe:
+    def probe(self, endpoint: Endpoint, token: str | None) -> Probe:
         if problem := self.setup_problem(endpoint, token):
             return Probe(False, "not set up", problem)
         base = endpoint.url.rstrip("/")

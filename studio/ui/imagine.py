@@ -9,7 +9,7 @@ from typing import Any
 import gradio as gr
 
 from studio.config import Config
-from studio.services import paint_picture, require_setup
+from studio.services import ignored_options, paint_picture, require_setup
 from studio.tasks.image_settings import (
     MAX_GUIDANCE,
     MAX_SIZE,
@@ -73,6 +73,12 @@ def last_seed(record: dict[str, Any] | None):
     return record["seed"]
 
 
+def options_note(config: Config) -> str:
+    """Which options the image server ignores, in small print; empty when it uses them all."""
+    note = ignored_options(config.endpoint("image"))
+    return f"*{note}*" if note else ""
+
+
 def advanced_options() -> list[gr.components.Component]:
     """Negative prompt, steps, guidance, width, height and seed, in the request's order."""
     negative_prompt = gr.Textbox(
@@ -95,23 +101,8 @@ def advanced_options() -> list[gr.components.Component]:
     return [negative_prompt, steps, guidance, width, height, seed]
 
 
-def build(config: Config, served: Collection[str] = ()) -> None:
-    setup_notice(config, "image")
-    history = gr.State([])  # this person's pictures in this browser session, newest first
-    latest = gr.State(None)  # the latest picture's record: path, seed, settings
-    with gr.Row(equal_height=True):
-        prompt = gr.Textbox(
-            label="Prompt", placeholder="Describe the image to make", lines=2, scale=5
-        )
-        with gr.Column(scale=1, min_width=140):
-            generate = gr.Button("Generate", variant="primary")
-            stop = gr.Button("Stop", variant="stop")
-    with gr.Accordion("Advanced options", open=False):
-        negative_prompt, steps, guidance, width, height, seed = advanced_options()
-        with gr.Row():
-            with gr.Column(scale=1, min_width=180):
-                random_seed = gr.Button("Random seed", size="sm")
-                reuse_seed = gr.Button("Reuse last seed", size="sm")
+def results() -> tuple[gr.Image, gr.Textbox, gr.Gallery]:
+    """The picture, how it was made, and the person's gallery."""
     with gr.Row():
         with gr.Column(scale=3):
             result = gr.Image(
@@ -139,6 +130,28 @@ def build(config: Config, served: Collection[str] = ()) -> None:
                 object_fit="contain",
                 interactive=False,
             )
+    return result, settings, gallery
+
+
+def build(config: Config, served: Collection[str] = ()) -> None:
+    setup_notice(config, "image")
+    history = gr.State([])  # this person's pictures in this browser session, newest first
+    latest = gr.State(None)  # the latest picture's record: path, seed, settings
+    with gr.Row(equal_height=True):
+        prompt = gr.Textbox(
+            label="Prompt", placeholder="Describe the image to make", lines=2, scale=5
+        )
+        with gr.Column(scale=1, min_width=140):
+            generate = gr.Button("Generate", variant="primary")
+            stop = gr.Button("Stop", variant="stop")
+    with gr.Accordion("Advanced options", open=False):
+        negative_prompt, steps, guidance, width, height, seed = advanced_options()
+        note = gr.Markdown(options_note(config), elem_id="imagine-options")
+        with gr.Row():
+            with gr.Column(scale=1, min_width=180):
+                random_seed = gr.Button("Random seed", size="sm")
+                reuse_seed = gr.Button("Reuse last seed", size="sm")
+    result, settings, gallery = results()
     gr.Examples(EXAMPLES, inputs=[prompt], label="Example prompts")
 
     # preprocess=False: the values reach make_image_request as sent, so it is the one place
@@ -157,6 +170,11 @@ def build(config: Config, served: Collection[str] = ()) -> None:
         outputs=[settings, gallery, history],
         api_visibility="private",
     )
+    # Read again on each page load and after each picture: the provider is named once the Hub
+    # has said which it is.
+    note_again = {"outputs": note, "api_visibility": "private", "show_progress": "hidden"}
+    gr.on(None, functools.partial(options_note, config), **note_again)
+    generating.success(functools.partial(options_note, config), **note_again)
     stop.click(None, cancels=[generating])
     random_seed.click(lambda: RANDOM_SEED, outputs=seed, api_visibility="private")
     reuse_seed.click(last_seed, inputs=latest, outputs=seed, api_visibility="private")

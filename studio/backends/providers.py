@@ -1,0 +1,183 @@
+"""Text to image through the Inference Providers the Hugging Face router reaches.
+
+    provider      request, on the router                              answer
+    hf-inference  /hf-inference/models/{model}, the task API          the picture's bytes
+    fal-ai        /fal-ai/{id}  {"prompt", "image_size", ...}         {"images": [{"url"}]}
+    replicate     /replicate/v1/models/{id}/predictions {"input"}     {"output": url}
+    together      /together/v1/images/generations {"steps", ...}      {"data": [{"b64_json"}]}
+    nscale        /nscale/v1/images/generations {"size", ...}         {"data": [{"b64_json"}]}
+    wavespeed     /wavespeed/api/v3/{id}                              a task to poll
+    zai-org       /zai-org/api/paas/v4/async/images/generations       a task to poll
+
+Which provider: the one `STUDIO_IMAGE_PROVIDER` names, or with `auto` the first the Hub maps the
+model to, as huggingface_hub resolves it; the Hub also gives the model's id on the provider's
+side (`hub`). huggingface_hub knows each provider's payload and route: its provider helper builds
+the request (`prepare_request`), given that mapping and the studio's router. The studio sends it,
+and whatever the answer asks for next (`provider_answers`), through its own `http`.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Any
+
+from studio import errors
+from studio.backends import http, hub
+from studio.backends.base import Backend, Progress
+from studio.backends.provider_answers import TASK, picture, provider_helper
+from studio.backends.task_api import IMAGE_ACCEPT, TaskApiBackend, router_setup_problem
+from studio.catalog import AUTO_PROVIDER, ROUTER_TASK_PATH
+from studio.config import Endpoint
+
+HF_INFERENCE = "hf-inference"
+
+# The tab's options each provider does not use, in the tab's words. huggingface_hub sends them
+# all, under each provider's names (fal-ai's image_size, Together's steps, Nscale's size), except
+# Nscale's steps, which it leaves out; Z.ai's image API takes a prompt and a size only.
+IGNORED: dict[str, tuple[str, ...]] = {
+    "hf-inference": (),
+    "fal-ai": (),
+    "nscale": ("inference steps",),
+    "replicate": (),
+    "together": (),
+    "wavespeed": (),
+    "zai-org": ("negative prompt", "inference steps", "guidance scale", "seed"),
+}
+# What a provider does with the options depends on the model it runs.
+CAVEATS = {
+    "replicate": (
+        "Each Replicate model names its own inputs and ignores the rest: its FLUX models take an "
+        "aspect ratio rather than width and height, and a guidance of their own."
+    ),
+}
+NO_NEGATIVE_PROMPT = ("flux",)  # model families that have no negative prompt on any provider
+
+TASK_API = TaskApiBackend()  # HF's own provider
+
+# The headers the studio sets itself: its token, and one Accept as huggingface_hub sends it.
+OWN_HEADERS = ("authorization", "accept", "user-agent")
+
+
+def build_request(endpoint: Endpoint, mapping: Any, prompt: str, parameters: dict | None):
+    """The provider's request, built by huggingface_hub's helper, for the studio to send.
+
+    Two steps of `prepare_request` are replaced, on a copy of the helper only: the mapping is the
+    one the studio looked up itself (huggingface_hub would ask the Hub with its own client), and
+    the base URL is the studio's router (huggingface_hub's is a module constant).
+    """
+    helper = copy.copy(provider_helper(mapping.provider))
+    helper._prepare_mapping_info = lambda model: mapping
+    helper._prepare_base_url = lambda api_key: f"{endpoint.router}/{mapping.provider}"
+    prepared = helper.prepare_request(
+        inputs=prompt,
+        parameters=dict(parameters or {}),  # some helpers pop from it
+        headers={},
+        model=mapping.hf_model_id,
+        api_key=endpoint.token or "",
+    )
+    headers = {k: v for k, v in prepared.headers.items() if k.lower() not in OWN_HEADERS}
+    headers |= http.auth_headers(endpoint, accept=IMAGE_ACCEPT)
+    return http.HttpRequest(url=prepared.url, json=prepared.json, headers=headers)
+
+
+def choose_mapping(endpoint: Endpoint, mappings: list) -> Any:
+    """The provider to ask: the named one, or with auto the first the Hub lists for the task."""
+    usable = [m for m in mappings if m.task == TASK and m.provider in IGNORED]
+    if endpoint.provider == AUTO_PROVIDER:
+        if usable:
+            return usable[0]
+        raise errors.ModelNotFoundError(
+            f"No Inference Provider serves {endpoint.model} for text to image. Set "
+            f"{endpoint.model_setting} to a model that one serves (a model's page on "
+            f"huggingface.co lists its providers), or {endpoint.url_setting} to your own server.",
+            status=404,
+        )
+    for mapping in usable:
+        if mapping.provider == endpoint.provider:
+            return mapping
+    others = ", ".join(m.provider for m in usable) or "none"
+    raise errors.ModelNotFoundError(
+        f"{endpoint.provider} does not serve {endpoint.model} for text to image (the Hub lists: "
+        f"{others}). Set {endpoint.spec.provider_setting} to one of those or to auto, or "
+        f"{endpoint.model_setting} to a model that {endpoint.provider} serves.",
+        status=404,
+    )
+
+
+def hf_inference(endpoint: Endpoint, mapping: Any) -> Endpoint:
+    """HF's own provider, reached through the task API as the studio always has."""
+    url = endpoint.router + ROUTER_TASK_PATH.format(model=mapping.provider_id)
+    return dataclasses.replace(endpoint, protocol="task", url=url, provider=HF_INFERENCE)
+
+
+def ignored_options(provider: str, model: str) -> str:
+    """Which of the tab's options `provider` does not use for `model`, in a sentence."""
+    ignored = list(IGNORED.get(provider, ()))
+    if any(family in model.lower() for family in NO_NEGATIVE_PROMPT):
+        if "negative prompt" not in ignored:
+            ignored.insert(0, "negative prompt")
+    said = (
+        f"{provider} ignores: {', '.join(ignored)}."
+        if ignored
+        else f"{provider} uses every option."
+    )
+    return " ".join(filter(None, [said, CAVEATS.get(provider)]))
+
+
+class ProvidersBackend(Backend):
+    protocol = "providers"
+    tasks = frozenset({"image"})
+    speaks = "Inference Providers"
+
+    def describe(self, endpoint: Endpoint) -> str:
+        who = (
+            "the provider the Hub maps it to"
+            if endpoint.provider == AUTO_PROVIDER
+            else endpoint.provider
+        )
+        return f"Model `{endpoint.model}` via {who}, through the router at {endpoint.host}."
+
+    def complete(
+        self,
+        endpoint: Endpoint,
+        inputs: Any,
+        parameters: dict | None = None,
+        *,
+        content_type: str | None = None,
+        progress: Progress | None = None,
+    ) -> Any:
+        mapping = choose_mapping(endpoint, hub.provider_mappings(endpoint))
+        if mapping.provider == HF_INFERENCE:
+            return TASK_API.complete(
+                hf_inference(endpoint, mapping), inputs, parameters, progress=progress
+            )
+        request = build_request(endpoint, mapping, inputs, parameters)
+        answer = http.post(request, endpoint)
+        return picture(answer, mapping.provider, request, endpoint, progress=progress)
+
+    def setup_problem(self, endpoint: Endpoint, token: str | None) -> str | None:
+        if endpoint.provider != AUTO_PROVIDER and endpoint.provider not in IGNORED:
+            return (
+                f"{endpoint.spec.provider_setting} is {endpoint.provider!r}, which is not an "
+                f"Inference Provider for text to image. Set it to auto (the provider the Hub maps "
+                f"the model to) or to one of: {', '.join(IGNORED)}."
+            )
+        return router_setup_problem(endpoint, token)
+
+    def ignored_options(self, endpoint: Endpoint) -> str | None:
+        """Which options the provider ignores; with auto, once the Hub has said which it is
+        (no request is made here: this runs as the page loads)."""
+        if endpoint.provider != AUTO_PROVIDER:
+            return ignored_options(endpoint.provider, endpoint.model)
+        mappings = hub.kept_mappings(endpoint)
+        if mappings is None:
+            return (
+                f"The provider is the one the Hub maps {endpoint.model} to; which options it "
+                "ignores shows here once it has made a picture."
+            )
+        try:
+            provider = choose_mapping(endpoint, mappings).provider
+        except errors.ModelNotFoundError:
+            return None
+        return f"Served by {provider}. " + ignored_options(provider, endpoint.model)

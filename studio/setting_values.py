@@ -1,0 +1,90 @@
+"""Reading one setting: a number, a list of names, an http(s) URL, user:password. Each failure
+is a ConfigurationError that names the setting and what it takes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+from studio.catalog import TASK_ALIASES, TASKS, TaskSpec
+from studio.errors import ConfigurationError
+
+
+def first(env: Mapping[str, str], names) -> str | None:
+    for name in names:
+        value = env.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+def positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        raise ConfigurationError(f"{name} must be a number of seconds above 0, not {text!r}.")
+    return value
+
+
+def positive_int(env: Mapping[str, str], name: str, default: int, unit: str) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigurationError(f"{name} must be a whole number ({unit}) from 1, not {text!r}.")
+    return int(text)
+
+
+def name_list(text: str) -> list[str]:
+    return list(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
+
+
+def server_set(spec: TaskSpec, env: Mapping[str, str]) -> bool:
+    settings = [spec.url_setting, spec.chat_base_setting]
+    return any(env.get(setting, "").strip() for setting in settings if setting)
+
+
+def task_list(text: str, setting: str) -> list[str]:
+    names = name_list(text)
+    if names == ["all"]:
+        return list(TASKS)
+    if names == ["none"]:
+        return []
+    names = list(dict.fromkeys(t for name in names for t in TASK_ALIASES.get(name, (name,))))
+    unknown = [name for name in names if name not in TASKS]
+    if unknown:
+        raise ConfigurationError(
+            f"{setting}: unknown tab {', '.join(unknown)}; choose from {', '.join(TASKS)} or all."
+        )
+    return names
+
+
+def parse_auth(text: str) -> tuple[str, str]:
+    user, sep, password = text.partition(":")
+    if not sep or not user or not password:
+        raise ConfigurationError("STUDIO_AUTH and --auth take user:password.")
+    return user, password
+
+
+def base_url(env: Mapping[str, str], setting: str, default: str) -> str:
+    url = env.get(setting, "").strip().rstrip("/")
+    if not url:
+        return default
+    check_url(url, setting)
+    return url
+
+
+def host(url: str) -> str:
+    # Without any user:password@ a URL may carry: the host is shown to people and logged.
+    return urlsplit(url).netloc.rpartition("@")[2]
+
+
+def check_url(url: str, setting: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(f"{setting} must be an http(s) URL, not {url!r}.")
