@@ -206,6 +206,16 @@ def send(
         sleep(wait)
 
 
+def get_json(url: str, endpoint: Endpoint, *, timeout: float = 5.0) -> Any:
+    """One GET, no retries, for a hint in a message (a server's list of models): the parsed
+    JSON answer, or None when there is none."""
+    try:
+        with session().get(url, headers=auth_headers(endpoint), timeout=timeout) as response:
+            return response.json() if response.ok else None
+    except (requests.RequestException, ValueError):
+        return None
+
+
 def _post(request: HttpRequest, endpoint: Endpoint, *, stream: bool) -> requests.Response:
     connect_timeout = min(10.0, endpoint.timeout)
     try:
