@@ -6,7 +6,8 @@ for fast tests only; tests/local/test_transformers_serve.py runs the real one.
                                 `{"detail": "Unexpected fields in the request: {'...'}"}`.
                                 `frequency_penalty` is read as a repetition penalty of 1 + value.
                                 A model it cannot load ("unknown/..."), or a seed torch cannot
-                                take (2**64 or more): a plain-text 500 "Internal Server Error".
+                                take (2**64 or more): a plain-text 500 "Internal Server Error",
+                                and the kept-alive connection closed, with no header saying so.
                                 The stream: a first chunk with only the role, a chunk per token,
                                 a last chunk with finish_reason and usage, and no `data: [DONE]`;
                                 an error in it is `data: {"error": "..."}`, formatted as a string.
@@ -85,6 +86,7 @@ class _TransformersHandler(_Handler):
             return self._json(422, {"detail": f"Unexpected fields in the request: {unexpected}"})
         model = str(request.get("model", ""))
         if model.startswith("unknown/") or int(request.get("seed") or 0) >= SEED_LIMIT:
+            self.close_connection = True  # as uvicorn does, without saying so in a header
             return self._plain(500, "Internal Server Error")
         self.state.load(model)
         self._stream(record, request, model)
@@ -104,7 +106,8 @@ class _TransformersHandler(_Handler):
                 message = f"`max_new_tokens` must be greater than 0, but is {max_tokens}."
                 self._send_chunk(error_event(message))
                 return self._end_stream(record)
-            words, finish = reply_tokens(last_user_text(record.messages), max_tokens or 1024)
+            text = last_user_text(record.messages)
+            words, finish = reply_tokens(text, max_tokens or 1024, leading_space=False)
             for token in self._tokens(record, words):
                 self._send_chunk(event({"content": token}))
             usage = {"completion_tokens": len(words), "prompt_tokens": 22}

@@ -123,8 +123,9 @@ def explained(endpoint: Endpoint, error: BackendError) -> BackendError:
     the server lists."""
     if not isinstance(error, ServerError) or error.status != 500:
         return error
+    said = error.message if error.message.endswith((".", "!", "?")) else error.message + "."
     hint = model_hint(endpoint, listed_models(endpoint))
-    return ServerError(f"{error.message} {hint}", status=error.status)
+    return ServerError(f"{said} {hint}", status=error.status)
 
 
 def listed_models(endpoint: Endpoint) -> list[str] | None:
