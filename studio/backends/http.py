@@ -206,21 +206,6 @@ def send(
         sleep(wait)
 
 
-def get_json(url: str, endpoint: Endpoint, *, timeout: float = 5.0) -> Any:
-    """A GET for a hint in a message (a server's list of models): the parsed JSON answer, or
-    None when there is none. Asked twice at most: a server that has just failed may close the
-    kept-alive connection as this reuses it (uvicorn does after a 500)."""
-    for _ in range(2):
-        try:
-            with session().get(url, headers=auth_headers(endpoint), timeout=timeout) as response:
-                return response.json() if response.ok else None
-        except requests.ConnectionError:
-            continue
-        except (requests.RequestException, ValueError):
-            return None
-    return None
-
-
 def _post(request: HttpRequest, endpoint: Endpoint, *, stream: bool) -> requests.Response:
     connect_timeout = min(10.0, endpoint.timeout)
     try:

@@ -18,6 +18,8 @@ import dataclasses
 import threading
 from typing import Any
 
+import requests
+
 from studio.backends import http
 from studio.backends.base import ChatRequest
 from studio.config import Endpoint
@@ -130,12 +132,28 @@ def explained(endpoint: Endpoint, error: BackendError) -> BackendError:
 
 def listed_models(endpoint: Endpoint) -> list[str] | None:
     """The ids `GET {base}/models` lists; None when the server lists none that way."""
-    url = _server(endpoint) + "/models"
-    answer: Any = http.get_json(url, endpoint, timeout=min(5.0, endpoint.timeout))
+    answer = get_json(_server(endpoint) + "/models", endpoint, timeout=min(5.0, endpoint.timeout))
     data = answer.get("data") if isinstance(answer, dict) else None
     if not isinstance(data, list):
         return None
     return [str(item["id"]) for item in data if isinstance(item, dict) and "id" in item]
+
+
+def get_json(url: str, endpoint: Endpoint, *, timeout: float) -> Any:
+    """A GET on the transport's session, for a hint in a message: the parsed JSON answer, or
+    None when there is none. Asked twice at most: a server that has just failed may close the
+    kept-alive connection as this reuses it (uvicorn does after a 500, without saying so)."""
+    for _ in range(2):
+        try:
+            with http.session().get(
+                url, headers=http.auth_headers(endpoint), timeout=timeout
+            ) as response:
+                return response.json() if response.ok else None
+        except requests.ConnectionError:
+            continue
+        except (requests.RequestException, ValueError):
+            return None
+    return None
 
 
 def model_hint(endpoint: Endpoint, listed: list[str] | None) -> str:
