@@ -209,6 +209,6 @@ class OpenAIChatBackend(Backend):
         if endpoint.on_router:
             return "Not sent: the router's chat API has no such setting."
         return (
-            "1 is off. Sent as repetition_penalty, which vLLM and TGI accept; to a server that "
-            "refuses it, as frequency_penalty (value - 1, which transformers serve reads so)."
+            "1 is off. Sent as repetition_penalty (vLLM, TGI); a server that refuses it gets it "
+            "in the form it takes (transformers serve: frequency_penalty = value - 1)."
         )

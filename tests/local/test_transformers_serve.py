@@ -90,30 +90,34 @@ def serve_environment(home: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def server(model_folder, tmp_path_factory):
-    """(base URL, process) of a running server with the model loaded."""
+def serve_process(serving, tmp_path_factory):
+    """(process, port) of `transformers serve` just started: it imports while the model is
+    built (it loads a model when a request first names it)."""
     home = tmp_path_factory.mktemp("hf-home")
     port = free_port()
     with open(home / "serve.log", "wb") as log:
         process = subprocess.Popen(
             serve_command(port), env=serve_environment(home), stdout=log, stderr=log
         )
-    base = f"http://127.0.0.1:{port}/v1"
+    yield process, port
+    process.terminate()
     try:
-        wait_for(lambda: healthy(process, port), STARTUP_BOUND, "transformers serve to start")
-        load = {"model": model_folder, "messages": [{"role": "user", "content": "hi"}]}
-        answer = requests.post(
-            f"{base}/chat/completions", json={**load, "max_tokens": 1}, timeout=120
-        )
-        assert answer.ok, answer.text  # the model is loaded before the first test
-        yield base, process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(serve_process, model_folder):
+    """(base URL, process) of the running server, with the model loaded."""
+    process, port = serve_process
+    wait_for(lambda: healthy(process, port), STARTUP_BOUND, "transformers serve to start")
+    base = f"http://127.0.0.1:{port}/v1"
+    load = {"model": model_folder, "messages": [{"role": "user", "content": "hi"}]}
+    answer = requests.post(f"{base}/chat/completions", json={**load, "max_tokens": 1}, timeout=120)
+    assert answer.ok, answer.text  # the model is loaded before the first test
+    return base, process
 
 
 def healthy(process: subprocess.Popen, port: int) -> bool:
