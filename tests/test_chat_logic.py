@@ -237,9 +237,7 @@ def test_settings_out_of_range(settings, message):
 
 def test_openai_body_plain():
     messages = [user("Hi")]
-    body, notes = openai_body(
-        ChatSettings(seed=7), "org/model", messages, send_repetition_penalty=False
-    )
+    body, notes = openai_body(ChatSettings(seed=7), "org/model", messages, penalty_as=None)
     assert body == {
         "model": "org/model",
         "messages": messages,
@@ -254,7 +252,7 @@ def test_openai_body_plain():
 
 def test_openai_body_sends_repetition_penalty_when_the_server_takes_it():
     body, notes = openai_body(
-        ChatSettings(repetition_penalty=1.2), "m", [user("Hi")], send_repetition_penalty=True
+        ChatSettings(repetition_penalty=1.2), "m", [user("Hi")], penalty_as="repetition_penalty"
     )
     assert body["repetition_penalty"] == 1.2
     assert notes == [
@@ -265,13 +263,26 @@ def test_openai_body_sends_repetition_penalty_when_the_server_takes_it():
     ]
 
 
+def test_openai_body_sends_frequency_penalty_to_a_server_that_reads_it_as_repetition():
+    body, notes = openai_body(
+        ChatSettings(repetition_penalty=1.3), "m", [user("Hi")], penalty_as="frequency_penalty"
+    )
+    assert "repetition_penalty" not in body
+    assert body["frequency_penalty"] == 0.3  # transformers serve: 1 + 0.3
+    assert notes == [
+        "Repetition penalty 1.3 was sent as frequency_penalty 0.3: this server refuses "
+        "repetition_penalty and reads frequency_penalty as a repetition penalty of 1 + value "
+        "(transformers serve)."
+    ]
+
+
 def test_openai_body_drops_repetition_penalty_and_says_so():
     body, notes = openai_body(
         ChatSettings(repetition_penalty=1.2),
         "m",
         [user("Hi")],
         stream=False,
-        send_repetition_penalty=False,
+        penalty_as=None,
     )
     assert "repetition_penalty" not in body
     assert body["stream"] is False
@@ -280,13 +291,13 @@ def test_openai_body_drops_repetition_penalty_and_says_so():
 
 def test_openai_body_temperature_zero_and_top_p_edges():
     body, notes = openai_body(
-        ChatSettings(temperature=0, top_p=1.0), "m", [user("Hi")], send_repetition_penalty=True
+        ChatSettings(temperature=0, top_p=1.0), "m", [user("Hi")], penalty_as="repetition_penalty"
     )
     assert body["temperature"] == 0
     assert "top_p" not in body  # 1.0 is every server's default, and TGI rejects it
     assert notes == []
     body, notes = openai_body(
-        ChatSettings(top_p=0), "m", [user("Hi")], send_repetition_penalty=True
+        ChatSettings(top_p=0), "m", [user("Hi")], penalty_as="repetition_penalty"
     )
     assert "top_p" not in body
     assert notes == ["Top-p 0 must be above 0; the server's default was used."]

@@ -6,7 +6,8 @@
 
     protocol  module         speaks
     task      task_api       the Hugging Face task API (router hf-inference, endpoints, toolkit)
-    openai    openai_chat    OpenAI-compatible chat completions (router /v1, vLLM, llama.cpp)
+    openai    openai_chat    OpenAI-compatible chat completions (router /v1, vLLM, llama.cpp,
+                             transformers serve); `self_hosted`: how servers of one's own differ
     tgi       tgi            TGI's /generate_stream with a prompt template
     providers providers      text to image on any Inference Provider (huggingface_hub's helpers)
     local     local          models in this process (the optional extra)

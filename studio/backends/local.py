@@ -15,6 +15,7 @@ from typing import Any
 
 from studio.backends.base import Backend, Cancel, ChatRequest, Probe, Progress
 from studio.backends.openai_chat import openai_body, openai_deltas
+from studio.backends.self_hosted import REPETITION_PENALTY
 from studio.catalog import LOCAL_EXTRA_MISSING
 from studio.config import Endpoint
 from studio.tasks.chat import ChatSettings, Delta, Message
@@ -55,7 +56,7 @@ class LocalBackend(Backend):
         settings: ChatSettings,
     ) -> ChatRequest:
         # The model's own chat template applies; every setting is honoured, so no notes.
-        body, _ = openai_body(settings, endpoint.model, messages, send_repetition_penalty=True)
+        body, _ = openai_body(settings, endpoint.model, messages, penalty_as=REPETITION_PENALTY)
         return ChatRequest("", body, max_tokens=settings.max_new_tokens)
 
     def stream_chat(

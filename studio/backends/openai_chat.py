@@ -4,8 +4,13 @@ Spoken by the router (`https://router.huggingface.co/v1`), vLLM, SGLang, llama.c
 Ollama, TGI's Messages API and `transformers serve`. The endpoint's URL is the base (`.../v1`).
 
     chat     messages, settings -> stream of chat.completion.chunk ... data: [DONE]
+             (`transformers serve` sends no [DONE]: its last chunk, with finish_reason and
+             usage, ends the stream, and the end of the stream is the end of the reply)
     caption  a vision model asked for one sentence about a data: URL image, not streamed;
              answered as the task API's [{"generated_text"}]
+
+Servers of one's own differ in what they take and how they fail; `self_hosted` holds what the
+backend does about it (the repetition penalty a server refuses, a plain 500).
 """
 
 from __future__ import annotations
@@ -14,12 +19,18 @@ import base64
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from studio.backends import http, streams
+from studio.backends import http, self_hosted, streams
 from studio.backends.base import Backend, Cancel, ChatRequest, Probe, Progress
 from studio.backends.model_list import model_for, served_models
+from studio.backends.self_hosted import FREQUENCY_PENALTY, REPETITION_PENALTY
 from studio.backends.task_api import router_setup_problem
 from studio.config import Endpoint
-from studio.errors import BadResponseError, ConfigurationError, IncompleteStreamError
+from studio.errors import (
+    BackendError,
+    BadResponseError,
+    ConfigurationError,
+    IncompleteStreamError,
+)
 from studio.tasks.chat import ChatSettings, Delta, Message
 
 CHAT_PATH = "/chat/completions"
@@ -39,12 +50,14 @@ def openai_body(
     messages: Sequence[Message],
     *,
     stream: bool = True,
-    send_repetition_penalty: bool,
+    penalty_as: str | None,
 ) -> tuple[dict[str, Any], list[str]]:
     """A ``/chat/completions`` body, and notes for the person about settings mapped or dropped.
 
-    ``send_repetition_penalty``: whether the server takes the non-standard field (vLLM, TGI do;
-    the router's providers may not).
+    ``penalty_as``: the field the repetition penalty goes in, or None to leave it out. It is
+    not in the OpenAI schema: vLLM and TGI take ``repetition_penalty``; ``transformers serve``
+    refuses it and reads ``frequency_penalty`` as a repetition penalty of 1 + value; the
+    router's providers may take neither.
     """
     body: dict[str, Any] = {
         "model": model,
@@ -61,16 +74,12 @@ def openai_body(
     if settings.seed is not None:
         body["seed"] = int(settings.seed)
     penalty = settings.repetition_penalty
-    if penalty != 1.0 and send_repetition_penalty:
-        body["repetition_penalty"] = penalty
-        notes.append(
-            f"Repetition penalty {penalty:g} is not part of the OpenAI API; sent as "
-            "repetition_penalty, which vLLM and TGI accept."
-        )
-    elif penalty != 1.0:
-        notes.append(
-            f"Repetition penalty {penalty:g} was not sent: this server's API has no such setting."
-        )
+    if penalty != 1.0:
+        notes.append(self_hosted.penalty_note(penalty, penalty_as))
+        if penalty_as == REPETITION_PENALTY:
+            body[REPETITION_PENALTY] = penalty
+        elif penalty_as == FREQUENCY_PENALTY:
+            body[FREQUENCY_PENALTY] = self_hosted.as_frequency_penalty(penalty)
     return body, notes
 
 
@@ -154,9 +163,15 @@ def chat_url(endpoint: Endpoint) -> str:
 
 
 class OpenAIChatBackend(Backend):
+    """One per process (the registry's): what it learns about servers of one's own, such as the
+    form of the repetition penalty each takes, holds for every later request to them."""
+
     protocol = "openai"
     tasks = frozenset({"caption", "chat"})
     speaks = "chat completions"
+
+    def __init__(self) -> None:
+        self.servers = self_hosted.ServerNotes()
 
     def complete(
         self,
@@ -182,11 +197,10 @@ class OpenAIChatBackend(Backend):
         settings: ChatSettings,
     ) -> ChatRequest:
         """Repetition penalty is not in the OpenAI schema: it is sent to a server of your own
-        (vLLM, TGI, llama.cpp's server take it) and left out on the router, whose providers may
-        reject it."""
-        body, notes = openai_body(
-            settings, model_for(endpoint), messages, send_repetition_penalty=not endpoint.on_router
-        )
+        as the field it takes (`repetition_penalty` until it refuses that) and left out on the
+        router, whose providers may reject it."""
+        penalty_as = None if endpoint.on_router else self.servers.penalty_form(endpoint)
+        body, notes = openai_body(settings, model_for(endpoint), messages, penalty_as=penalty_as)
         return ChatRequest(CHAT_PATH, body, notes=tuple(notes), max_tokens=settings.max_new_tokens)
 
     def stream_chat(
@@ -197,9 +211,26 @@ class OpenAIChatBackend(Backend):
         *,
         progress: Progress | None = None,
     ) -> Iterator[Delta]:
+        """A server of one's own that refuses `repetition_penalty` is asked again at once in the
+        form it takes, and the first piece of the reply carries a note saying so. A plain 500
+        from it is explained with the model setting and the models it lists."""
+        try:
+            yield from self._stream(endpoint, request, cancel)
+            return
+        except BackendError as error:  # statuses come before any piece of the reply
+            if endpoint.on_router:
+                raise
+            again = self.servers.after_refusal(endpoint, request, error)
+            if again is None:
+                raise self_hosted.explained(endpoint, error) from None
+        yield Delta("", note=again.notes[-1])
+        yield from self._stream(endpoint, again, cancel)
+
+    def _stream(self, endpoint: Endpoint, request: ChatRequest, cancel: Cancel) -> Iterator[Delta]:
         url = endpoint.url.rstrip("/") + request.path
+        retry = http.DEFAULT_RETRY if endpoint.on_router else self_hosted.RETRY
         events = streams.stream_events(
-            http.json_request(endpoint, url, request.body), endpoint, cancel=cancel
+            http.json_request(endpoint, url, request.body), endpoint, retry=retry, cancel=cancel
         )
         try:
             yield from openai_deltas(events)
@@ -232,4 +263,7 @@ class OpenAIChatBackend(Backend):
     def repetition_penalty_info(self, endpoint: Endpoint) -> str:
         if endpoint.on_router:
             return "Not sent: the router's chat API has no such setting."
-        return "1 is off. Sent as repetition_penalty, which vLLM and TGI accept."
+        return (
+            "1 is off. Sent as repetition_penalty (vLLM, TGI); a server that refuses it gets it "
+            "in the form it takes (transformers serve: frequency_penalty = value - 1)."
+        )

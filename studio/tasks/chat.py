@@ -245,7 +245,10 @@ class ChatSettings:
 
 @dataclass(frozen=True)
 class Delta:
-    """A piece of a streamed reply; the last one may carry only a finish reason."""
+    """A piece of a streamed reply; the last one may carry only a finish reason. A `note` tells
+    the person how the request was sent when that changed on the way (a setting the server
+    refused, sent again in the form it takes)."""
 
     text: str
     finish_reason: str | None = None
+    note: str = ""

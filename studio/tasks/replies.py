@@ -26,6 +26,7 @@ class ReplyStats:
         self._last_token_at: float | None = None
         self.tokens = 0
         self.finish_reason: str | None = None
+        self.notes: list[str] = []  # from the stream: how the request was sent after all
 
     def add(self, delta: Delta) -> None:
         if delta.text:
@@ -36,6 +37,8 @@ class ReplyStats:
             self.tokens += 1
         if delta.finish_reason:
             self.finish_reason = delta.finish_reason
+        if delta.note:
+            self.notes.append(delta.note)
 
     def watch(self, deltas: Iterable[Delta]) -> Iterator[Delta]:
         """Pass deltas through, adding each."""
@@ -81,8 +84,10 @@ def notes_line(notes: tuple[str, ...], left_out: int, budget_chars: int) -> str:
 
 
 def stats_line(stats: ReplyStats, notes: str = "", *, failed: bool = False) -> str:
-    """Time to first token, tokens per second and finish reason, in small print."""
+    """Time to first token, tokens per second and finish reason, in small print; then the
+    notes on settings, the stream's own last."""
     summary = stats.summary() + (" · failed" if failed else "")
+    notes = " ".join(text for text in (notes, *stats.notes) if text)
     return "\n\n".join(f"<small>{text}</small>" for text in (summary, notes) if text)
 
 

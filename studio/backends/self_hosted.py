@@ -1,0 +1,181 @@
+"""Chat servers of one's own, as they really answer: what the OpenAI-compatible backend does
+about the ways they differ from the router.
+
+    repetition penalty   not in the OpenAI schema. vLLM and TGI take `repetition_penalty`;
+                         `transformers serve` refuses it (422 "Unexpected fields in the request")
+                         and reads `frequency_penalty` as a repetition penalty of 1 + value. A
+                         refusal is answered by asking again at once in the form the server
+                         takes, which is remembered for that server for the rest of the process.
+    a plain 500          `transformers serve` answers one for a model it cannot load: the
+                         message names the model setting and the models the server lists
+                         (`GET {base}/models`). Retried once at most: a 500 that repeats at
+                         once is the server's answer, not a hiccup.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from typing import Any
+
+import requests
+
+from studio.backends import http
+from studio.backends.base import ChatRequest
+from studio.config import Endpoint
+from studio.errors import BackendError, ServerError, ValidationError
+
+REPETITION_PENALTY = "repetition_penalty"  # vLLM, TGI, llama.cpp's server
+FREQUENCY_PENALTY = "frequency_penalty"  # transformers serve: a repetition penalty of 1 + value
+RETRY = dataclasses.replace(http.DEFAULT_RETRY, server_error_retries=1)
+MODELS_SHOWN = 5  # names of listed models in a message; the rest are counted
+# How servers say a field is not theirs: transformers serve ("Unexpected fields in the request"),
+# FastAPI models that forbid extras ("Extra inputs are not permitted"), OpenAI ("Unrecognized").
+REFUSALS = ("unexpected", "unrecognized", "unknown", "extra", "not permitted", "not allowed")
+TRANSFORMERS_REFUSAL = "unexpected fields in the request"
+CANNOT_LOAD = "Servers such as transformers serve answer a plain 500 for a model they cannot load"
+
+
+class ServerNotes:
+    """What servers of one's own have shown they take, by base URL, for this process."""
+
+    def __init__(self) -> None:
+        self._penalty_forms: dict[str, str | None] = {}
+        self._lock = threading.Lock()
+
+    def penalty_form(self, endpoint: Endpoint) -> str | None:
+        """The field to send the repetition penalty in (None: leave it out)."""
+        with self._lock:
+            return self._penalty_forms.get(_server(endpoint), REPETITION_PENALTY)
+
+    def after_refusal(
+        self, endpoint: Endpoint, request: ChatRequest, error: BackendError
+    ) -> ChatRequest | None:
+        """The request again in the form the server takes, when `error` refused its
+        `repetition_penalty`; None when it did not. The form is remembered for the server."""
+        penalty = request.body.get(REPETITION_PENALTY)
+        if penalty is None or not refuses_repetition_penalty(error):
+            return None
+        form = FREQUENCY_PENALTY if TRANSFORMERS_REFUSAL in error.message.lower() else None
+        with self._lock:
+            self._penalty_forms[_server(endpoint)] = form
+        body = {key: value for key, value in request.body.items() if key != REPETITION_PENALTY}
+        if form == FREQUENCY_PENALTY:
+            body[FREQUENCY_PENALTY] = as_frequency_penalty(penalty)
+        note = retry_note(endpoint, penalty, form, error.status)
+        kept = tuple(n for n in request.notes if not n.startswith("Repetition penalty"))
+        return dataclasses.replace(request, body=body, notes=(*kept, note))
+
+
+def _server(endpoint: Endpoint) -> str:
+    return endpoint.url.rstrip("/")
+
+
+def refuses_repetition_penalty(error: BackendError) -> bool:
+    """A 400 or 422 saying `repetition_penalty` is a field the server does not know."""
+    text = error.message.lower()
+    return (
+        isinstance(error, ValidationError)
+        and error.status in (400, 422)
+        and REPETITION_PENALTY in text
+        and any(word in text for word in REFUSALS)
+    )
+
+
+def as_frequency_penalty(penalty: float) -> float:
+    """transformers serve's reading: repetition penalty = 1 + frequency_penalty."""
+    return round(penalty - 1.0, 6)
+
+
+def penalty_note(penalty: float, form: str | None) -> str:
+    """What the person is told about a repetition penalty other than 1, sent as `form`."""
+    if form == REPETITION_PENALTY:
+        return (
+            f"Repetition penalty {penalty:g} is not part of the OpenAI API; sent as "
+            "repetition_penalty, which vLLM and TGI accept."
+        )
+    if form == FREQUENCY_PENALTY:
+        return (
+            f"Repetition penalty {penalty:g} was sent as frequency_penalty "
+            f"{as_frequency_penalty(penalty):g}: this server refuses repetition_penalty and "
+            "reads frequency_penalty as a repetition penalty of 1 + value (transformers serve)."
+        )
+    return f"Repetition penalty {penalty:g} was not sent: this server's API has no such setting."
+
+
+def retry_note(endpoint: Endpoint, penalty: float, form: str | None, status: int | None) -> str:
+    """What the person is told when the request was sent again without repetition_penalty."""
+    how = (
+        f"as frequency_penalty {as_frequency_penalty(penalty):g}, which it reads as a repetition "
+        f"penalty of {penalty:g} (as transformers serve does)"
+        if form == FREQUENCY_PENALTY
+        else "without it"
+    )
+    return (
+        f"{endpoint.host} refused repetition_penalty ({status}), so the request was sent again "
+        f"{how}; later requests to it are sent that way at once."
+    )
+
+
+# --- a plain 500 ---------------------------------------------------------------------------
+
+
+def explained(endpoint: Endpoint, error: BackendError) -> BackendError:
+    """`error`, or for a 500 the same with what to check: the model setting against the models
+    the server lists."""
+    if not isinstance(error, ServerError) or error.status != 500:
+        return error
+    said = error.message if error.message.endswith((".", "!", "?")) else error.message + "."
+    hint = model_hint(endpoint, listed_models(endpoint))
+    return ServerError(f"{said} {hint}", status=error.status)
+
+
+def listed_models(endpoint: Endpoint) -> list[str] | None:
+    """The ids `GET {base}/models` lists; None when the server lists none that way."""
+    answer = get_json(_server(endpoint) + "/models", endpoint, timeout=min(5.0, endpoint.timeout))
+    data = answer.get("data") if isinstance(answer, dict) else None
+    if not isinstance(data, list):
+        return None
+    return [str(item["id"]) for item in data if isinstance(item, dict) and "id" in item]
+
+
+def get_json(url: str, endpoint: Endpoint, *, timeout: float) -> Any:
+    """A GET on the transport's session, for a hint in a message: the parsed JSON answer, or
+    None when there is none. Asked twice at most: a server that has just failed may close the
+    kept-alive connection as this reuses it (uvicorn does after a 500, without saying so)."""
+    for _ in range(2):
+        try:
+            with http.session().get(
+                url, headers=http.auth_headers(endpoint), timeout=timeout
+            ) as response:
+                return response.json() if response.ok else None
+        except requests.ConnectionError:
+            continue
+        except (requests.RequestException, ValueError):
+            return None
+    return None
+
+
+def model_hint(endpoint: Endpoint, listed: list[str] | None) -> str:
+    """What to check after a 500, from the models the server lists (None: it lists none)."""
+    model, setting, cannot_load = endpoint.model, endpoint.model_setting, CANNOT_LOAD
+    if listed is None:
+        return f"{cannot_load}: check that {setting} ({model}) names a model this server can load."
+    if model in listed:
+        return (
+            f"The server lists {model} among its models, so the model is not the cause: the "
+            "server's log says what failed; a setting it cannot take, such as a very large "
+            "seed, does this."
+        )
+    if not listed:
+        return (
+            f"It lists no models at {_server(endpoint)}/models. {cannot_load}: check that "
+            f"{setting} ({model}) names a model or folder this server can load."
+        )
+    names = ", ".join(listed[:MODELS_SHOWN])
+    if len(listed) > MODELS_SHOWN:
+        names += f" and {len(listed) - MODELS_SHOWN} more"
+    return (
+        f"It does not list {model} among its models ({names}). {cannot_load}: set {setting} to "
+        "one it lists, or to a model or folder it can load."
+    )
