@@ -197,11 +197,13 @@ def idle_since(process: subprocess.Popen, timeout: float) -> float | None:
 
 
 def test_the_chat_tab_streams_a_reply(client):
-    job = client.submit("hello there", max_new_tokens=12, seed=1, api_name="/chat")
+    job = client.submit("hello there", max_new_tokens=48, seed=1, api_name="/chat")
     reply = job.result(timeout=60)
     outputs = job.outputs()
     assert reply.strip() and outputs[-1] == reply
-    assert len(outputs) >= 3, f"the reply came in one piece, not streamed: {outputs}"
+    # The first token is shown at once, the rest at most every 40 ms: a fast tiny model's reply
+    # may come in as few as two pieces, but never in one.
+    assert len(outputs) >= 2, f"the reply came in one piece, not streamed: {outputs}"
     assert all(reply.startswith(piece) for piece in outputs), "each output extends the last"
 
 
