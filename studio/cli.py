@@ -96,13 +96,16 @@ def _setup_problem(config: Config, task: str) -> str | None:
     return setup_problem(config, task)
 
 
-def _build(config: Config) -> list[tuple[object, int]]:
+def _build(config: Config) -> list[tuple[object, int, list[str]]]:
+    """(app, port, its tabs' names) for each app to serve."""
     from studio.ui.app import build_app, select_tabs  # Gradio loads only once flags are read
 
     tabs = select_tabs(config.tabs)
     if config.per_tab_ports:
-        return [(build_app(config, [tab]), config.port + i) for i, tab in enumerate(tabs)]
-    return [(build_app(config, tabs), config.port)]
+        return [
+            (build_app(config, [tab]), config.port + i, [tab.name]) for i, tab in enumerate(tabs)
+        ]
+    return [(build_app(config, tabs), config.port, [tab.name for tab in tabs])]
 
 
 def _check_share(config: Config, *, allow_without_auth: bool) -> None:

@@ -78,6 +78,7 @@ def launch_options(config: Config, *, port: int | None = None) -> dict[str, Any]
         "state_session_capacity": config.max_sessions,
         "app_kwargs": {"middleware": middleware(config)},
         "prevent_thread_lock": True,  # serve() launches every app, then waits
+        "quiet": True,  # the studio's own banner says where it runs (Gradio's gives CLI advice)
     }
 
 
@@ -96,13 +97,25 @@ def middleware(config: Config) -> list:
     return layers
 
 
-def serve(config: Config, apps: Sequence[tuple[gr.Blocks, int]]) -> int:
-    """Launch each (app, port), serve until interrupted, close them all; the exit status.
+def startup_banner(config: Config, apps: Sequence, launched: Sequence) -> str:
+    from studio.banner import banner
+    from studio.services import setup_problem
+
+    names_and_ports = [(names, port) for _, port, names in apps]
+    shares = [getattr(app, "share_url", None) for app in launched]
+    return banner(
+        config, names_and_ports, lambda task: setup_problem(config, task), share_urls=shares
+    )
+
+
+def serve(config: Config, apps: Sequence[tuple[gr.Blocks, int, Sequence[str]]]) -> int:
+    """Launch each (app, port, its tabs' names), say where they run, serve until interrupted,
+    close them all; the exit status.
 
     A port in use is one line on stderr and status 1, after closing the apps already launched.
     """
     launched: list[gr.Blocks] = []
-    for app, port in apps:
+    for app, port, _ in apps:
         try:
             app.launch(**launch_options(config, port=port))
         except OSError:
@@ -114,6 +127,7 @@ def serve(config: Config, apps: Sequence[tuple[gr.Blocks, int]]) -> int:
                 running.close()
             return 1
         launched.append(app)
+    print(startup_banner(config, apps, launched), flush=True)
     try:
         launched[0].block_thread()
     except KeyboardInterrupt:

@@ -37,6 +37,7 @@ def test_the_options_carry_the_configuration():
         "ssr_mode": False,
         "state_session_capacity": 1000,
         "prevent_thread_lock": True,
+        "quiet": True,
     }
     assert inspect.iscoroutinefunction(check)  # studio.login's check, awaited by Gradio
     assert [layer.cls.__name__ for layer in middleware] == [
