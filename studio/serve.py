@@ -47,6 +47,7 @@ def thread_pool_size(concurrency: int) -> int:
 def launch_options(config: Config, *, port: int | None = None) -> dict[str, Any]:
     """The keyword arguments of `Blocks.launch` for this configuration (`port`: this app's)."""
     from studio.tasks.uploads import MAX_UPLOAD_BYTES  # Pillow, too, loads only when serving
+    from studio.ui.look import CSS
 
     return {
         "server_name": config.host,
@@ -57,6 +58,7 @@ def launch_options(config: Config, *, port: int | None = None) -> dict[str, Any]
         # Gradio stops an upload at the limit; the image code refuses larger files too.
         "max_file_size": MAX_UPLOAD_BYTES,
         "footer_links": ["api", "gradio"],
+        "css": CSS,  # the studio's look, the same in every app
         "prevent_thread_lock": True,  # serve() launches every app, then waits
     }
 

@@ -10,6 +10,7 @@ import pytest
 from studio.config import load_config
 from studio.serve import HEADROOM, launch_options, thread_pool_size
 from studio.tasks.uploads import MAX_UPLOAD_BYTES
+from studio.ui.look import CSS
 
 GRADIO_DEFAULT_THREADS = inspect.signature(gr.Blocks.launch).parameters["max_threads"].default
 
@@ -30,6 +31,7 @@ def test_the_options_carry_the_configuration():
         "max_threads": 100 + HEADROOM,
         "max_file_size": MAX_UPLOAD_BYTES,
         "footer_links": ["api", "gradio"],
+        "css": CSS,
         "prevent_thread_lock": True,
     }
 
