@@ -28,6 +28,7 @@ from studio.ui.game_layout import (
     GamePage,
     RoundCards,
     captioned_card,
+    captioning_card,
     layout,
     original_card,
     painted_card,
@@ -152,16 +153,19 @@ def play_on_cards(config: Config, folder: str, image: dict | None, rounds: float
     prepared, steps = start_game(config, folder, image, rounds, seed)
     total = int(rounds)
     original = processing_utils.save_bytes_to_cache(prepared.jpeg, "round-0.jpg", folder)
-    yield RoundCards.shown(original_card(original))
+    yield RoundCards.shown(original_card(original) | captioning_card(1))
     yield Doing(f"Round 1 of {total}: captioning your picture")
     for step in steps:
         if isinstance(step, Captioned):
             yield RoundCards.shown(captioned_card(step))
             yield Doing(f"Round {step.number} of {total}: painting the caption")
             continue
-        yield RoundCards.shown(painted_card(step, keep_round(config, folder, step)))
+        painted = painted_card(step, keep_round(config, folder, step))
         if step.number < total:
+            yield RoundCards.shown(painted | captioning_card(step.number + 1))
             yield Doing(f"Round {step.number + 1} of {total}: captioning round {step.number}")
+        else:
+            yield RoundCards.shown(painted)
 
 
 def build(config: Config, served: Collection[str] = ()) -> None:

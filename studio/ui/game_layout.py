@@ -58,6 +58,11 @@ def original_card(picture: str) -> dict[int, tuple]:
     return {0: card(0, picture, "**Round 0** · the picture you chose")} | cards
 
 
+def captioning_card(number: int) -> dict[int, tuple]:
+    before = "your picture" if number == 1 else f"round {number - 1}'s picture"
+    return {number: card(number, None, f"**Round {number}**\n\n*Captioning {before}…*")}
+
+
 def captioned_card(step: Captioned) -> dict[int, tuple]:
     text = f"**Round {step.number}** · seed {step.seed}\n\n{step.caption}\n\n*Painting…*"
     return {step.number: card(step.number, None, text)}

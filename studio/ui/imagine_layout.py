@@ -109,9 +109,8 @@ def layout() -> ImaginePage:
     parts["gallery"] = gr.Gallery(
         label="Your images in this session (choose one to bring back its settings)",
         elem_id="imagine-gallery",
-        columns=4,
+        columns=4,  # two on a phone (studio.ui.look)
         fit_columns=False,
-        height=360,
         object_fit="contain",
         allow_preview=False,
         interactive=False,
@@ -127,7 +126,9 @@ def advanced_options() -> dict[str, Any]:
         label="Negative prompt", placeholder="What the image should not show"
     )
     with gr.Row():
-        parts["steps"] = gr.Slider(MIN_STEPS, MAX_STEPS, value=25, step=1, label="Inference steps")
+        parts["steps"] = gr.Slider(
+            MIN_STEPS, MAX_STEPS, value=25, step=1, label="Inference steps", elem_id="imagine-steps"
+        )
         parts["guidance"] = gr.Slider(
             MIN_GUIDANCE, MAX_GUIDANCE, value=7, step=0.5, label="Guidance scale"
         )

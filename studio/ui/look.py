@@ -79,8 +79,9 @@ _PICTURES = """
 
 _PHONE = """
 @media (max-width: 640px) {
-  .gradio-container { padding-left: 8px !important; padding-right: 8px !important; }
+  .studio-title p { font-size: var(--text-md); }
   [role="tab"] { padding-left: 10px; padding-right: 10px; }
+  #imagine-gallery .grid-container { --grid-cols: 2 !important; }
 }
 """
 

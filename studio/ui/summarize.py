@@ -90,7 +90,7 @@ def build(config: Config, served: Collection[str] = ()) -> None:
                 clear = gr.ClearButton(scale=1)
             status = status_line("summarize")
         with gr.Column():
-            summary_box = gr.Textbox(label="Summary", lines=10, buttons=["copy"])
+            summary_box = gr.Textbox(label="Summary", lines=10, buttons=["copy"], elem_id="summary")
     gr.Examples([[EIFFEL], [PHOTOSYNTHESIS]], inputs=[text], label="Examples")
     clear.add([text, min_length, max_length, summary_box, status])
     summarizing = page_event(

@@ -132,7 +132,7 @@ def on_page(
         yield (*skip, waiting_html(now, 0, limit))
         try:
             async for item in in_thread(steps):
-                if item is _TICK:
+                if item is STILL_WAITING:
                     yield (*skip, waiting_html(now, time.monotonic() - step_started, limit))
                 elif isinstance(item, Doing):
                     now, step_started = item.what, time.monotonic()
@@ -148,7 +148,7 @@ def on_page(
     return run
 
 
-_TICK = object()
+STILL_WAITING = object()  # what in_thread yields each tick without an item
 _END = object()
 
 
@@ -158,7 +158,7 @@ class _Failed:
 
 
 async def in_thread(make: Callable[[], Iterator], *, tick: float = TICK) -> AsyncIterator:
-    """Items of a blocking iterator, run in a thread of its own, and `_TICK` every `tick`
+    """Items of a blocking iterator, run in a thread of its own, and STILL_WAITING every `tick`
     seconds without one. Leaving (end, error, or the task cancelled by Stop) tells the thread
     to stop: it finishes the step in flight, then closes the iterator and asks for no more."""
     loop = asyncio.get_running_loop()
@@ -189,7 +189,7 @@ async def in_thread(make: Callable[[], Iterator], *, tick: float = TICK) -> Asyn
             getter = getter or asyncio.ensure_future(items.get())
             done, _ = await asyncio.wait({getter}, timeout=tick)
             if not done:
-                yield _TICK
+                yield STILL_WAITING
                 continue
             item, getter = getter.result(), None
             if item is _END:
