@@ -17,6 +17,15 @@ from tests.servers import running
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
+
+@pytest.fixture(autouse=True)
+def patient_expect():
+    """Each wait here is for the app or a server, on a machine that may be busy: wait long."""
+    expect.set_options(timeout=20_000)
+    yield
+    expect.set_options(timeout=5_000)  # Playwright's default, for the other modules
+
+
 CHELSEA = str(ROOT / "assets" / "chelsea.jpg")  # 451x300
 TWO_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
@@ -93,6 +102,10 @@ def test_each_round_is_a_card_with_its_picture_whole_caption_and_seed(
         expect(page.locator(f"#round-{number}-picture img")).to_be_visible()
     expect(page.locator("#game-rounds .round-card:visible")).to_have_count(4)
     screenshot(page, "game-cards.png", full_page=True)
+
+    page.locator("#game-clear").click()
+    expect(page.locator("#game-rounds .round-card:visible")).to_have_count(0)
+    expect(page.locator("#game-image img")).to_have_count(0)
 
 
 def test_stop_ends_the_game_before_the_next_request(page, picture_app, picture_server):

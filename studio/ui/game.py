@@ -30,6 +30,7 @@ from studio.ui.game_layout import (
     captioned_card,
     captioning_card,
     layout,
+    no_cards,
     original_card,
     painted_card,
 )
@@ -223,6 +224,22 @@ def wire_page(page: GamePage, config: Config) -> None:
         **common,
     )
     stop_button(page.rounds_stop, [playing], page.rounds_status)
+    clear(page, [captioning, generating, both, playing])
+
+
+def clear(page: GamePage, events: list) -> None:
+    """Clear stops whatever runs and empties the tab: the picture, the caption, the painting,
+    the status lines and the cards."""
+    cleared = [page.upload, page.caption, page.generated, page.settings, page.latest]
+    cleared += [page.status, page.rounds_status]
+    page.clear_button.click(
+        lambda: (None, "", None, "", None, "", "", *no_cards()),
+        None,
+        [*cleared, *page.cards.outputs],
+        cancels=events,
+        queue=False,
+        api_visibility="private",
+    )
 
 
 def wire_api(page: GamePage, config: Config, served: Collection[str]) -> None:

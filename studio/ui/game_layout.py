@@ -52,6 +52,13 @@ def card(number: int, picture: str | None, text: str, *, visible: bool = True) -
     return (gr.Column(elem_classes=classes), gr.Image(picture, label=label), text)
 
 
+def no_cards() -> tuple:
+    """Every card hidden and empty, as before a game."""
+    return RoundCards.shown(
+        {number: card(number, None, "", visible=False) for number in range(CARDS)}
+    )
+
+
 def original_card(picture: str) -> dict[int, tuple]:
     """A new game: the person's picture as round 0, the other cards hidden."""
     cards = {number: card(number, None, "", visible=False) for number in range(1, CARDS)}
@@ -83,6 +90,7 @@ class GamePage:
     generate_button: Any
     both_button: Any
     stop_button: Any
+    clear_button: Any
     status: Any
     seed: Any
     generated: Any
@@ -146,6 +154,7 @@ def caption_controls() -> dict[str, Any]:
     with gr.Row():
         parts["both_button"] = gr.Button("Caption and generate", variant="primary", scale=2)
         parts["stop_button"] = gr.Button("Stop", variant="stop", scale=1, elem_id="game-stop")
+        parts["clear_button"] = gr.Button("Clear", scale=1, elem_id="game-clear")
     parts["status"] = status_line("game")
     parts["seed"] = gr.Number(
         RANDOM_SEED,

@@ -107,10 +107,11 @@ def layout() -> ImaginePage:
                 elem_id="imagine-settings",
             )
     parts["gallery"] = gr.Gallery(
-        label="Your images in this session (choose one to bring back its settings)",
+        label="Your images (choose one to bring back its settings)",
         elem_id="imagine-gallery",
         columns=4,  # two on a phone (studio.ui.look)
         fit_columns=False,
+        height="auto",  # as tall as its pictures
         object_fit="contain",
         allow_preview=False,
         interactive=False,

@@ -24,7 +24,7 @@ body.projector {
   --checkbox-label-text-size: var(--text-md);
   --button-small-text-size: var(--text-md);
   --button-medium-text-size: var(--text-lg);
-  --button-large-text-size: var(--text-xl);
+  --button-large-text-size: var(--text-lg);
   --chatbot-text-size: var(--text-lg);
   --block-label-text-weight: 600;
 }
@@ -58,7 +58,8 @@ _STATUS = """
 
 _ENTITIES = """
 .entities-text { line-height: 2.2; font-size: var(--text-lg); }
-mark.entity { color: inherit; padding: 0.1em 0.3em; border-radius: 4px;
+mark.entity { display: inline-block; line-height: 1.5; color: inherit; padding: 0 0.3em;
+  border-radius: 4px;
   background: color-mix(in srgb, var(--entity-colour) 22%, transparent);
   border-bottom: 3px solid var(--entity-colour); }
 .entity-type { margin-left: 0.35em; font-size: 0.7em; font-weight: 700;
