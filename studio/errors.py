@@ -18,6 +18,11 @@
         └── BackendConnectionError   cannot connect, or the connection dropped (a ConnectionError)
             └── IncompleteStreamError  a stream ended with no [DONE], finish reason or final text
 
+Each error has two readers. `message` is for whoever runs the studio (and for API callers): it
+names the host, the status and the setting to change. `for_person` is what someone in front of
+the page is told: short, with what they can do, and nothing about settings they cannot reach;
+`title` heads it. Input errors are the person's own, so their message is both.
+
 Messages never contain the access token: they are built from settings names, hosts and the
 server's own error text, and every message is redacted when it is made (`studio.secrets`).
 """
@@ -26,9 +31,17 @@ from __future__ import annotations
 
 from studio.secrets import redact
 
+# The endings of the page's short messages: what to do about a setup problem, and about one
+# that may pass.
+TELL_TEACHER = "Tell the teacher: the terminal that runs the studio says what to fix."
+IF_IT_PERSISTS = "If it keeps happening, tell the teacher."
+
 
 class StudioError(Exception):
-    """Base class: ``str(error)`` is the message shown to the person."""
+    """Base class: ``str(error)`` is the full message; ``for_person`` the page's short one."""
+
+    title = "Something went wrong"
+    person: str | None = None  # the short message; None: the full message is for the person
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         message = redact(message)
@@ -39,66 +52,88 @@ class StudioError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    @property
+    def for_person(self) -> str:
+        return self.person or self.message
+
 
 class ConfigurationError(StudioError):
-    pass
+    title = "Setup needed"
+    person = f"This tab is not set up yet. {TELL_TEACHER}"
 
 
 class InputError(StudioError):
-    pass
+    title = "Cannot do that"
 
 
 class BackendError(StudioError):
-    pass
+    title = "The model server failed"
+    person = f"The model server could not answer. Try again in a minute. {IF_IT_PERSISTS}"
 
 
 class AuthenticationError(BackendError):
-    pass
+    title = "Access refused"
+    person = f"The model server did not accept the studio's access key. {TELL_TEACHER}"
 
 
 class PermissionDeniedError(BackendError):
-    pass
+    title = "Access refused"
+    person = f"The model server does not let the studio use this model. {TELL_TEACHER}"
 
 
 class PaymentRequiredError(BackendError):
-    pass
+    title = "Credits used up"
+    person = f"The studio's model credits are used up for now. {TELL_TEACHER}"
 
 
 class ModelNotFoundError(BackendError):
-    pass
+    title = "Model not found"
+    person = f"The model server does not offer the model this tab asks for. {TELL_TEACHER}"
 
 
 class EndpointGoneError(BackendError):
-    pass
+    title = "Model server retired"
+    person = f"The model server this tab uses has closed. {TELL_TEACHER}"
 
 
 class ValidationError(BackendError):
-    pass
+    title = "Setting refused"
+    person = None  # the server's words about the setting: the person can change it
 
 
 class RateLimitError(BackendError):
-    pass
+    title = "The model server is busy"
+    person = "The model server is busy right now. Wait a minute and try again."
 
 
 class ModelLoadingError(BackendError):
-    pass
+    title = "The model is starting"
+    person = "The model is still starting up on its server. Try again in a minute."
 
 
 class ServerError(BackendError):
-    pass
+    title = "The model server failed"
+    person = f"The model server ran into a problem. Try again in a minute. {IF_IT_PERSISTS}"
 
 
 class BadResponseError(BackendError):
-    pass
+    title = "Unreadable answer"
+    person = f"The model server sent an answer the studio cannot read. Try again. {IF_IT_PERSISTS}"
 
 
 class BackendTimeoutError(BackendError, TimeoutError):
-    pass
+    title = "No answer in time"
+    person = (
+        "The model server did not answer in time: it may be busy or starting up. Try again in "
+        f"a minute. {IF_IT_PERSISTS}"
+    )
 
 
 class BackendConnectionError(BackendError, ConnectionError):
-    pass
+    title = "Cannot reach the model server"
+    person = f"The studio cannot reach the model server. Try again in a minute. {IF_IT_PERSISTS}"
 
 
 class IncompleteStreamError(BackendConnectionError):
-    pass
+    title = "The answer was cut off"
+    person = "The model server stopped in the middle of its answer. Try again."

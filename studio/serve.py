@@ -62,6 +62,7 @@ def thread_pool_size(concurrency: int) -> int:
 def launch_options(config: Config, *, port: int | None = None) -> dict[str, Any]:
     """The keyword arguments of `Blocks.launch` for this configuration (`port`: this app's)."""
     from studio.tasks.uploads import MAX_UPLOAD_BYTES  # Pillow, too, loads only when serving
+    from studio.ui.look import CSS
 
     return {
         "server_name": config.host,
@@ -77,6 +78,7 @@ def launch_options(config: Config, *, port: int | None = None) -> dict[str, Any]
         "ssr_mode": False,
         "state_session_capacity": config.max_sessions,
         "app_kwargs": {"middleware": middleware(config)},
+        "css": CSS,  # the studio's look, the same in every app
         "prevent_thread_lock": True,  # serve() launches every app, then waits
         "quiet": True,  # the studio's own banner says where it runs (Gradio's gives CLI advice)
     }

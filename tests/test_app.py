@@ -19,6 +19,32 @@ def client(studio_app):
     return Client(studio_app, verbose=False)
 
 
+# The API's names and parameters, as clients already call them; the page has events of its own.
+API = {
+    "/summarize": ["text", "min_length", "max_length"],
+    "/ner": ["text"],
+    "/caption": ["image"],
+    "/generate_image": [
+        "prompt",
+        "negative_prompt",
+        "steps",
+        "guidance",
+        "width",
+        "height",
+        "seed",
+    ],
+    "/caption_and_generate": ["image", "seed"],
+    "/play_rounds": ["image", "rounds", "seed"],
+}
+
+
+def test_the_api_keeps_its_names_and_parameters(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    names = {name: [p["parameter_name"] for p in endpoints[name]["parameters"]] for name in API}
+    assert names == API
+    assert set(endpoints) - set(API) == {"/chat"}
+
+
 def test_summarize_through_the_api(client, task_server):
     text = "The tower is 324 metres tall, about the same height as an 81-storey building."
     # the toy server's summary is the first 12 words

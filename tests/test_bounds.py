@@ -16,7 +16,7 @@ from tests.conftest import make_endpoint
 from tests.evil_server import EvilServer
 from tests.servers import running
 
-TIMEOUT = 2.0  # STUDIO_TIMEOUT for these endpoints
+TIMEOUT = 5.0  # STUDIO_TIMEOUT for these endpoints: slack for a loaded machine
 SENTINEL = "hf_test_secret_token_0123456789"
 
 
@@ -43,14 +43,14 @@ def stream(server, route: str, **settings):
 
 def test_a_trickling_answer_is_cut_at_the_timeout_not_held_open(evil):
     started = time.monotonic()
-    with pytest.raises(errors.BackendTimeoutError, match="did not finish its answer within 2"):
+    with pytest.raises(errors.BackendTimeoutError, match="did not finish its answer within 5"):
         get_completion(endpoint(evil, "trickle"), "text")
-    assert time.monotonic() - started < 20, "the trickle takes 50 s"
+    assert time.monotonic() - started < 30, "the trickle takes 50 s"
 
 
 def test_keep_alive_comments_do_not_hold_a_reply_open(evil):
     started = time.monotonic()
-    with pytest.raises(errors.BackendTimeoutError, match="sent nothing for 2 seconds"):
+    with pytest.raises(errors.BackendTimeoutError, match="sent nothing for 5 seconds"):
         list(stream(evil, "keepalive"))
     assert time.monotonic() - started < 20, "the comments go on for a minute"
 

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from studio.errors import BadResponseError, InputError
-from studio.tasks.game import Round, play_rounds, round_seed
+from studio.tasks.game import Captioned, Round, play_rounds, play_steps, round_seed
 
 UPLOAD = Image.new("RGB", (32, 32), (10, 20, 30))
 
@@ -111,3 +111,12 @@ def test_an_empty_caption_stops_the_game():
     with pytest.raises(BadResponseError, match="Round 2"):
         next(game)
     assert len(models.generate_calls) == 1
+
+
+def test_each_caption_comes_before_its_picture_is_asked_for():
+    models = Models()
+    steps = play_steps(UPLOAD, 2, models.caption, models.generate, seed=7)
+    first = next(steps)
+    assert first == Captioned(number=1, caption="caption 1", seed=7)
+    assert models.generate_calls == []  # a page can stop here, before painting
+    assert [type(step).__name__ for step in steps] == ["Round", "Captioned", "Round"]

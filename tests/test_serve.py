@@ -11,6 +11,7 @@ from studio.config import load_config
 from studio.login import LOGIN_MESSAGE
 from studio.serve import HEADROOM, launch_options, thread_pool_size
 from studio.tasks.uploads import MAX_UPLOAD_BYTES
+from studio.ui.look import CSS
 
 GRADIO_DEFAULT_THREADS = inspect.signature(gr.Blocks.launch).parameters["max_threads"].default
 
@@ -36,6 +37,7 @@ def test_the_options_carry_the_configuration():
         "run_history": False,
         "ssr_mode": False,
         "state_session_capacity": 1000,
+        "css": CSS,
         "prevent_thread_lock": True,
         "quiet": True,
     }

@@ -37,6 +37,15 @@ class Round:
         return f"Round {self.number} · seed {self.seed}: {self.caption}"
 
 
+@dataclass(frozen=True)
+class Captioned:
+    """Half a round: the caption of the previous picture, and the seed its picture will get."""
+
+    number: int
+    caption: str
+    seed: int
+
+
 def round_seed(base_seed: int, number: int) -> int:
     """Round 1 uses the base seed itself, each later round the next one (wrapping at 2**32)."""
     return (base_seed + number - 1) % SEED_LIMIT
@@ -56,6 +65,20 @@ def play_rounds(
     previous round's picture. The inputs are checked now, before the first model call, and the
     base seed is resolved once (None or -1 pick one), so a run can be replayed from round 1's seed.
     """
+    steps = play_steps(image, rounds, caption, generate, seed=seed)
+    return (step for step in steps if isinstance(step, Round))
+
+
+def play_steps(
+    image: Image.Image | None,
+    rounds: float,
+    caption: Caption,
+    generate: Generate,
+    *,
+    seed: float | None,
+) -> Iterator[Captioned | Round]:
+    """The game as `play_rounds` plays it, with each round's caption yielded as soon as it is
+    known, before its picture is asked for: a page can show it, and stop between the two."""
     if image is None:
         raise InputError(NO_UPLOAD)
     count = whole_number(rounds, "The number of rounds")
@@ -66,12 +89,13 @@ def play_rounds(
 
 def _play(
     image: Image.Image, count: int, caption: Caption, generate: Generate, base_seed: int
-) -> Iterator[Round]:
+) -> Iterator[Captioned | Round]:
     picture = image
     for number in range(1, count + 1):
         text = caption(picture).strip()
         if not text:
             raise BadResponseError(f"Round {number}: the captioning model returned no caption.")
         seed = round_seed(base_seed, number)
+        yield Captioned(number=number, caption=text, seed=seed)
         picture = generate(text, seed)
         yield Round(number=number, caption=text, seed=seed, image=picture)

@@ -3,8 +3,10 @@ tools can show how a picture was made. Pure: no Gradio, no HTTP."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -204,3 +206,52 @@ def read_parameters(png_bytes: bytes) -> str | None:
     except DECODE_ERRORS as error:
         raise InputError(DAMAGED_IMAGE) from error
     return text.get(PARAMETERS_KEY)
+
+
+# Shapes offered as presets: about as many pixels as 512×512, each side a multiple of 64.
+SHAPES = {
+    "1:1": (512, 512),
+    "4:3": (576, 448),
+    "3:4": (448, 576),
+    "16:9": (704, 384),
+    "9:16": (384, 704),
+}
+_SETTING = re.compile(r'\s*([\w][\w \-/]*):\s*("(?:\\.|[^\\"])*"|[^,]*)(?:,|$)')
+
+
+def settings_from_parameters(text: str) -> dict[str, Any]:
+    """The settings in a `parameters` text (ours, or AUTOMATIC1111's): prompt and negative
+    prompt, and steps, guidance, width, height and seed where the text has them."""
+    lines = text.strip().splitlines()
+    found: dict[str, Any] = {}
+    if lines and lines[-1].lstrip().startswith("Steps:"):
+        found = _settings_line(lines.pop())
+    prompt, negative = lines, []
+    for index, line in enumerate(lines):
+        if line.startswith("Negative prompt:"):
+            prompt, negative = lines[:index], lines[index:]
+            negative[0] = negative[0].removeprefix("Negative prompt:").lstrip()
+            break
+    return {
+        "prompt": "\n".join(prompt).strip(),
+        "negative_prompt": "\n".join(negative).strip(),
+    } | found
+
+
+def _settings_line(line: str) -> dict[str, Any]:
+    values = {key.strip(): value.strip() for key, value in _SETTING.findall(line)}
+    values = {
+        key: json.loads(value) if value.startswith('"') else value for key, value in values.items()
+    }
+    found: dict[str, Any] = {}
+    for key, name, kind in (
+        ("Steps", "steps", int),
+        ("CFG scale", "guidance", float),
+        ("Seed", "seed", int),
+    ):
+        with contextlib.suppress(KeyError, ValueError):
+            found[name] = kind(values[key])
+    with contextlib.suppress(KeyError, ValueError):
+        width, height = values["Size"].lower().split("x")
+        found["width"], found["height"] = int(width), int(height)
+    return found

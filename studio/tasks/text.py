@@ -44,3 +44,17 @@ def finite_number(value: object, what: str) -> float | None:
     if number != number or number in (float("inf"), float("-inf")):
         raise InputError(f"{what} must be a finite number, not {value}.")
     return number
+
+
+def typed_number(value: object, what: str) -> float | None:
+    """A number typed in a text box, or sent by an API call: empty is None, so a box can start
+    empty; text that is not a finite number is refused with the setting's name."""
+    if isinstance(value, str):
+        typed = value.strip().replace(",", "")
+        if not typed:
+            return None
+        try:
+            value = float(typed)
+        except ValueError:
+            raise InputError(f"{what} must be a number, not {value.strip()!r}.") from None
+    return finite_number(value, what)

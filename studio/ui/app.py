@@ -12,7 +12,7 @@ from studio.catalog import TASKS
 from studio.config import Config
 from studio.doctor import check as check_tasks
 from studio.errors import ConfigurationError
-from studio.ui import caption, chat, entities, game, imagine, summarize
+from studio.ui import caption, chat, entities, game, imagine, look, summarize
 from studio.ui.common import describe_endpoint
 from studio.ui.sessions import use_lazy_session_state
 
@@ -56,12 +56,21 @@ def select_tabs(names: Sequence[str]) -> list[Tab]:
     return [by_name[name] for name in names]
 
 
+TITLE = "Generative AI studio"
+WHAT_IT_IS = (
+    "Small demos of what generative models do: summarize a text, find the names in it, "
+    "caption a photo, paint a picture from words, watch a picture drift from model to model, "
+    "and chat."
+)
+
+
 def build_app(config: Config, tabs: Sequence[Tab] | None = None) -> gr.Blocks:
     tabs = list(tabs) if tabs is not None else select_tabs(config.tabs)
     use_lazy_session_state()  # a new session costs what it does in a bare app: see sessions.py
-    title = "studio" if len(tabs) > 1 else f"studio · {tabs[0].title}"
+    title = TITLE if len(tabs) > 1 else f"{TITLE} · {tabs[0].title}"
     with gr.Blocks(title=title, delete_cache=DELETE_CACHE) as app:
-        gr.Markdown(f"# {title}")
+        view = title_line(title)
+        app.load(None, None, view, js=look.READ_VIEW, queue=False, api_visibility="private")
         with gr.Accordion("Where the models run", open=False):
             where = gr.Markdown(backends_table(config, tabs), elem_id="where-models-run")
             check = gr.Button("Check the model servers now", size="sm")
@@ -72,12 +81,30 @@ def build_app(config: Config, tabs: Sequence[Tab] | None = None) -> gr.Blocks:
         if len(tabs) == 1:
             tabs[0].build(config, served)
         else:
-            for tab in tabs:
-                with gr.Tab(tab.title, id=tab.name):
-                    tab.build(config, served)
+            # On a phone the tabs wrap onto a second line instead of hiding behind a menu.
+            with gr.Tabs(overflow_behavior="wrap"):
+                for tab in tabs:
+                    with gr.Tab(tab.title, id=tab.name):
+                        tab.build(config, served)
     # These tabs wait on model servers, not on this CPU: let many people wait at once.
     app.queue(default_concurrency_limit=config.concurrency)
     return app
+
+
+def title_line(title: str) -> gr.Checkbox:
+    """The title, a line that says what the studio is, and the presentation mode toggle, which
+    `?view=projector` turns on too (see `studio.ui.look`)."""
+    with gr.Row():
+        gr.Markdown(f"# {title}\n{WHAT_IT_IS}", elem_classes=["studio-title"], scale=4)
+        view = gr.Checkbox(
+            label="Presentation mode: larger type for a projector",
+            container=False,
+            scale=1,
+            min_width=200,
+            elem_id="presentation-mode",
+        )
+    view.change(None, view, None, js=look.APPLY_VIEW, queue=False, api_visibility="private")
+    return view
 
 
 def status_table(config: Config, tabs: Sequence[Tab]) -> str:

@@ -9,6 +9,7 @@ import gradio as gr
 
 from studio.config import Config
 from studio.ui.common import EXAMPLES, caption_uploaded, setup_notice, shows_errors, upload_input
+from studio.ui.waiting import api_event, page_event, status_line, stop_button, time_limit
 
 
 @shows_errors
@@ -22,14 +23,32 @@ def build(config: Config, served: Collection[str] = ()) -> None:
     with gr.Row():
         with gr.Column():
             image = upload_input("Image to caption", height=360, elem_id="caption-image")
-            button = gr.Button("Caption", variant="primary")
+            with gr.Row():
+                button = gr.Button("Caption", variant="primary", scale=2)
+                stop = gr.Button("Stop", variant="stop", scale=1)
+                clear = gr.ClearButton(scale=1)
+            status = status_line("caption")
         with gr.Column():
             caption = gr.Textbox(label="Caption", lines=3, buttons=["copy"], elem_id="caption")
     gr.Examples(EXAMPLES, inputs=[image], label="Example photos")
-    button.click(
-        functools.partial(caption_upload, config, image.GRADIO_CACHE),
-        inputs=image,
-        outputs=caption,
+    clear.add([image, caption, status])
+    folder = image.GRADIO_CACHE
+    # preprocess=False: our code opens the upload, so a file that is not an image gets our words.
+    captioning = page_event(
+        [button.click],
+        functools.partial(caption_uploaded, config, folder=folder),
+        [image],
+        [caption],
+        status,
+        doing="Captioning",
+        limit=time_limit(config, "caption"),
+        preprocess=False,
+    )
+    stop_button(stop, [captioning], status)
+    api_event(
+        functools.partial(caption_upload, config, folder),
+        image,
+        caption,
         api_name="caption",
         preprocess=False,
     )

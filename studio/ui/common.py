@@ -4,6 +4,7 @@ pictures saved with their settings inside."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import logging
@@ -16,7 +17,7 @@ from gradio import processing_utils
 from PIL import Image
 
 from studio.config import Config, Endpoint
-from studio.errors import ConfigurationError, InputError, StudioError
+from studio.errors import InputError, StudioError
 from studio.services import caption_image, require_setup, setup_problem
 from studio.tasks.image_settings import ImageRequest, describe, png_with_parameters
 from studio.tasks.pixels import looks_blank
@@ -31,17 +32,19 @@ UNEXPECTED = (
 
 
 def shows_errors(fn: Callable) -> Callable:
-    """The one place where failures become `gr.Error`, the message a person sees.
+    """The one place where failures become `gr.Error`, the message an API caller gets (the page
+    shows them in the tab instead: see `studio.ui.waiting`).
 
     Works for plain functions and for generators (streaming). Inputs stay in their boxes, and
-    a stream keeps what it already showed.
+    a stream keeps what it already showed. Each failure is one line in the log, and only an
+    unexpected one comes with its traceback.
     """
 
     def to_gr_error(exc: Exception) -> gr.Error:
+        report(exc, fn.__name__)
         if isinstance(exc, StudioError):
-            return gr.Error(exc.message, title=_title(exc))
-        log.exception("unexpected error in %s", fn.__name__)
-        return gr.Error(UNEXPECTED.format(name=type(exc).__name__))
+            return gr.Error(exc.message, title=exc.title, print_exception=False)
+        return gr.Error(UNEXPECTED.format(name=type(exc).__name__), print_exception=False)
 
     if inspect.isgeneratorfunction(fn):
 
@@ -68,12 +71,15 @@ def shows_errors(fn: Callable) -> Callable:
     return call
 
 
-def _title(exc: StudioError) -> str:
-    if isinstance(exc, ConfigurationError):
-        return "Setup needed"
-    if isinstance(exc, InputError):
-        return "Cannot do that"
-    return f"Model server error {exc.status}" if exc.status else "Error"
+def report(exc: Exception, where: str) -> None:
+    """Tell whoever runs the studio, in one log line: where, what and the full message, with
+    the settings to change and the status. An unexpected failure also gets its traceback."""
+    if not isinstance(exc, StudioError):
+        log.error("%s: unexpected %s", where, type(exc).__name__, exc_info=exc)
+        return
+    status = f" (status {exc.status})" if exc.status else ""
+    level = logging.INFO if isinstance(exc, InputError) else logging.WARNING
+    log.log(level, "%s: %s: %s%s", where, type(exc).__name__, exc.message, status)
 
 
 def notify_progress(message: str) -> None:
@@ -169,5 +175,6 @@ def keep_picture(
         "seed": request.seed,
         "prompt": request.prompt,
         "settings": settings_line(request, picture),
+        "request": dataclasses.asdict(request),  # every setting, to make it again
     }
     return path, record

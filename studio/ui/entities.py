@@ -1,8 +1,9 @@
-"""The Entities tab: named entities as highlighted text, and as a table."""
+"""The Entities tab: named entities marked in the text with their types, and as a table."""
 
 from __future__ import annotations
 
 import functools
+import html
 from collections.abc import Collection
 
 import gradio as gr
@@ -14,9 +15,21 @@ from studio.services import require_setup
 from studio.tasks.entities import Entity, segments
 from studio.tasks.text import checked_text
 from studio.ui.common import notify_progress, setup_notice, shows_errors
+from studio.ui.waiting import api_event, page_event, status_line, stop_button, time_limit
 
-COLORS = {"PER": "#f4a261", "ORG": "#2a9d8f", "LOC": "#8ab17d", "MISC": "#b392ac"}
-LEGEND = "PER person · ORG organisation · LOC location · MISC other names"
+# Each type's colour, from a palette that stays apart for colour-blind eyes and on a
+# projector, and its name, written beside each entity so colour is never the only clue.
+TYPES = {
+    "PER": ("person", "#e69f00"),
+    "ORG": ("organisation", "#56b4e9"),
+    "LOC": ("place", "#009e73"),
+    "MISC": ("other name", "#cc79a7"),
+}
+COLORS = {kind: colour for kind, (_, colour) in TYPES.items()}
+NONE_FOUND = (
+    "No entities found: the model sees no people, organisations, places or other names in "
+    "this text."
+)
 EXAMPLES = [
     "My name is Andrew, I'm building DeepLearningAI and I live in California",
     "Angela Merkel met Emmanuel Macron in Zürich before flying to 東京 with Lufthansa.",
@@ -27,8 +40,7 @@ COLUMNS = ["Entity", "Type", "Score", "Start", "End"]
 MAX_CHARS = 10_000
 
 
-@shows_errors
-def find_entities(config: Config, text: str) -> tuple[list, list[Entity]]:
+def entities_of(config: Config, text: str) -> tuple[list, list[Entity]]:
     """The text as highlighted pieces, and the entities for the table."""
     if not checked_text(text, "The text", limit=MAX_CHARS):
         raise InputError("Type or paste some text to find entities in.")
@@ -37,35 +49,88 @@ def find_entities(config: Config, text: str) -> tuple[list, list[Entity]]:
     return segments(text, found), found
 
 
+@shows_errors
+def find_entities(config: Config, text: str) -> tuple[list, list[Entity]]:
+    """The API's /ner: the text as highlighted pieces (and the entities, for a State)."""
+    return entities_of(config, text)
+
+
 def entity_rows(found: list[Entity]) -> list[list]:
     return [[e.text, e.type, round(e.score, 3), e.start, e.end] for e in found]
 
 
+def entities_view(config: Config, text: str) -> tuple[str, list[list]]:
+    """The page's view: the text with each entity marked and its type written beside it, then
+    one legend, or a plain sentence when there is none; and the table's rows."""
+    pieces, found = entities_of(config, text)
+    if not found:
+        return f"<p class='no-entities' role='status'>{NONE_FOUND}</p>", []
+    marked = "".join(_piece(piece, kind) for piece, kind in pieces)
+    kinds = [kind for kind in TYPES if any(e.type == kind for e in found)]
+    kinds += sorted({e.type for e in found} - set(TYPES))
+    legend = " ".join(_legend_item(kind) for kind in kinds)
+    return (
+        f"<div class='entities-text'>{marked}</div>"
+        f"<div class='entity-legend' aria-label='Entity types'>{legend}</div>",
+        entity_rows(found),
+    )
+
+
+def _piece(piece: str, kind: str | None) -> str:
+    text = html.escape(piece)
+    if kind is None:
+        return text
+    name, colour = TYPES.get(kind, (kind.lower(), "#999999"))
+    return (
+        f"<mark class='entity' style='--entity-colour: {colour}' data-type='{html.escape(kind)}'>"
+        f"<span class='entity-text'>{text}</span>"
+        f"<span class='entity-type'>{html.escape(name)}</span></mark>"
+    )
+
+
+def _legend_item(kind: str) -> str:
+    name, colour = TYPES.get(kind, (kind.lower(), "#999999"))
+    return (
+        f"<span class='legend-item' style='--entity-colour: {colour}'>"
+        f"<b>{html.escape(kind)}</b> {html.escape(name)}</span>"
+    )
+
+
 def build(config: Config, served: Collection[str] = ()) -> None:
     setup_notice(config, "ner")
-    entities = gr.State([])
     with gr.Row():
         with gr.Column():
             text = gr.Textbox(label="Text to find entities in", lines=5, max_lines=20)
-            button = gr.Button("Find entities", variant="primary")
+            with gr.Row():
+                button = gr.Button("Find entities", variant="primary", scale=2)
+                stop = gr.Button("Stop", variant="stop", scale=1)
+                clear = gr.ClearButton(scale=1)
+            status = status_line("entities")
         with gr.Column():
-            highlighted = gr.HighlightedText(
-                label="Entities",
-                show_legend=True,
-                color_map=COLORS,
-                combine_adjacent=False,
-                elem_id="entities-highlighted",
-            )
-            gr.Markdown(LEGEND)
+            gr.Markdown("**Entities**")
+            marked = gr.HTML("", elem_id="entities-highlighted", padding=True)
     table = gr.Dataframe(
         headers=COLUMNS, label="Entity list", interactive=False, wrap=True, elem_id="entities-table"
     )
     gr.Examples([[example] for example in EXAMPLES], inputs=[text], label="Examples")
-
-    # The API returns only the highlighted text; the table follows from the state, privately.
-    button.click(
+    clear.add([text, marked, table, status])
+    finding = page_event(
+        [button.click],
+        functools.partial(entities_view, config),
+        [text],
+        [marked, table],
+        status,
+        doing="Finding entities",
+        limit=time_limit(config, "ner"),
+    )
+    stop_button(stop, [finding], status)
+    # The API's /ner answers highlighted text, as it always did.
+    highlighted = gr.HighlightedText(
+        label="Entities", color_map=COLORS, combine_adjacent=False, visible=False
+    )
+    api_event(
         functools.partial(find_entities, config),
-        inputs=text,
-        outputs=[highlighted, entities],
+        text,
+        [highlighted, gr.State([])],
         api_name="ner",
-    ).success(entity_rows, inputs=entities, outputs=table, api_visibility="private")
+    )

@@ -5,34 +5,36 @@ from __future__ import annotations
 import functools
 import io
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
+from gradio import processing_utils
 from PIL import Image
 
 from studio.config import Config
 from studio.services import caption_image, paint_picture, require_setup
-from studio.tasks.game import MAX_ROUNDS, MIN_ROUNDS, play_rounds
+from studio.tasks.game import Captioned, Round, play_steps
 from studio.tasks.image_settings import RANDOM_SEED, ImageRequest, make_image_request, resolve_seed
 from studio.tasks.uploads import prepare_upload
 from studio.ui.common import (
-    EXAMPLES,
     caption_uploaded,
     keep_picture,
     notify_progress,
     prepare,
     setup_notice,
     shows_errors,
-    upload_input,
 )
-
-RULES = (
-    "Upload a picture, **Caption** it (edit the caption if you like), then **Generate image** "
-    "from the caption, or do both at once. **Play rounds** goes on: it captions each new picture "
-    "and paints that caption again, so you can watch the picture drift from model to model. "
-    "The gallery shows each round's picture with its seed and the caption it was painted from."
+from studio.ui.game_layout import (
+    GamePage,
+    RoundCards,
+    captioned_card,
+    captioning_card,
+    layout,
+    no_cards,
+    original_card,
+    painted_card,
 )
+from studio.ui.waiting import Doing, api_event, page_event, stop_button, time_limit
 
 
 def _require_both(config: Config) -> None:
@@ -61,29 +63,67 @@ def caption_upload(config: Config, folder: str, image: dict | None) -> str:
     return caption_uploaded(config, image, folder)
 
 
+def paint_caption(config: Config, folder: str, text: str, seed: float | None = RANDOM_SEED):
+    """Paint the caption, with the course's settings and this seed: the picture, the line of
+    its settings and its record."""
+    request = make_image_request(text, seed=seed)
+    require_setup(config, "image")
+    path, record = _keep(config, folder, _paint(config, request.prompt, request.seed), request)
+    return path, record["settings"], record
+
+
 @shows_errors
 def generate_from_caption(
     config: Config, folder: str, text: str, seed: float | None = RANDOM_SEED
 ) -> tuple[str, dict[str, Any]]:
     """Paint the caption. As the API's /generate_image (no Imagine tab in the app) it takes
     only (prompt, seed), with the default settings for the rest."""
+    path, _, record = paint_caption(config, folder, text, seed)
+    return path, record
+
+
+def caption_then_paint(config: Config, folder: str, image: dict | None, seed: float | None):
+    """Caption the upload, show the caption, then paint it: (caption, picture, settings,
+    record), with `Doing` between for the page."""
+    prepared = prepare(config, image, folder)
+    seed = resolve_seed(seed)  # a bad seed is refused before any model is asked
+    _require_both(config)
+    text = caption_image(config.endpoint("caption"), prepared, progress=notify_progress)
+    yield text, gr.skip(), gr.skip(), gr.skip()  # the caption shows while the picture is painted
+    yield Doing("Painting the caption")
     request = make_image_request(text, seed=seed)
-    require_setup(config, "image")
-    return _keep(config, folder, _paint(config, request.prompt, request.seed), request)
+    path, record = _keep(config, folder, _paint(config, text, seed), request)
+    yield text, path, record["settings"], record
 
 
 @shows_errors
 def caption_and_generate(
     config: Config, folder: str, image: dict | None, seed: float | None = RANDOM_SEED
 ) -> Iterator:
+    for step in caption_then_paint(config, folder, image, seed):
+        if not isinstance(step, Doing):
+            text, path, _, record = step
+            yield text, path, record
+
+
+def start_game(config: Config, folder: str, image: dict | None, rounds: float, seed):
+    """The upload prepared, and the game's steps: the rounds and seed are checked now, before
+    any model is asked."""
     prepared = prepare(config, image, folder)
-    seed = resolve_seed(seed)  # a bad seed is refused before any model is asked
+    steps = play_steps(
+        Image.open(io.BytesIO(prepared.jpeg)),
+        rounds,
+        functools.partial(_caption, config),
+        functools.partial(_paint, config),
+        seed=seed,
+    )
     _require_both(config)
-    text = caption_image(config.endpoint("caption"), prepared, progress=notify_progress)
-    yield text, gr.skip(), gr.skip()  # the caption shows while the picture is painted
-    request = make_image_request(text, seed=seed)
-    path, record = _keep(config, folder, _paint(config, text, seed), request)
-    yield text, path, record
+    return prepared, steps
+
+
+def keep_round(config: Config, folder: str, played: Round) -> str:
+    request = make_image_request(played.caption, seed=played.seed)
+    return _keep(config, folder, played.image, request)[0]
 
 
 @shows_errors
@@ -95,48 +135,38 @@ def play(
     seed: float | None = RANDOM_SEED,
     progress: gr.Progress = gr.Progress(),
 ) -> Iterator[list[tuple[str, str]]]:
-    prepared = prepare(config, image, folder)
-    game = play_rounds(
-        Image.open(io.BytesIO(prepared.jpeg)),
-        rounds,
-        functools.partial(_caption, config),
-        functools.partial(_paint, config),
-        seed=seed,
-    )  # checks the rounds and seed now, before any model is asked
-    _require_both(config)
+    """The API's /play_rounds: the gallery of rounds so far, after each round."""
+    _, steps = start_game(config, folder, image, rounds, seed)
     total = int(rounds)
     shown: list[tuple[str, str]] = []
     progress((0, total), desc="Round 1: captioning, then painting", unit="rounds")
-    for played in game:
-        request = make_image_request(played.caption, seed=played.seed)
-        path, _ = _keep(config, folder, played.image, request)
-        shown.append((path, played.label))
-        if played.number < total:
-            progress((played.number, total), desc=f"Round {played.number + 1}", unit="rounds")
-        yield shown
+    for played in steps:
+        if isinstance(played, Round):
+            shown.append((keep_round(config, folder, played), played.label))
+            if played.number < total:
+                progress((played.number, total), desc=f"Round {played.number + 1}", unit="rounds")
+            yield shown
 
 
-def show_settings(record: dict[str, Any]) -> str:
-    return record["settings"]
-
-
-@dataclass(frozen=True)
-class GamePage:
-    """The game's components, for the event wiring."""
-
-    upload: Any
-    caption: Any
-    caption_button: Any
-    generate_button: Any
-    both_button: Any
-    seed: Any
-    generated: Any
-    settings: Any
-    rounds: Any
-    play_button: Any
-    stop_button: Any
-    gallery: Any
-    latest: Any
+def play_on_cards(config: Config, folder: str, image: dict | None, rounds: float, seed):
+    """The page's game: round 0 (the picture as the captioner sees it) at once, then each
+    round's card as its caption and then its picture arrive."""
+    prepared, steps = start_game(config, folder, image, rounds, seed)
+    total = int(rounds)
+    original = processing_utils.save_bytes_to_cache(prepared.jpeg, "round-0.jpg", folder)
+    yield RoundCards.shown(original_card(original) | captioning_card(1))
+    yield Doing(f"Round 1 of {total}: captioning your picture")
+    for step in steps:
+        if isinstance(step, Captioned):
+            yield RoundCards.shown(captioned_card(step))
+            yield Doing(f"Round {step.number} of {total}: painting the caption")
+            continue
+        painted = painted_card(step, keep_round(config, folder, step))
+        if step.number < total:
+            yield RoundCards.shown(painted | captioning_card(step.number + 1))
+            yield Doing(f"Round {step.number + 1} of {total}: captioning round {step.number}")
+        else:
+            yield RoundCards.shown(painted)
 
 
 def build(config: Config, served: Collection[str] = ()) -> None:
@@ -144,118 +174,105 @@ def build(config: Config, served: Collection[str] = ()) -> None:
     tabs there, their /caption and /generate_image are the API; without them, the game's are."""
     setup_notice(config, "caption")
     setup_notice(config, "image")
-    wire(layout(), config, served)
+    page = layout()
+    wire_page(page, config)
+    wire_api(page, config, served)
 
 
-def layout() -> GamePage:
-    latest = gr.State(None)  # the generated picture's settings, shown under it
-    gr.Markdown(RULES)
-    with gr.Row():
-        with gr.Column():
-            upload = upload_input("Your picture", height=320, elem_id="game-image")
-            gr.Examples(EXAMPLES, inputs=[upload], label="Example photos", elem_id="game-examples")
-        with gr.Column():
-            caption = gr.Textbox(
-                label="Caption",
-                info="Edit it before generating if you like.",
-                lines=3,
-                elem_id="game-caption",
-            )
-            with gr.Row():
-                caption_button = gr.Button("Caption")
-                generate_button = gr.Button("Generate image")
-            both_button = gr.Button("Caption and generate", variant="primary")
-            seed = gr.Number(
-                RANDOM_SEED,
-                label="Seed (-1: random); rounds use it, then the next seeds",
-                precision=0,
-            )
-        with gr.Column():
-            generated = gr.Image(
-                label="Generated image",
-                type="filepath",
-                format="png",
-                interactive=False,
-                buttons=["download", "fullscreen"],
-                height=320,
-                elem_id="game-generated",
-            )
-            settings = gr.Textbox(
-                label="How it was made", interactive=False, elem_id="game-settings"
-            )
-    with gr.Row(equal_height=True):
-        rounds = gr.Slider(MIN_ROUNDS, MAX_ROUNDS, value=3, step=1, label="Rounds", scale=3)
-        play_button = gr.Button("Play rounds", variant="primary", scale=1)
-        stop_button = gr.Button("Stop", variant="stop", scale=1)
-    gallery = gr.Gallery(
-        label="Rounds",
-        columns=MAX_ROUNDS,
-        fit_columns=False,
-        height=320,
-        object_fit="contain",
-        interactive=False,
-        elem_id="game-rounds",
-    )
-    return GamePage(
-        upload=upload,
-        caption=caption,
-        caption_button=caption_button,
-        generate_button=generate_button,
-        both_button=both_button,
-        seed=seed,
-        generated=generated,
-        settings=settings,
-        rounds=rounds,
-        play_button=play_button,
-        stop_button=stop_button,
-        gallery=gallery,
-        latest=latest,
-    )
-
-
-def wire(page: GamePage, config: Config, served: Collection[str]) -> None:
+def wire_page(page: GamePage, config: Config) -> None:
     folder = page.upload.GRADIO_CACHE  # where Gradio keeps uploads, examples and our pictures
-
-    def bound(handler):
-        return functools.partial(handler, config, folder)
-
-    def api(name: str, owner: str) -> dict[str, str]:
-        # One name per app: the owning tab's event has it when that tab is served too.
-        return {"api_visibility": "private"} if owner in served else {"api_name": name}
-
+    limit = time_limit(config, "caption", "image")
     # preprocess=False: the upload reaches prepare_upload as a file, whatever it holds, so a
     # file that is not an image or is too large gets our message; numbers are checked by us too.
-    captioning = page.caption_button.click(
-        bound(caption_upload),
-        inputs=page.upload,
-        outputs=page.caption,
-        preprocess=False,
-        **api("caption", "caption"),
+    common = dict(limit=limit, preprocess=False)
+    captioning = page_event(
+        [page.caption_button.click],
+        functools.partial(caption_uploaded, config, folder=folder),
+        [page.upload],
+        [page.caption],
+        page.status,
+        doing="Captioning",
+        **common,
     )
-    generating = gr.on(
+    painted = [page.generated, page.settings, page.latest]
+    generating = page_event(
         [page.generate_button.click, page.caption.submit],
-        bound(generate_from_caption),
-        inputs=[page.caption, page.seed],
-        outputs=[page.generated, page.latest],
-        preprocess=False,
-        **api("generate_image", "imagine"),
+        functools.partial(paint_caption, config, folder),
+        [page.caption, page.seed],
+        painted,
+        page.status,
+        doing="Painting the caption",
+        **common,
     )
-    both = page.both_button.click(
-        bound(caption_and_generate),
-        inputs=[page.upload, page.seed],
-        outputs=[page.caption, page.generated, page.latest],
+    both = page_event(
+        [page.both_button.click],
+        functools.partial(caption_then_paint, config, folder),
+        [page.upload, page.seed],
+        [page.caption, *painted],
+        page.status,
+        doing="Captioning",
+        **common,
+    )
+    stop_button(page.stop_button, [captioning, generating, both], page.status)
+    playing = page_event(
+        [page.play_button.click],
+        functools.partial(play_on_cards, config, folder),
+        [page.upload, page.rounds, page.seed],
+        page.cards.outputs,
+        page.rounds_status,
+        doing="Starting the game",
+        **common,
+    )
+    stop_button(page.rounds_stop, [playing], page.rounds_status)
+    clear(page, [captioning, generating, both, playing])
+
+
+def clear(page: GamePage, events: list) -> None:
+    """Clear stops whatever runs and empties the tab: the picture, the caption, the painting,
+    the status lines and the cards."""
+    cleared = [page.upload, page.caption, page.generated, page.settings, page.latest]
+    cleared += [page.status, page.rounds_status]
+    page.clear_button.click(
+        lambda: (None, "", None, "", None, "", "", *no_cards()),
+        None,
+        [*cleared, *page.cards.outputs],
+        cancels=events,
+        queue=False,
+        api_visibility="private",
+    )
+
+
+def wire_api(page: GamePage, config: Config, served: Collection[str]) -> None:
+    folder = page.upload.GRADIO_CACHE
+    painted = [page.generated, page.latest]
+    # One name per app: the owning tab's event has it when that tab is served too.
+    if "caption" not in served:
+        api_event(
+            functools.partial(caption_upload, config, folder),
+            page.upload,
+            page.caption,
+            api_name="caption",
+            preprocess=False,
+        )
+    if "imagine" not in served:
+        api_event(
+            functools.partial(generate_from_caption, config, folder),
+            [page.caption, page.seed],
+            painted,
+            api_name="generate_image",
+            preprocess=False,
+        )
+    api_event(
+        functools.partial(caption_and_generate, config, folder),
+        [page.upload, page.seed],
+        [page.caption, *painted],
         api_name="caption_and_generate",
         preprocess=False,
     )
-    playing = page.play_button.click(
-        bound(play),
-        inputs=[page.upload, page.rounds, page.seed],
-        outputs=page.gallery,
+    api_event(
+        functools.partial(play, config, folder),
+        [page.upload, page.rounds, page.seed],
+        page.gallery,
         api_name="play_rounds",
         preprocess=False,
     )
-    for event in (generating, both):
-        event.success(
-            show_settings, inputs=page.latest, outputs=page.settings, api_visibility="private"
-        )
-    page.stop_button.click(None, cancels=[captioning, generating, both, playing])

@@ -1,38 +1,40 @@
-"""The Imagine tab: text to image with the course's advanced options, and a gallery per person."""
+"""The Imagine tab: text to image with the course's advanced options, and a gallery per person.
+
+A picture chosen in the gallery brings back its prompt, settings and seed; a PNG dropped in
+(made here or by another image tool) shows the settings inside it, ready to use again.
+"""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Collection
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from studio.config import Config
+from studio.errors import InputError
 from studio.services import ignored_options, paint_picture, require_setup
 from studio.tasks.image_settings import (
-    MAX_GUIDANCE,
-    MAX_SIZE,
-    MAX_STEPS,
-    MIN_GUIDANCE,
-    MIN_SIZE,
-    MIN_STEPS,
     RANDOM_SEED,
-    SIZE_STEP,
     make_image_request,
+    read_parameters,
+    settings_from_parameters,
 )
 from studio.ui.common import keep_picture, notify_progress, setup_notice, shows_errors
+from studio.ui.common import uploaded_path as stored_upload
+from studio.ui.imagine_layout import ImaginePage, layout
+from studio.ui.waiting import api_event, page_event, stop_button, time_limit
 
 HISTORY_LIMIT = 48  # pictures kept in a person's gallery, newest first
-EXAMPLES = [
-    ["A watercolour of a lighthouse on a cliff at dawn"],
-    ["A robot reading a book in a cosy library, digital art"],
-    ["A bowl of ramen on a wooden table, studio photograph"],
-]
+NO_SETTINGS = "This PNG holds no settings: it was not made by the studio or a tool that keeps them."
+PRIVATE = dict(api_visibility="private")
+# The controls a picture's settings fill, in the order of ImagePage.controls.
+SETTINGS = ("prompt", "negative_prompt", "steps", "guidance", "width", "height", "seed")
 
 
-@shows_errors
-def generate_image(
+def paint(
     config: Config,
     folder: str,
     prompt: str,
@@ -59,11 +61,50 @@ def generate_image(
     return keep_picture(picture, request, model=endpoint.model, folder=folder)
 
 
-def remember(record: dict[str, Any], pictures: list) -> tuple[str, list, list]:
+@shows_errors
+def generate_image(
+    config: Config,
+    folder: str,
+    prompt: str,
+    negative_prompt: str | None = None,
+    steps: float = 25,
+    guidance: float = 7,
+    width: float = 512,
+    height: float = 512,
+    seed: float = RANDOM_SEED,
+) -> tuple[str, dict[str, Any]]:
+    """The API's /generate_image: the picture's path and its record."""
+    return paint(config, folder, prompt, negative_prompt, steps, guidance, width, height, seed)
+
+
+def paint_for_page(config: Config, folder: str, pictures: list, *controls: Any) -> tuple:
+    """Paint, and put the picture first in the person's gallery: the result, its settings, the
+    gallery, the gallery's records and the latest record."""
+    path, record = paint(config, folder, *controls)
+    settings, gallery, pictures = remember(record, pictures)
+    return path, settings, gallery, pictures, record
+
+
+def remember(record: dict[str, Any], pictures: list) -> tuple[str, Any, list]:
     """The new picture first in the person's gallery, which keeps the newest HISTORY_LIMIT."""
-    pictures = [(record["path"], f"{record['prompt']} · seed {record['seed']}"), *pictures]
-    pictures = pictures[:HISTORY_LIMIT]
-    return record["settings"], pictures, pictures
+    pictures = [record, *(pictures or [])][:HISTORY_LIMIT]
+    return record["settings"], gr.Gallery(gallery_items(pictures), visible=True), pictures
+
+
+def gallery_items(pictures: list) -> list[tuple[str, str]]:
+    return [(record["path"], f"seed {record['seed']} · {record['prompt']}") for record in pictures]
+
+
+def choose(pictures: list, selected: gr.SelectData) -> tuple:
+    """A picture chosen in the gallery: its prompt, settings and seed back in the controls, and
+    the picture as the result."""
+    record = pictures[selected.index]
+    return (*settings_values(record["request"]), record["path"], record["settings"], record)
+
+
+def settings_values(settings: dict[str, Any]) -> list:
+    """The controls' new values, in SETTINGS order; a setting not given is left as it is."""
+    return [settings[name] if name in settings else gr.skip() for name in SETTINGS]
 
 
 def last_seed(record: dict[str, Any] | None):
@@ -73,108 +114,91 @@ def last_seed(record: dict[str, Any] | None):
     return record["seed"]
 
 
+def read_png(folder: str, payload: Any) -> str:
+    """The settings text inside a dropped PNG (our own parameters, or AUTOMATIC1111's)."""
+    path = stored_upload(payload, folder)
+    if path is None:
+        return ""
+    text = read_parameters(Path(path).read_bytes())
+    if not text:
+        raise InputError(NO_SETTINGS)
+    return text
+
+
+def use_settings(text: str) -> list:
+    """The controls filled from a settings text, as dropped in or pasted."""
+    if not (text or "").strip():
+        raise InputError("Drop a PNG with settings inside, or paste its settings text, first.")
+    return settings_values(settings_from_parameters(text))
+
+
 def options_note(config: Config) -> str:
     """Which options the image server ignores, in small print; empty when it uses them all."""
     note = ignored_options(config.endpoint("image"))
     return f"*{note}*" if note else ""
 
 
-def advanced_options() -> list[gr.components.Component]:
-    """Negative prompt, steps, guidance, width, height and seed, in the request's order."""
-    negative_prompt = gr.Textbox(
-        label="Negative prompt", placeholder="What the image should not show"
-    )
-    with gr.Row():
-        steps = gr.Slider(MIN_STEPS, MAX_STEPS, value=25, step=1, label="Inference steps")
-        guidance = gr.Slider(MIN_GUIDANCE, MAX_GUIDANCE, value=7, step=0.5, label="Guidance scale")
-    with gr.Row():
-        width = gr.Slider(MIN_SIZE, MAX_SIZE, value=512, step=SIZE_STEP, label="Width")
-        height = gr.Slider(MIN_SIZE, MAX_SIZE, value=512, step=SIZE_STEP, label="Height")
-    with gr.Row():
-        seed = gr.Number(
-            RANDOM_SEED,
-            label="Seed (-1: random)",
-            precision=0,
-            elem_id="imagine-seed",
-            scale=3,
-        )
-    return [negative_prompt, steps, guidance, width, height, seed]
-
-
-def results() -> tuple[gr.Image, gr.Textbox, gr.Gallery]:
-    """The picture, how it was made, and the person's gallery."""
-    with gr.Row():
-        with gr.Column(scale=3):
-            result = gr.Image(
-                label="Result",
-                type="filepath",
-                format="png",
-                interactive=False,
-                buttons=["download", "fullscreen"],
-                height=512,
-                elem_id="imagine-result",
-            )
-            settings = gr.Textbox(
-                label="How it was made",
-                interactive=False,
-                buttons=["copy"],
-                elem_id="imagine-settings",
-            )
-        with gr.Column(scale=2):
-            gallery = gr.Gallery(
-                label="Your images in this session",
-                elem_id="imagine-gallery",
-                columns=3,
-                fit_columns=False,
-                height=560,
-                object_fit="contain",
-                interactive=False,
-            )
-    return result, settings, gallery
-
-
 def build(config: Config, served: Collection[str] = ()) -> None:
     setup_notice(config, "image")
-    history = gr.State([])  # this person's pictures in this browser session, newest first
-    latest = gr.State(None)  # the latest picture's record: path, seed, settings
-    with gr.Row(equal_height=True):
-        prompt = gr.Textbox(
-            label="Prompt", placeholder="Describe the image to make", lines=2, scale=5
-        )
-        with gr.Column(scale=1, min_width=140):
-            generate = gr.Button("Generate", variant="primary")
-            stop = gr.Button("Stop", variant="stop")
-    with gr.Accordion("Advanced options", open=False):
-        negative_prompt, steps, guidance, width, height, seed = advanced_options()
-        note = gr.Markdown(options_note(config), elem_id="imagine-options")
-        with gr.Row():
-            with gr.Column(scale=1, min_width=180):
-                random_seed = gr.Button("Random seed", size="sm")
-                reuse_seed = gr.Button("Reuse last seed", size="sm")
-    result, settings, gallery = results()
-    gr.Examples(EXAMPLES, inputs=[prompt], label="Example prompts")
+    wire(layout(), config)
 
-    # preprocess=False: the values reach make_image_request as sent, so it is the one place
-    # that checks them and says what is wrong.
-    generating = gr.on(
-        [generate.click, prompt.submit],
-        functools.partial(generate_image, config, result.GRADIO_CACHE),
-        inputs=[prompt, negative_prompt, steps, guidance, width, height, seed],
-        outputs=[result, latest],
+
+def wire(page: ImaginePage, config: Config) -> None:
+    folder = page.result.GRADIO_CACHE
+    painting = page_event(
+        [page.generate.click, page.prompt.submit],
+        functools.partial(paint_for_page, config, folder),
+        [page.history, *page.controls],
+        [page.result, page.settings, page.gallery, page.history, page.latest],
+        page.status,
+        doing="Painting",
+        limit=time_limit(config, "image"),
+        preprocess=False,  # the values reach make_image_request as sent: it checks them all
+    )
+    stop_button(page.stop, [painting], page.status)
+    # Read on each page load and after each picture: the provider is named once the Hub has
+    # said which it is.
+    note_again = {"outputs": page.options_note, "show_progress": "hidden", **PRIVATE}
+    gr.on(None, functools.partial(options_note, config), **note_again)
+    painting.success(functools.partial(options_note, config), **note_again)
+    page.clear.add([page.prompt, page.result, page.settings, page.status])
+    page.gallery.select(
+        choose,
+        page.history,
+        [*page.controls, page.result, page.settings, page.latest],
+        **PRIVATE,
+    )
+    for button, (width, height) in page.shapes:
+        button.click(lambda w=width, h=height: (w, h), None, [page.width, page.height], **PRIVATE)
+    sizes = [page.width, page.height]
+    page.swap.click(lambda w, h: (h, w), sizes, sizes, **PRIVATE)
+    page.random_seed.click(lambda: RANDOM_SEED, outputs=page.seed, **PRIVATE)
+    page.reuse_seed.click(last_seed, inputs=page.latest, outputs=page.seed, **PRIVATE)
+    page_event(
+        [page.png.upload],
+        functools.partial(read_png, folder),
+        [page.png],
+        [page.png_text],
+        page.png_status,
+        doing="Reading the PNG",
+        limit=None,
+        done="Settings read: Use these settings puts them in the controls.",
+        preprocess=False,
+    )
+    page_event(
+        [page.use_png.click],
+        use_settings,
+        [page.png_text],
+        page.controls,
+        page.png_status,
+        doing="Filling in the settings",
+        limit=None,
+        done="Settings filled in: Generate makes the picture again.",
+    )
+    api_event(
+        functools.partial(generate_image, config, folder),
+        page.controls,
+        [page.result, page.latest],
         api_name="generate_image",
         preprocess=False,
     )
-    generating.success(
-        remember,
-        inputs=[latest, history],
-        outputs=[settings, gallery, history],
-        api_visibility="private",
-    )
-    # Read again on each page load and after each picture: the provider is named once the Hub
-    # has said which it is.
-    note_again = {"outputs": note, "api_visibility": "private", "show_progress": "hidden"}
-    gr.on(None, functools.partial(options_note, config), **note_again)
-    generating.success(functools.partial(options_note, config), **note_again)
-    stop.click(None, cancels=[generating])
-    random_seed.click(lambda: RANDOM_SEED, outputs=seed, api_visibility="private")
-    reuse_seed.click(last_seed, inputs=latest, outputs=seed, api_visibility="private")

@@ -8,10 +8,12 @@ from collections.abc import Collection
 import gradio as gr
 
 from studio.config import Config
+from studio.errors import InputError
 from studio.services import require_setup, summarize_text
 from studio.tasks import summarize as task
-from studio.tasks.text import finite_number
+from studio.tasks.text import typed_number
 from studio.ui.common import notify_progress, setup_notice, shows_errors
+from studio.ui.waiting import api_event, page_event, status_line, stop_button, time_limit
 
 EIFFEL = (
     "The tower is 324 metres (1,063 ft) tall, about the same height as an 81-storey building, "
@@ -35,11 +37,9 @@ PHOTOSYNTHESIS = (
 )
 
 
-@shows_errors
-def summarize(
-    config: Config, text: str, min_length: float | None = None, max_length: float | None = None
-) -> str:
-    """The summary; a text longer than the model reads is summarized in parts, and told so."""
+def summary(config: Config, text: str, min_length: object = None, max_length: object = None) -> str:
+    """The summary; a text longer than the model reads is summarized in parts, and told so.
+    The lengths are numbers, text typed in a box, or empty."""
     require_setup(config, "summarize")
     result = summarize_text(
         config.endpoint("summarize"),
@@ -57,6 +57,24 @@ def summarize(
     return result.text
 
 
+@shows_errors
+def summarize(
+    config: Config, text: str, min_length: float | None = None, max_length: float | None = None
+) -> str:
+    """The API's /summarize: the summary, or the full message of what went wrong."""
+    return summary(config, text, min_length, max_length)
+
+
+def length_box(label: str) -> gr.Textbox:
+    """A length that starts empty (a number box cannot), so the model's default applies."""
+    return gr.Textbox(
+        label=label,
+        placeholder=f"empty: the model's default (1 to {task.LENGTH_LIMIT})",
+        max_lines=1,
+        elem_classes=["length-box"],
+    )
+
+
 def build(config: Config, served: Collection[str] = ()) -> None:
     setup_notice(config, "summarize")
     with gr.Row():
@@ -64,32 +82,42 @@ def build(config: Config, served: Collection[str] = ()) -> None:
             text = gr.Textbox(label="Text to summarize", lines=10, max_lines=30)
             with gr.Accordion("Length (optional)", open=False):
                 with gr.Row():
-                    min_length = gr.Number(
-                        label="Minimum length (tokens)",
-                        value=None,
-                        precision=0,
-                        minimum=1,
-                        maximum=task.LENGTH_LIMIT,
-                    )
-                    max_length = gr.Number(
-                        label="Maximum length (tokens)",
-                        value=None,
-                        precision=0,
-                        minimum=1,
-                        maximum=task.LENGTH_LIMIT,
-                    )
-            button = gr.Button("Summarize", variant="primary")
+                    min_length = length_box("Minimum length (tokens)")
+                    max_length = length_box("Maximum length (tokens)")
+            with gr.Row():
+                button = gr.Button("Summarize", variant="primary", scale=2)
+                stop = gr.Button("Stop", variant="stop", scale=1)
+                clear = gr.ClearButton(scale=1)
+            status = status_line("summarize")
         with gr.Column():
-            summary = gr.Textbox(label="Summary", lines=10, buttons=["copy"])
+            summary_box = gr.Textbox(label="Summary", lines=10, buttons=["copy"], elem_id="summary")
     gr.Examples([[EIFFEL], [PHOTOSYNTHESIS]], inputs=[text], label="Examples")
-    button.click(
+    clear.add([text, min_length, max_length, summary_box, status])
+    summarizing = page_event(
+        [button.click],
+        functools.partial(summary, config),
+        [text, min_length, max_length],
+        [summary_box],
+        status,
+        doing="Summarizing",
+        limit=time_limit(config, "summarize"),
+    )
+    stop_button(stop, [summarizing], status)
+    # The API's lengths are numbers, as they always were; the page's boxes are text.
+    api_lengths = [
+        gr.Number(label=label, precision=0, minimum=1, maximum=task.LENGTH_LIMIT, visible=False)
+        for label in ("Minimum length (tokens)", "Maximum length (tokens)")
+    ]
+    api_event(
         functools.partial(summarize, config),
-        inputs=[text, min_length, max_length],
-        outputs=summary,
+        [text, *api_lengths],
+        summary_box,
         api_name="summarize",
     )
 
 
-def _whole(value: float | None, what: str) -> int | None:
-    number = finite_number(value, what)
+def _whole(value: object, what: str) -> int | None:
+    number = typed_number(value, what)
+    if number is not None and not number.is_integer():
+        raise InputError(f"{what} must be a whole number of tokens, not {number:g}.")
     return int(number) if number else None

@@ -1,0 +1,100 @@
+"""How the studio looks beyond Gradio's theme: readable labels, the tabs' status lines, entity
+marks, round cards, phones, and presentation mode, which is only this style sheet: a class on
+the page's body (`?view=projector`, or the toggle) that enlarges every type and control, so no
+tab has layout code of its own for it."""
+
+from __future__ import annotations
+
+PROJECTOR_CLASS = "projector"
+
+# Gradio's theme sets its sizes on :root, each derived size from the base ones there; so
+# presentation mode sets the base sizes and derives the others again, on the body.
+_PROJECTOR = """
+body.projector {
+  --text-xxs: 13px; --text-xs: 15px; --text-sm: 18px; --text-md: 22px;
+  --text-lg: 26px; --text-xl: 34px; --text-xxl: 42px;
+  --spacing-sm: 6px; --spacing-md: 10px; --spacing-lg: 14px; --spacing-xl: 18px;
+  --body-text-size: var(--text-md);
+  --prose-text-size: var(--text-md);
+  --block-label-text-size: var(--text-md);
+  --block-info-text-size: var(--text-sm);
+  --block-title-text-size: var(--text-lg);
+  --section-header-text-size: var(--text-lg);
+  --input-text-size: var(--text-lg);
+  --checkbox-label-text-size: var(--text-md);
+  --button-small-text-size: var(--text-md);
+  --button-medium-text-size: var(--text-lg);
+  --button-large-text-size: var(--text-lg);
+  --chatbot-text-size: var(--text-lg);
+  --block-label-text-weight: 600;
+}
+body.projector .gradio-container { max-width: none !important; }
+body.projector .tab-container button, body.projector [role="tab"] { font-size: var(--text-lg); }
+body.projector .studio-title p { font-size: var(--text-lg); }
+"""
+
+_READABLE = """
+.gradio-container {
+  --block-label-text-color: var(--body-text-color);
+  --block-title-text-color: var(--body-text-color);
+  --block-info-text-color: var(--body-text-color);
+}
+/* 16px keeps a phone from zooming into a field when it is tapped */
+.gradio-container { --input-text-size: max(16px, var(--text-md)); }
+.studio-title h1 { margin-bottom: 0.2em; }
+#presentation-mode { flex: 0 0 auto !important; width: auto !important; align-self: flex-start; }
+.studio-title p { font-size: var(--text-lg); margin-top: 0; }
+"""
+
+_STATUS = """
+.studio-status:not(:has(.studio-line)) { display: none; }
+.studio-line { padding: 0.5em 0.8em; border-radius: var(--radius-md); font-size: var(--text-md);
+  border: 1px solid var(--border-color-primary); }
+.studio-line.waiting { background: var(--color-accent-soft); }
+.studio-line.done, .studio-line.stopped { border-style: dashed; }
+.studio-line.failed { border: 2px solid #b91c1c; background: #fef2f2; color: #7f1d1d; }
+.dark .studio-line.failed { background: #450a0a; color: #fecaca; }
+"""
+
+_ENTITIES = """
+.entities-text { line-height: 2.2; font-size: var(--text-lg); }
+mark.entity { display: inline-block; line-height: 1.5; color: inherit; padding: 0 0.3em;
+  border-radius: 4px;
+  background: color-mix(in srgb, var(--entity-colour) 22%, transparent);
+  border-bottom: 3px solid var(--entity-colour); }
+.entity-type { margin-left: 0.35em; font-size: 0.7em; font-weight: 700;
+  text-transform: uppercase; letter-spacing: 0.04em; }
+.entity-legend { margin-top: 0.6em; display: flex; flex-wrap: wrap; gap: 0.4em 1.2em; }
+.legend-item { border-left: 1.2em solid var(--entity-colour); padding-left: 0.4em; }
+.no-entities { font-size: var(--text-lg); }
+"""
+
+_PICTURES = """
+.round-card { border: 1px solid var(--border-color-primary); border-radius: var(--radius-lg);
+  padding: var(--spacing-md); }
+.round-card.unused { display: none; }
+.round-card .round-text p { overflow-wrap: anywhere; }
+#imagine-gallery .caption-label, #imagine-gallery figcaption { white-space: normal; }
+.shape-buttons button { min-width: 0 !important; }
+"""
+
+_PHONE = """
+@media (max-width: 640px) {
+  .studio-title p { font-size: var(--text-md); }
+  [role="tab"] { padding-left: 10px; padding-right: 10px; }
+  #imagine-gallery .grid-container { --grid-cols: 2 !important; }
+}
+"""
+
+CSS = _READABLE + _STATUS + _ENTITIES + _PICTURES + _PHONE + _PROJECTOR
+
+# The toggle's value says whether the page is in presentation mode; the address keeps it, so a
+# reload (or the link) opens the same way.
+APPLY_VIEW = f"""(on) => {{
+  document.body.classList.toggle("{PROJECTOR_CLASS}", on);
+  const url = new URL(window.location.href);
+  if (on) url.searchParams.set("view", "{PROJECTOR_CLASS}");
+  else url.searchParams.delete("view");
+  window.history.replaceState(null, "", url);
+}}"""
+READ_VIEW = f"() => new URLSearchParams(window.location.search).get('view') === '{PROJECTOR_CLASS}'"

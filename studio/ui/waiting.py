@@ -1,0 +1,253 @@
+"""A model call as the page shows it, the same way in every tab.
+
+    button ─ on_page(work) ─ a thread of its own runs the tab's blocking work, step by step
+                │  every second   the status line: what it waits for, the seconds, the limit
+                │  each result    the tab's outputs
+                └  a failure      the status line: what happened and what to do, for the person;
+                                  one log line with the details for whoever runs the studio
+    Stop ─ cancels on_page at once; the thread finishes the request in flight, asks nothing more
+
+`work` is a plain function or generator that raises `StudioError`s; a generator may yield
+`Doing(...)` between its results to say what it waits for next. The API keeps events of its
+own (`api_event`), on triggers nobody sees, so an API caller still gets the plain results and
+the full message of a failure from `shows_errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import html
+import inspect
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from studio.config import Config
+from studio.errors import StudioError
+from studio.ui.common import UNEXPECTED, report
+
+TICK = 1.0  # seconds between updates of the status line while waiting
+SLOW_AFTER = 10.0  # seconds after which the line says the server is slow
+PRIVATE = dict(api_visibility="private")
+
+
+@dataclass(frozen=True)
+class Doing:
+    """Yielded by page work between results: what it waits for now (the seconds restart)."""
+
+    what: str
+
+
+# --- the status line ---------------------------------------------------------------------------
+
+
+def status_line(tab: str) -> gr.HTML:
+    """Where a tab says what it waits for, how long it has waited, and what went wrong."""
+    return gr.HTML("", elem_id=f"{tab}-status", elem_classes=["studio-status"])
+
+
+def time_limit(config: Config, *tasks: str) -> float | None:
+    """How long the studio waits for an answer to one request of these tasks; None when they
+    run on this computer, where nothing times out."""
+    endpoints = [config.endpoint(task) for task in tasks]
+    remote = [endpoint.timeout for endpoint in endpoints if endpoint.protocol != "local"]
+    return max(remote) if remote else None
+
+
+def waiting_html(doing: str, seconds: float, limit: float | None) -> str:
+    parts = [
+        f"<strong>{html.escape(doing)}</strong> · <span class='seconds'>{seconds:.0f} s</span>"
+    ]
+    if seconds >= SLOW_AFTER:
+        parts.append("The model server is slow to answer: it may be busy or loading the model.")
+    parts.append("Stop cancels.")
+    if limit:
+        parts.append(f"The studio gives up after {limit:g} s without an answer.")
+    return _line("waiting", "status", " ".join(parts))
+
+
+def done_html(seconds: float, done: str | None = None) -> str:
+    return _line("done", "status", html.escape(done) if done else f"Done in {seconds:.1f} s.")
+
+
+def stopped_html() -> str:
+    return _line("stopped", "status", "Stopped. Nothing more is asked of the model.")
+
+
+def failed_html(title: str, message: str) -> str:
+    text = f"<strong>{html.escape(title)}.</strong> {html.escape(message)}"
+    return _line("failed", "alert", text)
+
+
+def _line(kind: str, role: str, inner: str) -> str:
+    return f"<div class='studio-line {kind}' role='{role}'>{inner}</div>"
+
+
+def is_waiting(status: str | None) -> bool:
+    return bool(status) and "studio-line waiting" in status
+
+
+def failure_html(exc: Exception, where: str) -> str:
+    """The person's message for a failure (reported to the log once, here)."""
+    report(exc, where)
+    if isinstance(exc, StudioError):
+        return failed_html(exc.title, exc.for_person)
+    if isinstance(exc, gr.Error):
+        return failed_html(exc.title, str(exc.message))
+    return failed_html("Something went wrong", UNEXPECTED.format(name=type(exc).__name__))
+
+
+# --- running the work --------------------------------------------------------------------------
+
+
+def on_page(
+    work: Callable,
+    outputs: int,
+    *,
+    doing: str,
+    limit: float | None,
+    where: str,
+    done: str | None = None,
+) -> Callable[..., AsyncIterator[tuple]]:
+    """The page's handler for `work`: its `outputs` results, then the status line, which ends
+    with `done` (or the seconds it took)."""
+    streams = inspect.isgeneratorfunction(inspect.unwrap(work))
+    skip = (gr.skip(),) * outputs
+
+    async def run(*inputs: Any) -> AsyncIterator[tuple]:
+        def steps() -> Iterator:
+            if streams:
+                yield from work(*inputs)
+            else:
+                yield work(*inputs)
+
+        started = step_started = time.monotonic()
+        now = doing
+        yield (*skip, waiting_html(now, 0, limit))
+        try:
+            async for item in in_thread(steps):
+                if item is STILL_WAITING:
+                    yield (*skip, waiting_html(now, time.monotonic() - step_started, limit))
+                elif isinstance(item, Doing):
+                    now, step_started = item.what, time.monotonic()
+                    yield (*skip, waiting_html(now, 0, limit))
+                else:
+                    shown = item if outputs > 1 else (item,)
+                    yield (*shown, waiting_html(now, time.monotonic() - step_started, limit))
+        except Exception as exc:
+            yield (*skip, failure_html(exc, where))
+            return
+        yield (*skip, done_html(time.monotonic() - started, done))
+
+    return run
+
+
+STILL_WAITING = object()  # what in_thread yields each tick without an item
+_END = object()
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: Exception
+
+
+async def in_thread(make: Callable[[], Iterator], *, tick: float = TICK) -> AsyncIterator:
+    """Items of a blocking iterator, run in a thread of its own, and STILL_WAITING every `tick`
+    seconds without one. Leaving (end, error, or the task cancelled by Stop) tells the thread
+    to stop: it finishes the step in flight, then closes the iterator and asks for no more."""
+    loop = asyncio.get_running_loop()
+    items: asyncio.Queue = asyncio.Queue()
+    cancel = threading.Event()
+
+    def hand_over(item: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the event loop is gone: the app is stopping
+            loop.call_soon_threadsafe(items.put_nowait, item)
+
+    def pump() -> None:
+        try:
+            with contextlib.closing(make()) as iterator:
+                while not cancel.is_set():
+                    item = next(iterator, _END)
+                    hand_over(item)
+                    if item is _END:
+                        return
+        except Exception as exc:  # raised again by the reader, in the event loop
+            hand_over(_Failed(exc))
+
+    # The thread runs in this event's context, so the work can show messages to the person.
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(pump,), name="model-call", daemon=True).start()
+    getter: asyncio.Future | None = None
+    try:
+        while True:
+            getter = getter or asyncio.ensure_future(items.get())
+            done, _ = await asyncio.wait({getter}, timeout=tick)
+            if not done:
+                yield STILL_WAITING
+                continue
+            item, getter = getter.result(), None
+            if item is _END:
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        cancel.set()
+        if getter is not None:
+            getter.cancel()
+
+
+# --- wiring ------------------------------------------------------------------------------------
+
+
+def page_event(
+    triggers: Sequence[Any],
+    work: Callable,
+    inputs: Sequence[Any],
+    outputs: Sequence[Any],
+    status: gr.HTML,
+    *,
+    doing: str,
+    limit: float | None,
+    done: str | None = None,
+    **options: Any,
+):
+    """The page's event for `work`: the status line tells the person, no API endpoint."""
+    handler = on_page(work, len(outputs), doing=doing, limit=limit, where=_name(work), done=done)
+    return gr.on(
+        list(triggers),
+        handler,
+        inputs=list(inputs),
+        outputs=[*outputs, status],
+        show_progress="hidden",
+        **PRIVATE,
+        **options,
+    )
+
+
+def api_event(fn: Callable, inputs: Any, outputs: Any, *, api_name: str, **options: Any):
+    """An API endpoint on a trigger nobody sees: a client gets the results as `fn` returns them
+    and a failure's full message, while the page's own event shows its status line."""
+    return gr.Button(visible=False).click(fn, inputs, outputs, api_name=api_name, **options)
+
+
+def stop_button(stop: gr.Button, events: Sequence[Any], status: gr.HTML) -> None:
+    """Stop cancels the events at once and says so, if one was running."""
+    stop.click(None, None, None, cancels=list(events), queue=False, **PRIVATE).then(
+        _stopped, status, status, queue=False, **PRIVATE
+    )
+
+
+def _stopped(status: str | None) -> Any:
+    return stopped_html() if is_waiting(status) else gr.skip()
+
+
+def _name(work: Callable) -> str:
+    inner = inspect.unwrap(getattr(work, "func", work))
+    return getattr(inner, "__name__", "the page")
