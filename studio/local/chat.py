@@ -184,6 +184,15 @@ def encode_prompt(chat: ChatModel, messages: list[dict[str, str]]) -> Any:
         return encode(fold_system(messages))
 
 
+def raise_failure(error: BaseException | None) -> None:
+    """What generate() raised in its thread, as the error a person sees; nothing if none."""
+    if error is None:
+        return
+    if is_out_of_memory(error):
+        raise out_of_memory("chat") from error
+    raise BackendError(f"Local generation failed: {first_line(str(error))}") from error
+
+
 def stream(
     loaded: LoadedModel,
     body: Mapping[str, Any],
@@ -239,11 +248,7 @@ def stream(
             worker.join()  # generate() ended the stream; its output is stored just after
             if held and not cancel.is_set():
                 yield chunk(loaded.model, chunk_id, {"content": held})
-        if "error" in outcome:
-            error = outcome["error"]
-            if is_out_of_memory(error):
-                raise out_of_memory("chat") from error
-            raise BackendError(f"Local generation failed: {first_line(str(error))}") from error
+        raise_failure(outcome.get("error"))
         if finish is None:
             finish = finish_reason(chat, outcome.get("output"), prompt_length, options, cancel)
         yield chunk(loaded.model, chunk_id, {}, finish)
