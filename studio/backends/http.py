@@ -195,14 +195,21 @@ class Looked:
 
 
 def look(url: str, endpoint: Endpoint, *, timeout: float = 5.0) -> Looked:
-    """One GET with no retries, for probes that must cost nothing: health, model lists, info."""
+    """One GET, for probes that must cost nothing: health, model lists, info. A refused
+    connection is asked once more: a server that has just failed may close the kept-alive
+    connection as this reuses it (uvicorn does after a 500, without saying so)."""
     headers = auth_headers(endpoint)
-    try:
-        response = session().get(url, headers=headers, timeout=(timeout, timeout), stream=True)
-    except requests.Timeout:
-        return Looked(None, failure=f"no answer within {timeout:g} s")
-    except requests.RequestException:
-        return Looked(None, failure="cannot connect")
+    for attempt in range(2):
+        try:
+            response = session().get(url, headers=headers, timeout=(timeout, timeout), stream=True)
+            break
+        except requests.Timeout:
+            return Looked(None, failure=f"no answer within {timeout:g} s")
+        except requests.ConnectionError:
+            if attempt:
+                return Looked(None, failure="cannot connect")
+        except requests.RequestException:
+            return Looked(None, failure="cannot connect")
     with response:
         try:
             body = reading.read_body(response.raw, None, limit=2**20)

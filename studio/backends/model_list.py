@@ -20,13 +20,15 @@ def models_url(endpoint: Endpoint) -> str:
     return endpoint.url.rstrip("/") + "/models"
 
 
-def served_models(endpoint: Endpoint, *, refresh: bool = False) -> tuple[str, ...]:
+def served_models(
+    endpoint: Endpoint, *, refresh: bool = False, timeout: float = 10.0
+) -> tuple[str, ...]:
     """The ids the server lists; ConfigurationError, saying what to set, when it cannot say."""
     url = models_url(endpoint)
     with _lock:
         if url in _known and not refresh:
             return _known[url]
-    looked = http.look(url, endpoint, timeout=min(endpoint.timeout, 10.0))
+    looked = http.look(url, endpoint, timeout=min(endpoint.timeout, timeout))
     ids = _ids(looked) if looked.status == 200 else None
     if ids is None:
         why = looked.failure or f"it answered {looked.status}"

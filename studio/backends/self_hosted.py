@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from typing import Any
-
-import requests
 
 from studio.backends import http
 from studio.backends.base import ChatRequest
+from studio.backends.model_list import served_models
 from studio.config import Endpoint
-from studio.errors import BackendError, ServerError, ValidationError
+from studio.errors import BackendError, ConfigurationError, ServerError, ValidationError
 
 REPETITION_PENALTY = "repetition_penalty"  # vLLM, TGI, llama.cpp's server
 FREQUENCY_PENALTY = "frequency_penalty"  # transformers serve: a repetition penalty of 1 + value
@@ -130,33 +128,15 @@ def explained(endpoint: Endpoint, error: BackendError) -> BackendError:
     return ServerError(f"{said} {hint}", status=error.status)
 
 
-def listed_models(endpoint: Endpoint) -> list[str] | None:
-    """The ids `GET {base}/models` lists; None when the server lists none that way."""
-    answer = get_json(_server(endpoint) + "/models", endpoint, timeout=min(5.0, endpoint.timeout))
-    data = answer.get("data") if isinstance(answer, dict) else None
-    if not isinstance(data, list):
+def listed_models(endpoint: Endpoint) -> tuple[str, ...] | None:
+    """The ids `GET {base}/models` lists, asked afresh; None when the server lists none that way."""
+    try:
+        return served_models(endpoint, refresh=True, timeout=5.0)
+    except ConfigurationError:
         return None
-    return [str(item["id"]) for item in data if isinstance(item, dict) and "id" in item]
 
 
-def get_json(url: str, endpoint: Endpoint, *, timeout: float) -> Any:
-    """A GET on the transport's session, for a hint in a message: the parsed JSON answer, or
-    None when there is none. Asked twice at most: a server that has just failed may close the
-    kept-alive connection as this reuses it (uvicorn does after a 500, without saying so)."""
-    for _ in range(2):
-        try:
-            with http.session().get(
-                url, headers=http.auth_headers(endpoint), timeout=timeout
-            ) as response:
-                return response.json() if response.ok else None
-        except requests.ConnectionError:
-            continue
-        except (requests.RequestException, ValueError):
-            return None
-    return None
-
-
-def model_hint(endpoint: Endpoint, listed: list[str] | None) -> str:
+def model_hint(endpoint: Endpoint, listed: tuple[str, ...] | None) -> str:
     """What to check after a 500, from the models the server lists (None: it lists none)."""
     model, setting, cannot_load = endpoint.model, endpoint.model_setting, CANNOT_LOAD
     if listed is None:
