@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from studio.catalog import LOCAL_EXTRA_MISSING
 from studio.config import Config, load_config, read_environment
 from studio.errors import ConfigurationError
+from studio.mcp_tools import EXTRA_MISSING as MCP_EXTRA_MISSING
+from studio.mcp_tools import extra_installed as mcp_extra_installed
 from studio.secrets import mask_logs
 from studio.serve import serve
 
@@ -57,6 +59,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="ask every tab's model server whether it will work (no credits spent), then exit",
     )
     parser.add_argument(
+        "--mcp",
+        action="store_true",
+        help="also serve each tab's API as MCP tools for agents (or STUDIO_MCP=1); needs "
+        "pip install -r requirements-mcp.txt",
+    )
+    parser.add_argument(
         "--concurrency", type=int, help="requests served at once per event (default 64)"
     )
     return parser.parse_args(argv)
@@ -73,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from studio.doctor import run_check  # no Gradio needed to ask the servers
 
             return run_check(config)
+        if config.mcp and not mcp_extra_installed():
+            raise ConfigurationError(MCP_EXTRA_MISSING)
         apps = _build(config)
         _check_share(config, allow_without_auth=args.share_without_auth)
     except ConfigurationError as exc:

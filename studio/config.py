@@ -91,6 +91,7 @@ class Config:
     chat_budget_chars: int = 24_000  # conversation kept per request, oldest turns dropped first
     allowed_hosts: tuple[str, ...] = ()  # names served besides the defaults (studio.hosts)
     max_sessions: int = 1000  # Gradio sessions kept in memory; the oldest unused go first
+    mcp: bool = False  # also serve the tabs' API as MCP tools (studio.mcp_tools)
 
     def endpoint(self, task: str) -> Endpoint:
         return self.endpoints[task]
@@ -161,6 +162,7 @@ def load_config(env: Mapping[str, str], *, local_extra: bool = False, **flags) -
         ),
         allowed_hosts=tuple(values.name_list(env.get("STUDIO_ALLOWED_HOSTS", ""))),
         max_sessions=values.positive_int(env, "STUDIO_MAX_SESSIONS", 1000, "sessions"),
+        mcp=bool(flags.get("mcp")) or values.switch(env, "STUDIO_MCP"),
     )
 
 

@@ -118,9 +118,10 @@ class LoginThrottle:
         return max(0.0, record.last + delay - now)
 
 
-def password_check(
-    account: tuple[str, str], throttle: LoginThrottle
-) -> Callable[[str, str], Awaitable[bool]]:
+PasswordCheck = Callable[[str, str], Awaitable[bool]]
+
+
+def password_check(account: tuple[str, str], throttle: LoginThrottle) -> PasswordCheck:
     """Gradio's `auth` callable for one `(user, password)`, slowed by `throttle`.
 
     It is a coroutine function, so Gradio awaits it on its event loop: nothing in it blocks. A

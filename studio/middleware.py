@@ -1,4 +1,4 @@
-"""The studio's layer in front of Gradio's routes: three small ASGI middlewares.
+"""The studio's layer in front of Gradio's routes: four small ASGI middlewares.
 
 `launch(app_kwargs={"middleware": [...]})` hands them to the FastAPI app Gradio builds, inside
 Gradio's own compression and CORS layers, so they see every request and plain response bodies.
@@ -7,22 +7,33 @@ Gradio's own compression and CORS layers, so they see every request and plain re
                         (DNS rebinding; see studio.hosts)
   RememberClient        tells the login (studio.login.CLIENT) which address is asking
   HideApiBeforeLogin    with a login, the login page carries no API description
+  GuardMcp              with a login and --mcp, the MCP routes ask for it as HTTP Basic auth
 
 Why the last one: Gradio's page route puts the whole API description (every endpoint, its
 parameters, code snippets) in the HTML of every page it serves, the login page included,
 although `/gradio_api/info` itself asks for a login. The login page's client fetches that
 description itself when the page has none (`window.gradio_api_info = null`); after logging in
 the page reloads and gets it as before.
+
+Why GuardMcp: Gradio mounts its MCP server (/gradio_api/mcp/, /gradio_api/mcp/sse, .../schema)
+outside its login, so anyone could list the tools without it, and an MCP client cannot fill in
+a login page. It sends the login as HTTP Basic auth instead, checked by the login's own check
+(studio.login), wrong passwords slowed the same way.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+from starlette.exceptions import HTTPException
+
 from studio.hosts import LOOPBACK, is_served
-from studio.login import CLIENT
+from studio.login import CLIENT, PasswordCheck
+from studio.mcp_tools import MCP_PATH
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -33,6 +44,10 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 REFUSAL = (
     b"studio: this address is not one the studio is served under; "
     b"add its name to STUDIO_ALLOWED_HOSTS if it should be.\n"
+)
+MCP_REFUSAL = (
+    b"studio: the MCP tools ask for the studio's login: send it as HTTP Basic auth "
+    b"(the user:password of --auth).\n"
 )
 _API_INFO = b"<script>window.gradio_api_info = "
 _LOGIN_PAGE = b'"auth_required":true'
@@ -94,6 +109,50 @@ def client_address(scope: Scope) -> str:
         last = forwarded.split(",")[-1].strip()
         return last or peer
     return peer
+
+
+async def _answer(send: Send, status: int, body: bytes, headers: dict[str, str]) -> None:
+    raw = [(b"content-type", b"text/plain; charset=utf-8")]
+    raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+class GuardMcp:
+    def __init__(self, app: App, check: PasswordCheck) -> None:
+        self.app, self.check = app, check
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not is_mcp_route(scope.get("path", "")):
+            await self.app(scope, receive, send)
+            return
+        try:
+            allowed = await basic_login(scope, self.check)
+        except HTTPException as exc:  # too many wrong passwords from this address
+            await _answer(send, exc.status_code, f"studio: {exc.detail}\n".encode(), exc.headers)
+            return
+        if allowed:
+            await self.app(scope, receive, send)
+        else:
+            challenge = {"www-authenticate": 'Basic realm="studio MCP", charset="UTF-8"'}
+            await _answer(send, 401, MCP_REFUSAL, challenge)
+
+
+def is_mcp_route(path: str) -> bool:
+    return path == MCP_PATH or path.startswith(MCP_PATH + "/")
+
+
+async def basic_login(scope: Scope, check: PasswordCheck) -> bool:
+    """Whether the request's HTTP Basic auth is the login; no header is no try at all."""
+    scheme, _, encoded = (_header(scope, b"authorization") or "").partition(" ")
+    if scheme.lower() != "basic" or not encoded.strip():
+        return False
+    try:
+        given = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    user, sep, password = given.partition(":")
+    return bool(sep) and await check(user, password)
 
 
 class HideApiBeforeLogin:

@@ -30,7 +30,9 @@ What else every launch sets, for a studio shared with a class (README: Security 
                                 STUDIO_MAX_SESSIONS (1000), the least recently used dropped first
     auth                        studio.login's check: wrong passwords ever slower
     app_kwargs middleware       studio.middleware: the Host check, the client's address for the
-                                login, no API description on the login page
+                                login, no API description on the login page; with --mcp and
+                                --auth, the same login asked of every MCP request
+    mcp_server                  --mcp: the tabs' API as MCP tools too (studio.mcp_tools)
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from studio.config import Config
 from studio.hosts import served_hosts
-from studio.login import LOGIN_MESSAGE, LoginThrottle, password_check
+from studio.login import LOGIN_MESSAGE, LoginThrottle, PasswordCheck, password_check
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -64,11 +66,12 @@ def launch_options(config: Config, *, port: int | None = None) -> dict[str, Any]
     from studio.tasks.uploads import MAX_UPLOAD_BYTES  # Pillow, too, loads only when serving
     from studio.ui.look import CSS
 
+    check = password_check(config.auth, LoginThrottle()) if config.auth else None
     return {
         "server_name": config.host,
         "server_port": config.port if port is None else port,
         "share": config.share,
-        "auth": password_check(config.auth, LoginThrottle()) if config.auth else None,
+        "auth": check,
         "auth_message": LOGIN_MESSAGE if config.auth else None,
         "max_threads": thread_pool_size(config.concurrency),
         # Gradio stops an upload at the limit; the image code refuses larger files too.
@@ -77,18 +80,20 @@ def launch_options(config: Config, *, port: int | None = None) -> dict[str, Any]
         "run_history": False,
         "ssr_mode": False,
         "state_session_capacity": config.max_sessions,
-        "app_kwargs": {"middleware": middleware(config)},
+        "app_kwargs": {"middleware": middleware(config, check)},
+        "mcp_server": config.mcp,
         "css": CSS,  # the studio's look, the same in every app
         "prevent_thread_lock": True,  # serve() launches every app, then waits
         "quiet": True,  # the studio's own banner says where it runs (Gradio's gives CLI advice)
     }
 
 
-def middleware(config: Config) -> list:
-    """The studio's ASGI layers for this configuration (see studio.middleware), outermost first."""
+def middleware(config: Config, check: PasswordCheck | None = None) -> list:
+    """The studio's ASGI layers for this configuration (see studio.middleware), outermost first;
+    `check`: the login's, which the MCP routes ask too."""
     from starlette.middleware import Middleware
 
-    from studio.middleware import CheckHost, HideApiBeforeLogin, RememberClient
+    from studio.middleware import CheckHost, GuardMcp, HideApiBeforeLogin, RememberClient
 
     layers = [
         Middleware(CheckHost, allowed=served_hosts(config.host, config.allowed_hosts)),
@@ -96,6 +101,9 @@ def middleware(config: Config) -> list:
     ]
     if config.auth:
         layers.append(Middleware(HideApiBeforeLogin))
+    if config.auth and config.mcp:
+        check = check or password_check(config.auth, LoginThrottle())
+        layers.append(Middleware(GuardMcp, check=check))
     return layers
 
 
@@ -129,6 +137,10 @@ def serve(config: Config, apps: Sequence[tuple[gr.Blocks, int, Sequence[str]]]) 
                 running.close()
             return 1
         launched.append(app)
+        if config.mcp:
+            from studio.mcp_tools import adapt_server
+
+            adapt_server(app, config.auth)
     print(startup_banner(config, apps, launched), flush=True)
     try:
         launched[0].block_thread()

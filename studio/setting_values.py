@@ -64,6 +64,16 @@ def task_list(text: str, setting: str) -> list[str]:
     return names
 
 
+def switch(env: Mapping[str, str], name: str) -> bool:
+    """An on/off setting: 1, true, yes or on; 0, false, no, off or empty."""
+    text = env.get(name, "").strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} takes 1 (on) or 0 (off), not {text!r}.")
+
+
 def parse_auth(text: str) -> tuple[str, str]:
     user, sep, password = text.partition(":")
     if not sep or not user or not password:

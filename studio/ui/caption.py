@@ -14,7 +14,17 @@ from studio.ui.waiting import api_event, page_event, status_line, stop_button, t
 
 @shows_errors
 def caption_upload(config: Config, folder: str, image: dict | None) -> str:
-    """The caption of an upload Gradio stored in `folder`, unprocessed (see upload_input)."""
+    """Describe a photo in one sentence with an image-captioning model.
+
+    The API's /caption and the MCP tool caption. Only a file Gradio stored in the studio's
+    folder is read (see upload_input); Gradio fetches a URL there first.
+
+    Args:
+        image: an image: an http(s) URL or a data: URL (base64), or a file uploaded to the studio
+
+    Returns:
+        the caption: one sentence
+    """
     return caption_uploaded(config, image, folder)
 
 

@@ -202,7 +202,20 @@ class Replies:
     ):
         """Send a message to the chat model; yields the reply so far as it streams.
 
-        The conversation is kept per client session: a new Client starts a new one.
+        The conversation is kept per client session: a new Client starts a new one. As an MCP
+        tool each call starts a new conversation.
+
+        Args:
+            message: the message to the model
+            system_prompt: instructions for the whole conversation, e.g. answer briefly (optional)
+            temperature: 0 to 1 (default 0.7): 0 always picks the likeliest word
+            top_p: 0.05 to 1 (default 0.95): sample from the likeliest words adding up to this
+            max_new_tokens: the longest reply, in tokens, 1 to 4096 (default 512)
+            repetition_penalty: 1 to 2 (default 1): above 1 discourages repeating words
+            seed: a random seed for a reproducible reply (optional)
+
+        Returns:
+            the model's reply
         """
         # The session's own list, kept current in place as the reply grows: a reply stopped
         # midway stays in the conversation, and updates need not carry it (gr.skip()). Only the

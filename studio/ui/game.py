@@ -60,6 +60,14 @@ def _keep(
 
 @shows_errors
 def caption_upload(config: Config, folder: str, image: dict | None) -> str:
+    """Describe a photo in one sentence with an image-captioning model.
+
+    Args:
+        image: an image: an http(s) URL or a data: URL (base64), or a file uploaded to the studio
+
+    Returns:
+        the caption: one sentence
+    """
     return caption_uploaded(config, image, folder)
 
 
@@ -76,8 +84,18 @@ def paint_caption(config: Config, folder: str, text: str, seed: float | None = R
 def generate_from_caption(
     config: Config, folder: str, text: str, seed: float | None = RANDOM_SEED
 ) -> tuple[str, dict[str, Any]]:
-    """Paint the caption. As the API's /generate_image (no Imagine tab in the app) it takes
-    only (prompt, seed), with the default settings for the rest."""
+    """Make a picture from a text prompt with a text-to-image model, with the default settings.
+
+    As the API's /generate_image (no Imagine tab in the app) it paints the caption and takes
+    only (prompt, seed).
+
+    Args:
+        text: the prompt: what the picture shows, in English
+        seed: the random seed, 0 to 4294967295, for the same picture again; -1: a random one
+
+    Returns:
+        the picture, as a PNG with its settings inside
+    """
     path, _, record = paint_caption(config, folder, text, seed)
     return path, record
 
@@ -100,6 +118,15 @@ def caption_then_paint(config: Config, folder: str, image: dict | None, seed: fl
 def caption_and_generate(
     config: Config, folder: str, image: dict | None, seed: float | None = RANDOM_SEED
 ) -> Iterator:
+    """One round of describe-and-generate: caption a photo, then paint a picture of the caption.
+
+    Args:
+        image: an image: an http(s) URL or a data: URL (base64), or a file uploaded to the studio
+        seed: the painting's random seed, 0 to 4294967295; -1: a random one
+
+    Returns:
+        the caption, then the picture painted from it
+    """
     for step in caption_then_paint(config, folder, image, seed):
         if not isinstance(step, Doing):
             text, path, _, record = step
@@ -135,7 +162,20 @@ def play(
     seed: float | None = RANDOM_SEED,
     progress: gr.Progress = gr.Progress(),
 ) -> Iterator[list[tuple[str, str]]]:
-    """The API's /play_rounds: the gallery of rounds so far, after each round."""
+    """Play describe-and-generate: caption a photo, paint the caption, caption that painting,
+    and so on, to see how a picture drifts from round to round.
+
+    The API's /play_rounds (and the MCP tool play_rounds): the gallery of rounds so far, after
+    each round.
+
+    Args:
+        image: an image: an http(s) URL or a data: URL (base64), or a file uploaded to the studio
+        rounds: how many rounds to play, 1 to 5
+        seed: the first painting's random seed, 0 to 4294967295 (each round adds 1); -1: random
+
+    Returns:
+        each round's painting with its caption
+    """
     _, steps = start_game(config, folder, image, rounds, seed)
     total = int(rounds)
     shown: list[tuple[str, str]] = []

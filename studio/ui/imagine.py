@@ -73,7 +73,24 @@ def generate_image(
     height: float = 512,
     seed: float = RANDOM_SEED,
 ) -> tuple[str, dict[str, Any]]:
-    """The API's /generate_image: the picture's path and its record."""
+    """Make a picture from a text prompt with a text-to-image model (Stable Diffusion XL by
+    default). A model that ignores an option still paints, and says so.
+
+    The API's /generate_image (and the MCP tool generate_image): the picture's path and its
+    record.
+
+    Args:
+        prompt: what the picture shows, in English, up to 2,000 characters
+        negative_prompt: what the picture should not show (optional)
+        steps: denoising steps, 1 to 100 (default 25): more is slower and often finer
+        guidance: how closely to follow the prompt, 1 to 20 (default 7)
+        width: the width in pixels, a multiple of 64 from 64 to 1024 (default 512)
+        height: the height in pixels, a multiple of 64 from 64 to 1024 (default 512)
+        seed: the random seed, 0 to 4294967295, for the same picture again; -1: a random one
+
+    Returns:
+        the picture, as a PNG with its settings inside
+    """
     return paint(config, folder, prompt, negative_prompt, steps, guidance, width, height, seed)
 
 

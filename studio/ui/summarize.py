@@ -61,7 +61,20 @@ def summary(config: Config, text: str, min_length: object = None, max_length: ob
 def summarize(
     config: Config, text: str, min_length: float | None = None, max_length: float | None = None
 ) -> str:
-    """The API's /summarize: the summary, or the full message of what went wrong."""
+    """Summarize an English text with a summarization model (BART by default); a text longer
+    than the model reads at once is summarized in parts, one paragraph each.
+
+    The API's /summarize (and the MCP tool summarize): the summary, or the full message of what
+    went wrong.
+
+    Args:
+        text: the text to summarize, in English, up to a few thousand words
+        min_length: the shortest summary, in tokens (1 to 1024); empty: the model's default
+        max_length: the longest summary, in tokens (1 to 1024); empty: the model's default
+
+    Returns:
+        the summary, as plain text
+    """
     return summary(config, text, min_length, max_length)
 
 
