@@ -37,6 +37,7 @@ def test_the_options_carry_the_configuration():
         "run_history": False,
         "ssr_mode": False,
         "state_session_capacity": 1000,
+        "mcp_server": False,
         "css": CSS,
         "prevent_thread_lock": True,
         "quiet": True,
