@@ -10,8 +10,7 @@ from collections.abc import Sequence
 from studio.catalog import LOCAL_EXTRA_MISSING
 from studio.config import Config, load_config, read_environment
 from studio.errors import ConfigurationError
-from studio.mcp_tools import EXTRA_MISSING as MCP_EXTRA_MISSING
-from studio.mcp_tools import extra_installed as mcp_extra_installed
+from studio.mcp_tools import prepare as prepare_mcp
 from studio.secrets import mask_logs
 from studio.serve import serve
 
@@ -81,8 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from studio.doctor import run_check  # no Gradio needed to ask the servers
 
             return run_check(config)
-        if config.mcp and not mcp_extra_installed():
-            raise ConfigurationError(MCP_EXTRA_MISSING)
+        if config.mcp:
+            prepare_mcp()  # the extra must be installed
         apps = _build(config)
         _check_share(config, allow_without_auth=args.share_without_auth)
     except ConfigurationError as exc:

@@ -24,8 +24,12 @@ from __future__ import annotations
 import functools
 import importlib.util
 import inspect
+import logging
+import warnings
 from collections.abc import Callable
 from typing import Any
+
+from studio.errors import ConfigurationError
 
 MCP_PATH = "/gradio_api/mcp"
 EXTRA_MISSING = (
@@ -37,6 +41,16 @@ EXTRA_MISSING = (
 def extra_installed() -> bool:
     """Whether the `mcp` package Gradio's MCP server needs is there (looks, imports nothing)."""
     return importlib.util.find_spec("mcp") is not None
+
+
+def prepare() -> None:
+    """Before building the apps for --mcp: the extra must be there, and quiet. Its log says
+    INFO for every request; Gradio warns at launch that a tool with a State input (chat's
+    history) starts from its first value each call, which chat's docstring tells agents."""
+    if not extra_installed():
+        raise ConfigurationError(EXTRA_MISSING)
+    logging.getLogger("mcp").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message="This MCP server includes a tool that has a gr.State")
 
 
 def as_tool(fn: Callable, name: str) -> Callable:

@@ -277,3 +277,34 @@ def test_with_a_login_the_mcp_routes_are_guarded_by_the_login_check():
     layers = options["app_kwargs"]["middleware"]
     assert [layer.cls.__name__ for layer in layers][-1] == "GuardMcp"
     assert layers[-1].kwargs["check"] is options["auth"]  # one throttle for both
+
+
+@pytest.mark.parametrize(
+    "header",
+    # none; another scheme; empty; not base64; no colon ("nocolon"); not UTF-8 (ff ff)
+    [None, "Bearer abc", "Basic", "Basic !!!not-base64!!!", "Basic bm9jb2xvbg==", "Basic //8="],
+)
+def test_a_missing_or_malformed_basic_header_is_no_login_and_no_try(header):
+    from studio.middleware import basic_login
+
+    tries = []
+
+    async def check(user, password):
+        tries.append(user)
+        return True
+
+    scope = {"headers": [(b"authorization", header.encode())] if header else []}
+    assert asyncio.run(basic_login(scope, check)) is False
+    assert tries == []  # nothing to check: the throttle counts no wrong password
+
+
+def test_a_basic_header_is_checked_by_the_login_check():
+    from studio.middleware import basic_login
+
+    async def check(user, password):
+        return (user, password) == LOGIN
+
+    good = {"headers": [(b"authorization", basic(*LOGIN)["Authorization"].encode())]}
+    bad = {"headers": [(b"authorization", basic("teacher", "wrong")["Authorization"].encode())]}
+    assert asyncio.run(basic_login(good, check)) is True
+    assert asyncio.run(basic_login(bad, check)) is False
