@@ -30,7 +30,8 @@ What else every launch sets, for a studio shared with a class (README: Security 
                                 STUDIO_MAX_SESSIONS (1000), the least recently used dropped first
     auth                        studio.login's check: wrong passwords ever slower
     app_kwargs middleware       studio.middleware: the Host check, the client's address for the
-                                login, no API description on the login page
+                                login, no API description on the login page; and the
+                                teacher's usage view at /usage (studio.usage_view)
 """
 
 from __future__ import annotations
@@ -89,10 +90,12 @@ def middleware(config: Config) -> list:
     from starlette.middleware import Middleware
 
     from studio.middleware import CheckHost, HideApiBeforeLogin, RememberClient
+    from studio.usage_view import UsageView
 
     layers = [
         Middleware(CheckHost, allowed=served_hosts(config.host, config.allowed_hosts)),
         Middleware(RememberClient),
+        Middleware(UsageView, admin=config.admin),
     ]
     if config.auth:
         layers.append(Middleware(HideApiBeforeLogin))

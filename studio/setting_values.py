@@ -64,10 +64,10 @@ def task_list(text: str, setting: str) -> list[str]:
     return names
 
 
-def parse_auth(text: str) -> tuple[str, str]:
+def parse_auth(text: str, settings: str = "STUDIO_AUTH and --auth") -> tuple[str, str]:
     user, sep, password = text.partition(":")
     if not sep or not user or not password:
-        raise ConfigurationError("STUDIO_AUTH and --auth take user:password.")
+        raise ConfigurationError(f"{settings} take user:password.")
     return user, password
 
 
