@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -72,8 +72,8 @@ class OverLimit(Exception):
 
 
 class Limiter:
-    """Sliding-window counts per key, thread-safe. Each use is kept as (when, how many), so a
-    count of chat tokens costs one entry per reply, not one per token."""
+    """Sliding-window counts per key, thread-safe. Each use is kept as (when, how many) in a
+    small list, so a count of chat tokens costs one entry per reply, not one per token."""
 
     def __init__(
         self,
@@ -86,7 +86,7 @@ class Limiter:
         self._longest = max((rule.seconds for rule in rules), default=0.0)
         self._max_keys = max_keys
         self._clock = clock
-        self._seen: OrderedDict[str, deque[tuple[float, int]]] = OrderedDict()  # oldest use first
+        self._seen: OrderedDict[str, list[tuple[float, int]]] = OrderedDict()  # oldest use first
         self._lock = threading.Lock()
 
     def charge(self, key: str, cost: int = 1) -> None:
@@ -121,15 +121,16 @@ class Limiter:
         with self._lock:
             return len(self._seen)
 
-    def _current(self, key: str, now: float) -> deque[tuple[float, int]]:
+    def _current(self, key: str, now: float) -> list[tuple[float, int]]:
         """`key`'s uses inside the longest window, moved to the most recently used end."""
-        times = self._seen.pop(key, None) or deque()
-        while times and times[0][0] <= now - self._longest:
-            times.popleft()
+        times = self._seen.pop(key, None) or []
+        cutoff = now - self._longest
+        if times and times[0][0] <= cutoff:
+            times = [use for use in times if use[0] > cutoff]
         self._seen[key] = times
         return times
 
-    def _raise_if_over(self, times: deque[tuple[float, int]], now: float, cost: int) -> None:
+    def _raise_if_over(self, times: list[tuple[float, int]], now: float, cost: int) -> None:
         wait, rule = max(
             ((self._wait(rule, times, now, cost), rule) for rule in self.rules),
             key=lambda pair: pair[0],
@@ -137,11 +138,11 @@ class Limiter:
         if wait > 0:
             raise OverLimit(rule, wait)
 
-    def _record(self, key: str, times: deque[tuple[float, int]], now: float, cost: int) -> None:
+    def _record(self, key: str, times: list[tuple[float, int]], now: float, cost: int) -> None:
         times.append((now, cost))
         self._forget(now)
 
-    def _wait(self, rule: Rule, times: deque[tuple[float, int]], now: float, cost: int) -> float:
+    def _wait(self, rule: Rule, times: list[tuple[float, int]], now: float, cost: int) -> float:
         """Seconds until `cost` more fit in `rule`'s window (0 when they fit now)."""
         inside = [(t, c) for t, c in times if t > now - rule.seconds]
         over = sum(c for _, c in inside) + cost - rule.count

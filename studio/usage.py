@@ -31,7 +31,7 @@ PROMPT_CHARS = 200  # of each prompt kept, when the teacher asked for them
 STUDIO = "the whole studio"  # the key of the studio's ceiling
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Person:
     key: str  # "user:ada" with a login, "session:<hash>" without
     label: str  # what the usage view shows: the login name, or the session's first characters
@@ -52,7 +52,7 @@ class Call:
     tokens: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     at: float
     person: str  # Person.label
