@@ -181,3 +181,35 @@ def test_without_a_teachers_login_the_usage_view_refuses_a_tunnelled_client(task
         forwarded = {"X-Forwarded-For": "203.0.113.9"}
         answer = requests.get(f"{app.local_url}usage", headers=forwarded, timeout=10)
         assert answer.status_code == 403 and "--admin" in answer.text
+
+
+# --- chat tokens, through the real Chat tab and a streaming server ----------------------------
+
+
+@pytest.fixture(scope="module")
+def chat_server():
+    from tests.chat_servers import ChatServer
+    from tests.servers import running
+
+    with running(ChatServer()) as server:
+        yield server
+
+
+def test_chat_tokens_are_counted_after_each_reply_and_then_wait(chat_server):
+    env = {
+        "STUDIO_CHAT_BASE": f"{chat_server.url}/v1",
+        "STUDIO_CHAT_MODEL": "stand-in/chat",
+        "HF_TOKEN": TOKEN,
+        "STUDIO_TIMEOUT": "5",
+        "STUDIO_CHAT_TOKEN_LIMIT": "12/hour",
+    }
+    with launched(env, tabs="chat") as app:
+        talker, other = Client(app.local_url, verbose=False), Client(app.local_url, verbose=False)
+        words = "one two three four five six seven eight"  # echoed back: 8 tokens, and the end
+        assert talker.predict(words, api_name="/chat").split() == words.split()
+        assert talker.predict(words, api_name="/chat")  # 8 of 12 used: this one may start
+        message = refused(talker, words, api_name="/chat")
+        assert "as many chat tokens as each person may: 12 per hour" in message
+        assert other.predict(words, api_name="/chat")  # someone else is not slowed
+        chat = meter_of(app).report()["tabs"]["Chat"]
+        assert chat["requests"] == 3 and chat["refused"] == 1 and chat["tokens"] >= 24
