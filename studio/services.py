@@ -3,6 +3,10 @@
 Each service joins the pure task logic (`studio.tasks`) to a backend (`studio.backends`):
 summarize a text, find entities, caption an image, paint a prompt, stream a chat reply. The UI
 calls these; no UI module imports another to reach one.
+
+Each model request is counted here, whoever calls (page or API): `studio.usage.metered` asks
+who is asking, refuses with the wait when they are over a limit, and notes the request for the
+teacher's usage view (a chat reply's tokens when it ends).
 """
 
 from __future__ import annotations
@@ -71,6 +75,7 @@ def summarize_text(
     def complete(piece: str, parameters: dict | None) -> Any:
         return backends.get_completion(endpoint, piece, parameters, progress=progress)
 
+    summaries.validate(text, min_length, max_length)  # the person's input costs no request
     with metered(endpoint.task, endpoint.host, prompt=text):
         return summaries.summarize(text, complete, min_length=min_length, max_length=max_length)
 

@@ -236,3 +236,14 @@ def test_the_limit_error_carries_the_wait():
         meter.admit(person, "summarize")
     assert caught.value.wait == pytest.approx(3600) and caught.value.status == 429
     assert "about 60 minutes" in caught.value.for_person
+
+
+def test_input_the_studio_refuses_costs_no_request(fake_backend, asking):
+    meter = Meter(limits(requests="1/hour"), clock=Clock())
+    fake_backend.answer([{"summary_text": "S."}])
+    asking(meter, "ada")
+    for _ in range(3):
+        with pytest.raises(gr.Error, match="at most 100,000"):
+            summarize.summarize(fake_config(), "x" * 1_000_000)
+    assert summarize.summarize(fake_config(), "A text.") == "S."
+    assert meter.report()["tabs"]["Summarize"]["errors"] == 0
