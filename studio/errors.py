@@ -72,7 +72,7 @@ class LimitReached(StudioError):
 
     title = "Please wait"
 
-    def __init__(self, message: str, *, wait: float) -> None:
+    def __init__(self, message: str, *, wait: float = 0.0) -> None:
         super().__init__(message, status=429)
         self.wait = wait
 

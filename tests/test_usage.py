@@ -247,3 +247,13 @@ def test_input_the_studio_refuses_costs_no_request(fake_backend, asking):
             summarize.summarize(fake_config(), "x" * 1_000_000)
     assert summarize.summarize(fake_config(), "A text.") == "S."
     assert meter.report()["tabs"]["Summarize"]["errors"] == 0
+
+
+def test_the_page_escapes_what_people_typed():
+    from studio.usage_report import usage_page
+
+    meter = Meter(Limits(), keep_prompts=True)
+    entry = Entry(meter.clock(), "ada", "chat", "ok", tokens=3, host="h", prompt="<b>hi</b>")
+    meter.ledger.add(entry)
+    page = usage_page(meter.report())
+    assert "&lt;b&gt;hi&lt;/b&gt;" in page and "<b>hi" not in page
