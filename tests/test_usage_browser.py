@@ -42,9 +42,7 @@ def test_the_page_shows_the_wait_inline_and_others_go_on(browser, limited_studio
         alert = first.locator("#summarize-status").get_by_role("alert")
         expect(alert).to_contain_text("Please wait.")
         expect(alert).to_contain_text("1 per minute. Try again in about")
-        expect(first.locator("#summary textarea")).to_have_value(
-            "A short text to summarize here."
-        )
+        expect(first.locator("#summary textarea")).to_have_value("A short text to summarize here.")
         screenshot(first, "over-the-limit.png", full_page=True)
 
         other = browser.new_context().new_page()  # another person: a session of their own
