@@ -66,6 +66,31 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--concurrency", type=int, help="requests served at once per event (default 64)"
     )
+    teaching = parser.add_argument_group("teaching a class (README: Teaching with the studio)")
+    teaching.add_argument(
+        "--limit", help="model requests per person, e.g. 10/minute,100/hour (or STUDIO_LIMIT)"
+    )
+    teaching.add_argument(
+        "--image-limit", help="pictures per person, e.g. 20/hour (or STUDIO_IMAGE_LIMIT)"
+    )
+    teaching.add_argument(
+        "--chat-token-limit",
+        help="chat tokens per person, e.g. 5000/hour (or STUDIO_CHAT_TOKEN_LIMIT)",
+    )
+    teaching.add_argument(
+        "--total-limit",
+        help="model requests of everyone together, e.g. 1000/hour (or STUDIO_TOTAL_LIMIT)",
+    )
+    teaching.add_argument(
+        "--admin",
+        help="user:password for the usage view at /usage (or STUDIO_ADMIN); without it, /usage "
+        "opens only on this computer",
+    )
+    teaching.add_argument(
+        "--usage-prompts",
+        action="store_true",
+        help="show what each person asked in the usage view (or STUDIO_USAGE_PROMPTS=1)",
+    )
     return parser.parse_args(argv)
 
 

@@ -31,6 +31,7 @@ from studio.catalog import (
     TOKEN_SETTINGS,
     TaskSpec,
 )
+from studio.limits import FLOOD_GUARD, Limits, parse_rules
 from studio.secrets import keep_secret
 
 
@@ -92,6 +93,9 @@ class Config:
     allowed_hosts: tuple[str, ...] = ()  # names served besides the defaults (studio.hosts)
     max_sessions: int = 1000  # Gradio sessions kept in memory; the oldest unused go first
     mcp: bool = False  # also serve the tabs' API as MCP tools (studio.mcp_tools)
+    limits: Limits = Limits()  # none by default (studio.limits)
+    admin: tuple[str, str] | None = field(default=None, repr=False)  # the usage view's login
+    usage_prompts: bool = False  # the usage view shows what was asked
 
     def endpoint(self, task: str) -> Endpoint:
         return self.endpoints[task]
@@ -163,7 +167,40 @@ def load_config(env: Mapping[str, str], *, local_extra: bool = False, **flags) -
         allowed_hosts=tuple(values.name_list(env.get("STUDIO_ALLOWED_HOSTS", ""))),
         max_sessions=values.positive_int(env, "STUDIO_MAX_SESSIONS", 1000, "sessions"),
         mcp=bool(flags.get("mcp")) or values.switch(env, "STUDIO_MCP"),
+        limits=_limits(env, flags),
+        admin=_admin(env, flags),
+        usage_prompts=bool(flags.get("usage_prompts"))
+        or values.switch(env, "STUDIO_USAGE_PROMPTS"),
     )
+
+
+LIMIT_SETTINGS = {  # Limits field: (environment variable, flag)
+    "requests": ("STUDIO_LIMIT", "limit"),
+    "images": ("STUDIO_IMAGE_LIMIT", "image_limit"),
+    "chat_tokens": ("STUDIO_CHAT_TOKEN_LIMIT", "chat_token_limit"),
+    "total": ("STUDIO_TOTAL_LIMIT", "total_limit"),
+}
+
+
+def _limits(env: Mapping[str, str], flags: Mapping[str, object]) -> Limits:
+    rules = {}
+    for name, (setting, flag) in LIMIT_SETTINGS.items():
+        given = flags.get(flag)
+        text = str(given) if given else env.get(setting, "")
+        rules[name] = parse_rules(text, f"--{flag.replace('_', '-')}" if given else setting)
+    limits = Limits(**rules)
+    if not limits.on:
+        return limits
+    guard = env.get("STUDIO_NEW_SESSION_LIMIT", FLOOD_GUARD)
+    return Limits(**rules, new_sessions=parse_rules(guard, "STUDIO_NEW_SESSION_LIMIT"))
+
+
+def _admin(env: Mapping[str, str], flags: Mapping[str, object]) -> tuple[str, str] | None:
+    text = flags.get("admin") or env.get("STUDIO_ADMIN")
+    if not text:
+        return None
+    keep_secret(str(text).partition(":")[2])
+    return values.parse_auth(str(text), "STUDIO_ADMIN and --admin")
 
 
 def _resolve(

@@ -3,6 +3,7 @@
     StudioError                      message says what happened and what to do
     ├── ConfigurationError           a setting is missing or wrong (no token, no endpoint, no extra)
     ├── InputError                   the person's input cannot be used (empty text, not an image)
+    ├── LimitReached                 over a limit per person, or the studio's: how long to wait
     └── BackendError                 the model server failed or said no
         ├── AuthenticationError      401: the token is missing or wrong
         ├── PermissionDeniedError    403: gated model, or the token lacks inference permission
@@ -64,6 +65,16 @@ class ConfigurationError(StudioError):
 
 class InputError(StudioError):
     title = "Cannot do that"
+
+
+class LimitReached(StudioError):
+    """Over one of the teacher's limits (studio.limits); `wait` in seconds."""
+
+    title = "Please wait"
+
+    def __init__(self, message: str, *, wait: float = 0.0) -> None:
+        super().__init__(message, status=429)
+        self.wait = wait
 
 
 class BackendError(StudioError):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -47,6 +47,24 @@ def parse_rules(text: str, setting: str = "STUDIO_LIMIT") -> tuple[Rule, ...]:
     return tuple(rules)
 
 
+FLOOD_GUARD = "60/minute"  # new sessions per client address, when any limit is on
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Every limit the studio applies; all empty (the default) is no limit at all."""
+
+    requests: tuple[Rule, ...] = ()  # model requests per person, over every tab (STUDIO_LIMIT)
+    images: tuple[Rule, ...] = ()  # pictures per person (STUDIO_IMAGE_LIMIT)
+    chat_tokens: tuple[Rule, ...] = ()  # chat tokens per person (STUDIO_CHAT_TOKEN_LIMIT)
+    total: tuple[Rule, ...] = ()  # model requests of everyone together (STUDIO_TOTAL_LIMIT)
+    new_sessions: tuple[Rule, ...] = ()  # new sessions per address (STUDIO_NEW_SESSION_LIMIT)
+
+    @property
+    def on(self) -> bool:
+        return bool(self.requests or self.images or self.chat_tokens or self.total)
+
+
 class OverLimit(Exception):
     def __init__(self, rule: Rule, wait: float) -> None:
         super().__init__(f"over {rule}; wait {wait:.0f} s")
@@ -54,7 +72,8 @@ class OverLimit(Exception):
 
 
 class Limiter:
-    """Sliding-window counts per key, thread-safe."""
+    """Sliding-window counts per key, thread-safe. Each use is kept as (when, how many) in a
+    small list, so a count of chat tokens costs one entry per reply, not one per token."""
 
     def __init__(
         self,
@@ -67,7 +86,7 @@ class Limiter:
         self._longest = max((rule.seconds for rule in rules), default=0.0)
         self._max_keys = max_keys
         self._clock = clock
-        self._seen: OrderedDict[str, deque[float]] = OrderedDict()  # oldest use first
+        self._seen: OrderedDict[str, list[tuple[float, int]]] = OrderedDict()  # oldest use first
         self._lock = threading.Lock()
 
     def charge(self, key: str, cost: int = 1) -> None:
@@ -75,37 +94,73 @@ class Limiter:
         strictest wait."""
         if not self.rules:
             return
-        now = self._clock()
         with self._lock:
-            times = self._seen.pop(key, None) or deque()
-            while times and times[0] <= now - self._longest:
-                times.popleft()
-            waits = [(self._wait(rule, times, now, cost), rule) for rule in self.rules]
-            wait, rule = max(waits, key=lambda pair: pair[0])
-            self._seen[key] = times  # the most recently used last
-            if wait > 0:
-                raise OverLimit(rule, wait)
-            times.extend([now] * cost)
+            now = self._clock()
+            times = self._current(key, now)
+            self._raise_if_over(times, now, cost)
+            self._record(key, times, now, cost)
+
+    def check(self, key: str, cost: int = 1) -> None:
+        """Raise OverLimit if `cost` more would not fit now; count nothing either way."""
+        if not self.rules:
+            return
+        with self._lock:
+            now = self._clock()
+            self._raise_if_over(self._current(key, now), now, cost)
             self._forget(now)
+
+    def add(self, key: str, cost: int) -> None:
+        """Count `cost` that was already spent (a reply's tokens), whatever the limit says."""
+        if not self.rules or cost <= 0:
+            return
+        with self._lock:
+            now = self._clock()
+            self._record(key, self._current(key, now), now, cost)
 
     def keys(self) -> int:
         with self._lock:
             return len(self._seen)
 
-    def _wait(self, rule: Rule, times: deque[float], now: float, cost: int) -> float:
+    def _current(self, key: str, now: float) -> list[tuple[float, int]]:
+        """`key`'s uses inside the longest window, moved to the most recently used end."""
+        times = self._seen.pop(key, None) or []
+        cutoff = now - self._longest
+        if times and times[0][0] <= cutoff:
+            times = [use for use in times if use[0] > cutoff]
+        self._seen[key] = times
+        return times
+
+    def _raise_if_over(self, times: list[tuple[float, int]], now: float, cost: int) -> None:
+        wait, rule = max(
+            ((self._wait(rule, times, now, cost), rule) for rule in self.rules),
+            key=lambda pair: pair[0],
+        )
+        if wait > 0:
+            raise OverLimit(rule, wait)
+
+    def _record(self, key: str, times: list[tuple[float, int]], now: float, cost: int) -> None:
+        times.append((now, cost))
+        self._forget(now)
+
+    def _wait(self, rule: Rule, times: list[tuple[float, int]], now: float, cost: int) -> float:
         """Seconds until `cost` more fit in `rule`'s window (0 when they fit now)."""
-        inside = [t for t in times if t > now - rule.seconds]
-        over = len(inside) + cost - rule.count
+        inside = [(t, c) for t, c in times if t > now - rule.seconds]
+        over = sum(c for _, c in inside) + cost - rule.count
         if over <= 0:
             return 0.0
         if cost > rule.count:
             return rule.seconds
-        return inside[over - 1] + rule.seconds - now
+        freed = 0
+        for t, c in inside:  # the oldest leave the window first
+            freed += c
+            if freed >= over:
+                return t + rule.seconds - now
+        return rule.seconds
 
     def _forget(self, now: float) -> None:
         while self._seen:
             key, times = next(iter(self._seen.items()))
-            idle = not times or times[-1] <= now - self._longest
+            idle = not times or times[-1][0] <= now - self._longest
             if not idle and len(self._seen) <= self._max_keys:
                 return
             del self._seen[key]

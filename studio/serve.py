@@ -31,7 +31,8 @@ What else every launch sets, for a studio shared with a class (README: Security 
     auth                        studio.login's check: wrong passwords ever slower
     app_kwargs middleware       studio.middleware: the Host check, the client's address for the
                                 login, no API description on the login page; with --mcp and
-                                --auth, the same login asked of every MCP request
+                                --auth, the same login asked of every MCP request; and the
+                                teacher's usage view at /usage (studio.usage_view)
     mcp_server                  --mcp: the tabs' API as MCP tools too (studio.mcp_tools)
 """
 
@@ -94,10 +95,12 @@ def middleware(config: Config, check: PasswordCheck | None = None) -> list:
     from starlette.middleware import Middleware
 
     from studio.middleware import CheckHost, GuardMcp, HideApiBeforeLogin, RememberClient
+    from studio.usage_view import UsageView
 
     layers = [
         Middleware(CheckHost, allowed=served_hosts(config.host, config.allowed_hosts)),
         Middleware(RememberClient),
+        Middleware(UsageView, admin=config.admin),
     ]
     if config.auth:
         layers.append(Middleware(HideApiBeforeLogin))

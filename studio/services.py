@@ -3,6 +3,10 @@
 Each service joins the pure task logic (`studio.tasks`) to a backend (`studio.backends`):
 summarize a text, find entities, caption an image, paint a prompt, stream a chat reply. The UI
 calls these; no UI module imports another to reach one.
+
+Each model request is counted here, whoever calls (page or API): `studio.usage.metered` asks
+who is asking, refuses with the wait when they are over a limit, and notes the request for the
+teacher's usage view (a chat reply's tokens when it ends).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from studio.tasks.image_answers import caption_from_answer, image_from_answer
 from studio.tasks.image_settings import ImageRequest
 from studio.tasks.pacing import UPDATE_INTERVAL, ReplyBuffer, Update
 from studio.tasks.uploads import PreparedImage
+from studio.usage import metered
 
 Progress = Callable[[str], None] | None
 
@@ -70,30 +75,36 @@ def summarize_text(
     def complete(piece: str, parameters: dict | None) -> Any:
         return backends.get_completion(endpoint, piece, parameters, progress=progress)
 
-    return summaries.summarize(text, complete, min_length=min_length, max_length=max_length)
+    summaries.validate(text, min_length, max_length)  # the person's input costs no request
+    with metered(endpoint.task, endpoint.host, prompt=text):
+        return summaries.summarize(text, complete, min_length=min_length, max_length=max_length)
 
 
 def find_entities(endpoint: Endpoint, text: str, *, progress: Progress = None) -> list[Entity]:
     """Whole entities in `text`, merged from whatever tokens or groups the server answers."""
-    return merge_entities(text, backends.get_completion(endpoint, text, progress=progress))
+    with metered(endpoint.task, endpoint.host, prompt=text):
+        answer = backends.get_completion(endpoint, text, progress=progress)
+    return merge_entities(text, answer)
 
 
 def caption_image(endpoint: Endpoint, image: PreparedImage, *, progress: Progress = None) -> str:
     """A one-sentence caption of a prepared upload, stripped."""
-    answer = backends.get_completion(
-        endpoint, image.jpeg, content_type="image/jpeg", progress=progress
-    )
-    return caption_from_answer(answer)
+    with metered(endpoint.task, endpoint.host):
+        answer = backends.get_completion(
+            endpoint, image.jpeg, content_type="image/jpeg", progress=progress
+        )
+        return caption_from_answer(answer)
 
 
 def paint_picture(
     endpoint: Endpoint, request: ImageRequest, *, progress: Progress = None
 ) -> Image.Image:
     """The picture for checked settings; raw bytes, base64 in JSON and `b64_json` all decode."""
-    answer = backends.get_completion(
-        endpoint, request.prompt, request.to_parameters(), progress=progress
-    )
-    return image_from_answer(answer)
+    with metered(endpoint.task, endpoint.host, images=1, prompt=request.prompt):
+        answer = backends.get_completion(
+            endpoint, request.prompt, request.to_parameters(), progress=progress
+        )
+        return image_from_answer(answer)
 
 
 # --- streaming a chat reply --------------------------------------------------------------------
@@ -115,6 +126,26 @@ async def stream_reply(
     cancelling this closes the upstream connection at once: leaving sets the reply's `Cancel`,
     which shuts the socket the thread is blocked on.
     """
+    with metered(endpoint.task, endpoint.host, prompt=_last_words(request)) as call:
+        async with contextlib.aclosing(_stream(endpoint, request, progress, interval)) as updates:
+            async for update in updates:
+                call.tokens = update.stats.tokens  # counted against the person's chat tokens
+                yield update
+
+
+def _last_words(request: ChatRequest) -> str:
+    """What the person asked last, for the usage view (when the teacher keeps prompts)."""
+    messages = request.body.get("messages")
+    if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
+        content = messages[-1].get("content")
+        return content if isinstance(content, str) else ""
+    inputs = request.body.get("inputs")
+    return inputs[-200:] if isinstance(inputs, str) else ""
+
+
+async def _stream(
+    endpoint: Endpoint, request: ChatRequest, progress: Progress, interval: float
+) -> AsyncIterator[Update]:
     cancel = Cancel()
     reply = ReplyBuffer(interval)  # started before the request is sent: the first token's wait
     woken = asyncio.Event()

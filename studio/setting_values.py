@@ -74,10 +74,10 @@ def switch(env: Mapping[str, str], name: str) -> bool:
     raise ConfigurationError(f"{name} takes 1 (on) or 0 (off), not {text!r}.")
 
 
-def parse_auth(text: str) -> tuple[str, str]:
+def parse_auth(text: str, settings: str = "STUDIO_AUTH and --auth") -> tuple[str, str]:
     user, sep, password = text.partition(":")
     if not sep or not user or not password:
-        raise ConfigurationError("STUDIO_AUTH and --auth take user:password.")
+        raise ConfigurationError(f"{settings} take user:password.")
     return user, password
 
 

@@ -158,3 +158,42 @@ def test_a_token_a_server_or_a_choice_wins_over_the_embedded_default():
     assert mixed.endpoint("ner").protocol == "local"
     never = load_config({"STUDIO_LOCAL": "none"}, local_extra=True)
     assert all(e.protocol != "local" for e in never.endpoints.values())
+
+
+def test_limits_are_off_by_default_and_read_from_settings_or_flags():
+    from studio.cli import parse_args
+    from studio.limits import Limits, Rule
+
+    assert load_config({}).limits == Limits() and not load_config({}).limits.on
+    env = {
+        "STUDIO_LIMIT": "10/minute,100/hour",
+        "STUDIO_IMAGE_LIMIT": "20/hour",
+        "STUDIO_CHAT_TOKEN_LIMIT": "5000/hour",
+        "STUDIO_TOTAL_LIMIT": "1000/hour",
+    }
+    limits = load_config(env).limits
+    assert limits.requests == (Rule(10, 60.0), Rule(100, 3600.0))
+    assert (limits.images, limits.chat_tokens) == ((Rule(20, 3600.0),), (Rule(5000, 3600.0),))
+    assert limits.total == (Rule(1000, 3600.0),) and limits.new_sessions == (Rule(60, 60.0),)
+    flags = vars(parse_args(["--limit", "3/minute", "--image-limit", "2/hour", "--usage-prompts"]))
+    config = load_config(env, **flags)
+    assert config.limits.requests == (Rule(3, 60.0),) and config.limits.images == (Rule(2, 3600.0),)
+    assert config.usage_prompts and not load_config({}).usage_prompts
+    assert load_config({"STUDIO_USAGE_PROMPTS": "1"}).usage_prompts
+
+
+def test_a_wrong_limit_names_the_setting_or_flag_it_came_from():
+    with pytest.raises(ConfigurationError, match="STUDIO_IMAGE_LIMIT takes limits such as"):
+        load_config({"STUDIO_IMAGE_LIMIT": "lots"})
+    with pytest.raises(ConfigurationError, match="--chat-token-limit takes limits such as"):
+        load_config({}, chat_token_limit="5000 tokens")
+    with pytest.raises(ConfigurationError, match="STUDIO_NEW_SESSION_LIMIT"):
+        load_config({"STUDIO_LIMIT": "5/minute", "STUDIO_NEW_SESSION_LIMIT": "many"})
+
+
+def test_the_teachers_login_is_kept_out_of_repr_and_must_be_user_and_password():
+    config = load_config({"STUDIO_ADMIN": "teacher:usage-password"})
+    assert config.admin == ("teacher", "usage-password") and "usage-password" not in repr(config)
+    assert load_config({}, admin="t:p").admin == ("t", "p")
+    with pytest.raises(ConfigurationError, match="STUDIO_ADMIN and --admin take user:password"):
+        load_config({"STUDIO_ADMIN": "teacher"})

@@ -46,6 +46,7 @@ def test_the_options_carry_the_configuration():
     assert [layer.cls.__name__ for layer in middleware] == [
         "CheckHost",
         "RememberClient",
+        "UsageView",
         "HideApiBeforeLogin",
     ]
 
@@ -56,6 +57,7 @@ def test_without_a_login_there_is_no_check_and_no_login_page():
     assert [layer.cls.__name__ for layer in options["app_kwargs"]["middleware"]] == [
         "CheckHost",
         "RememberClient",
+        "UsageView",
     ]
 
 

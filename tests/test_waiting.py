@@ -155,7 +155,7 @@ def error_classes(base=errors.StudioError):
 def test_every_short_message_has_a_title_and_leaves_out_settings(cls):
     error = cls("host.test failed: set HF_TOKEN or STUDIO_TIMEOUT in your .env file.")
     assert cls.title and cls.title != errors.StudioError.title
-    if cls in (errors.InputError, errors.ValidationError):
+    if cls in (errors.InputError, errors.ValidationError, errors.LimitReached):
         assert error.for_person == error.message  # their words are for the person
     else:
         assert not any(word in error.for_person for word in SETTINGS_WORDS)

@@ -14,6 +14,7 @@ from studio.doctor import check as check_tasks
 from studio.errors import ConfigurationError
 from studio.ui import caption, chat, entities, game, imagine, look, summarize
 from studio.ui.common import describe_endpoint
+from studio.ui.people import meter_for
 from studio.ui.sessions import use_lazy_session_state
 
 
@@ -86,6 +87,7 @@ def build_app(config: Config, tabs: Sequence[Tab] | None = None) -> gr.Blocks:
                 for tab in tabs:
                     with gr.Tab(tab.title, id=tab.name):
                         tab.build(config, served)
+    meter_for(app, config)  # the limits and the usage view (studio.usage)
     # These tabs wait on model servers, not on this CPU: let many people wait at once.
     app.queue(default_concurrency_limit=config.concurrency)
     return app

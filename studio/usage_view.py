@@ -1,0 +1,131 @@
+"""The teacher's usage view: `/usage` (a small page) and `/usage.json`, answered in front of
+Gradio's routes by an ASGI layer (added by studio.serve with the others of studio.middleware).
+
+Who may open it:
+  - with `--admin user:password` (STUDIO_ADMIN): whoever gives that login (HTTP Basic), from any
+    address; wrong passwords are slowed as the studio's login is (studio.login.LoginThrottle)
+  - without: only a browser on the computer that runs the studio (a peer on 127.0.0.1 or ::1
+    whose request names no other client in X-Forwarded-For, which a share link's tunnel does)
+The students' own login (--auth) never opens it, and no prompt text is in it unless the teacher
+turned that on (--usage-prompts).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import math
+from dataclasses import dataclass
+
+from studio.hosts import LOOPBACK
+from studio.login import LoginThrottle
+from studio.middleware import App, Receive, Scope, Send, _header
+from studio.usage_report import usage_page
+
+PATHS = {"/usage": "html", "/usage.json": "json"}
+LOCAL_ONLY = (
+    "The usage view opens only on the computer that runs the studio, or with the teacher's "
+    "login: start the studio with --admin user:password (or STUDIO_ADMIN)."
+)
+NO_METER = "This app keeps no usage record."
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    message: str = ""
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+
+
+def may_see_usage(
+    peer: str,
+    forwarded: str | None,
+    authorization: str | None,
+    admin: tuple[str, str] | None,
+    throttle: LoginThrottle,
+) -> Answer:
+    """200 for the teacher; otherwise the refusal: 401 (asks for the login), 403 or 429."""
+    if admin is None:
+        local = peer in LOOPBACK and not forwarded
+        return Answer(200) if local else Answer(403, LOCAL_ONLY)
+    address = forwarded.split(",")[-1].strip() if peer in LOOPBACK and forwarded else peer
+    user, password = _basic(authorization)
+    known = user if user is not None and hmac.compare_digest(user, admin[0]) else None
+    wait = throttle.wait(address, known)
+    if wait > 0:
+        seconds = str(max(1, math.ceil(wait)))
+        retry = ((b"retry-after", seconds.encode()),)
+        return Answer(429, f"Too many wrong tries: wait {seconds} s.", retry)
+    right = hmac.compare_digest((password or "").encode(), admin[1].encode())
+    if known is not None and right:
+        throttle.succeeded(address)
+        return Answer(200)
+    if authorization:
+        throttle.failed(address, known)
+    challenge = ((b"www-authenticate", b'Basic realm="studio usage", charset="UTF-8"'),)
+    return Answer(401, "The usage view needs the teacher's login (--admin).", challenge)
+
+
+def _basic(authorization: str | None) -> tuple[str | None, str | None]:
+    scheme, _, encoded = (authorization or "").partition(" ")
+    if scheme.lower() != "basic":
+        return None, None
+    try:
+        text = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None, None
+    user, sep, password = text.partition(":")
+    return (user, password) if sep else (None, None)
+
+
+class UsageView:
+    def __init__(self, app: App, admin: tuple[str, str] | None = None) -> None:
+        self.app, self.admin, self.throttle = app, admin, LoginThrottle()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = PATHS.get(scope.get("path", "")) if scope["type"] == "http" else None
+        if kind is None or scope.get("method") not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        peer = (scope.get("client") or ("", 0))[0]
+        answer = may_see_usage(
+            peer,
+            _header(scope, b"x-forwarded-for"),
+            _header(scope, b"authorization"),
+            self.admin,
+            self.throttle,
+        )
+        if answer.status != 200:
+            await _send(send, answer.status, "text/plain", answer.message + "\n", answer.headers)
+            return
+        meter = _meter(scope)
+        if meter is None:
+            await _send(send, 404, "text/plain", NO_METER + "\n")
+        elif kind == "json":
+            await _send(send, 200, "application/json", json.dumps(meter.report(), indent=1))
+        else:
+            await _send(send, 200, "text/html; charset=utf-8", usage_page(meter.report()))
+
+
+def _meter(scope: Scope):
+    from studio.ui.people import meter_of  # the app's meter, made when the app was built
+
+    try:
+        blocks = scope["app"].get_blocks()  # the FastAPI app Gradio built
+    except (KeyError, AttributeError, ValueError):
+        return None
+    return meter_of(blocks)
+
+
+async def _send(send: Send, status: int, kind: str, body: str, headers: tuple = ()) -> None:
+    data = body.encode("utf-8")
+    head = [
+        (b"content-type", kind.encode()),
+        (b"content-length", str(len(data)).encode()),
+        (b"cache-control", b"no-store"),
+        *headers,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": head})
+    await send({"type": "http.response.body", "body": data})
