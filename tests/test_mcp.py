@@ -308,3 +308,15 @@ def test_a_basic_header_is_checked_by_the_login_check():
     bad = {"headers": [(b"authorization", basic("teacher", "wrong")["Authorization"].encode())]}
     assert asyncio.run(basic_login(good, check)) is True
     assert asyncio.run(basic_login(bad, check)) is False
+
+
+def test_mcp_calls_meet_the_studio_limits(servers):
+    # MCP calls run the tabs' handlers, so the per-person limit counts them as it counts the page.
+    with studio({**environment(servers), "STUDIO_LIMIT": "2/hour"}, "--mcp") as url:
+        text = "one two three four five six seven"
+        arguments = {"text": text, "min_length": 1, "max_length": 3}
+        for _ in range(2):
+            assert texts(call(url, "summarize", arguments)) == ["one two three"]
+        refused = call(url, "summarize", arguments)
+    assert refused.isError
+    assert "Try again in about" in " ".join(part.text for part in refused.content)
