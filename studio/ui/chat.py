@@ -119,10 +119,18 @@ def wire(replies, session, chatbot, message, buttons, shown, controls) -> None:
         outputs=[chatbot, stats, sent, sent_settings, message, *buttons],
         show_progress="hidden",
         api_visibility="private",
+        # A turn started by a quick no-op (an empty send) may still be on its way when the
+        # next one is due: each runs, and only the one that finds a claim streams.
+        trigger_mode="multiple",
     )
     running = [
         gr.on(
-            [message.submit, send.click], ask, [message, chatbot, session], starting, **INSTANT
+            [message.submit, send.click],
+            ask,
+            [message, chatbot, session],
+            starting,
+            trigger_mode="multiple",  # an Enter right after an empty send is not skipped
+            **INSTANT,
         ).then(**turn),
         chatbot.retry(retry, [chatbot, session], starting, **INSTANT).then(**turn),
         chatbot.edit(edit, [chatbot, session], starting, **INSTANT).then(**turn),
@@ -181,9 +189,10 @@ def nothing() -> tuple:
     return (gr.skip(),) * 5
 
 
-def ask(message: str, history: list | None, session: ChatSession) -> tuple:
+async def ask(message: str, history: list | None, session: ChatSession) -> tuple:
     """Move the typed message into the chat, at once, before the reply is asked for. An empty
-    box, or a reply still streaming, leaves everything as it is: the text waits in the box."""
+    box, or a reply still streaming, leaves everything as it is: the text waits in the box.
+    Async, so two of them (a double Enter) run one after the other on the event loop."""
     text = (message or "").strip()
     if not text or session.busy:
         return nothing()
