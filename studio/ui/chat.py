@@ -37,7 +37,7 @@ EXAMPLES = [
 ]
 INSTANT = dict(queue=False, api_visibility="private")  # quick steps of the page, not the API
 READY = "Type a message and press Enter"
-WAITING = "The reply is coming. Type your next message here; Enter sends it when the reply ends."
+WAITING = "Type on: Enter sends it when the reply ends"
 NOTHING_SENT = "Nothing sent yet: the prompt of the next reply shows here."
 
 
