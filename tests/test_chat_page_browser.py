@@ -246,3 +246,21 @@ def test_stop_stays_beside_the_message_box_on_a_phone(page, openai_app, chat_ser
     screenshot(page, "chat-phone-stop.png")
     stop.click()
     expect(page.get_by_role("button", name="Send", exact=True)).to_be_visible()
+
+
+def test_a_chat_not_set_up_says_so_in_plain_words_and_the_log_names_the_setting(page, chat_server):
+    env = {"HF_API_FALCOM_BASE": chat_server.url, "STUDIO_CHAT_TEMPLATE": "no-such-format"}
+    process, url = start_studio(env, "--tabs", "chat")
+    try:
+        open_chat(page, url)
+        notice = page.get_by_test_id("markdown").filter(has_text="Setup needed")
+        expect(notice).to_contain_text("This chat has no model to talk to yet. Tell the teacher")
+        send(page, "hello there")
+        expect(replies(page).last).to_contain_text("This tab is not set up yet.")
+        for detail in ("STUDIO_CHAT_TEMPLATE", ".env", "HF_API_FALCOM_BASE"):
+            expect(page.locator("body")).not_to_contain_text(detail)
+        screenshot(page, "chat-setup-needed.png")
+    finally:
+        output = stop_studio(process)
+    assert "STUDIO_CHAT_TEMPLATE=no-such-format" in output  # for whoever runs the studio
+    assert chat_server.records == []
