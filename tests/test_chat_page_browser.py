@@ -246,6 +246,9 @@ def test_stop_stays_beside_the_message_box_on_a_phone(page, openai_app, chat_ser
     screenshot(page, "chat-phone-stop.png")
     stop.click()
     expect(page.get_by_role("button", name="Send", exact=True)).to_be_visible()
+    send(page, "after the stop")  # the session is free again
+    expect(replies(page).last).to_have_text("after the stop")
+    expect_no_error_shown(page)
 
 
 def test_a_chat_not_set_up_says_so_in_plain_words_and_the_log_names_the_setting(page, chat_server):
