@@ -15,7 +15,9 @@ The "model" echoes the words of the last user message, one token per word with i
 space, and ends: on TGI, a question runs on into a made-up next turn that the first stop sequence
 cuts ("stop_sequence"); anything else ends with the end-of-text token, marked special
 ("eos_token"). A message starting with "repeat:" repeats its words until max tokens ("length"):
-long replies for Stop tests. Every request is recorded with the times it arrived, sent its first
+long replies for Stop tests. Asked to go on with a reply the token limit cut (the prompt ends
+inside the reply, or a user turn asks to continue it), the echo goes on from the next word.
+Every request is recorded with the times it arrived, sent its first
 and last tokens, finished, and saw the client go away: a failed write, or the connection closing
 while the server waits between tokens.
 """
@@ -170,9 +172,9 @@ class _Handler(BaseHTTPRequestHandler):
             )
             error = {"object": "error", "message": message, "type": "BadRequestError", "code": 400}
             return self._json(400, error)
-        message = last_user_text(request.get("messages", []))
+        message, written = openai_echo(request.get("messages", []))
         # The server applies the chat template, which ends with a newline: no leading space.
-        words, finish = reply_tokens(message, max_tokens, leading_space=False)
+        words, finish = reply_tokens(message, max_tokens, leading_space=False, skip=written)
         chunk = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": "stand-in"}
 
         def event(delta: dict, finish_reason: str | None = None) -> bytes:
@@ -212,7 +214,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_chunk(sse({"error": problem, "error_type": "validation"}))
                 return self._end_stream(record)
             max_new_tokens = parameters.get("max_new_tokens") or 20
-            words, finish = reply_tokens(tgi_user_text(inputs), max_new_tokens)
+            written = len(MESSAGE_WORDS.findall(tgi_open_reply(inputs)))
+            words, finish = reply_tokens(tgi_user_text(inputs), max_new_tokens, skip=written)
             stops = parameters.get("stop") or []
             if finish == "stop" and stops and inputs.rstrip().endswith("?\nAssistant:"):
                 # A raw model keeps going into the next turn; the server stops at the sequence
@@ -362,22 +365,44 @@ def last_user_text(messages: list[dict]) -> str:
     return ""
 
 
+def openai_echo(messages: list[dict]) -> tuple[str, int]:
+    """The message to echo, and how many of its words the reply being continued has written."""
+    last = messages[-1] if messages else {}
+    asks_to_go_on = str(last.get("content", "")).startswith("Continue your last reply")
+    if asks_to_go_on and len(messages) >= 3 and messages[-2].get("role") == "assistant":
+        earlier = messages[:-2]
+        return last_user_text(earlier), len(MESSAGE_WORDS.findall(messages[-2]["content"]))
+    return last_user_text(messages), 0
+
+
+def tgi_open_reply(prompt: str) -> str:
+    """A falcon-format prompt that ends inside the assistant's reply: that reply so far."""
+    if prompt.endswith("Assistant:"):
+        return ""
+    found = re.search(r"\nAssistant: ([^\n]*)\Z", prompt)
+    return found.group(1) if found else ""
+
+
 def tgi_user_text(prompt: str) -> str:
     """The last user turn of a falcon-format prompt; the last line of any other."""
     turns = re.findall(r"^User: (.*?)(?=\nAssistant:|\nUser:|\Z)", prompt, re.M | re.S)
     return turns[-1] if turns else prompt.strip().splitlines()[-1]
 
 
-def reply_tokens(message: str, limit: int, *, leading_space: bool = True) -> tuple[list[str], str]:
+def reply_tokens(
+    message: str, limit: int, *, leading_space: bool = True, skip: int = 0
+) -> tuple[list[str], str]:
     """The echo model: the message's words as tokens, each with its leading space
-    (SentencePiece style, as a raw model continuing "Assistant:" emits " Hello")."""
+    (SentencePiece style, as a raw model continuing "Assistant:" emits " Hello"), from word
+    `skip` on (the words a reply being continued has written)."""
     repeat = message.startswith("repeat:")
     words = MESSAGE_WORDS.findall(message.removeprefix("repeat:")) or ["…"]
-    count = limit if repeat else min(len(words), limit)
-    tokens = [f" {words[i % len(words)]}" for i in range(count)]
+    left = len(words) - skip
+    count = limit if repeat else max(0, min(left, limit))
+    tokens = [f" {words[(skip + i) % len(words)]}" for i in range(count)]
     if tokens and not leading_space:
         tokens[0] = tokens[0].lstrip()
-    return tokens, "length" if repeat or len(words) > limit else "stop"
+    return tokens, "length" if repeat or left > limit else "stop"
 
 
 def tgi_validation_error(inputs: str, parameters: dict) -> str | None:

@@ -106,9 +106,10 @@ def test_a_deep_link_gets_the_same_settings_after_events(small):
 def test_the_studio_chat_steps_give_the_same_deep_link(studio):
     lazy, eager = LazySessionState(studio), SessionState(studio)
     for state in (lazy, eager):
-        message, history = run(studio, state, "add_message", "Hello there", [])
-        assert message == "" and history[0]["content"] == [{"type": "text", "text": "Hello there"}]
-        run(studio, state, "undo_last_message", history)
+        history, message, *_ = run(studio, state, "ask", "Hello there", [], None)
+        assert message["value"] == ""
+        assert history[0]["content"] == [{"type": "text", "text": "Hello there"}]
+        run(studio, state, "undo", history, None)
     assert settings(studio, lazy) == settings(studio, eager)
 
 

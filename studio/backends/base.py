@@ -35,6 +35,20 @@ class ChatRequest:
     stops: tuple[str, ...] = ()  # trimmed from the reply on our side (raw text servers)
     notes: tuple[str, ...] = ()  # settings that were mapped or not sent, in words for people
     max_tokens: int | None = None  # our own cap, for servers that ignore theirs
+    prefilled: bool = False  # the prompt ends with the reply so far: the model writes on from it
+
+    def shown(self) -> tuple[str, str | None]:
+        """What the server receives, for people to read: the prompt a raw text server
+        continues, exactly, or the messages as JSON; and the language to show it in."""
+        inputs = self.body.get("inputs")
+        if isinstance(inputs, str):
+            return inputs, None
+        return json.dumps(self.body.get("messages", []), indent=2, ensure_ascii=False), "json"
+
+    def settings_shown(self) -> str:
+        """The rest of the body, in one line: where it goes and with which settings."""
+        rest = {k: v for k, v in self.body.items() if k not in ("inputs", "messages")}
+        return f"{self.path or 'this computer'} · {json.dumps(rest, ensure_ascii=False)}"
 
 
 def load_json(data: bytes | str) -> Any:

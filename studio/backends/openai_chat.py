@@ -32,6 +32,7 @@ from studio.errors import (
     IncompleteStreamError,
 )
 from studio.tasks.chat import ChatSettings, Delta, Message
+from studio.tasks.continuing import CONTINUE_INSTRUCTION, is_continuation
 
 CHAT_PATH = "/chat/completions"
 CUT_SHORT = (
@@ -58,10 +59,16 @@ def openai_body(
     not in the OpenAI schema: vLLM and TGI take ``repetition_penalty``; ``transformers serve``
     refuses it and reads ``frequency_penalty`` as a repetition penalty of 1 + value; the
     router's providers may take neither.
+
+    Messages that end with the model's own reply ask it to go on: the chat-completions API has
+    no standard way to extend that reply, so a user turn asks for it.
     """
+    messages = list(messages)
+    if is_continuation(messages):
+        messages.append({"role": "user", "content": CONTINUE_INSTRUCTION})
     body: dict[str, Any] = {
         "model": model,
-        "messages": list(messages),
+        "messages": messages,
         "stream": stream,
         "max_tokens": int(settings.max_new_tokens),
         "temperature": settings.temperature,

@@ -17,6 +17,7 @@ from studio.backends.openai_chat import CUT_SHORT
 from studio.config import Endpoint
 from studio.errors import BadResponseError, IncompleteStreamError
 from studio.tasks.chat import ChatSettings, Delta, Message
+from studio.tasks.continuing import is_continuation
 from studio.tasks.templates import TEMPLATES, get_template
 
 STREAM_PATH = "/generate_stream"
@@ -178,7 +179,11 @@ class TgiBackend(Backend):
             "parameters": tgi_parameters(settings, chat_template.stop),
         }
         return ChatRequest(
-            STREAM_PATH, body, stops=chat_template.stop, max_tokens=settings.max_new_tokens
+            STREAM_PATH,
+            body,
+            stops=chat_template.stop,
+            max_tokens=settings.max_new_tokens,
+            prefilled=is_continuation(messages),  # the prompt ends inside the reply
         )
 
     def stream_chat(
@@ -194,7 +199,10 @@ class TgiBackend(Backend):
             http.json_request(endpoint, url, request.body), endpoint, cancel=cancel
         )
         try:
-            yield from trim_stops(tgi_deltas(events), request.stops)
+            # Going on with a reply, its next token's space belongs between the words.
+            yield from trim_stops(
+                tgi_deltas(events), request.stops, drop_leading_space=not request.prefilled
+            )
         except IncompleteStreamError:
             if not cancel.is_set():  # Stop cut it, on purpose
                 raise

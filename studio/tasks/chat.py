@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.errors import InputError
-from studio.tasks.text import checked_text, finite_number
+from studio.tasks.text import checked_text, finite_number, typed_number
 
 Message = dict[str, str]
 
@@ -217,16 +217,19 @@ class ChatSettings:
         top_p: float | None,
         max_new_tokens: float | None,
         repetition_penalty: float | None,
-        seed: float | None,
+        seed: float | str | None,
     ) -> ChatSettings:
-        """From the controls' values: numbers, or None (an API call that left them out)."""
+        """From the controls' values: numbers, or None (an API call that left them out); the
+        seed may also be text typed in a box, empty for a random one."""
         defaults = cls()
 
         def number(value: float | None, default: float | None, what: str) -> float | None:
             checked = finite_number(value, what)  # NaN would reach the server as invalid JSON
             return default if checked is None else checked
 
-        chosen_seed = number(seed, None, "Seed")
+        chosen_seed = typed_number(seed, "Seed")
+        if chosen_seed is not None and not chosen_seed.is_integer():
+            raise InputError(f"Seed must be a whole number, not {chosen_seed:g}.")
         return cls(
             temperature=number(temperature, defaults.temperature, "Temperature"),
             top_p=number(top_p, defaults.top_p, "Top-p"),

@@ -27,6 +27,11 @@ def _split_system(messages: Sequence[Message]) -> tuple[str, list[Message]]:
     return system, [m for m in messages if m["role"] != "system"]
 
 
+def _is_open(messages: Sequence[Message]) -> bool:
+    """Whether the prompt ends inside the model's own reply, for it to go on writing."""
+    return bool(messages) and messages[-1]["role"] == "assistant"
+
+
 def _render_mistral(messages: Sequence[Message]) -> str:
     # Mistral-Instruct has no system role: the system prompt opens the first user turn.
     system, turns = _split_system(messages)
@@ -39,6 +44,8 @@ def _render_mistral(messages: Sequence[Message]) -> str:
             parts.append(f"[INST] {content} [/INST]")
         else:
             parts.append(f" {content}</s>")
+    if _is_open(messages):
+        parts[-1] = parts[-1].removesuffix("</s>")
     return "".join(parts)
 
 
@@ -49,7 +56,7 @@ def _render_falcon(messages: Sequence[Message]) -> str:
     system, turns = _split_system(messages)
     lines = [f"System: {system}"] if system else []
     lines += [f"{_FALCON_ROLES[m['role']]}: {m['content']}" for m in turns]
-    return "\n".join([*lines, "Assistant:"])
+    return "\n".join(lines if _is_open(messages) else [*lines, "Assistant:"])
 
 
 def _render_llama3(messages: Sequence[Message]) -> str:
@@ -57,28 +64,33 @@ def _render_llama3(messages: Sequence[Message]) -> str:
         return f"<|start_header_id|>{role}<|end_header_id|>\n\n{content}<|eot_id|>"
 
     reply_header = "<|start_header_id|>assistant<|end_header_id|>\n\n"
-    return "<|begin_of_text|>" + _blocks(messages, block) + reply_header
+    return "<|begin_of_text|>" + _blocks(messages, block, reply_header)
 
 
 def _render_chatml(messages: Sequence[Message]) -> str:
     def block(role: str, content: str) -> str:
         return f"<|im_start|>{role}\n{content}<|im_end|>\n"
 
-    return _blocks(messages, block) + "<|im_start|>assistant\n"
+    return _blocks(messages, block, "<|im_start|>assistant\n")
 
 
 def _render_zephyr(messages: Sequence[Message]) -> str:
     def block(role: str, content: str) -> str:
         return f"<|{role}|>\n{content}</s>\n"
 
-    return _blocks(messages, block) + "<|assistant|>\n"
+    return _blocks(messages, block, "<|assistant|>\n")
 
 
-def _blocks(messages: Sequence[Message], block: Callable[[str, str], str]) -> str:
-    """One block per message; the system block only when there is a system prompt."""
+def _blocks(
+    messages: Sequence[Message], block: Callable[[str, str], str], reply_header: str
+) -> str:
+    """One block per message, the system block only when there is a system prompt, then the
+    header of the reply; a last assistant message stays open after that header instead."""
     system, turns = _split_system(messages)
     head = block("system", system) if system else ""
-    return head + "".join(block(m["role"], m["content"]) for m in turns)
+    open_reply = turns.pop()["content"] if _is_open(messages) else ""
+    closed = "".join(block(m["role"], m["content"]) for m in turns)
+    return head + closed + reply_header + open_reply
 
 
 # Read-only: shared by every session.
@@ -103,5 +115,6 @@ def get_template(name: str) -> ChatTemplate:
 
 
 def render_prompt(template_name: str, messages: Sequence[Message]) -> str:
-    """The prompt for a raw text server; ``messages`` end with the user turn to answer."""
+    """The prompt for a raw text server; ``messages`` end with the user turn to answer, or
+    with a reply to go on with, which the prompt then ends with, open."""
     return get_template(template_name).render(messages)
