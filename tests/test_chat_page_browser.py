@@ -84,9 +84,14 @@ def expect_no_error_shown(page) -> None:
 def set_max_tokens(page, count: int) -> None:
     page.get_by_text("Settings", exact=True).click()
     number = page.locator("input[aria-label='number input for Max new tokens']")
-    number.fill(str(count))
-    number.press("Enter")
-    expect(number).to_have_value(str(count))
+
+    def typed() -> bool:
+        # On a busy machine the slider may still be settling and redraw its own value: type again.
+        number.fill(str(count))
+        number.press("Enter")
+        return number.input_value() == str(count)
+
+    wait_until(typed)
 
 
 def test_a_message_typed_while_a_reply_streams_waits_and_is_sent_after(
