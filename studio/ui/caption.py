@@ -9,13 +9,23 @@ import gradio as gr
 
 from studio.config import Config
 from studio.ui.common import EXAMPLES, caption_uploaded, setup_notice, shows_errors, upload_input
+from studio.ui.model_picker import model_picker
 from studio.ui.waiting import api_event, page_event, status_line, stop_button, time_limit
 
 
+def caption_by(config: Config, folder: str, image: dict | None, model: str | None = None) -> str:
+    """The caption of an upload Gradio stored in `folder`, unprocessed (see upload_input), by
+    the model the person picked (None: the configured one)."""
+    return caption_uploaded(config, image, folder, model)
+
+
 @shows_errors
-def caption_upload(config: Config, folder: str, image: dict | None) -> str:
-    """The caption of an upload Gradio stored in `folder`, unprocessed (see upload_input)."""
-    return caption_uploaded(config, image, folder)
+def caption_upload(
+    config: Config, folder: str, image: dict | None, model: str | None = None
+) -> str:
+    """The caption of an upload Gradio stored in `folder`, unprocessed (see upload_input);
+    `model`, last and optional, picks one the vision chat server serves."""
+    return caption_by(config, folder, image, model)
 
 
 def build(config: Config, served: Collection[str] = ()) -> None:
@@ -23,6 +33,8 @@ def build(config: Config, served: Collection[str] = ()) -> None:
     with gr.Row():
         with gr.Column():
             image = upload_input("Image to caption", height=360, elem_id="caption-image")
+            picker = model_picker(config.endpoint("caption"))
+            inputs = [image, picker] if picker else [image]
             with gr.Row():
                 button = gr.Button("Caption", variant="primary", scale=2)
                 stop = gr.Button("Stop", variant="stop", scale=1)
@@ -36,8 +48,8 @@ def build(config: Config, served: Collection[str] = ()) -> None:
     # preprocess=False: our code opens the upload, so a file that is not an image gets our words.
     captioning = page_event(
         [button.click],
-        functools.partial(caption_uploaded, config, folder=folder),
-        [image],
+        functools.partial(caption_by, config, folder),
+        inputs,
         [caption],
         status,
         doing="Captioning",
@@ -47,7 +59,7 @@ def build(config: Config, served: Collection[str] = ()) -> None:
     stop_button(stop, [captioning], status)
     api_event(
         functools.partial(caption_upload, config, folder),
-        image,
+        inputs,
         caption,
         api_name="caption",
         preprocess=False,
