@@ -61,8 +61,11 @@ def test_a_list_that_cannot_be_read_tells_the_person_what_to_do_and_the_log_the_
         wrong_path = chat_endpoint(f"{server.url}/not-v1", "my/model")
         with caplog.at_level(logging.WARNING, logger="studio"):
             answered = services.served_model_choices(wrong_path, refresh=True)
+            again = services.served_model_choices(wrong_path)  # another page opens: no new line
     down = services.served_model_choices(chat_endpoint(f"http://127.0.0.1:{free_port()}/v1"))
-    assert answered.choices == ("my/model",) and answered.default == "my/model"
+    assert answered == again
+    choices, default, problem = answered  # unpacks, for callers that want the three
+    assert choices == ("my/model",) and default == "my/model" and problem == answered.problem
     assert "Type the name of a model" in answered.problem and "Refresh" in answered.problem
     assert "STUDIO_CHAT_" not in answered.problem  # a setting the person cannot reach
     (line,) = [r.getMessage() for r in caplog.records if "/not-v1/models" in r.getMessage()]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from studio.backends import http
 from studio.config import Endpoint
@@ -19,6 +19,7 @@ from studio.errors import ConfigurationError
 log = logging.getLogger("studio")
 
 _known: dict[str, tuple[str, ...]] = {}
+_unreadable: set[str] = set()  # lists that failed, told to the log once
 _lock = threading.Lock()
 
 
@@ -77,10 +78,10 @@ def _ids(looked: http.Looked) -> tuple[str, ...] | None:
     return tuple(str(item["id"]) for item in data if isinstance(item, dict) and item.get("id"))
 
 
-@dataclass(frozen=True)
-class ModelChoices:
+class ModelChoices(NamedTuple):
     """What a model picker offers: the ids to choose from, the one chosen at first ("" when
-    the person must pick), and, when the list could not be read, what the person can do."""
+    the person must pick), and, when the list could not be read, what the person can do.
+    Unpacks as `choices, default, problem = ...`."""
 
     choices: tuple[str, ...]
     default: str
@@ -105,8 +106,14 @@ def model_choices(endpoint: Endpoint, *, refresh: bool = False) -> ModelChoices:
     try:
         ids = served_models(endpoint, refresh=refresh)
     except ConfigurationError as error:
-        log.warning("model list: %s", error.message)
+        with _lock:  # once per server until it answers: every page that opens asks again
+            first = models_url(endpoint) not in _unreadable
+            _unreadable.add(models_url(endpoint))
+        if first:
+            log.warning("model list: %s", error.message)
         return ModelChoices(configured, endpoint.model, COULD_NOT_LIST)
+    with _lock:
+        _unreadable.discard(models_url(endpoint))
     choices = configured + tuple(id_ for id_ in ids if id_ != endpoint.model)
     if endpoint.model or len(ids) == 1:
         return ModelChoices(choices, endpoint.model or ids[0])
