@@ -93,9 +93,12 @@ def chat_request(
     settings: ChatSettings,
     *,
     model: str | None = None,
+    template: str | None = None,
 ) -> ChatRequest:
-    """The request for a chat turn, for `model` when one was chosen (see `with_model`)."""
-    return backends.chat_request(with_model(endpoint, model), messages, settings)
+    """The request for a chat turn, for `model` when one was chosen (see `with_model`);
+    `template` as for `backends.chat_request`."""
+    chosen = with_model(endpoint, model)
+    return backends.chat_request(chosen, messages, settings, template=template)
 
 
 def summarize_text(
