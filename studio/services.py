@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import dataclasses
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -21,14 +22,16 @@ from typing import Any
 from PIL import Image
 
 from studio.backends import registry as backends
+from studio.backends.model_list import ModelChoices, model_choices
 from studio.backends.registry import Cancel, ChatRequest
 from studio.config import Config, Endpoint
-from studio.errors import ConfigurationError
+from studio.errors import ConfigurationError, InputError
 from studio.tasks import summarize as summaries
-from studio.tasks.chat import Delta
+from studio.tasks.chat import ChatSettings, Delta, Message
 from studio.tasks.entities import Entity, merge_entities
 from studio.tasks.image_answers import caption_from_answer, image_from_answer
 from studio.tasks.image_settings import ImageRequest
+from studio.tasks.models import checked_model_id
 from studio.tasks.pacing import UPDATE_INTERVAL, ReplyBuffer, Update
 from studio.tasks.uploads import PreparedImage
 from studio.usage import metered
@@ -62,6 +65,47 @@ def ignored_options(endpoint: Endpoint) -> str | None:
     return backends.backend_for(endpoint).ignored_options(endpoint)
 
 
+# --- the model, chosen per person -------------------------------------------------------------
+
+FIXED_MODEL = (
+    "This tab's model is set where the studio runs ({setting}); it cannot be chosen per request."
+)
+
+
+def served_model_choices(endpoint: Endpoint, *, refresh: bool = False) -> ModelChoices:
+    """What a model picker offers: `choices` (the server's `GET /v1/models`, the configured
+    model first), `default` ("" when the person must pick) and `problem` (None, or what the
+    person can do: the reason, with the setting, goes to the log). Never raises for a server
+    that is down; the list is asked once per server unless `refresh`."""
+    return model_choices(endpoint, refresh=refresh)
+
+
+def with_model(endpoint: Endpoint, model: str | None) -> Endpoint:
+    """The endpoint asking `model` instead of its own (None or "": its own). Only chat
+    completions servers take a model per request; any id is sent as typed (the router's list is
+    long), and a server that does not serve it says so."""
+    chosen = checked_model_id(model)
+    if chosen is None or chosen == endpoint.model:
+        return endpoint
+    if endpoint.protocol != "openai":
+        raise InputError(FIXED_MODEL.format(setting=endpoint.model_setting))
+    return dataclasses.replace(endpoint, model=chosen)
+
+
+def chat_request(
+    endpoint: Endpoint,
+    messages: list[Message],
+    settings: ChatSettings,
+    *,
+    model: str | None = None,
+    template: str | None = None,
+) -> ChatRequest:
+    """The request for a chat turn, for `model` when one was chosen (see `with_model`);
+    `template` as for `backends.chat_request`."""
+    chosen = with_model(endpoint, model)
+    return backends.chat_request(chosen, messages, settings, template=template)
+
+
 def summarize_text(
     endpoint: Endpoint,
     text: str,
@@ -87,8 +131,15 @@ def find_entities(endpoint: Endpoint, text: str, *, progress: Progress = None) -
     return merge_entities(text, answer)
 
 
-def caption_image(endpoint: Endpoint, image: PreparedImage, *, progress: Progress = None) -> str:
-    """A one-sentence caption of a prepared upload, stripped."""
+def caption_image(
+    endpoint: Endpoint,
+    image: PreparedImage,
+    *,
+    model: str | None = None,
+    progress: Progress = None,
+) -> str:
+    """A one-sentence caption of a prepared upload, stripped; by `model` when one was chosen."""
+    endpoint = with_model(endpoint, model)
     with metered(endpoint.task, endpoint.host):
         answer = backends.get_completion(
             endpoint, image.jpeg, content_type="image/jpeg", progress=progress
@@ -114,6 +165,7 @@ async def stream_reply(
     endpoint: Endpoint,
     request: ChatRequest,
     *,
+    model: str | None = None,
     progress: Progress = None,
     interval: float = UPDATE_INTERVAL,
 ) -> AsyncIterator[Update]:
@@ -125,7 +177,11 @@ async def stream_reply(
     loop is woken only when it waits for news or for the end, never once per token. Closing or
     cancelling this closes the upstream connection at once: leaving sets the reply's `Cancel`,
     which shuts the socket the thread is blocked on.
+
+    `model`: the one `chat_request` was built for, when the person chose one; the backend
+    explains a failure with it.
     """
+    endpoint = with_model(endpoint, model)
     with metered(endpoint.task, endpoint.host, prompt=_last_words(request)) as call:
         async with contextlib.aclosing(_stream(endpoint, request, progress, interval)) as updates:
             async for update in updates:

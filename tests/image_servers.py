@@ -59,6 +59,8 @@ class Raw:
 
 @dataclass
 class ImageServer(TaskServer):
+    vision_models: tuple[str, ...] = ("vision/model",)  # what GET /v1/models lists
+
     def handler_class(self) -> type:
         return type("Handler", (_ImageHandler,), {"server_state": self})
 
@@ -67,8 +69,8 @@ class _ImageHandler(_Handler):
     post_routes = ("/itt", "/tti", "/v1/chat/completions")
 
     def do_GET(self) -> None:
-        if self.path == "/v1/models":  # a vision chat server with one model, as vLLM lists it
-            return self._send(200, model_list(["vision/model"]))
+        if self.path == "/v1/models":  # a vision chat server, as vLLM lists its models
+            return self._send(200, model_list(self.server_state.vision_models))
         return super().do_GET()
 
     def _answer(self, body: bytes):

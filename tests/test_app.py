@@ -23,7 +23,7 @@ def client(studio_app):
 API = {
     "/summarize": ["text", "min_length", "max_length"],
     "/ner": ["text"],
-    "/caption": ["image"],
+    "/caption": ["image", "model"],  # model: optional, with a vision chat model (the router's)
     "/generate_image": [
         "prompt",
         "negative_prompt",
@@ -43,6 +43,8 @@ def test_the_api_keeps_its_names_and_parameters(client):
     names = {name: [p["parameter_name"] for p in endpoints[name]["parameters"]] for name in API}
     assert names == API
     assert set(endpoints) - set(API) == {"/chat"}
+    (model,) = [p for p in endpoints["/caption"]["parameters"] if p["parameter_name"] == "model"]
+    assert model["parameter_has_default"]  # a call with the image alone still works
 
 
 def test_summarize_through_the_api(client, task_server):

@@ -2,17 +2,24 @@
 
 A server of one's own (vLLM, llama.cpp, Ollama) serves models under its own names, which the
 router's defaults are not: with no model set, a server that serves one model needs no setting.
+`model_choices` is what a model picker offers each person (the router's long list included:
+any id typed in is used as is).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+from typing import NamedTuple
 
 from studio.backends import http
 from studio.config import Endpoint
 from studio.errors import ConfigurationError
 
+log = logging.getLogger("studio")
+
 _known: dict[str, tuple[str, ...]] = {}
+_unreadable: set[str] = set()  # lists that failed, told to the log once
 _lock = threading.Lock()
 
 
@@ -32,8 +39,14 @@ def served_models(
     ids = _ids(looked) if looked.status == 200 else None
     if ids is None:
         why = looked.failure or f"it answered {looked.status}"
+        where = (
+            f"Check that the server runs and that {endpoint.url_setting} is its base URL "
+            "(ending in /v1), or set "
+            if looked.status is None or looked.status == 404
+            else "Set "
+        )
         raise ConfigurationError(
-            f"{endpoint.host} did not say which models it serves (GET {url}: {why}). Set "
+            f"{endpoint.host} did not say which models it serves (GET {url}: {why}). {where}"
             f"{endpoint.model_setting} to the name of the model it serves."
         )
     with _lock:
@@ -63,3 +76,45 @@ def _ids(looked: http.Looked) -> tuple[str, ...] | None:
     if not isinstance(data, list):
         return None
     return tuple(str(item["id"]) for item in data if isinstance(item, dict) and item.get("id"))
+
+
+class ModelChoices(NamedTuple):
+    """What a model picker offers: the ids to choose from, the one chosen at first ("" when
+    the person must pick), and, when the list could not be read, what the person can do.
+    Unpacks as `choices, default, problem = ...`."""
+
+    choices: tuple[str, ...]
+    default: str
+    problem: str | None = None
+
+
+COULD_NOT_LIST = (
+    "The list of models could not be read from the model server. Type the name of a model, or "
+    "try Refresh in a minute. If it keeps happening, tell the teacher."
+)
+PICK_ONE = "This model server serves {count} models: pick one."
+LISTS_NONE = "The model server lists no models. Type the name of one, or tell the teacher."
+
+
+def model_choices(endpoint: Endpoint, *, refresh: bool = False) -> ModelChoices:
+    """The models an OpenAI-compatible server lists, for a picker. Other protocols, and a
+    server whose list cannot be read, offer the configured model alone; the reason is logged
+    (`ConfigurationError.message` names the setting) and the person told what to do."""
+    configured = (endpoint.model,) if endpoint.model else ()
+    if endpoint.protocol != "openai":
+        return ModelChoices(configured, endpoint.model)
+    try:
+        ids = served_models(endpoint, refresh=refresh)
+    except ConfigurationError as error:
+        with _lock:  # once per server until it answers: every page that opens asks again
+            first = models_url(endpoint) not in _unreadable
+            _unreadable.add(models_url(endpoint))
+        if first:
+            log.warning("model list: %s", error.message)
+        return ModelChoices(configured, endpoint.model, COULD_NOT_LIST)
+    with _lock:
+        _unreadable.discard(models_url(endpoint))
+    choices = configured + tuple(id_ for id_ in ids if id_ != endpoint.model)
+    if endpoint.model or len(ids) == 1:
+        return ModelChoices(choices, endpoint.model or ids[0])
+    return ModelChoices(choices, "", PICK_ONE.format(count=len(ids)) if ids else LISTS_NONE)

@@ -16,21 +16,25 @@ folder. Suggested models, small enough for a CPU (the configuration holds the de
     chat       Qwen/Qwen2.5-0.5B-Instruct             STUDIO_CHAT_MODEL     (needs a chat template)
 
 device: "auto" (cuda, else mps, else cpu), "cpu", "cuda", "cuda:N" or "mps" (STUDIO_DEVICE).
-progress: an optional callable given short messages while a model loads or an image is made.
+progress: an optional callable given short messages while a model downloads (bytes and
+percent: studio.local.download), loads, or makes an image.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from studio.errors import ConfigurationError
+from studio.local import download
 from studio.local.cache import CACHE
 from studio.local.models import (
     extra_installed,
     loading_errors,
     model_source,
+    offline,
     require_extra,
     resolve_device,
     running_errors,
@@ -139,6 +143,8 @@ def _load(task: str, model: str, device: str, progress: Progress | None) -> Any:
 
     def load() -> Any:
         with loading_errors(task, model):
+            if not os.path.isdir(source) and not offline():
+                download.fetch(source, progress)  # the first use: the files, with progress
             return module.load(model, source, resolved)
 
     return CACHE.get((task, source, resolved), load, progress)

@@ -9,11 +9,20 @@ import gradio as gr
 
 from studio.config import Config
 from studio.ui.common import EXAMPLES, caption_uploaded, setup_notice, shows_errors, upload_input
+from studio.ui.model_picker import model_picker
 from studio.ui.waiting import api_event, page_event, status_line, stop_button, time_limit
 
 
+def caption_by(config: Config, folder: str, image: dict | None, model: str | None = None) -> str:
+    """The caption of an upload Gradio stored in `folder`, unprocessed (see upload_input), by
+    the model the person picked (None: the configured one)."""
+    return caption_uploaded(config, image, folder, model)
+
+
 @shows_errors
-def caption_upload(config: Config, folder: str, image: dict | None) -> str:
+def caption_upload(
+    config: Config, folder: str, image: dict | None, model: str | None = None
+) -> str:
     """Describe a photo in one sentence with an image-captioning model.
 
     The API's /caption and the MCP tool caption. Only a file Gradio stored in the studio's
@@ -21,11 +30,13 @@ def caption_upload(config: Config, folder: str, image: dict | None) -> str:
 
     Args:
         image: an image: an http(s) URL or a data: URL (base64), or a file uploaded to the studio
+        model: a model the vision chat server serves, to caption with instead of the configured
+            one (optional)
 
     Returns:
         the caption: one sentence
     """
-    return caption_uploaded(config, image, folder)
+    return caption_by(config, folder, image, model)
 
 
 def build(config: Config, served: Collection[str] = ()) -> None:
@@ -33,6 +44,8 @@ def build(config: Config, served: Collection[str] = ()) -> None:
     with gr.Row():
         with gr.Column():
             image = upload_input("Image to caption", height=360, elem_id="caption-image")
+            picker = model_picker(config.endpoint("caption"))
+            inputs = [image, picker] if picker else [image]
             with gr.Row():
                 button = gr.Button("Caption", variant="primary", scale=2)
                 stop = gr.Button("Stop", variant="stop", scale=1)
@@ -46,8 +59,8 @@ def build(config: Config, served: Collection[str] = ()) -> None:
     # preprocess=False: our code opens the upload, so a file that is not an image gets our words.
     captioning = page_event(
         [button.click],
-        functools.partial(caption_uploaded, config, folder=folder),
-        [image],
+        functools.partial(caption_by, config, folder),
+        inputs,
         [caption],
         status,
         doing="Captioning",
@@ -57,7 +70,7 @@ def build(config: Config, served: Collection[str] = ()) -> None:
     stop_button(stop, [captioning], status)
     api_event(
         functools.partial(caption_upload, config, folder),
-        image,
+        inputs,
         caption,
         api_name="caption",
         preprocess=False,

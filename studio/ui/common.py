@@ -4,6 +4,7 @@ pictures saved with their settings inside."""
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import functools
 import inspect
@@ -82,11 +83,27 @@ def report(exc: Exception, where: str) -> None:
     log.log(level, "%s: %s: %s%s", where, type(exc).__name__, exc.message, status)
 
 
+# Where a page event shows progress: its status line (set by `studio.ui.waiting.on_page` in
+# the thread that does the work). Elsewhere (the Chat tab, the API) progress is a toast.
+PAGE_NOTES: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar(
+    "studio_page_notes", default=None
+)
+
+
 def notify_progress(message: str) -> None:
     """Tell the person about a slow step they would otherwise wait through in silence: a model
-    loading on this computer. Per-step image progress is left to the spinner, not toasts."""
-    if not message.startswith("Step "):
-        gr.Info(message, duration=8)
+    downloading (bytes and percent) or loading on this computer. On a page event it is the
+    status line's note; as a toast, a download says only when it starts and ends, and per-step
+    image progress is left to the spinner."""
+    show = PAGE_NOTES.get()
+    if show is not None:
+        show(message)
+        return
+    if message.startswith("Step "):
+        return
+    if message.startswith("Downloading ") and not message.endswith(("(0%)", "(100%)")):
+        return
+    gr.Info(message, duration=8)
 
 
 def setup_notice(config: Config, task: str) -> None:
@@ -143,11 +160,13 @@ def prepare(config: Config, payload: Any, folder: str) -> PreparedImage:
     return prepare_upload(uploaded_path(payload, folder), max_side=config.max_image_side)
 
 
-def caption_uploaded(config: Config, payload: Any, folder: str) -> str:
-    """Caption an unprocessed upload; the file is checked before any model is asked."""
+def caption_uploaded(config: Config, payload: Any, folder: str, model: str | None = None) -> str:
+    """Caption an unprocessed upload, by `model` when the person chose one; the file is checked
+    before any model is asked."""
     prepared = prepare(config, payload, folder)
     require_setup(config, "caption")
-    return caption_image(config.endpoint("caption"), prepared, progress=notify_progress)
+    endpoint = config.endpoint("caption")
+    return caption_image(endpoint, prepared, model=model, progress=notify_progress)
 
 
 def save_png(picture: Image.Image, request: ImageRequest, *, model: str, folder: str) -> str:

@@ -31,7 +31,7 @@ import gradio as gr
 from studio.config import Config
 from studio.errors import StudioError
 from studio.mcp_tools import as_tool
-from studio.ui.common import UNEXPECTED, report
+from studio.ui.common import PAGE_NOTES, UNEXPECTED, report
 
 TICK = 1.0  # seconds between updates of the status line while waiting
 SLOW_AFTER = 10.0  # seconds after which the line says the server is slow
@@ -61,11 +61,14 @@ def time_limit(config: Config, *tasks: str) -> float | None:
     return max(remote) if remote else None
 
 
-def waiting_html(doing: str, seconds: float, limit: float | None) -> str:
+def waiting_html(doing: str, seconds: float, limit: float | None, note: str | None = None) -> str:
+    """`note`: the latest progress of the step (a model downloading: its bytes and percent)."""
     parts = [
         f"<strong>{html.escape(doing)}</strong> · <span class='seconds'>{seconds:.0f} s</span>"
     ]
-    if seconds >= SLOW_AFTER:
+    if note:
+        parts.append(f"<span class='note'>{html.escape(note)}</span>")
+    elif seconds >= SLOW_AFTER:
         parts.append("The model server is slow to answer: it may be busy or loading the model.")
     parts.append("Stop cancels.")
     if limit:
@@ -122,7 +125,10 @@ def on_page(
     skip = (gr.skip(),) * outputs
 
     async def run(*inputs: Any) -> AsyncIterator[tuple]:
+        notes = _Notes()
+
         def steps() -> Iterator:
+            PAGE_NOTES.set(notes.tell)  # in the work's own thread: its progress comes here
             if streams:
                 yield from work(*inputs)
             else:
@@ -134,12 +140,13 @@ def on_page(
         try:
             async for item in in_thread(steps):
                 if item is STILL_WAITING:
-                    yield (*skip, waiting_html(now, time.monotonic() - step_started, limit))
+                    waited = time.monotonic() - step_started
+                    yield (*skip, waiting_html(now, waited, limit, notes.latest))
                 elif isinstance(item, Doing):
-                    now, step_started = item.what, time.monotonic()
+                    now, step_started, notes.latest = item.what, time.monotonic(), None
                     yield (*skip, waiting_html(now, 0, limit))
                 else:
-                    shown = item if outputs > 1 else (item,)
+                    shown, notes.latest = (item if outputs > 1 else (item,)), None
                     yield (*shown, waiting_html(now, time.monotonic() - step_started, limit))
         except Exception as exc:
             yield (*skip, failure_html(exc, where))
@@ -147,6 +154,15 @@ def on_page(
         yield (*skip, done_html(time.monotonic() - started, done))
 
     return run
+
+
+class _Notes:
+    """The latest progress message of one page event's work (one writer thread at a time)."""
+
+    latest: str | None = None
+
+    def tell(self, message: str) -> None:
+        self.latest = message
 
 
 STILL_WAITING = object()  # what in_thread yields each tick without an item

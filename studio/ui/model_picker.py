@@ -1,0 +1,52 @@
+"""A model picker for tabs whose server is a chat completions server: the models it lists
+(`GET /v1/models`), filled when the page opens and again on Refresh, and any id typed in.
+
+The choice is the Dropdown's value, which Gradio keeps per session: each person picks their
+own, and nobody's choice changes anyone else's or needs a restart. Handlers pass it on as the
+`model` of a service (`services.with_model`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from studio.config import Endpoint
+from studio.services import served_model_choices
+
+PRIVATE = dict(api_visibility="private", show_progress="hidden")
+TYPE_ANY = "Pick one the server serves, or type a model's id."
+
+
+def model_picker(endpoint: Endpoint, *, label: str = "Model") -> gr.Dropdown | None:
+    """The picker, or None when the endpoint's model is fixed where the studio runs (any
+    protocol but chat completions)."""
+    if endpoint.protocol != "openai":
+        return None
+    with gr.Row(equal_height=True):
+        picker = gr.Dropdown(
+            choices=[endpoint.model] if endpoint.model else [],
+            value=endpoint.model or None,
+            allow_custom_value=True,
+            filterable=True,
+            label=label,
+            info=TYPE_ANY,
+            scale=4,
+            elem_id=f"{endpoint.task}-model",
+        )
+        refresh = gr.Button("Refresh", size="sm", scale=1, min_width=80)
+    # No triggers: on page load. The list is asked once per server; Refresh asks again.
+    gr.on(None, lambda: filled(endpoint, None), None, [picker], queue=False, **PRIVATE)
+    refresh.click(
+        lambda chosen: filled(endpoint, chosen, refresh=True), [picker], [picker], **PRIVATE
+    )
+    return picker
+
+
+def filled(endpoint: Endpoint, chosen: str | None, *, refresh: bool = False) -> Any:
+    """The picker's update: the server's list, and the person's choice kept if they made one."""
+    offer = served_model_choices(endpoint, refresh=refresh)
+    value = chosen or offer.default or None
+    choices = list(offer.choices) + ([value] if value and value not in offer.choices else [])
+    return gr.update(choices=choices, value=value, info=offer.problem or TYPE_ANY)
