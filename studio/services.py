@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import contextvars
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -26,6 +27,7 @@ from studio.tasks.entities import Entity, merge_entities
 from studio.tasks.image_answers import caption_from_answer, image_from_answer
 from studio.tasks.image_settings import ImageRequest
 from studio.tasks.pacing import UPDATE_INTERVAL, ReplyBuffer, Update
+from studio.tasks.reproduce import Call
 from studio.tasks.uploads import PreparedImage
 
 Progress = Callable[[str], None] | None
@@ -57,6 +59,27 @@ def ignored_options(endpoint: Endpoint) -> str | None:
     return backends.backend_for(endpoint).ignored_options(endpoint)
 
 
+def ask(
+    endpoint: Endpoint,
+    inputs: Any,
+    parameters: dict | None = None,
+    *,
+    content_type: str | None = None,
+    progress: Progress = None,
+    calls: list[Call] | None = None,
+    seed: int | None = None,
+) -> Any:
+    """`get_completion`, and a `Call` for "Show the code" appended to `calls` once answered."""
+    started = time.monotonic()
+    answer = backends.get_completion(
+        endpoint, inputs, parameters, content_type=content_type, progress=progress
+    )
+    if calls is not None:
+        seconds = time.monotonic() - started
+        calls.append(Call(endpoint, inputs, parameters, content_type, seconds, seed))
+    return answer
+
+
 def summarize_text(
     endpoint: Endpoint,
     text: str,
@@ -64,34 +87,50 @@ def summarize_text(
     min_length: int | None = None,
     max_length: int | None = None,
     progress: Progress = None,
+    calls: list[Call] | None = None,
 ) -> summaries.Summary:
     """A summary, asked in pieces when the text is longer than the model reads at once."""
 
     def complete(piece: str, parameters: dict | None) -> Any:
-        return backends.get_completion(endpoint, piece, parameters, progress=progress)
+        return ask(endpoint, piece, parameters, progress=progress, calls=calls)
 
     return summaries.summarize(text, complete, min_length=min_length, max_length=max_length)
 
 
-def find_entities(endpoint: Endpoint, text: str, *, progress: Progress = None) -> list[Entity]:
+def find_entities(
+    endpoint: Endpoint, text: str, *, progress: Progress = None, calls: list[Call] | None = None
+) -> list[Entity]:
     """Whole entities in `text`, merged from whatever tokens or groups the server answers."""
-    return merge_entities(text, backends.get_completion(endpoint, text, progress=progress))
+    return merge_entities(text, ask(endpoint, text, progress=progress, calls=calls))
 
 
-def caption_image(endpoint: Endpoint, image: PreparedImage, *, progress: Progress = None) -> str:
+def caption_image(
+    endpoint: Endpoint,
+    image: PreparedImage,
+    *,
+    progress: Progress = None,
+    calls: list[Call] | None = None,
+) -> str:
     """A one-sentence caption of a prepared upload, stripped."""
-    answer = backends.get_completion(
-        endpoint, image.jpeg, content_type="image/jpeg", progress=progress
-    )
+    answer = ask(endpoint, image.jpeg, content_type="image/jpeg", progress=progress, calls=calls)
     return caption_from_answer(answer)
 
 
 def paint_picture(
-    endpoint: Endpoint, request: ImageRequest, *, progress: Progress = None
+    endpoint: Endpoint,
+    request: ImageRequest,
+    *,
+    progress: Progress = None,
+    calls: list[Call] | None = None,
 ) -> Image.Image:
     """The picture for checked settings; raw bytes, base64 in JSON and `b64_json` all decode."""
-    answer = backends.get_completion(
-        endpoint, request.prompt, request.to_parameters(), progress=progress
+    answer = ask(
+        endpoint,
+        request.prompt,
+        request.to_parameters(),
+        progress=progress,
+        calls=calls,
+        seed=request.seed,
     )
     return image_from_answer(answer)
 

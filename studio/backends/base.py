@@ -17,11 +17,14 @@ import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from studio.config import Endpoint
 from studio.errors import ConfigurationError
 from studio.tasks.chat import ChatSettings, Delta, Message
+
+if TYPE_CHECKING:
+    from studio.backends.http import HttpRequest
 
 Progress = Callable[[str], None]
 
@@ -122,6 +125,22 @@ class Backend:
         progress: Progress | None = None,
     ) -> Any:
         raise self._unsupported(endpoint)
+
+    def request_for(
+        self,
+        endpoint: Endpoint,
+        inputs: Any,
+        parameters: dict | None = None,
+        *,
+        content_type: str | None = None,
+    ) -> HttpRequest | None:
+        """The HTTP request `complete` sends for these inputs, built by the same code, sending
+        nothing; None when there is none to show (a model in this process, a lookup not made)."""
+        return None
+
+    def chat_http_request(self, endpoint: Endpoint, request: ChatRequest) -> HttpRequest | None:
+        """The HTTP request `stream_chat` sends for `request`; None when it sends none."""
+        return None
 
     def chat_request(
         self,

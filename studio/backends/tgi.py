@@ -181,6 +181,9 @@ class TgiBackend(Backend):
             STREAM_PATH, body, stops=chat_template.stop, max_tokens=settings.max_new_tokens
         )
 
+    def chat_http_request(self, endpoint: Endpoint, request: ChatRequest) -> http.HttpRequest:
+        return http.at_path(endpoint, request.path, request.body)
+
     def stream_chat(
         self,
         endpoint: Endpoint,
@@ -189,9 +192,8 @@ class TgiBackend(Backend):
         *,
         progress: Progress | None = None,
     ) -> Iterator[Delta]:
-        url = endpoint.url.rstrip("/") + request.path
         events = streams.stream_events(
-            http.json_request(endpoint, url, request.body), endpoint, cancel=cancel
+            self.chat_http_request(endpoint, request), endpoint, cancel=cancel
         )
         try:
             yield from trim_stops(tgi_deltas(events), request.stops)
