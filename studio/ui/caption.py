@@ -8,6 +8,8 @@ from collections.abc import Collection
 import gradio as gr
 
 from studio.config import Config
+from studio.snippets import photo
+from studio.ui.code_panel import code_panel, shown
 from studio.ui.common import EXAMPLES, caption_uploaded, setup_notice, shows_errors, upload_input
 from studio.ui.waiting import api_event, page_event, status_line, stop_button, time_limit
 
@@ -16,6 +18,13 @@ from studio.ui.waiting import api_event, page_event, status_line, stop_button, t
 def caption_upload(config: Config, folder: str, image: dict | None) -> str:
     """The caption of an upload Gradio stored in `folder`, unprocessed (see upload_input)."""
     return caption_uploaded(config, image, folder)
+
+
+def caption_with_code(config: Config, image: dict | None, folder: str) -> tuple:
+    """The page's caption, then its card and code."""
+    calls: list = []
+    caption = caption_uploaded(config, image, folder, calls)
+    return caption, *shown(config, "Caption", calls, "/caption", [photo()])
 
 
 def build(config: Config, served: Collection[str] = ()) -> None:
@@ -30,15 +39,16 @@ def build(config: Config, served: Collection[str] = ()) -> None:
             status = status_line("caption")
         with gr.Column():
             caption = gr.Textbox(label="Caption", lines=3, buttons=["copy"], elem_id="caption")
+            panel = code_panel("caption")
     gr.Examples(EXAMPLES, inputs=[image], label="Example photos")
-    clear.add([image, caption, status])
+    clear.add([image, caption, status, *panel.outputs])
     folder = image.GRADIO_CACHE
     # preprocess=False: our code opens the upload, so a file that is not an image gets our words.
     captioning = page_event(
         [button.click],
-        functools.partial(caption_uploaded, config, folder=folder),
+        functools.partial(caption_with_code, config, folder=folder),
         [image],
-        [caption],
+        [caption, *panel.outputs],
         status,
         doing="Captioning",
         limit=time_limit(config, "caption"),

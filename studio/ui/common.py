@@ -143,11 +143,15 @@ def prepare(config: Config, payload: Any, folder: str) -> PreparedImage:
     return prepare_upload(uploaded_path(payload, folder), max_side=config.max_image_side)
 
 
-def caption_uploaded(config: Config, payload: Any, folder: str) -> str:
-    """Caption an unprocessed upload; the file is checked before any model is asked."""
+def caption_uploaded(
+    config: Config, payload: Any, folder: str, calls: list | None = None
+) -> str:
+    """Caption an unprocessed upload; the file is checked before any model is asked. `calls`
+    hears of the request, for "Show the code"."""
     prepared = prepare(config, payload, folder)
     require_setup(config, "caption")
-    return caption_image(config.endpoint("caption"), prepared, progress=notify_progress)
+    endpoint = config.endpoint("caption")
+    return caption_image(endpoint, prepared, progress=notify_progress, calls=calls)
 
 
 def save_png(picture: Image.Image, request: ImageRequest, *, model: str, folder: str) -> str:
