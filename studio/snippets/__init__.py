@@ -27,6 +27,7 @@ from studio.snippets.http_code import PHOTO, PICTURE, TOKEN_MARK, curl_line, req
 from studio.tasks.reproduce import Call, Expr, card, py
 
 LOCAL_NOTE = "# The model runs inside the studio, so there is no HTTP request: {what}.\n"
+TASK_WORDS = {"caption": "the caption", "image": "the picture"}
 NO_REQUEST = "# The request is shown once the Hub has said which provider serves the model.\n"
 
 
@@ -93,8 +94,7 @@ def _call_code(call: Call) -> tuple[str, str, str, str]:
     """(requests, library, library name, curl) for one call."""
     endpoint = call.endpoint
     image = endpoint.task == "image"
-    backend = backends.backend_for(endpoint)
-    provider = getattr(backend, "provider", lambda e: None)(endpoint)
+    provider = _provider([call])
     if endpoint.protocol == "local":
         code = libraries.local_snippet(endpoint, call.inputs, call.parameters)
         note = LOCAL_NOTE.format(what="this is the code that runs it on your computer")
@@ -113,6 +113,13 @@ def _call_code(call: Call) -> tuple[str, str, str, str]:
     return code, library, "huggingface_hub", curl
 
 
+def _provider(calls: Sequence[Call]) -> str | None:
+    """The Inference Provider that painted, once the Hub has said (image calls only)."""
+    endpoint = calls[-1].endpoint
+    known = getattr(backends.backend_for(endpoint), "provider", None)
+    return known(endpoint) if known else None
+
+
 def for_calls(
     title: str, calls: Sequence[Call], gradio: GradioCall, *, settings: str = "", when: str = ""
 ) -> Snippets:
@@ -128,11 +135,17 @@ def for_calls(
     note = f"# The studio asked in {len(calls)} parts; this is the first.\n" if (
         "summarize" in chosen and len(calls) > 1
     ) else ""
-    backend = backends.backend_for(calls[-1].endpoint)
-    provider = getattr(backend, "provider", lambda e: None)(calls[-1].endpoint)
+    cards = []
+    for task in chosen:
+        of_task = [call for call in calls if call.endpoint.task == task]
+        named = title if len(chosen) == 1 else f"{title}: {TASK_WORDS.get(task, task)}"
+        shown_settings = settings if task == "image" or len(chosen) == 1 else ""
+        cards.append(
+            card(named, of_task, settings=shown_settings, when=when, provider=_provider(of_task))
+        )
     return _redacted(
         Snippets(
-            card=card(title, calls, settings=settings, when=when, provider=provider),
+            card="\n\n".join(cards),
             requests=note + "\n\n".join(part[0] for part in parts),
             library="\n\n".join(part[1] for part in parts),
             library_name=" and ".join(dict.fromkeys(part[2] for part in parts)),
