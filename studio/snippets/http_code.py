@@ -88,10 +88,9 @@ def requests_snippet(request: Any, *, timeout: float = 60, answer_is_image: bool
                 "answer = get_completion(inputs)",
             ]
         else:
-            call = py(body["inputs"])
-            if "parameters" in body:
-                call += ", " + py(body["parameters"])
-            lines.append(f"answer = get_completion({call})")
+            arguments = [body["inputs"], *([body["parameters"]] if "parameters" in body else [])]
+            listed = "".join(f"    {py(argument, 4)},\n" for argument in arguments)
+            lines.append(f"answer = get_completion(\n{listed})")
         if answer_is_image:
             lines += [
                 f'Image.open(io.BytesIO(answer)).save("{PICTURE}")',

@@ -57,6 +57,8 @@ def code_panel(tab: str) -> CodePanel:
                 interactive=False,
                 buttons=["copy"],
                 wrap_lines=True,
+                lines=8,
+                max_lines=30,
                 elem_id=f"{tab}-code-{name}",
             )
 
