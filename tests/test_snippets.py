@@ -203,3 +203,29 @@ def test_the_studios_address_is_one_a_client_here_can_reach():
     from studio.config import Config
 
     assert studio_url(Config(endpoints={}, host="0.0.0.0", port=7862)) == "http://127.0.0.1:7862/"
+
+
+def test_the_chat_tab_gets_its_panel_from_one_call():
+    from studio.config import Config
+    from studio.tasks.chat import Delta
+    from studio.tasks.replies import ReplyStats
+    from studio.ui.code_panel import chat_shown
+
+    endpoint = make_endpoint("http://127.0.0.1:9/v1", task="chat", protocol="openai",
+                             model="chat/model")
+    config = Config(endpoints={"chat": endpoint}, port=7865)
+    settings = ChatSettings(temperature=0.2, max_new_tokens=16)
+    request = backends.chat_request(endpoint, [{"role": "user", "content": "Hello"}], settings)
+    times = iter([10.0, 10.5, 10.75, 11.0])
+    stats = ReplyStats(clock=lambda: next(times))
+    for delta in (Delta("Hi"), Delta(" there"), Delta("!", "stop")):
+        stats.add(delta)
+    card, code, library, curl, gradio = chat_shown(
+        config, request, stats, "Hello", "Be brief.", 0.2, 0.95, 16, 1.0, None
+    )
+    assert "First token: 0.50 s" in card and "Time taken:  1.00 s" in card
+    assert "Finished:    stop" in card and TOKEN not in card + code + curl + gradio
+    assert "get_completion_stream(" in code and "-N" in curl
+    assert 'Client("http://127.0.0.1:7865/")' in gradio and "client.submit(" in gradio
+    assert '"Be brief.",' in gradio and "None" not in gradio
+    assert library.label == "Python with openai"

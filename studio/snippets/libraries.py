@@ -35,7 +35,7 @@ def hub_client(endpoint: Endpoint, provider: str | None) -> str:
     """`client = InferenceClient(...)`: on the router with its provider, else the URL itself."""
     token = HUB_TOKEN if endpoint.token else ""
     if endpoint.on_router:
-        where = f'provider="{provider or "hf-inference"}"'
+        where = f'provider="{provider or endpoint.provider or "hf-inference"}"'
         return f"client = InferenceClient({', '.join(filter(None, [where, token]))})"
     at = f"model={json.dumps(endpoint.url)}"
     return f"client = InferenceClient({', '.join(filter(None, [at, token]))})"

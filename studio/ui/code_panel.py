@@ -6,6 +6,7 @@ page event's outputs, and returns `*shown(...)` after its own results.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,9 +14,11 @@ from typing import Any
 
 import gradio as gr
 
+from studio.backends.base import ChatRequest
 from studio.config import Config
-from studio.snippets import GradioCall, Snippets, for_calls
-from studio.tasks.reproduce import Call
+from studio.snippets import GradioCall, Snippets, for_calls, for_chat
+from studio.tasks.replies import ReplyStats
+from studio.tasks.reproduce import Call, chat_card
 
 HINT = (
     "The request this answer came from, ready to copy and run. The token is never shown: set "
@@ -94,6 +97,34 @@ def shown(
         api_name, list(args), url=studio_url(config), login=bool(config.auth), **options
     )
     return values(for_calls(title, calls, gradio, settings=settings, when=now()))
+
+
+def chat_shown(
+    config: Config, request: ChatRequest, stats: ReplyStats, message: str, *controls: Any
+) -> tuple:
+    """The panel's values for a chat reply, for the Chat tab: `request` as `prepare` built it,
+    `stats` the reply's (its final update's), `message` the person's, `controls` the /chat API's
+    settings in its order (system prompt, temperature, top-p, max new tokens, repetition
+    penalty, seed). The gradio_client call sends the last message only: a new Client starts a
+    new conversation."""
+    endpoint = config.endpoint("chat")
+    args = [message, *(value for value in controls)]
+    while args and args[-1] is None:  # the seed left empty stays out
+        args.pop()
+    gradio = GradioCall(
+        "/chat", args, url=studio_url(config), stream=True, login=bool(config.auth)
+    )
+    card = chat_card(
+        endpoint,
+        request.body,
+        time_to_first_token=stats.time_to_first_token,
+        tokens=stats.tokens,
+        seconds=stats.seconds,
+        finish_reason=stats.finish_reason,
+        notes=(*request.notes, *stats.notes),
+        when=now(),
+    )
+    return values(dataclasses.replace(for_chat(endpoint, request, gradio), card=card))
 
 
 def values(snippets: Snippets) -> tuple:
