@@ -29,6 +29,7 @@ from studio.tasks.reproduce import Call, Expr, card, py
 LOCAL_NOTE = "# The model runs inside the studio, so there is no HTTP request: {what}.\n"
 TASK_WORDS = {"caption": "the caption", "image": "the picture"}
 NO_REQUEST = "# The request is shown once the Hub has said which provider serves the model.\n"
+NO_HTTP = "# This backend makes no HTTP request that the studio can show.\n"
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def _call_code(call: Call) -> tuple[str, str, str, str]:
         shown(endpoint), call.inputs, call.parameters, content_type=call.content_type
     )
     if request is None:
-        code, curl = NO_REQUEST, NO_REQUEST
+        code = curl = NO_REQUEST if endpoint.protocol == "providers" else NO_HTTP
     else:
         code = requests_snippet(request, timeout=endpoint.timeout, answer_is_image=image)
         curl = curl_line(request, answer_is_image=image)

@@ -25,7 +25,7 @@ def both_with_code(config: Config, folder: str, image: dict | None, seed: float 
         if isinstance(step, Doing):
             yield step
             continue
-        painted = isinstance(step[3], dict)  # the record: the picture is there
+        painted = isinstance(step[1], str)  # the picture's path, not gr.skip() (a dict)
         code = _game_code(config, calls, "/caption_and_generate", step[3]) if painted else skip
         yield *step, *code
 
