@@ -72,3 +72,15 @@ def test_the_game_shows_both_requests_and_the_last_round(fake_backend, tmp_path)
     card, _, _, _, gradio = panel(steps[-1])
     assert "Seed:       10, 11" in card
     assert "client.submit(" in gradio and "2,\n    10," in gradio
+
+
+def test_an_answer_stands_when_its_code_cannot_be_written(fake_backend, monkeypatch):
+    from studio.ui import code_panel
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no")
+
+    monkeypatch.setattr(code_panel, "for_calls", broken)
+    fake_backend.answer([{"summary_text": "Short."}])
+    answer = summarize.summary_with_code(fake_config(), "A text to shorten.", "", "")
+    assert answer[0] == "Short." and answer[1] == code_panel.UNWRITTEN

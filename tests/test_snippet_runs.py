@@ -29,7 +29,9 @@ NO_GRADIO = GradioCall("/summarize", ["x"])
 
 
 def run(args: list[str], folder) -> str:
-    env = {**os.environ, "HF_TOKEN": TOKEN}
+    # A clean environment, as a person's shell: no HF_HUB_OFFLINE or studio setting of ours.
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "STUDIO_"))}
+    env = {**clean, "HF_TOKEN": TOKEN}
     done = subprocess.run(
         args, cwd=folder, env=env, capture_output=True, text=True, timeout=RUN_LIMIT
     )

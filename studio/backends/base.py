@@ -6,6 +6,11 @@ A backend is one way of reaching a model: one protocol, one module. It does thre
     chat_request(endpoint, messages, settings)    a chat turn as data, built by pure code
     stream_chat(endpoint, request, cancel)        that request sent -> `Delta`s as they arrive
 
+and shows what it sends, built by the same code and not sent ("Show the code"):
+
+    request_for(endpoint, inputs, parameters)     the HTTP request `complete` sends
+    chat_http_request(endpoint, request)          the HTTP request `stream_chat` sends
+
 Answers come back in the task API's shapes whatever the protocol (a caption from a vision chat
 model is `[{"generated_text": ...}]` too), so the tasks read one shape. A `Cancel` stops a stream
 from any thread: over HTTP it shuts the socket, in-process generation polls it.

@@ -29,8 +29,11 @@ def python_headers(headers: dict[str, str]) -> str:
 
 
 def _preamble(request: Any, *imports: str) -> list[str]:
+    """Imports (the standard library's, then requests and Pillow), the token and the URL."""
     token = any(TOKEN_MARK in value for value in request.headers.values())
-    lines = [*sorted({"import os", *imports}), "", "import requests", ""]
+    standard = sorted({"import os", *(line for line in imports if line.startswith("import "))})
+    others = ["import requests", *(line for line in imports if line.startswith("from "))]
+    lines = [*standard, "", *others, ""]
     if token:
         lines.append(TOKEN_ENV)
     lines.append(f"ENDPOINT_URL = {json.dumps(request.url)}")

@@ -19,12 +19,14 @@ from studio.config import Config
 from studio.snippets import GradioCall, Snippets, for_calls, for_chat
 from studio.tasks.replies import ReplyStats
 from studio.tasks.reproduce import Call, chat_card
+from studio.ui.common import report
 
 HINT = (
     "The request this answer came from, ready to copy and run. The token is never shown: set "
     "`HF_TOKEN` in your environment first (`export HF_TOKEN=hf_...`)."
 )
 LIBRARY = "Python with {name}"
+UNWRITTEN = "The code behind this answer could not be written; the terminal says why."
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,12 @@ def shown(
     gradio = GradioCall(
         api_name, list(args), url=studio_url(config), login=bool(config.auth), **options
     )
-    return values(for_calls(title, calls, gradio, settings=settings, when=now()))
+    try:
+        snippets = for_calls(title, calls, gradio, settings=settings, when=now())
+    except Exception as exc:  # the answer stands even if its code cannot be written
+        report(exc, "show the code")
+        return (UNWRITTEN, "", "", "", "")
+    return values(snippets)
 
 
 def chat_shown(
@@ -124,7 +131,12 @@ def chat_shown(
         notes=(*request.notes, *stats.notes),
         when=now(),
     )
-    return values(dataclasses.replace(for_chat(endpoint, request, gradio), card=card))
+    try:
+        snippets = for_chat(endpoint, request, gradio)
+    except Exception as exc:  # the reply stands even if its code cannot be written
+        report(exc, "show the code")
+        return (card, "", "", "", "")
+    return values(dataclasses.replace(snippets, card=card))
 
 
 def values(snippets: Snippets) -> tuple:
