@@ -33,8 +33,7 @@ from studio.errors import ConfigurationError
 
 MCP_PATH = "/gradio_api/mcp"
 EXTRA_MISSING = (
-    "--mcp needs Gradio's MCP extra, which is not installed: "
-    "pip install -r requirements-mcp.txt"
+    "--mcp needs Gradio's MCP extra, which is not installed: pip install -r requirements-mcp.txt"
 )
 
 

@@ -11,28 +11,28 @@ teacher's usage view (a chat reply's tokens when it ends).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import contextvars
 import dataclasses
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from PIL import Image
 
 from studio.backends import registry as backends
 from studio.backends.model_list import ModelChoices, model_choices
-from studio.backends.registry import Cancel, ChatRequest
+from studio.backends.registry import ChatRequest
 from studio.config import Config, Endpoint
 from studio.errors import ConfigurationError, InputError
+from studio.reply_stream import paced_reply
 from studio.tasks import summarize as summaries
-from studio.tasks.chat import ChatSettings, Delta, Message
+from studio.tasks.chat import ChatSettings, Message
 from studio.tasks.entities import Entity, merge_entities
 from studio.tasks.image_answers import caption_from_answer, image_from_answer
 from studio.tasks.image_settings import ImageRequest
 from studio.tasks.models import checked_model_id
-from studio.tasks.pacing import UPDATE_INTERVAL, ReplyBuffer, Update
+from studio.tasks.pacing import UPDATE_INTERVAL, Update
+from studio.tasks.reproduce import Call
 from studio.tasks.uploads import PreparedImage
 from studio.usage import metered
 
@@ -106,6 +106,27 @@ def chat_request(
     return backends.chat_request(chosen, messages, settings, template=template)
 
 
+def ask(
+    endpoint: Endpoint,
+    inputs: Any,
+    parameters: dict | None = None,
+    *,
+    content_type: str | None = None,
+    progress: Progress = None,
+    calls: list[Call] | None = None,
+    seed: int | None = None,
+) -> Any:
+    """`get_completion`, and a `Call` for "Show the code" appended to `calls` once answered."""
+    started = time.monotonic()
+    answer = backends.get_completion(
+        endpoint, inputs, parameters, content_type=content_type, progress=progress
+    )
+    if calls is not None:
+        seconds = time.monotonic() - started
+        calls.append(Call(endpoint, inputs, parameters, content_type, seconds, seed))
+    return answer
+
+
 def summarize_text(
     endpoint: Endpoint,
     text: str,
@@ -113,21 +134,24 @@ def summarize_text(
     min_length: int | None = None,
     max_length: int | None = None,
     progress: Progress = None,
+    calls: list[Call] | None = None,
 ) -> summaries.Summary:
     """A summary, asked in pieces when the text is longer than the model reads at once."""
 
     def complete(piece: str, parameters: dict | None) -> Any:
-        return backends.get_completion(endpoint, piece, parameters, progress=progress)
+        return ask(endpoint, piece, parameters, progress=progress, calls=calls)
 
     summaries.validate(text, min_length, max_length)  # the person's input costs no request
     with metered(endpoint.task, endpoint.host, prompt=text):
         return summaries.summarize(text, complete, min_length=min_length, max_length=max_length)
 
 
-def find_entities(endpoint: Endpoint, text: str, *, progress: Progress = None) -> list[Entity]:
+def find_entities(
+    endpoint: Endpoint, text: str, *, progress: Progress = None, calls: list[Call] | None = None
+) -> list[Entity]:
     """Whole entities in `text`, merged from whatever tokens or groups the server answers."""
     with metered(endpoint.task, endpoint.host, prompt=text):
-        answer = backends.get_completion(endpoint, text, progress=progress)
+        answer = ask(endpoint, text, progress=progress, calls=calls)
     return merge_entities(text, answer)
 
 
@@ -137,23 +161,33 @@ def caption_image(
     *,
     model: str | None = None,
     progress: Progress = None,
+    calls: list[Call] | None = None,
 ) -> str:
     """A one-sentence caption of a prepared upload, stripped; by `model` when one was chosen."""
     endpoint = with_model(endpoint, model)
     with metered(endpoint.task, endpoint.host):
-        answer = backends.get_completion(
-            endpoint, image.jpeg, content_type="image/jpeg", progress=progress
+        answer = ask(
+            endpoint, image.jpeg, content_type="image/jpeg", progress=progress, calls=calls
         )
         return caption_from_answer(answer)
 
 
 def paint_picture(
-    endpoint: Endpoint, request: ImageRequest, *, progress: Progress = None
+    endpoint: Endpoint,
+    request: ImageRequest,
+    *,
+    progress: Progress = None,
+    calls: list[Call] | None = None,
 ) -> Image.Image:
     """The picture for checked settings; raw bytes, base64 in JSON and `b64_json` all decode."""
     with metered(endpoint.task, endpoint.host, images=1, prompt=request.prompt):
-        answer = backends.get_completion(
-            endpoint, request.prompt, request.to_parameters(), progress=progress
+        answer = ask(
+            endpoint,
+            request.prompt,
+            request.to_parameters(),
+            progress=progress,
+            calls=calls,
+            seed=request.seed,
         )
         return image_from_answer(answer)
 
@@ -173,17 +207,16 @@ async def stream_reply(
     with all that came meanwhile, and a `final` one when the reply has ended well. A failure is
     raised after an update with the text that came before it.
 
-    A thread of its own reads the stream into a `ReplyBuffer`, counting every token; this event
-    loop is woken only when it waits for news or for the end, never once per token. Closing or
-    cancelling this closes the upstream connection at once: leaving sets the reply's `Cancel`,
-    which shuts the socket the thread is blocked on.
+    Closing or cancelling this closes the upstream connection at once (see
+    `studio.reply_stream`).
 
     `model`: the one `chat_request` was built for, when the person chose one; the backend
     explains a failure with it.
     """
     endpoint = with_model(endpoint, model)
     with metered(endpoint.task, endpoint.host, prompt=_last_words(request)) as call:
-        async with contextlib.aclosing(_stream(endpoint, request, progress, interval)) as updates:
+        paced = paced_reply(endpoint, request, progress, interval)
+        async with contextlib.aclosing(paced) as updates:
             async for update in updates:
                 call.tokens = update.stats.tokens  # counted against the person's chat tokens
                 yield update
@@ -197,82 +230,3 @@ def _last_words(request: ChatRequest) -> str:
         return content if isinstance(content, str) else ""
     inputs = request.body.get("inputs")
     return inputs[-200:] if isinstance(inputs, str) else ""
-
-
-async def _stream(
-    endpoint: Endpoint, request: ChatRequest, progress: Progress, interval: float
-) -> AsyncIterator[Update]:
-    cancel = Cancel()
-    reply = ReplyBuffer(interval)  # started before the request is sent: the first token's wait
-    woken = asyncio.Event()
-    loop = asyncio.get_running_loop()
-
-    def wake() -> None:
-        with contextlib.suppress(RuntimeError):  # the event loop is gone: the app is stopping
-            loop.call_soon_threadsafe(woken.set)
-
-    _read_in_thread(
-        lambda: backends.stream_chat(endpoint, request, cancel, progress=progress),
-        reply,
-        cancel,
-        wake,
-    )
-    try:
-        while True:
-            woken.clear()
-            delay = reply.wait_time()
-            if delay != 0:
-                await _woken_or_after(woken, delay)
-                continue
-            update = reply.take()
-            if update.new or update.final:
-                yield update
-            if update.error is not None:
-                raise update.error
-            if update.final:
-                return
-    finally:
-        cancel.set()
-
-
-def _read_in_thread(
-    make: Callable[[], Iterator[Delta]],
-    reply: ReplyBuffer,
-    cancel: Cancel,
-    wake: Callable[[], None],
-) -> None:
-    """Read a blocking stream of deltas into `reply` in a thread of its own, calling `wake`
-    when `reply` says the event loop waits for what came.
-
-    The thread owns the iterator from creation to `close`, so closing never races a read;
-    setting `cancel` interrupts its blocked read, and it then closes the iterator and ends. It
-    runs in the caller's context, so it can show progress messages to the person.
-    """
-
-    def read() -> None:
-        try:
-            with contextlib.closing(make()) as deltas:
-                for delta in deltas:
-                    if cancel.is_set():
-                        break
-                    if reply.add(delta):
-                        wake()
-        except Exception as exc:  # raised in the event loop, after the text before it
-            ended = reply.end(exc)
-        else:
-            ended = reply.end()
-        if ended:
-            wake()
-
-    context = contextvars.copy_context()
-    threading.Thread(target=context.run, args=(read,), name="chat-stream", daemon=True).start()
-
-
-async def _woken_or_after(woken: asyncio.Event, seconds: float | None) -> None:
-    """Wait until `woken` is set, or `seconds` have passed (None: no limit)."""
-    timer = None if seconds is None else asyncio.get_running_loop().call_later(seconds, woken.set)
-    try:
-        await woken.wait()
-    finally:
-        if timer is not None:
-            timer.cancel()

@@ -6,6 +6,11 @@ A backend is one way of reaching a model: one protocol, one module. It does thre
     chat_request(endpoint, messages, settings)    a chat turn as data, built by pure code
     stream_chat(endpoint, request, cancel)        that request sent -> `Delta`s as they arrive
 
+and shows what it sends, built by the same code and not sent ("Show the code"):
+
+    request_for(endpoint, inputs, parameters)     the HTTP request `complete` sends
+    chat_http_request(endpoint, request)          the HTTP request `stream_chat` sends
+
 Answers come back in the task API's shapes whatever the protocol (a caption from a vision chat
 model is `[{"generated_text": ...}]` too), so the tasks read one shape. A `Cancel` stops a stream
 from any thread: over HTTP it shuts the socket, in-process generation polls it.
@@ -17,11 +22,14 @@ import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from studio.config import Endpoint
 from studio.errors import ConfigurationError
 from studio.tasks.chat import ChatSettings, Delta, Message
+
+if TYPE_CHECKING:
+    from studio.backends.http import HttpRequest
 
 Progress = Callable[[str], None]
 
@@ -136,6 +144,22 @@ class Backend:
         progress: Progress | None = None,
     ) -> Any:
         raise self._unsupported(endpoint)
+
+    def request_for(
+        self,
+        endpoint: Endpoint,
+        inputs: Any,
+        parameters: dict | None = None,
+        *,
+        content_type: str | None = None,
+    ) -> HttpRequest | None:
+        """The HTTP request `complete` sends for these inputs, built by the same code, sending
+        nothing; None when there is none to show (a model in this process, a lookup not made)."""
+        return None
+
+    def chat_http_request(self, endpoint: Endpoint, request: ChatRequest) -> HttpRequest | None:
+        """The HTTP request `stream_chat` sends for `request`; None when it sends none."""
+        return None
 
     def chat_request(
         self,

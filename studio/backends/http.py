@@ -75,6 +75,11 @@ def json_request(endpoint: Endpoint, url: str, body: Any, *, accept: str = JSON)
     return HttpRequest(url=url, json=body, headers=headers)
 
 
+def at_path(endpoint: Endpoint, path: str, body: Any) -> HttpRequest:
+    """A JSON request to a path under the endpoint's base URL (chat servers)."""
+    return json_request(endpoint, endpoint.url.rstrip("/") + path, body)
+
+
 def post(
     request: HttpRequest,
     endpoint: Endpoint,

@@ -191,11 +191,27 @@ class OpenAIChatBackend(Backend):
     ) -> Any:
         if endpoint.task != "caption" or not isinstance(inputs, bytes | bytearray):
             raise self._unsupported(endpoint)
+        answer = http.post(self.request_for(endpoint, inputs, content_type=content_type), endpoint)
+        return [{"generated_text": completion_text(answer)}]
+
+    def request_for(
+        self,
+        endpoint: Endpoint,
+        inputs: Any,
+        parameters: dict | None = None,
+        *,
+        content_type: str | None = None,
+    ) -> http.HttpRequest | None:
+        """A caption: the image as a data: URL in one user message."""
+        if endpoint.task != "caption" or not isinstance(inputs, bytes | bytearray):
+            return None
         encoded = base64.b64encode(inputs).decode("ascii")
         data_url = f"data:{content_type or 'image/jpeg'};base64,{encoded}"
         body = caption_chat_body(model_for(endpoint), data_url)
-        answer = http.post(http.json_request(endpoint, chat_url(endpoint), body), endpoint)
-        return [{"generated_text": completion_text(answer)}]
+        return http.json_request(endpoint, chat_url(endpoint), body)
+
+    def chat_http_request(self, endpoint: Endpoint, request: ChatRequest) -> http.HttpRequest:
+        return http.at_path(endpoint, request.path, request.body)
 
     def chat_request(
         self,
@@ -234,10 +250,9 @@ class OpenAIChatBackend(Backend):
         yield from self._stream(endpoint, again, cancel)
 
     def _stream(self, endpoint: Endpoint, request: ChatRequest, cancel: Cancel) -> Iterator[Delta]:
-        url = endpoint.url.rstrip("/") + request.path
         retry = http.DEFAULT_RETRY if endpoint.on_router else self_hosted.RETRY
         events = streams.stream_events(
-            http.json_request(endpoint, url, request.body), endpoint, retry=retry, cancel=cancel
+            self.chat_http_request(endpoint, request), endpoint, retry=retry, cancel=cancel
         )
         try:
             yield from openai_deltas(events)

@@ -156,6 +156,37 @@ class ProvidersBackend(Backend):
         answer = http.post(request, endpoint)
         return picture(answer, mapping.provider, request, endpoint, progress=progress)
 
+    def request_for(
+        self,
+        endpoint: Endpoint,
+        inputs: Any,
+        parameters: dict | None = None,
+        *,
+        content_type: str | None = None,
+    ) -> http.HttpRequest | None:
+        """The provider's first request, once the Hub has said which provider it is (no lookup
+        is made here); None before that."""
+        mappings = hub.kept_mappings(endpoint)
+        if mappings is None:
+            return None
+        try:
+            mapping = choose_mapping(endpoint, mappings)
+        except errors.ModelNotFoundError:
+            return None
+        if mapping.provider == HF_INFERENCE:
+            return TASK_API.request_for(hf_inference(endpoint, mapping), inputs, parameters)
+        return build_request(endpoint, mapping, inputs, parameters)
+
+    def provider(self, endpoint: Endpoint) -> str | None:
+        """The provider that paints for this endpoint, once known."""
+        if endpoint.provider != AUTO_PROVIDER:
+            return endpoint.provider
+        mappings = hub.kept_mappings(endpoint)
+        try:
+            return choose_mapping(endpoint, mappings).provider if mappings else None
+        except errors.ModelNotFoundError:
+            return None
+
     def setup_problem(self, endpoint: Endpoint, token: str | None) -> str | None:
         if endpoint.provider != AUTO_PROVIDER and endpoint.provider not in IGNORED:
             return (

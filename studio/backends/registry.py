@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from studio.backends.base import Backend, Cancel, Cancelled, ChatRequest, Progress
+from studio.backends.http import HttpRequest
 from studio.backends.local import LocalBackend
 from studio.backends.openai_chat import OpenAIChatBackend
 from studio.backends.providers import ProvidersBackend
@@ -24,9 +25,11 @@ __all__ = [
     "Cancelled",
     "ChatRequest",
     "backend_for",
+    "chat_http_request",
     "chat_request",
     "get_completion",
     "register",
+    "request_for",
     "setup_problem",
     "stream_chat",
 ]
@@ -74,6 +77,25 @@ def get_completion(
     return backend_for(endpoint).complete(
         endpoint, inputs, parameters, content_type=content_type, progress=progress
     )
+
+
+def request_for(
+    endpoint: Endpoint,
+    inputs: Any,
+    parameters: dict | None = None,
+    *,
+    content_type: str | None = None,
+) -> HttpRequest | None:
+    """The HTTP request `get_completion` sends for these inputs, built by the same code and not
+    sent (None for a model in this process): what "Show the code" shows."""
+    return backend_for(endpoint).request_for(
+        endpoint, inputs, parameters, content_type=content_type
+    )
+
+
+def chat_http_request(endpoint: Endpoint, request: ChatRequest) -> HttpRequest | None:
+    """The HTTP request `stream_chat` sends for `request` (None for a model in this process)."""
+    return backend_for(endpoint).chat_http_request(endpoint, request)
 
 
 def chat_request(

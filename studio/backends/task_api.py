@@ -68,8 +68,18 @@ class TaskApiBackend(Backend):
         content_type: str | None = None,
         progress: Progress | None = None,
     ) -> Any:
-        request = build_request(endpoint, inputs, parameters, content_type=content_type)
+        request = self.request_for(endpoint, inputs, parameters, content_type=content_type)
         return http.post(request, endpoint)
+
+    def request_for(
+        self,
+        endpoint: Endpoint,
+        inputs: Any,
+        parameters: dict | None = None,
+        *,
+        content_type: str | None = None,
+    ) -> http.HttpRequest:
+        return build_request(endpoint, inputs, parameters, content_type=content_type)
 
     def setup_problem(self, endpoint: Endpoint, token: str | None) -> str | None:
         return router_setup_problem(endpoint, token)

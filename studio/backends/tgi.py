@@ -186,6 +186,9 @@ class TgiBackend(Backend):
             prefilled=is_continuation(messages),  # the prompt ends inside the reply
         )
 
+    def chat_http_request(self, endpoint: Endpoint, request: ChatRequest) -> http.HttpRequest:
+        return http.at_path(endpoint, request.path, request.body)
+
     def stream_chat(
         self,
         endpoint: Endpoint,
@@ -194,9 +197,8 @@ class TgiBackend(Backend):
         *,
         progress: Progress | None = None,
     ) -> Iterator[Delta]:
-        url = endpoint.url.rstrip("/") + request.path
         events = streams.stream_events(
-            http.json_request(endpoint, url, request.body), endpoint, cancel=cancel
+            self.chat_http_request(endpoint, request), endpoint, cancel=cancel
         )
         try:
             # Going on with a reply, its next token's space belongs between the words.

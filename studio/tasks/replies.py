@@ -54,6 +54,12 @@ class ReplyStats:
         return self._first_token_at - self._sent_at
 
     @property
+    def seconds(self) -> float:
+        """Seconds from the request to the last text (to now, before any)."""
+        end = self._last_token_at if self._last_token_at is not None else self._clock()
+        return end - self._sent_at
+
+    @property
     def tokens_per_second(self) -> float | None:
         """Tokens after the first per second since the first; None until it can be measured."""
         if self._first_token_at is None or self._last_token_at is None or self.tokens < 2:

@@ -8,15 +8,11 @@ from collections.abc import Collection
 import gradio as gr
 
 from studio.config import Config
+from studio.snippets import photo
+from studio.ui.code_panel import code_panel, shown
 from studio.ui.common import EXAMPLES, caption_uploaded, setup_notice, shows_errors, upload_input
 from studio.ui.model_picker import model_picker
 from studio.ui.waiting import api_event, page_event, status_line, stop_button, time_limit
-
-
-def caption_by(config: Config, folder: str, image: dict | None, model: str | None = None) -> str:
-    """The caption of an upload Gradio stored in `folder`, unprocessed (see upload_input), by
-    the model the person picked (None: the configured one)."""
-    return caption_uploaded(config, image, folder, model)
 
 
 @shows_errors
@@ -36,7 +32,17 @@ def caption_upload(
     Returns:
         the caption: one sentence
     """
-    return caption_by(config, folder, image, model)
+    return caption_uploaded(config, image, folder, model)
+
+
+def caption_with_code(
+    config: Config, image: dict | None, model: str | None = None, *, folder: str
+) -> tuple:
+    """The page's caption, by the model the person picked (None: the configured one), then its
+    card and code."""
+    calls: list = []
+    caption = caption_uploaded(config, image, folder, model, calls=calls)
+    return caption, *shown(config, "Caption", calls, "/caption", [photo()])
 
 
 def build(config: Config, served: Collection[str] = ()) -> None:
@@ -53,15 +59,16 @@ def build(config: Config, served: Collection[str] = ()) -> None:
             status = status_line("caption")
         with gr.Column():
             caption = gr.Textbox(label="Caption", lines=3, buttons=["copy"], elem_id="caption")
+            panel = code_panel("caption")
     gr.Examples(EXAMPLES, inputs=[image], label="Example photos")
-    clear.add([image, caption, status])
+    clear.add([image, caption, status, *panel.outputs])
     folder = image.GRADIO_CACHE
     # preprocess=False: our code opens the upload, so a file that is not an image gets our words.
     captioning = page_event(
         [button.click],
-        functools.partial(caption_by, config, folder),
+        functools.partial(caption_with_code, config, folder=folder),
         inputs,
-        [caption],
+        [caption, *panel.outputs],
         status,
         doing="Captioning",
         limit=time_limit(config, "caption"),

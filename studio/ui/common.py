@@ -160,13 +160,19 @@ def prepare(config: Config, payload: Any, folder: str) -> PreparedImage:
     return prepare_upload(uploaded_path(payload, folder), max_side=config.max_image_side)
 
 
-def caption_uploaded(config: Config, payload: Any, folder: str, model: str | None = None) -> str:
+def caption_uploaded(
+    config: Config,
+    payload: Any,
+    folder: str,
+    model: str | None = None,
+    calls: list | None = None,
+) -> str:
     """Caption an unprocessed upload, by `model` when the person chose one; the file is checked
-    before any model is asked."""
+    before any model is asked. `calls` hears of the request, for "Show the code"."""
     prepared = prepare(config, payload, folder)
     require_setup(config, "caption")
     endpoint = config.endpoint("caption")
-    return caption_image(endpoint, prepared, model=model, progress=notify_progress)
+    return caption_image(endpoint, prepared, model=model, progress=notify_progress, calls=calls)
 
 
 def save_png(picture: Image.Image, request: ImageRequest, *, model: str, folder: str) -> str:

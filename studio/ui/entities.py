@@ -14,6 +14,7 @@ from studio.services import find_entities as entities_in
 from studio.services import require_setup
 from studio.tasks.entities import Entity, segments
 from studio.tasks.text import checked_text
+from studio.ui.code_panel import code_panel, shown
 from studio.ui.common import notify_progress, setup_notice, shows_errors
 from studio.ui.waiting import api_event, page_event, status_line, stop_button, time_limit
 
@@ -40,12 +41,12 @@ COLUMNS = ["Entity", "Type", "Score", "Start", "End"]
 MAX_CHARS = 10_000
 
 
-def entities_of(config: Config, text: str) -> tuple[list, list[Entity]]:
+def entities_of(config: Config, text: str, calls: list | None = None) -> tuple[list, list[Entity]]:
     """The text as highlighted pieces, and the entities for the table."""
     if not checked_text(text, "The text", limit=MAX_CHARS):
         raise InputError("Type or paste some text to find entities in.")
     require_setup(config, "ner")
-    found = entities_in(config.endpoint("ner"), text, progress=notify_progress)
+    found = entities_in(config.endpoint("ner"), text, progress=notify_progress, calls=calls)
     return segments(text, found), found
 
 
@@ -69,10 +70,10 @@ def entity_rows(found: list[Entity]) -> list[list]:
     return [[e.text, e.type, round(e.score, 3), e.start, e.end] for e in found]
 
 
-def entities_view(config: Config, text: str) -> tuple[str, list[list]]:
+def entities_view(config: Config, text: str, calls: list | None = None) -> tuple[str, list[list]]:
     """The page's view: the text with each entity marked and its type written beside it, then
     one legend, or a plain sentence when there is none; and the table's rows."""
-    pieces, found = entities_of(config, text)
+    pieces, found = entities_of(config, text, calls)
     if not found:
         return f"<p class='no-entities' role='status'>{NONE_FOUND}</p>", []
     marked = "".join(_piece(piece, kind) for piece, kind in pieces)
@@ -84,6 +85,13 @@ def entities_view(config: Config, text: str) -> tuple[str, list[list]]:
         f"<div class='entity-legend' aria-label='Entity types'>{legend}</div>",
         entity_rows(found),
     )
+
+
+def entities_with_code(config: Config, text: str) -> tuple:
+    """The page's view, then its card and code."""
+    calls: list = []
+    view = entities_view(config, text, calls)
+    return (*view, *shown(config, "Entities", calls, "/ner", [text]))
 
 
 def _piece(piece: str, kind: str | None) -> str:
@@ -122,13 +130,14 @@ def build(config: Config, served: Collection[str] = ()) -> None:
     table = gr.Dataframe(
         headers=COLUMNS, label="Entity list", interactive=False, wrap=True, elem_id="entities-table"
     )
+    panel = code_panel("entities")
     gr.Examples([[example] for example in EXAMPLES], inputs=[text], label="Examples")
-    clear.add([text, marked, table, status])
+    clear.add([text, marked, table, status, *panel.outputs])
     finding = page_event(
         [button.click],
-        functools.partial(entities_view, config),
+        functools.partial(entities_with_code, config),
         [text],
-        [marked, table],
+        [marked, table, *panel.outputs],
         status,
         doing="Finding entities",
         limit=time_limit(config, "ner"),

@@ -16,6 +16,8 @@ from studio.services import caption_image, paint_picture, require_setup
 from studio.tasks.game import Captioned, Round, play_steps
 from studio.tasks.image_settings import RANDOM_SEED, ImageRequest, make_image_request, resolve_seed
 from studio.tasks.uploads import prepare_upload
+from studio.ui import game_code
+from studio.ui.code_panel import empty as code_empty
 from studio.ui.common import (
     caption_uploaded,
     keep_picture,
@@ -42,14 +44,16 @@ def _require_both(config: Config) -> None:
     require_setup(config, "image")
 
 
-def _caption(config: Config, picture: Image.Image) -> str:
+def _caption(config: Config, picture: Image.Image, calls: list | None = None) -> str:
     prepared = prepare_upload(picture, max_side=config.max_image_side)
-    return caption_image(config.endpoint("caption"), prepared, progress=notify_progress)
+    endpoint = config.endpoint("caption")
+    return caption_image(endpoint, prepared, progress=notify_progress, calls=calls)
 
 
-def _paint(config: Config, prompt: str, seed: int) -> Image.Image:
+def _paint(config: Config, prompt: str, seed: int, calls: list | None = None) -> Image.Image:
     request = make_image_request(prompt, seed=seed)  # the course's defaults, the round's seed
-    return paint_picture(config.endpoint("image"), request, progress=notify_progress)
+    endpoint = config.endpoint("image")
+    return paint_picture(endpoint, request, progress=notify_progress, calls=calls)
 
 
 def _keep(
@@ -100,17 +104,20 @@ def generate_from_caption(
     return path, record
 
 
-def caption_then_paint(config: Config, folder: str, image: dict | None, seed: float | None):
+def caption_then_paint(
+    config: Config, folder: str, image: dict | None, seed: float | None, calls: list | None = None
+):
     """Caption the upload, show the caption, then paint it: (caption, picture, settings,
     record), with `Doing` between for the page."""
     prepared = prepare(config, image, folder)
     seed = resolve_seed(seed)  # a bad seed is refused before any model is asked
     _require_both(config)
-    text = caption_image(config.endpoint("caption"), prepared, progress=notify_progress)
+    endpoint = config.endpoint("caption")
+    text = caption_image(endpoint, prepared, progress=notify_progress, calls=calls)
     yield text, gr.skip(), gr.skip(), gr.skip()  # the caption shows while the picture is painted
     yield Doing("Painting the caption")
     request = make_image_request(text, seed=seed)
-    path, record = _keep(config, folder, _paint(config, text, seed), request)
+    path, record = _keep(config, folder, _paint(config, text, seed, calls), request)
     yield text, path, record["settings"], record
 
 
@@ -133,15 +140,15 @@ def caption_and_generate(
             yield text, path, record
 
 
-def start_game(config: Config, folder: str, image: dict | None, rounds: float, seed):
+def start_game(config: Config, folder: str, image: dict | None, rounds: float, seed, calls=None):
     """The upload prepared, and the game's steps: the rounds and seed are checked now, before
     any model is asked."""
     prepared = prepare(config, image, folder)
     steps = play_steps(
         Image.open(io.BytesIO(prepared.jpeg)),
         rounds,
-        functools.partial(_caption, config),
-        functools.partial(_paint, config),
+        functools.partial(_caption, config, calls=calls),
+        functools.partial(_paint, config, calls=calls),
         seed=seed,
     )
     _require_both(config)
@@ -188,10 +195,10 @@ def play(
             yield shown
 
 
-def play_on_cards(config: Config, folder: str, image: dict | None, rounds: float, seed):
+def play_on_cards(config: Config, folder: str, image: dict | None, rounds: float, seed, calls=None):
     """The page's game: round 0 (the picture as the captioner sees it) at once, then each
     round's card as its caption and then its picture arrive."""
-    prepared, steps = start_game(config, folder, image, rounds, seed)
+    prepared, steps = start_game(config, folder, image, rounds, seed, calls)
     total = int(rounds)
     original = processing_utils.save_bytes_to_cache(prepared.jpeg, "round-0.jpg", folder)
     yield RoundCards.shown(original_card(original) | captioning_card(1))
@@ -246,9 +253,9 @@ def wire_page(page: GamePage, config: Config) -> None:
     )
     both = page_event(
         [page.both_button.click],
-        functools.partial(caption_then_paint, config, folder),
+        functools.partial(game_code.both_with_code, config, folder),
         [page.upload, page.seed],
-        [page.caption, *painted],
+        [page.caption, *painted, *page.panel.outputs],
         page.status,
         doing="Captioning",
         **common,
@@ -256,9 +263,9 @@ def wire_page(page: GamePage, config: Config) -> None:
     stop_button(page.stop_button, [captioning, generating, both], page.status)
     playing = page_event(
         [page.play_button.click],
-        functools.partial(play_on_cards, config, folder),
+        functools.partial(game_code.play_with_code, config, folder),
         [page.upload, page.rounds, page.seed],
-        page.cards.outputs,
+        [*page.cards.outputs, *page.panel.outputs],
         page.rounds_status,
         doing="Starting the game",
         **common,
@@ -271,9 +278,9 @@ def clear(page: GamePage, events: list) -> None:
     """Clear stops whatever runs and empties the tab: the picture, the caption, the painting,
     the status lines and the cards."""
     cleared = [page.upload, page.caption, page.generated, page.settings, page.latest]
-    cleared += [page.status, page.rounds_status]
+    cleared += [page.status, page.rounds_status, *page.panel.outputs]
     page.clear_button.click(
-        lambda: (None, "", None, "", None, "", "", *no_cards()),
+        lambda: (None, "", None, "", None, "", "", *code_empty(), *no_cards()),
         None,
         [*cleared, *page.cards.outputs],
         cancels=events,

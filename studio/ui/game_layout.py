@@ -11,6 +11,7 @@ import gradio as gr
 
 from studio.tasks.game import MAX_ROUNDS, MIN_ROUNDS, Captioned, Round
 from studio.tasks.image_settings import RANDOM_SEED
+from studio.ui.code_panel import code_panel
 from studio.ui.common import EXAMPLES, upload_input
 from studio.ui.waiting import status_line
 
@@ -102,6 +103,7 @@ class GamePage:
     cards: RoundCards
     gallery: Any  # the API's /play_rounds answers a gallery; the page shows the cards
     latest: Any
+    panel: Any  # the latest answer's card and code (studio.ui.code_panel)
 
 
 def layout() -> GamePage:
@@ -128,6 +130,7 @@ def layout() -> GamePage:
             parts["settings"] = gr.Textbox(
                 label="How it was made", interactive=False, elem_id="game-settings"
             )
+            parts["panel"] = code_panel("game")
     with gr.Row(equal_height=True):
         parts["rounds"] = gr.Slider(
             MIN_ROUNDS, MAX_ROUNDS, value=3, step=1, label="Rounds", scale=3

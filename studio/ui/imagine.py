@@ -22,6 +22,7 @@ from studio.tasks.image_settings import (
     read_parameters,
     settings_from_parameters,
 )
+from studio.ui.code_panel import shown
 from studio.ui.common import keep_picture, notify_progress, setup_notice, shows_errors
 from studio.ui.common import uploaded_path as stored_upload
 from studio.ui.imagine_layout import ImaginePage, layout
@@ -44,8 +45,11 @@ def paint(
     width: float = 512,
     height: float = 512,
     seed: float = RANDOM_SEED,
+    *,
+    calls: list | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """The picture's path (a PNG with its settings inside, in `folder`) and its record."""
+    """The picture's path (a PNG with its settings inside, in `folder`) and its record; `calls`
+    hears of the request."""
     request = make_image_request(
         prompt,
         negative_prompt=negative_prompt,
@@ -57,7 +61,7 @@ def paint(
     )
     require_setup(config, "image")
     endpoint = config.endpoint("image")
-    picture = paint_picture(endpoint, request, progress=notify_progress)
+    picture = paint_picture(endpoint, request, progress=notify_progress, calls=calls)
     return keep_picture(picture, request, model=endpoint.model, folder=folder)
 
 
@@ -94,12 +98,30 @@ def generate_image(
     return paint(config, folder, prompt, negative_prompt, steps, guidance, width, height, seed)
 
 
-def paint_for_page(config: Config, folder: str, pictures: list, *controls: Any) -> tuple:
+def paint_for_page(
+    config: Config, folder: str, pictures: list, *controls: Any, calls: list | None = None
+) -> tuple:
     """Paint, and put the picture first in the person's gallery: the result, its settings, the
     gallery, the gallery's records and the latest record."""
-    path, record = paint(config, folder, *controls)
+    path, record = paint(config, folder, *controls, calls=calls)
     settings, gallery, pictures = remember(record, pictures)
     return path, settings, gallery, pictures, record
+
+
+def paint_with_code(config: Config, folder: str, pictures: list, *controls: Any) -> tuple:
+    """The page's picture as `paint_for_page` gives it, then its card and code."""
+    calls: list = []
+    painted = paint_for_page(config, folder, pictures, *controls, calls=calls)
+    return *painted, *picture_code(config, calls, painted[-1])
+
+
+def picture_code(config: Config, calls: list, record: dict[str, Any]) -> tuple:
+    """The card and code of a picture: /generate_image with every setting, the seed resolved."""
+    made = record["request"]
+    args = [made[name] for name in SETTINGS]
+    return shown(
+        config, "Image", calls, "/generate_image", args, settings=record["settings"], picture=True
+    )
 
 
 def remember(record: dict[str, Any], pictures: list) -> tuple[str, Any, list]:
@@ -164,9 +186,9 @@ def wire(page: ImaginePage, config: Config) -> None:
     folder = page.result.GRADIO_CACHE
     painting = page_event(
         [page.generate.click, page.prompt.submit],
-        functools.partial(paint_for_page, config, folder),
+        functools.partial(paint_with_code, config, folder),
         [page.history, *page.controls],
-        [page.result, page.settings, page.gallery, page.history, page.latest],
+        [page.result, page.settings, page.gallery, page.history, page.latest, *page.panel.outputs],
         page.status,
         doing="Painting",
         limit=time_limit(config, "image"),
@@ -178,7 +200,7 @@ def wire(page: ImaginePage, config: Config) -> None:
     note_again = {"outputs": page.options_note, "show_progress": "hidden", **PRIVATE}
     gr.on(None, functools.partial(options_note, config), **note_again)
     painting.success(functools.partial(options_note, config), **note_again)
-    page.clear.add([page.prompt, page.result, page.settings, page.status])
+    page.clear.add([page.prompt, page.result, page.settings, page.status, *page.panel.outputs])
     page.gallery.select(
         choose,
         page.history,

@@ -19,6 +19,7 @@ from studio.tasks.image_settings import (
     SHAPES,
     SIZE_STEP,
 )
+from studio.ui.code_panel import code_panel
 from studio.ui.common import upload_input
 from studio.ui.waiting import status_line
 
@@ -58,6 +59,7 @@ class ImaginePage:
     gallery: Any
     history: Any  # this person's pictures' records in this browser session, newest first
     latest: Any  # the latest picture's record: path, seed, settings
+    panel: Any  # the latest picture's card and code (studio.ui.code_panel)
 
     @property
     def controls(self) -> list:
@@ -107,6 +109,7 @@ def layout() -> ImaginePage:
                 buttons=["copy"],
                 elem_id="imagine-settings",
             )
+            parts["panel"] = code_panel("imagine")
     parts["gallery"] = gr.Gallery(
         label="Your images (choose one to bring back its settings)",
         elem_id="imagine-gallery",

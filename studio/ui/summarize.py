@@ -12,6 +12,7 @@ from studio.errors import InputError
 from studio.services import require_setup, summarize_text
 from studio.tasks import summarize as task
 from studio.tasks.text import typed_number
+from studio.ui.code_panel import code_panel, shown
 from studio.ui.common import notify_progress, setup_notice, shows_errors
 from studio.ui.waiting import api_event, page_event, status_line, stop_button, time_limit
 
@@ -37,9 +38,15 @@ PHOTOSYNTHESIS = (
 )
 
 
-def summary(config: Config, text: str, min_length: object = None, max_length: object = None) -> str:
+def summary(
+    config: Config,
+    text: str,
+    min_length: object = None,
+    max_length: object = None,
+    calls: list | None = None,
+) -> str:
     """The summary; a text longer than the model reads is summarized in parts, and told so.
-    The lengths are numbers, text typed in a box, or empty."""
+    The lengths are numbers, text typed in a box, or empty; `calls` hears of each request."""
     require_setup(config, "summarize")
     result = summarize_text(
         config.endpoint("summarize"),
@@ -47,6 +54,7 @@ def summary(config: Config, text: str, min_length: object = None, max_length: ob
         min_length=_whole(min_length, "Minimum length"),
         max_length=_whole(max_length, "Maximum length"),
         progress=notify_progress,
+        calls=calls,
     )
     if result.pieces > 1:
         gr.Info(
@@ -55,6 +63,15 @@ def summary(config: Config, text: str, min_length: object = None, max_length: ob
             "of summary each."
         )
     return result.text
+
+
+def summary_with_code(config: Config, text: str, min_length=None, max_length=None) -> tuple:
+    """The page's summary, then its card and code."""
+    calls: list = []
+    answer = summary(config, text, min_length, max_length, calls)
+    lengths = [_whole(min_length, "Minimum length"), _whole(max_length, "Maximum length")]
+    args = [text, *lengths] if any(lengths) else [text]
+    return answer, *shown(config, "Summary", calls, "/summarize", args)
 
 
 @shows_errors
@@ -104,13 +121,14 @@ def build(config: Config, served: Collection[str] = ()) -> None:
             status = status_line("summarize")
         with gr.Column():
             summary_box = gr.Textbox(label="Summary", lines=10, buttons=["copy"], elem_id="summary")
+            panel = code_panel("summarize")
     gr.Examples([[EIFFEL], [PHOTOSYNTHESIS]], inputs=[text], label="Examples")
-    clear.add([text, min_length, max_length, summary_box, status])
+    clear.add([text, min_length, max_length, summary_box, status, *panel.outputs])
     summarizing = page_event(
         [button.click],
-        functools.partial(summary, config),
+        functools.partial(summary_with_code, config),
         [text, min_length, max_length],
-        [summary_box],
+        [summary_box, *panel.outputs],
         status,
         doing="Summarizing",
         limit=time_limit(config, "summarize"),

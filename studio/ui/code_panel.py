@@ -1,0 +1,147 @@
+"""Under every answer: its reproducibility card and "Show the code", both closed at first.
+
+A tab puts `panel = code_panel("summarize")` under its result, adds `*panel.outputs` to its
+page event's outputs, and returns `*shown(...)` after its own results.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from studio.backends.base import ChatRequest
+from studio.config import Config
+from studio.snippets import GradioCall, Snippets, for_calls, for_chat
+from studio.tasks.replies import ReplyStats
+from studio.tasks.reproduce import Call, chat_card
+from studio.ui.common import report
+
+HINT = (
+    "The request this answer came from, ready to copy and run. The token is never shown: set "
+    "`HF_TOKEN` in your environment first (`export HF_TOKEN=hf_...`)."
+)
+LIBRARY = "Python with {name}"
+UNWRITTEN = "The code behind this answer could not be written; the terminal says why."
+
+
+@dataclass(frozen=True)
+class CodePanel:
+    card: Any
+    requests: Any
+    library: Any
+    curl: Any
+    gradio: Any
+
+    @property
+    def outputs(self) -> list:
+        return [self.card, self.requests, self.library, self.curl, self.gradio]
+
+
+def code_panel(tab: str) -> CodePanel:
+    """The card and the code of a tab's latest answer; empty until there is one."""
+    with gr.Accordion("Reproducibility card", open=False, elem_id=f"{tab}-card-panel"):
+        card = gr.Textbox(
+            label="How this answer was made",
+            lines=8,
+            interactive=False,
+            buttons=["copy"],
+            elem_id=f"{tab}-card",
+        )
+    with gr.Accordion("Show the code", open=False, elem_id=f"{tab}-code"):
+        gr.Markdown(HINT)
+
+        def code(label: str, language: str, name: str) -> gr.Code:
+            return gr.Code(
+                label=label,
+                language=language,
+                interactive=False,
+                buttons=["copy"],
+                wrap_lines=True,
+                lines=8,
+                max_lines=30,
+                elem_id=f"{tab}-code-{name}",
+            )
+
+        requests = code("Python with requests", "python", "requests")
+        library = code(LIBRARY.format(name="huggingface_hub"), "python", "library")
+        curl = code("curl", "shell", "curl")
+        gradio = code("This studio, with gradio_client", "python", "gradio")
+    return CodePanel(card, requests, library, curl, gradio)
+
+
+def studio_url(config: Config) -> str:
+    """Where this studio answers, as a client on this computer reaches it."""
+    host = "127.0.0.1" if config.host in ("0.0.0.0", "::", "") else config.host
+    return f"http://{host}:{config.port}/"
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def shown(
+    config: Config,
+    title: str,
+    calls: Sequence[Call],
+    api_name: str,
+    args: Sequence[Any],
+    **options: Any,
+) -> tuple:
+    """The panel's values for an answer made by `calls`, and the API call that makes it again.
+    `options`: `settings` for the card, `stream` and `picture` for the gradio_client call."""
+    settings = options.pop("settings", "")
+    gradio = GradioCall(
+        api_name, list(args), url=studio_url(config), login=bool(config.auth), **options
+    )
+    try:
+        snippets = for_calls(title, calls, gradio, settings=settings, when=now())
+    except Exception as exc:  # the answer stands even if its code cannot be written
+        report(exc, "show the code")
+        return (UNWRITTEN, "", "", "", "")
+    return values(snippets)
+
+
+def chat_shown(
+    config: Config, request: ChatRequest, stats: ReplyStats, message: str, *controls: Any
+) -> tuple:
+    """The panel's values for a chat reply, for the Chat tab: `request` as `prepare` built it,
+    `stats` the reply's (its final update's), `message` the person's, `controls` the /chat API's
+    settings in its order (system prompt, temperature, top-p, max new tokens, repetition
+    penalty, seed). The gradio_client call sends the last message only: a new Client starts a
+    new conversation."""
+    endpoint = config.endpoint("chat")
+    args = [message, *(value for value in controls)]
+    while args and args[-1] is None:  # the seed left empty stays out
+        args.pop()
+    gradio = GradioCall("/chat", args, url=studio_url(config), stream=True, login=bool(config.auth))
+    card = chat_card(
+        endpoint,
+        request.body,
+        time_to_first_token=stats.time_to_first_token,
+        tokens=stats.tokens,
+        seconds=stats.seconds,
+        finish_reason=stats.finish_reason,
+        notes=(*request.notes, *stats.notes),
+        when=now(),
+    )
+    try:
+        snippets = for_chat(endpoint, request, gradio)
+    except Exception as exc:  # the reply stands even if its code cannot be written
+        report(exc, "show the code")
+        return (card, "", "", "", "")
+    return values(dataclasses.replace(snippets, card=card))
+
+
+def values(snippets: Snippets) -> tuple:
+    name = snippets.library_name or "huggingface_hub"
+    library = gr.Code(snippets.library, label=LIBRARY.format(name=name))
+    return (snippets.card, snippets.requests, library, snippets.curl, snippets.gradio)
+
+
+def empty() -> tuple:
+    return ("", "", "", "", "")

@@ -1,0 +1,51 @@
+"""The game's answers with their card and code: Caption and generate shows both requests, Play
+rounds the last round's two."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from studio.config import Config
+from studio.snippets import photo
+from studio.tasks.image_settings import describe, make_image_request
+from studio.ui import game
+from studio.ui.code_panel import empty as code_empty
+from studio.ui.code_panel import shown
+from studio.ui.game_layout import RoundCards
+from studio.ui.waiting import Doing
+
+TITLE = "Describe and generate"
+
+
+def both_with_code(config: Config, folder: str, image: dict | None, seed: float | None):
+    """The page's Caption and generate, then the card and code of both requests."""
+    calls: list = []
+    skip = (gr.skip(),) * len(code_empty())
+    for step in game.caption_then_paint(config, folder, image, seed, calls):
+        if isinstance(step, Doing):
+            yield step
+            continue
+        painted = isinstance(step[1], str)  # the picture's path, not gr.skip() (a dict)
+        code = _game_code(config, calls, "/caption_and_generate", step[3]) if painted else skip
+        yield *step, *code
+
+
+def _game_code(config: Config, calls: list, api_name: str, record: dict, *extra) -> tuple:
+    seeds = [call.seed for call in calls if call.seed is not None]
+    args = [photo(), *extra, seeds[0] if seeds else record["seed"]]
+    stream = api_name == "/play_rounds"
+    settings = record["settings"] if record else ""
+    return shown(config, TITLE, calls, api_name, args, settings=settings, stream=stream)
+
+
+def play_with_code(config: Config, folder: str, image: dict | None, rounds: float, seed):
+    """The page's game, then the card and code of its last round."""
+    calls: list = []
+    skip = (gr.skip(),) * len(code_empty())
+    for step in game.play_on_cards(config, folder, image, rounds, seed, calls):
+        yield step if isinstance(step, Doing) else (*step, *skip)
+    last = calls[-2:]  # the last round: its caption, then its picture
+    record = {"settings": "", "seed": None}
+    if last and last[-1].seed is not None:
+        record["settings"] = describe(make_image_request(last[-1].inputs, seed=last[-1].seed))
+    yield *RoundCards.shown({}), *_game_code(config, calls, "/play_rounds", record, int(rounds))
