@@ -45,7 +45,7 @@ def test_caption_and_imagine_end_with_their_code(fake_backend, tmp_path):
     upload = tmp_path / "photo.jpg"
     shutil.copy(CHELSEA, upload)
     fake_backend.answer([{"generated_text": "a cat"}], png())
-    answer = caption.caption_with_code(fake_config(), {"path": str(upload)}, str(tmp_path))
+    answer = caption.caption_with_code(fake_config(), {"path": str(upload)}, folder=str(tmp_path))
     assert answer[0] == "a cat" and 'handle_file("photo.jpg")' in panel(answer)[4]
 
     answer = imagine.paint_with_code(
