@@ -36,6 +36,8 @@ from studio.ui.chat_turns import (
     turn_handler,
     undo,
 )
+from studio.ui.code_panel import code_panel
+from studio.ui.model_picker import model_picker
 
 log = logging.getLogger("studio")
 
@@ -52,6 +54,8 @@ def build(config: Config, served: Collection[str] = ()) -> None:
     replies = Replies(config)
     setup_note(config)
     gr.Markdown(describe_backend(config.endpoint("chat")), elem_id="chat-protocol")
+    # The person's model, when the server serves several (None: fixed where the studio runs).
+    model = model_picker(config.endpoint("chat")) or gr.State(None)
     chatbot = gr.Chatbot(
         label="Chat",
         height=460,
@@ -85,6 +89,7 @@ def build(config: Config, served: Collection[str] = ()) -> None:
     with gr.Accordion("What the model received", open=False, elem_id="chat-sent-view"):
         sent_settings = gr.Markdown(NOTHING_SENT, elem_id="chat-sent-settings")
         sent = gr.Code("", label="Prompt sent", interactive=False, elem_id="chat-sent")
+    panel = code_panel("chat")
     session = gr.State(ChatSession())
     wire(
         replies,
@@ -92,20 +97,22 @@ def build(config: Config, served: Collection[str] = ()) -> None:
         chatbot,
         message,
         (send, stop, carry_on),
-        (stats, sent, sent_settings),
-        controls,
+        (stats, sent, sent_settings, *panel.outputs),
+        [model, *controls],
     )
     api_endpoint(replies, message, controls)
 
 
 def wire(replies, session, chatbot, message, buttons, shown, controls) -> None:
+    """`shown`: the stats line, the prompt sent and its settings, then the code panel;
+    `controls`: the model first, then the settings."""
     send, stop, carry_on = buttons
-    stats, sent, sent_settings = shown
+    stats, sent, sent_settings, *panel = shown
     starting = [chatbot, message, *buttons]
     turn = dict(
         fn=turn_handler(replies),
         inputs=[session, *controls],
-        outputs=[chatbot, stats, sent, sent_settings, message, *buttons],
+        outputs=[chatbot, stats, sent, sent_settings, message, *buttons, *panel],
         show_progress="hidden",
         api_visibility="private",
         # A turn started by a quick no-op (an empty send) may still be on its way when the
@@ -195,10 +202,15 @@ def settings_controls(endpoint: Endpoint) -> list[gr.components.Component]:
 def api_endpoint(replies: Replies, message: gr.Textbox, controls: list) -> None:
     """/chat for gradio_client: the message first, the settings optional, and the history kept
     in the caller's session. Hidden components: the page has its own chat. The seed is a
-    number here, as it always was for API callers; the page's is a text box."""
+    number here, as it always was for API callers; the page's is a text box. The model comes
+    last, optional: empty, the configured one."""
     history = gr.State([])
     reply = gr.Textbox(label="Reply", visible=False)
     seed = gr.Number(label="Seed (empty: random)", value=None, precision=0, visible=False)
+    model = gr.Textbox("", label="Model (empty: the configured one)", visible=False)
     gr.Button(visible=False).click(
-        replies.chat, [message, *controls[:-1], seed, history], [reply, history], api_name="chat"
+        replies.chat,
+        [message, *controls[:-1], seed, model, history],
+        [reply, history],
+        api_name="chat",
     )

@@ -18,10 +18,10 @@ from typing import Any, NoReturn
 
 import gradio as gr
 
-from studio.backends.registry import ChatRequest, chat_request
+from studio.backends.registry import ChatRequest
 from studio.config import Config
 from studio.errors import StudioError
-from studio.services import require_setup, stream_reply
+from studio.services import chat_request, require_setup, stream_reply
 from studio.tasks.chat import (
     ChatSettings,
     Message,
@@ -39,9 +39,12 @@ DEFAULTS = ChatSettings()
 
 @dataclass
 class Ended:
-    """How the last reply ended, for the page to offer Continue after a cut one."""
+    """How the last reply ended, for the page to offer Continue after a cut one, and to show
+    its card and code: the request sent and the reply's stats, once it ended well."""
 
     finish_reason: str | None = None
+    request: ChatRequest | None = None
+    stats: ReplyStats | None = None
 
 
 class Replies:
@@ -53,11 +56,18 @@ class Replies:
         self.endpoint = config.endpoint("chat")
 
     def prepare(
-        self, history: list, question: Any, system: str, *controls, continuing: bool = False
+        self,
+        history: list,
+        question: Any,
+        system: str,
+        *controls,
+        continuing: bool = False,
+        model: str | None = None,
     ) -> tuple[ChatRequest, str]:
         """The request for this turn, and notes for the person (settings not sent, turns left
         out). `continuing`: `history` ends with a reply to go on with, and `question` is unused.
-        Raises our errors for what cannot be sent."""
+        `model`: the one the person picked (None: the configured one). Raises our errors for
+        what cannot be sent."""
         config = self.config
         require_setup(config, "chat")
         budget = config.chat_budget_chars
@@ -65,7 +75,8 @@ class Replies:
             messages = continuation_messages(system, history, budget_chars=budget)
         else:
             messages = build_messages(system, history, question, budget_chars=budget)
-        request = chat_request(self.endpoint, messages, ChatSettings.from_controls(*controls))
+        settings = ChatSettings.from_controls(*controls)
+        request = chat_request(self.endpoint, messages, settings, model=model)
         left_out = count_turns(history) - sum(m["role"] == "assistant" for m in messages)
         return request, notes_line(request.notes, left_out, budget)
 
@@ -75,11 +86,17 @@ class Replies:
             yield chat, stats
 
     async def reply(
-        self, history: list, system: str, *controls, continuing: bool = False, ended=None
+        self,
+        history: list,
+        system: str,
+        *controls,
+        continuing: bool = False,
+        ended: Ended | None = None,
+        model: str | None = None,
     ):
         """(chat, stats line, the request sent or None) as the reply streams. `continuing`: go
         on with the chat's last reply, appending to it; otherwise answer its last user message.
-        `ended` (an `Ended`) hears the finish reason."""
+        `ended` hears how it ended; `model`: the one the person picked."""
         history = list(history or [])
         last = history[-1].get("role") if history else None
         if last != ("assistant" if continuing else "user"):
@@ -89,7 +106,9 @@ class Replies:
         earlier, partial = (history[:-1], content_text(question)) if continuing else (history, "")
         try:
             asked = history if continuing else history[:-1]
-            request, notes = self.prepare(asked, question, system, *controls, continuing=continuing)
+            request, notes = self.prepare(
+                asked, question, system, *controls, continuing=continuing, model=model
+            )
         except Exception as exc:
             yield [*history, error_note(for_page(exc))], "", None
             return
@@ -97,7 +116,7 @@ class Replies:
         text, stats = partial, ReplyStats()
         try:
             async with contextlib.aclosing(
-                stream_reply(self.endpoint, request, progress=notify_progress)
+                stream_reply(self.endpoint, request, model=model, progress=notify_progress)
             ) as updates:
                 async for update in updates:
                     if update.new:
@@ -110,7 +129,7 @@ class Replies:
             yield [*kept, note], stats_line(stats, notes, failed=True), None
             return
         if ended is not None:
-            ended.finish_reason = stats.finish_reason
+            ended.finish_reason, ended.request, ended.stats = stats.finish_reason, request, stats
         if text == partial:
             yield history, stats_line(stats, notes), None
 
@@ -123,6 +142,7 @@ class Replies:
         max_new_tokens: float = DEFAULTS.max_new_tokens,
         repetition_penalty: float = DEFAULTS.repetition_penalty,
         seed: float | None = None,
+        model: str | None = None,
         history: list | None = None,
     ):
         """Send a message to the chat model; yields the reply so far as it streams.
@@ -138,6 +158,7 @@ class Replies:
             max_new_tokens: the longest reply, in tokens, 1 to 4096 (default 512)
             repetition_penalty: 1 to 2 (default 1): above 1 discourages repeating words
             seed: a random seed for a reproducible reply (optional)
+            model: a model the chat server serves, instead of the configured one (optional)
 
         Returns:
             the model's reply
@@ -148,13 +169,13 @@ class Replies:
         history = history if history is not None else []
         controls = (temperature, top_p, max_new_tokens, repetition_penalty, seed)
         try:
-            request, _ = self.prepare(history, message, system_prompt, *controls)
+            request, _ = self.prepare(history, message, system_prompt, *controls, model=model)
         except Exception as exc:
             raise_for_person(exc)
         asked, answer = {"role": "user", "content": content_text(message)}, assistant("")
         try:
             async with contextlib.aclosing(
-                stream_reply(self.endpoint, request, progress=notify_progress)
+                stream_reply(self.endpoint, request, model=model, progress=notify_progress)
             ) as updates:
                 async for update in updates:
                     if update.text == answer["content"]:

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import gradio as gr
 
 from studio.backends.registry import ChatRequest
-from studio.tasks.chat import undo_last_message, without_last_reply
+from studio.tasks.chat import ChatSettings, content_text, undo_last_message, without_last_reply
 from studio.tasks.continuing import history_edited
 from studio.ui.chat_replies import Ended, Replies
+from studio.ui.code_panel import chat_shown
 
 READY = "Type a message and press Enter"
 WAITING = "Type on: Enter sends it when the reply ends"
@@ -41,26 +42,50 @@ class ChatSession:
         return None if chat is None else (chat, self.continuing)
 
 
+PANEL = 5  # the reproducibility card and the four snippets (studio.ui.code_panel)
+
+
 def turn_handler(replies: Replies):
-    async def turn(session: ChatSession, system: str, *controls):
-        """Stream the reply the start claimed; then Send is back, and Continue if it was cut."""
+    async def turn(session: ChatSession, model: str | None, system: str, *controls):
+        """Stream the reply the start claimed by the model the person picked; then Send is
+        back, Continue if it was cut, and the reply's card and code."""
         claimed = session.take()
         if claimed is None:
-            yield (gr.skip(),) * 8
+            yield (gr.skip(),) * (8 + PANEL)
             return
         chat, continuing = claimed
         ended = Ended()
         try:
             async for shown, line, request in replies.reply(
-                chat, system, *controls, continuing=continuing, ended=ended
+                chat, system, *controls, continuing=continuing, ended=ended, model=model
             ):
-                yield (shown, line, *sent_view(request), *(gr.skip(),) * 4)
+                yield (shown, line, *sent_view(request), *(gr.skip(),) * (4 + PANEL))
         finally:
             session.busy = False  # also when Stop cancels this
         cut = ended.finish_reason == "length"
-        yield (gr.skip(),) * 4 + (*idle_controls(), gr.update(visible=cut))
+        panel = answer_panel(replies, ended, chat, model, system, controls)
+        yield (gr.skip(),) * 4 + (*idle_controls(), gr.update(visible=cut), *panel)
 
     return turn
+
+
+def answer_panel(replies: Replies, ended: Ended, chat: list, model, system, controls) -> tuple:
+    """The card and the code of a reply that ended well; left as they were otherwise."""
+    if ended.request is None or ended.stats is None:
+        return (gr.skip(),) * PANEL
+    question = next((m["content"] for m in reversed(chat) if m.get("role") == "user"), "")
+    *numbers, seed = controls
+    settings = ChatSettings.from_controls(*numbers, seed)  # the seed typed as text, as a number
+    return chat_shown(
+        replies.config,
+        ended.request,
+        ended.stats,
+        content_text(question),
+        system,
+        *numbers,
+        settings.seed,
+        model=model,
+    )
 
 
 def sent_view(request: ChatRequest | None) -> tuple:

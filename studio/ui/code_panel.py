@@ -16,6 +16,7 @@ import gradio as gr
 
 from studio.backends.base import ChatRequest
 from studio.config import Config
+from studio.services import with_model
 from studio.snippets import GradioCall, Snippets, for_calls, for_chat
 from studio.tasks.replies import ReplyStats
 from studio.tasks.reproduce import Call, chat_card
@@ -51,6 +52,7 @@ def code_panel(tab: str) -> CodePanel:
             interactive=False,
             buttons=["copy"],
             elem_id=f"{tab}-card",
+            elem_classes=["studio-card"],
         )
     with gr.Accordion("Show the code", open=False, elem_id=f"{tab}-code"):
         gr.Markdown(HINT)
@@ -107,16 +109,21 @@ def shown(
 
 
 def chat_shown(
-    config: Config, request: ChatRequest, stats: ReplyStats, message: str, *controls: Any
+    config: Config,
+    request: ChatRequest,
+    stats: ReplyStats,
+    message: str,
+    *controls: Any,
+    model: str | None = None,
 ) -> tuple:
     """The panel's values for a chat reply, for the Chat tab: `request` as `prepare` built it,
     `stats` the reply's (its final update's), `message` the person's, `controls` the /chat API's
     settings in its order (system prompt, temperature, top-p, max new tokens, repetition
     penalty, seed). The gradio_client call sends the last message only: a new Client starts a
-    new conversation."""
-    endpoint = config.endpoint("chat")
-    args = [message, *(value for value in controls)]
-    while args and args[-1] is None:  # the seed left empty stays out
+    new conversation. `model`: the one the person picked (None: the configured one)."""
+    endpoint = with_model(config.endpoint("chat"), model)
+    args = [message, *(value for value in controls), model or None]
+    while args and args[-1] is None:  # a seed left empty, the configured model: left out
         args.pop()
     gradio = GradioCall("/chat", args, url=studio_url(config), stream=True, login=bool(config.auth))
     card = chat_card(

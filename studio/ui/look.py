@@ -44,6 +44,8 @@ _READABLE = """
 .studio-title h1 { margin-bottom: 0.2em; }
 #presentation-mode { flex: 0 0 auto !important; width: auto !important; align-self: flex-start; }
 .studio-title p { font-size: var(--text-lg); margin-top: 0; }
+/* a reproducibility card lines up its columns, as it does when copied */
+.studio-card textarea { font-family: var(--font-mono); }
 """
 
 _STATUS = """
