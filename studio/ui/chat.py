@@ -14,14 +14,12 @@ studio.ui.chat_turns, the streaming in studio.ui.chat_replies; this module build
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Collection
 
 import gradio as gr
 
 from studio.config import Config, Endpoint
-from studio.errors import TELL_TEACHER
-from studio.services import describe_backend, repetition_penalty_info, setup_problem
+from studio.services import describe_backend, repetition_penalty_info
 from studio.tasks.replies import mark_stopped
 from studio.ui.chat_replies import DEFAULTS, Replies
 from studio.ui.chat_turns import (
@@ -37,9 +35,8 @@ from studio.ui.chat_turns import (
     undo,
 )
 from studio.ui.code_panel import code_panel
+from studio.ui.common import setup_notice
 from studio.ui.model_picker import model_picker
-
-log = logging.getLogger("studio")
 
 EXAMPLES = [
     "Who is Andrew Ng?",
@@ -52,7 +49,7 @@ NOTHING_SENT = "Nothing sent yet: the prompt of the next reply shows here."
 
 def build(config: Config, served: Collection[str] = ()) -> None:
     replies = Replies(config)
-    setup_note(config)
+    setup_notice(config, "chat", "This chat has no model to talk to yet.")
     gr.Markdown(describe_backend(config.endpoint("chat")), elem_id="chat-protocol")
     # The person's model, when the server serves several (None: fixed where the studio runs).
     model = model_picker(config.endpoint("chat")) or gr.State(None)
@@ -143,18 +140,6 @@ def wire(replies, session, chatbot, message, buttons, shown, controls) -> None:
 
 
 # --- settings, setup and the API ---------------------------------------------------------------
-
-
-def setup_note(config: Config) -> None:
-    """A tab that cannot run yet says so in plain words; the setting to change goes to the
-    terminal, where whoever runs the studio reads it."""
-    problem = setup_problem(config, "chat")
-    if problem:
-        log.warning("chat: setup needed: %s", problem)
-        gr.Markdown(
-            f"> **Setup needed.** This chat has no model to talk to yet. {TELL_TEACHER}",
-            elem_classes=["setup-needed"],
-        )
 
 
 def settings_controls(endpoint: Endpoint) -> list[gr.components.Component]:

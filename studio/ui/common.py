@@ -18,7 +18,7 @@ from gradio import processing_utils
 from PIL import Image
 
 from studio.config import Config, Endpoint
-from studio.errors import InputError, StudioError
+from studio.errors import TELL_TEACHER, InputError, StudioError
 from studio.services import caption_image, require_setup, setup_problem
 from studio.tasks.image_settings import ImageRequest, describe, png_with_parameters
 from studio.tasks.pixels import looks_blank
@@ -106,11 +106,15 @@ def notify_progress(message: str) -> None:
     gr.Info(message, duration=8)
 
 
-def setup_notice(config: Config, task: str) -> None:
-    """A visible note at the top of a tab that cannot run yet, so nobody clicks in vain."""
+def setup_notice(config: Config, task: str, words: str | None = None) -> None:
+    """A visible note at the top of a tab that cannot run yet, so nobody clicks in vain: in
+    plain words on the page (`words`, or that the tab has no model yet), the setting to change
+    in the terminal, where whoever runs the studio reads it."""
     problem = setup_problem(config, task)
     if problem:
-        gr.Markdown(f"> **Setup needed.** {problem}", elem_classes=["setup-needed"])
+        log.warning("%s: setup needed: %s", task, problem)
+        words = words or "This tab has no model to ask yet."
+        gr.Markdown(f"> **Setup needed.** {words} {TELL_TEACHER}", elem_classes=["setup-needed"])
 
 
 def describe_endpoint(endpoint: Endpoint) -> str:
