@@ -58,12 +58,19 @@ def stop_app(process: subprocess.Popen) -> None:
 
 
 def call(
-    session: requests.Session, url: str, api_name: str, data: Sequence, timeout: float = 120
+    session: requests.Session,
+    url: str,
+    api_name: str,
+    data: Sequence,
+    timeout: float = 120,
+    session_hash: str | None = None,
 ) -> Iterator[tuple[str, list]]:
-    """The events of one job: ("generating", outputs) for each piece, then ("complete", outputs)."""
-    answer = session.post(
-        f"{url}gradio_api/call/{api_name}", json={"data": list(data)}, timeout=timeout
-    )
+    """The events of one job: ("generating", outputs) for each piece, then ("complete", outputs).
+    Without `session_hash` each call is a new Gradio session, as curl's are."""
+    body: dict = {"data": list(data)}
+    if session_hash:
+        body["session_hash"] = session_hash
+    answer = session.post(f"{url}gradio_api/call/{api_name}", json=body, timeout=timeout)
     answer.raise_for_status()
     event_id = answer.json()["event_id"]
     stream_url = f"{url}gradio_api/call/{api_name}/{event_id}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,9 +72,49 @@ class OverLimit(Exception):
         self.rule, self.wait = rule, wait
 
 
+class Uses:
+    """One key's uses, oldest first: when each was and the running total before it, so a
+    window's count is two bisections however many uses the window holds (the whole studio's
+    ceiling holds every request of the last hour)."""
+
+    __slots__ = ("at", "before", "first")
+
+    def __init__(self) -> None:
+        self.at: list[float] = []  # when each use was
+        self.before: list[int] = [0]  # before[i]: the cost of every use before at[i]
+        self.first = 0  # at[:first] have left the longest window
+
+    def add(self, now: float, cost: int) -> None:
+        self.at.append(now)
+        self.before.append(self.before[-1] + cost)
+
+    def drop_until(self, cutoff: float) -> None:
+        """Forget the uses at or before `cutoff`, in amortized constant time."""
+        self.first = bisect_right(self.at, cutoff, self.first)
+        if self.first > 64 and 2 * self.first > len(self.at):
+            del self.at[: self.first], self.before[: self.first]
+            self.first = 0
+
+    def last(self) -> float | None:
+        return self.at[-1] if self.first < len(self.at) else None
+
+    def wait(self, rule: Rule, now: float, cost: int) -> float:
+        """Seconds until `cost` more fit in `rule`'s window (0 when they fit now)."""
+        start = bisect_right(self.at, now - rule.seconds, self.first)  # the window's first use
+        over = self.before[-1] - self.before[start] + cost - rule.count
+        if over <= 0:
+            return 0.0
+        if cost > rule.count:
+            return rule.seconds
+        # the oldest leave the window first: the first use whose leaving frees `over`
+        leaves = bisect_left(self.before, self.before[start] + over, start + 1) - 1
+        return self.at[leaves] + rule.seconds - now if leaves < len(self.at) else rule.seconds
+
+
 class Limiter:
-    """Sliding-window counts per key, thread-safe. Each use is kept as (when, how many) in a
-    small list, so a count of chat tokens costs one entry per reply, not one per token."""
+    """Sliding-window counts per key, thread-safe. Each use is kept as one entry (when, and
+    the running total), so a count of chat tokens costs one entry per reply, not one per token,
+    and checking a key costs the same with ten uses in its window or a hundred thousand."""
 
     def __init__(
         self,
@@ -86,7 +127,7 @@ class Limiter:
         self._longest = max((rule.seconds for rule in rules), default=0.0)
         self._max_keys = max_keys
         self._clock = clock
-        self._seen: OrderedDict[str, list[tuple[float, int]]] = OrderedDict()  # oldest use first
+        self._seen: OrderedDict[str, Uses] = OrderedDict()  # least recently used first
         self._lock = threading.Lock()
 
     def charge(self, key: str, cost: int = 1) -> None:
@@ -96,9 +137,9 @@ class Limiter:
             return
         with self._lock:
             now = self._clock()
-            times = self._current(key, now)
-            self._raise_if_over(times, now, cost)
-            self._record(key, times, now, cost)
+            uses = self._current(key, now)
+            self._raise_if_over(uses, now, cost)
+            self._record(uses, now, cost)
 
     def check(self, key: str, cost: int = 1) -> None:
         """Raise OverLimit if `cost` more would not fit now; count nothing either way."""
@@ -115,52 +156,36 @@ class Limiter:
             return
         with self._lock:
             now = self._clock()
-            self._record(key, self._current(key, now), now, cost)
+            self._record(self._current(key, now), now, cost)
 
     def keys(self) -> int:
         with self._lock:
             return len(self._seen)
 
-    def _current(self, key: str, now: float) -> list[tuple[float, int]]:
+    def _current(self, key: str, now: float) -> Uses:
         """`key`'s uses inside the longest window, moved to the most recently used end."""
-        times = self._seen.pop(key, None) or []
-        cutoff = now - self._longest
-        if times and times[0][0] <= cutoff:
-            times = [use for use in times if use[0] > cutoff]
-        self._seen[key] = times
-        return times
+        uses = self._seen.pop(key, None) or Uses()
+        uses.drop_until(now - self._longest)
+        self._seen[key] = uses
+        return uses
 
-    def _raise_if_over(self, times: list[tuple[float, int]], now: float, cost: int) -> None:
+    def _raise_if_over(self, uses: Uses, now: float, cost: int) -> None:
         wait, rule = max(
-            ((self._wait(rule, times, now, cost), rule) for rule in self.rules),
+            ((uses.wait(rule, now, cost), rule) for rule in self.rules),
             key=lambda pair: pair[0],
         )
         if wait > 0:
             raise OverLimit(rule, wait)
 
-    def _record(self, key: str, times: list[tuple[float, int]], now: float, cost: int) -> None:
-        times.append((now, cost))
+    def _record(self, uses: Uses, now: float, cost: int) -> None:
+        uses.add(now, cost)
         self._forget(now)
-
-    def _wait(self, rule: Rule, times: list[tuple[float, int]], now: float, cost: int) -> float:
-        """Seconds until `cost` more fit in `rule`'s window (0 when they fit now)."""
-        inside = [(t, c) for t, c in times if t > now - rule.seconds]
-        over = sum(c for _, c in inside) + cost - rule.count
-        if over <= 0:
-            return 0.0
-        if cost > rule.count:
-            return rule.seconds
-        freed = 0
-        for t, c in inside:  # the oldest leave the window first
-            freed += c
-            if freed >= over:
-                return t + rule.seconds - now
-        return rule.seconds
 
     def _forget(self, now: float) -> None:
         while self._seen:
-            key, times = next(iter(self._seen.items()))
-            idle = not times or times[-1][0] <= now - self._longest
+            key, uses = next(iter(self._seen.items()))
+            last = uses.last()
+            idle = last is None or last <= now - self._longest
             if not idle and len(self._seen) <= self._max_keys:
                 return
             del self._seen[key]

@@ -72,3 +72,58 @@ def test_memory_stays_bounded_after_ten_thousand_people():
 
 def test_waits_in_words():
     assert wait_words(40.2) == "about 40 seconds" and wait_words(200) == "about 3 minutes"
+
+
+def reference_wait(rule: Rule, uses: list[tuple[float, int]], now: float, cost: int) -> float:
+    """The wait walked out use by use, as the limiter once counted it."""
+    inside = [(t, c) for t, c in uses if t > now - rule.seconds]
+    over = sum(c for _, c in inside) + cost - rule.count
+    if over <= 0:
+        return 0.0
+    if cost > rule.count:
+        return rule.seconds
+    freed = 0
+    for t, c in inside:
+        freed += c
+        if freed >= over:
+            return t + rule.seconds - now
+    return rule.seconds
+
+
+def test_waits_are_exact_over_long_runs_of_uneven_costs():
+    clock = Clock()
+    rules = parse_rules("40/minute,300/hour")
+    limiter = Limiter(rules, clock=clock)
+    spent: list[tuple[float, int]] = []
+    for step in range(3000):
+        clock.now += (step * 7919) % 13 * 0.9  # uneven gaps, sometimes none
+        cost = 1 + step % 5
+        expected = max(reference_wait(rule, spent, clock.now, cost) for rule in rules)
+        try:
+            limiter.charge("ada", cost)
+        except OverLimit as over:
+            assert over.wait == pytest.approx(expected)
+        else:
+            assert expected == 0.0
+            spent.append((clock.now, cost))
+
+
+def test_a_full_window_costs_no_more_to_check_than_an_empty_one():
+    """The whole studio's ceiling holds every request of the hour under one key: checking it
+    once walked every one of them (5 ms a request at 20,000 an hour, under the meter's lock)."""
+    import time
+
+    clock = Clock()
+    limiter = Limiter(parse_rules("1000000/hour"), clock=clock)
+    for _ in range(20_000):
+        clock.now += 0.01
+        limiter.charge("the whole studio")
+    started = time.perf_counter()
+    for _ in range(5_000):
+        clock.now += 0.01
+        limiter.charge("the whole studio")
+    assert time.perf_counter() - started < 1.0  # walking the window every time: about 10 s
+    clock.now += 3600
+    limiter.charge("the whole studio")
+    uses = limiter._seen["the whole studio"]
+    assert len(uses.at) - uses.first == 1 and len(uses.at) < 1000  # the hour's uses are let go
