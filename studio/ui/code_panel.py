@@ -67,6 +67,7 @@ def code_panel(tab: str) -> CodePanel:
                 lines=8,
                 max_lines=30,
                 elem_id=f"{tab}-code-{name}",
+                elem_classes=["studio-code"],
             )
 
         requests = code("Python with requests", "python", "requests")

@@ -130,7 +130,6 @@ def layout() -> GamePage:
             parts["settings"] = gr.Textbox(
                 label="How it was made", interactive=False, elem_id="game-settings"
             )
-            parts["panel"] = code_panel("game")
     with gr.Row(equal_height=True):
         parts["rounds"] = gr.Slider(
             MIN_ROUNDS, MAX_ROUNDS, value=3, step=1, label="Rounds", scale=3
@@ -140,6 +139,8 @@ def layout() -> GamePage:
     parts["rounds_status"] = status_line("rounds")
     parts["cards"] = round_cards()
     parts["gallery"] = gr.Gallery(label="Rounds", visible=False)
+    # Under everything, at full width: open, it would push the rounds far down in a column.
+    parts["panel"] = code_panel("game")
     return GamePage(**parts)
 
 

@@ -46,6 +46,14 @@ _READABLE = """
 .studio-title p { font-size: var(--text-lg); margin-top: 0; }
 /* a reproducibility card lines up its columns, as it does when copied */
 .studio-card textarea { font-family: var(--font-mono); }
+/* Gradio sizes a code box from a line height it measures while the box is still hidden in its
+   closed accordion, so a short snippet could get a box five times its height: size by lines */
+.studio-code .cm-scroller { min-height: 4lh !important; max-height: 30lh !important; }
+/* a model picker's Refresh sits beside the list at its height, not the height of the block */
+.model-picker { align-items: flex-end; }
+.model-picker > button { flex-grow: 0; align-self: flex-end;
+  margin-bottom: calc(10px + var(--block-border-width, 1px));  /* the block's padding under it */
+  min-height: calc(var(--input-text-size) * 2.75); }
 """
 
 _STATUS = """
@@ -85,6 +93,8 @@ _PHONE = """
   .studio-title p { font-size: var(--text-md); }
   [role="tab"] { padding-left: 10px; padding-right: 10px; }
   #imagine-gallery .grid-container { --grid-cols: 2 !important; }
+  /* read, not typed into (so no zoom to fear): small enough to keep its two columns */
+  .studio-card textarea { font-size: 13px; }
 }
 """
 

@@ -24,7 +24,7 @@ def model_picker(endpoint: Endpoint, *, label: str = "Model") -> gr.Dropdown | N
     protocol but chat completions)."""
     if endpoint.protocol != "openai":
         return None
-    with gr.Row(equal_height=True):
+    with gr.Row(elem_classes=["model-picker"]):
         picker = gr.Dropdown(
             choices=[endpoint.model] if endpoint.model else [],
             value=endpoint.model or None,

@@ -99,7 +99,8 @@ def length_box(label: str) -> gr.Textbox:
     """A length that starts empty (a number box cannot), so the model's default applies."""
     return gr.Textbox(
         label=label,
-        placeholder=f"empty: the model's default (1 to {task.LENGTH_LIMIT})",
+        info=f"A whole number, 1 to {task.LENGTH_LIMIT}.",
+        placeholder="empty: the model's default",
         max_lines=1,
         elem_classes=["length-box"],
     )
