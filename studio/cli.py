@@ -66,7 +66,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--concurrency", type=int, help="requests served at once per event (default 64)"
     )
-    teaching = parser.add_argument_group("teaching a class (README: Teaching with the studio)")
+    add_teaching_flags(
+        parser.add_argument_group("teaching a class (README: Teaching with the studio)")
+    )
+    return parser.parse_args(argv)
+
+
+def add_teaching_flags(teaching) -> None:
+    """Limits per person and the teacher's usage view."""
     teaching.add_argument(
         "--limit", help="model requests per person, e.g. 10/minute,100/hour (or STUDIO_LIMIT)"
     )
@@ -91,7 +98,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="show what each person asked in the usage view (or STUDIO_USAGE_PROMPTS=1)",
     )
-    return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,217 +3,24 @@
 from __future__ import annotations
 
 import functools
-import io
-from collections.abc import Collection, Iterator
-from typing import Any
-
-import gradio as gr
-from gradio import processing_utils
-from PIL import Image
+from collections.abc import Collection
 
 from studio.config import Config
-from studio.services import caption_image, paint_picture, require_setup
-from studio.tasks.game import Captioned, Round, play_steps
-from studio.tasks.image_settings import RANDOM_SEED, ImageRequest, make_image_request, resolve_seed
-from studio.tasks.uploads import prepare_upload
 from studio.ui import game_code
 from studio.ui.code_panel import empty as code_empty
-from studio.ui.common import (
-    caption_uploaded,
-    keep_picture,
-    notify_progress,
-    prepare,
-    setup_notice,
-    shows_errors,
+from studio.ui.common import caption_uploaded, setup_notice
+from studio.ui.game_layout import GamePage, layout, no_cards
+from studio.ui.game_play import (
+    caption_and_generate,
+    caption_upload,
+    generate_from_caption,
+    paint_caption,
+    play,
+    play_on_cards,
 )
-from studio.ui.game_layout import (
-    GamePage,
-    RoundCards,
-    captioned_card,
-    captioning_card,
-    layout,
-    no_cards,
-    original_card,
-    painted_card,
-)
-from studio.ui.waiting import Doing, api_event, page_event, stop_button, time_limit
+from studio.ui.waiting import api_event, page_event, stop_button, time_limit
 
-
-def _require_both(config: Config) -> None:
-    require_setup(config, "caption")
-    require_setup(config, "image")
-
-
-def _caption(config: Config, picture: Image.Image, calls: list | None = None) -> str:
-    prepared = prepare_upload(picture, max_side=config.max_image_side)
-    endpoint = config.endpoint("caption")
-    return caption_image(endpoint, prepared, progress=notify_progress, calls=calls)
-
-
-def _paint(config: Config, prompt: str, seed: int, calls: list | None = None) -> Image.Image:
-    request = make_image_request(prompt, seed=seed)  # the course's defaults, the round's seed
-    endpoint = config.endpoint("image")
-    return paint_picture(endpoint, request, progress=notify_progress, calls=calls)
-
-
-def _keep(
-    config: Config, folder: str, picture: Image.Image, request: ImageRequest
-) -> tuple[str, dict[str, Any]]:
-    return keep_picture(picture, request, model=config.endpoint("image").model, folder=folder)
-
-
-@shows_errors
-def caption_upload(config: Config, folder: str, image: dict | None) -> str:
-    """Describe a photo in one sentence with an image-captioning model.
-
-    Args:
-        image: an image: an http(s) URL or a data: URL (base64), or a file uploaded to the studio
-
-    Returns:
-        the caption: one sentence
-    """
-    return caption_uploaded(config, image, folder)
-
-
-def paint_caption(config: Config, folder: str, text: str, seed: float | None = RANDOM_SEED):
-    """Paint the caption, with the course's settings and this seed: the picture, the line of
-    its settings and its record."""
-    request = make_image_request(text, seed=seed)
-    require_setup(config, "image")
-    path, record = _keep(config, folder, _paint(config, request.prompt, request.seed), request)
-    return path, record["settings"], record
-
-
-@shows_errors
-def generate_from_caption(
-    config: Config, folder: str, text: str, seed: float | None = RANDOM_SEED
-) -> tuple[str, dict[str, Any]]:
-    """Make a picture from a text prompt with a text-to-image model, with the default settings.
-
-    As the API's /generate_image (no Imagine tab in the app) it paints the caption and takes
-    only (prompt, seed).
-
-    Args:
-        text: the prompt: what the picture shows, in English
-        seed: the random seed, 0 to 4294967295, for the same picture again; -1: a random one
-
-    Returns:
-        the picture, as a PNG with its settings inside
-    """
-    path, _, record = paint_caption(config, folder, text, seed)
-    return path, record
-
-
-def caption_then_paint(
-    config: Config, folder: str, image: dict | None, seed: float | None, calls: list | None = None
-):
-    """Caption the upload, show the caption, then paint it: (caption, picture, settings,
-    record), with `Doing` between for the page."""
-    prepared = prepare(config, image, folder)
-    seed = resolve_seed(seed)  # a bad seed is refused before any model is asked
-    _require_both(config)
-    endpoint = config.endpoint("caption")
-    text = caption_image(endpoint, prepared, progress=notify_progress, calls=calls)
-    yield text, gr.skip(), gr.skip(), gr.skip()  # the caption shows while the picture is painted
-    yield Doing("Painting the caption")
-    request = make_image_request(text, seed=seed)
-    path, record = _keep(config, folder, _paint(config, text, seed, calls), request)
-    yield text, path, record["settings"], record
-
-
-@shows_errors
-def caption_and_generate(
-    config: Config, folder: str, image: dict | None, seed: float | None = RANDOM_SEED
-) -> Iterator:
-    """One round of describe-and-generate: caption a photo, then paint a picture of the caption.
-
-    Args:
-        image: an image: an http(s) URL or a data: URL (base64), or a file uploaded to the studio
-        seed: the painting's random seed, 0 to 4294967295; -1: a random one
-
-    Returns:
-        the caption, then the picture painted from it
-    """
-    for step in caption_then_paint(config, folder, image, seed):
-        if not isinstance(step, Doing):
-            text, path, _, record = step
-            yield text, path, record
-
-
-def start_game(config: Config, folder: str, image: dict | None, rounds: float, seed, calls=None):
-    """The upload prepared, and the game's steps: the rounds and seed are checked now, before
-    any model is asked."""
-    prepared = prepare(config, image, folder)
-    steps = play_steps(
-        Image.open(io.BytesIO(prepared.jpeg)),
-        rounds,
-        functools.partial(_caption, config, calls=calls),
-        functools.partial(_paint, config, calls=calls),
-        seed=seed,
-    )
-    _require_both(config)
-    return prepared, steps
-
-
-def keep_round(config: Config, folder: str, played: Round) -> str:
-    request = make_image_request(played.caption, seed=played.seed)
-    return _keep(config, folder, played.image, request)[0]
-
-
-@shows_errors
-def play(
-    config: Config,
-    folder: str,
-    image: dict | None,
-    rounds: float = 3,
-    seed: float | None = RANDOM_SEED,
-    progress: gr.Progress = gr.Progress(),
-) -> Iterator[list[tuple[str, str]]]:
-    """Play describe-and-generate: caption a photo, paint the caption, caption that painting,
-    and so on, to see how a picture drifts from round to round.
-
-    The API's /play_rounds (and the MCP tool play_rounds): the gallery of rounds so far, after
-    each round.
-
-    Args:
-        image: an image: an http(s) URL or a data: URL (base64), or a file uploaded to the studio
-        rounds: how many rounds to play, 1 to 5
-        seed: the first painting's random seed, 0 to 4294967295 (each round adds 1); -1: random
-
-    Returns:
-        each round's painting with its caption
-    """
-    _, steps = start_game(config, folder, image, rounds, seed)
-    total = int(rounds)
-    shown: list[tuple[str, str]] = []
-    progress((0, total), desc="Round 1: captioning, then painting", unit="rounds")
-    for played in steps:
-        if isinstance(played, Round):
-            shown.append((keep_round(config, folder, played), played.label))
-            if played.number < total:
-                progress((played.number, total), desc=f"Round {played.number + 1}", unit="rounds")
-            yield shown
-
-
-def play_on_cards(config: Config, folder: str, image: dict | None, rounds: float, seed, calls=None):
-    """The page's game: round 0 (the picture as the captioner sees it) at once, then each
-    round's card as its caption and then its picture arrive."""
-    prepared, steps = start_game(config, folder, image, rounds, seed, calls)
-    total = int(rounds)
-    original = processing_utils.save_bytes_to_cache(prepared.jpeg, "round-0.jpg", folder)
-    yield RoundCards.shown(original_card(original) | captioning_card(1))
-    yield Doing(f"Round 1 of {total}: captioning your picture")
-    for step in steps:
-        if isinstance(step, Captioned):
-            yield RoundCards.shown(captioned_card(step))
-            yield Doing(f"Round {step.number} of {total}: painting the caption")
-            continue
-        painted = painted_card(step, keep_round(config, folder, step))
-        if step.number < total:
-            yield RoundCards.shown(painted | captioning_card(step.number + 1))
-            yield Doing(f"Round {step.number + 1} of {total}: captioning round {step.number}")
-        else:
-            yield RoundCards.shown(painted)
+__all__ = ["build", "play_on_cards"]
 
 
 def build(config: Config, served: Collection[str] = ()) -> None:

@@ -8,7 +8,7 @@ import gradio as gr
 from studio.config import Config
 from studio.snippets import photo
 from studio.tasks.image_settings import describe, make_image_request
-from studio.ui import game
+from studio.ui import game_play as game
 from studio.ui.code_panel import empty as code_empty
 from studio.ui.code_panel import shown
 from studio.ui.game_layout import RoundCards
