@@ -161,6 +161,16 @@ def screenshot(page, name: str, *, full_page: bool = False) -> None:
 
 
 @pytest.fixture
+def patient_expect():
+    """Playwright's `expect` waits 20 s instead of 5 for one test: each wait in a browser test
+    is for the app or a server, on a machine that may be busy."""
+    expect = pytest.importorskip("playwright.sync_api").expect
+    expect.set_options(timeout=20_000)
+    yield
+    expect.set_options(timeout=5_000)  # Playwright's default, for the other tests
+
+
+@pytest.fixture
 def fake_backend():
     """The fake backend, registered for the test (see tests/fake_backend.py)."""
     from studio.backends import registry as backends

@@ -213,3 +213,13 @@ def chat_completion(request: dict) -> dict:
         ],
         "usage": {"prompt_tokens": 10, "completion_tokens": 12, "total_tokens": 22},
     }
+
+
+def picture_tabs_env(server: ImageServer) -> dict:
+    """The environment of a studio whose captions and pictures come from `server`, the task
+    API's routes, as the course's settings name them."""
+    return {
+        "HF_API_ITT_BASE": f"{server.url}/itt/models/Salesforce/blip-image-captioning-base",
+        "HF_API_TTI_BASE": f"{server.url}/tti/models/stabilityai/sd-turbo",
+        "STUDIO_TIMEOUT": "10",
+    }

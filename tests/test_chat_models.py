@@ -17,11 +17,7 @@ TOKEN = "hf_test_secret_token_0123456789"
 MODELS = ("tiny/first", "tiny/second", "tiny/third")
 
 
-@pytest.fixture(autouse=True)
-def patient_expect():
-    expect.set_options(timeout=20_000)  # the app and the server on a machine that may be busy
-    yield
-    expect.set_options(timeout=5_000)
+pytestmark = pytest.mark.usefixtures("patient_expect")
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,7 @@ expect = pytest.importorskip("playwright.sync_api").expect
 SECOND = "Second question sent while the first streams"
 
 
-@pytest.fixture(autouse=True)
-def patient_expect():
-    """Each wait here is for the app or a server, on a machine that may be busy: wait long."""
-    expect.set_options(timeout=20_000)
-    yield
-    expect.set_options(timeout=5_000)  # Playwright's default, for the other modules
+pytestmark = pytest.mark.usefixtures("patient_expect")
 
 
 @pytest.fixture(scope="module")

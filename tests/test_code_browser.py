@@ -13,12 +13,7 @@ expect = pytest.importorskip("playwright.sync_api").expect
 TOKEN = "hf_test_secret_token_0123456789"
 
 
-@pytest.fixture(autouse=True)
-def patient_expect():
-    """Each wait here is for the app or a server, on a machine that may be busy: wait long."""
-    expect.set_options(timeout=20_000)
-    yield
-    expect.set_options(timeout=5_000)
+pytestmark = pytest.mark.usefixtures("patient_expect")
 
 
 def test_show_the_code_after_a_summary(page, studio_app, task_server):

@@ -9,7 +9,7 @@ import pytest
 
 from studio.tasks.image_settings import read_parameters
 from tests.conftest import ROOT, screenshot, start_studio, stop_studio
-from tests.image_servers import ImageServer
+from tests.image_servers import ImageServer, picture_tabs_env
 from tests.servers import running
 
 expect = pytest.importorskip("playwright.sync_api").expect
@@ -26,13 +26,7 @@ def image_server():
 
 @pytest.fixture(scope="module")
 def image_app(image_server):
-    base = image_server.url
-    env = {
-        "HF_API_ITT_BASE": f"{base}/itt/models/Salesforce/blip-image-captioning-base",
-        "HF_API_TTI_BASE": f"{base}/tti/models/stabilityai/sd-turbo",
-        "STUDIO_TIMEOUT": "10",
-    }
-    process, url = start_studio(env)
+    process, url = start_studio(picture_tabs_env(image_server))
     yield url
     stop_studio(process)
 

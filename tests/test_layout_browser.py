@@ -19,12 +19,7 @@ CHELSEA = str(ROOT / "assets" / "chelsea.jpg")
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture(autouse=True)
-def patient_expect():
-    """Each wait here is for the app or a server, on a machine that may be busy: wait long."""
-    expect.set_options(timeout=20_000)
-    yield
-    expect.set_options(timeout=5_000)  # Playwright's default, for the other modules
+pytestmark = pytest.mark.usefixtures("patient_expect")
 
 
 @pytest.fixture(scope="module")

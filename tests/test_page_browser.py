@@ -13,12 +13,7 @@ from tests.conftest import screenshot, start_studio, stop_studio
 expect = pytest.importorskip("playwright.sync_api").expect
 
 
-@pytest.fixture(autouse=True)
-def patient_expect():
-    """Each wait here is for the app or a server, on a machine that may be busy: wait long."""
-    expect.set_options(timeout=20_000)
-    yield
-    expect.set_options(timeout=5_000)  # Playwright's default, for the other modules
+pytestmark = pytest.mark.usefixtures("patient_expect")
 
 
 TOKEN = "hf_test_secret_token_0123456789"

@@ -12,18 +12,13 @@ from PIL import Image
 
 from studio.tasks.image_settings import make_image_request, png_with_parameters
 from tests.conftest import ROOT, screenshot, start_studio, stop_studio
-from tests.image_servers import ImageServer
+from tests.image_servers import ImageServer, picture_tabs_env
 from tests.servers import running
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
 
-@pytest.fixture(autouse=True)
-def patient_expect():
-    """Each wait here is for the app or a server, on a machine that may be busy: wait long."""
-    expect.set_options(timeout=20_000)
-    yield
-    expect.set_options(timeout=5_000)  # Playwright's default, for the other modules
+pytestmark = pytest.mark.usefixtures("patient_expect")
 
 
 CHELSEA = str(ROOT / "assets" / "chelsea.jpg")  # 451x300
@@ -38,13 +33,7 @@ def picture_server():
 
 @pytest.fixture(scope="module")
 def picture_app(picture_server):
-    base = picture_server.url
-    env = {
-        "HF_API_ITT_BASE": f"{base}/itt/models/Salesforce/blip-image-captioning-base",
-        "HF_API_TTI_BASE": f"{base}/tti/models/stabilityai/sd-turbo",
-        "STUDIO_TIMEOUT": "10",
-    }
-    process, url = start_studio(env)
+    process, url = start_studio(picture_tabs_env(picture_server))
     yield url
     stop_studio(process)
 
