@@ -15,6 +15,7 @@ from tests.servers import running
 expect = pytest.importorskip("playwright.sync_api").expect
 
 SECOND = "Second question sent while the first streams"
+TWO_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
 
 pytestmark = pytest.mark.usefixtures("patient_expect")
@@ -74,6 +75,18 @@ def expect_no_error_shown(page) -> None:
     expect(page.locator("#chat-bot").get_by_text("Error", exact=True)).to_have_count(0)
     expect(page.locator(".error")).to_have_count(0)  # Gradio's red status pills
     expect(page.get_by_test_id("toast-body")).to_have_count(0)
+
+
+def fill_settled(page, field, text: str) -> None:
+    """Type into a field just shown by opening Settings: on a busy machine the field may still
+    be mounting and put back its first value, so type again until the text stays."""
+
+    def typed() -> bool:
+        field.fill(text)
+        page.evaluate(TWO_FRAMES)
+        return field.input_value() == text
+
+    wait_until(typed)
 
 
 def set_max_tokens(page, count: int) -> None:
@@ -203,7 +216,7 @@ def sent_prompt(page) -> str:
 def test_the_prompt_sent_to_a_tgi_server_is_shown_as_it_went(page, tgi_app, chat_server):
     open_chat(page, tgi_app)
     page.get_by_text("Settings", exact=True).click()
-    page.get_by_label("System prompt").fill("You answer briefly.")
+    fill_settled(page, page.get_by_label("System prompt"), "You answer briefly.")
     page.get_by_text("What the model received").click()
     send(page, "hello there")
     expect(replies(page).last).to_have_text("hello there")
