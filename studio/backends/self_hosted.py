@@ -120,8 +120,9 @@ def retry_note(endpoint: Endpoint, penalty: float, form: str | None, status: int
 
 def explained(endpoint: Endpoint, error: BackendError) -> BackendError:
     """`error`, or for a 500 the same with what to check: the model setting against the models
-    the server lists."""
-    if not isinstance(error, ServerError) or error.status != 500:
+    the server lists. An error the server sends inside the stream before any reply (status None:
+    newer `transformers serve` answers a seed it cannot take that way) is a 500 by another name."""
+    if not isinstance(error, ServerError) or error.status not in (500, None):
         return error
     said = error.message if error.message.endswith((".", "!", "?")) else error.message + "."
     hint = model_hint(endpoint, listed_models(endpoint))
