@@ -26,7 +26,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m studio",
         description="Six generative-AI demos in one Gradio app. Settings also come from the "
-        "environment and a .env file: see README.md.",
+        "environment and a .env file: see docs/configuration.md.",
     )
     parser.add_argument(
         "--host", help="address to listen on (default 127.0.0.1; 0.0.0.0 for a LAN)"
@@ -66,9 +66,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--concurrency", type=int, help="requests served at once per event (default 64)"
     )
-    add_teaching_flags(
-        parser.add_argument_group("teaching a class (README: Teaching with the studio)")
-    )
+    add_teaching_flags(parser.add_argument_group("teaching a class (docs/teaching.md)"))
     return parser.parse_args(argv)
 
 

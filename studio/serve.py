@@ -19,7 +19,7 @@ takes no thread from the pool while it waits for tokens, but each reply holds a 
 from the moment it starts until its last token. Without `max_threads`, then, --concurrency
 above 40 never took effect, for the Summarize tab's sync handler and the chat alike.
 
-What else every launch sets, for a studio shared with a class (README: Security defaults):
+What else every launch sets, for a studio shared with a class (docs/security.md):
 
     run_history=False           Gradio's run-history routes answer without a login and, for a
                                 request from this machine, call the Hub with the machine's
