@@ -144,7 +144,7 @@ def load_config(env: Mapping[str, str], *, local_extra: bool = False, **flags) -
         for name, spec in TASKS.items()
     }
     auth_text = flags.get("auth") or env.get("STUDIO_AUTH")
-    keep_secret(auth_text.partition(":")[2] if auth_text else None)
+    keep_secret(auth_text.partition(":")[2] if auth_text else None, pieces=False)
     return Config(
         endpoints=MappingProxyType(endpoints),
         token=token,
@@ -199,7 +199,7 @@ def _admin(env: Mapping[str, str], flags: Mapping[str, object]) -> tuple[str, st
     text = flags.get("admin") or env.get("STUDIO_ADMIN")
     if not text:
         return None
-    keep_secret(str(text).partition(":")[2])
+    keep_secret(str(text).partition(":")[2], pieces=False)
     return values.parse_auth(str(text), "STUDIO_ADMIN and --admin")
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from studio.errors import LimitReached
 from studio.limits import Limiter, Limits, OverLimit, Rule, wait_words
+from studio.secrets import shorten
 
 HOUR = 3600.0
 PROMPT_CHARS = 200  # of each prompt kept, when the teacher asked for them
@@ -102,7 +103,7 @@ def metered(task: str, host: str, *, images: int = 0, prompt: str = "") -> Itera
             tokens=call.tokens,
             seconds=meter.clock() - started,
             host=host,
-            prompt=prompt[:PROMPT_CHARS] if meter.keep_prompts else "",
+            prompt=shorten(prompt, PROMPT_CHARS) if meter.keep_prompts else "",
         )
 
     try:
@@ -157,7 +158,7 @@ class Meter:
                 self._check(self.tokens, person.key, 1 if task == "chat" else 0, TOKENS)
                 self._check(self.total, STUDIO, 1, TOTAL)
             except LimitReached:
-                kept = prompt[:PROMPT_CHARS] if self.keep_prompts else ""
+                kept = shorten(prompt, PROMPT_CHARS) if self.keep_prompts else ""
                 self.ledger.add(Entry(self.clock(), person.label, task, "refused", prompt=kept))
                 raise
             if new:

@@ -11,6 +11,9 @@ client goes away.
     /deep         a 200 whose JSON nests 100,000 lists deep
     /runaway      chat chunks until the client leaves, whatever max_tokens said
     /echo-auth    a 401 whose error quotes the Authorization header
+    /echo-auth-long a 200 (or ?status=N) whose error quotes it at the end of a long message
+                  (?pad=N characters before it), whole or broken in two (?split=N, by a newline
+                  or, with ?gap=space, a space)
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
+from urllib.parse import parse_qs, urlsplit
 
 from tests.servers import LocalServer
 
@@ -115,6 +119,22 @@ class _Handler(BaseHTTPRequestHandler):
     def route_echo_auth(self) -> None:
         body = json.dumps({"error": f"Bad header: {self.headers.get('Authorization')}"}).encode()
         self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def route_echo_auth_long(self) -> None:
+        """What a proxy that checks tokens itself, or a misconfigured server, has answered."""
+        asked = {key: values[-1] for key, values in parse_qs(urlsplit(self.path).query).items()}
+        quoted = self.headers.get("Authorization") or ""
+        if "split" in asked:
+            at = int(asked["split"])
+            quoted = quoted[:at] + {"space": " "}.get(asked.get("gap", ""), "\n") + quoted[at:]
+        words = "the token in this request was not accepted by the gateway; "
+        pad = (words * 20)[: int(asked.get("pad", 0))]
+        body = json.dumps({"error": f"Invalid token: {pad} in header '{quoted}'"}).encode()
+        self.send_response(int(asked.get("status", 200)))
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

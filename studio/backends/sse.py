@@ -12,10 +12,12 @@ from dataclasses import dataclass
 
 from studio.backends.base import load_json
 from studio.errors import BackendError, BadResponseError, ServerError, ValidationError
+from studio.secrets import shorten
 
 DONE = "[DONE]"
 
-# Long server messages (a stack trace, an HTML page) are cut so the message stays readable.
+# Long server messages (a stack trace, an HTML page) are cut so the message stays readable;
+# `shorten` masks any token in them before it cuts.
 _MAX_MESSAGE_CHARS = 500
 
 
@@ -86,11 +88,11 @@ def _decode(data: str, event_type: str) -> dict:
         if event_type == "error":  # some servers send the message as plain text
             raise ServerError(_stopped(data)) from None
         raise BadResponseError(
-            f"The server sent a stream event that is not JSON: {_shorten(data)}"
+            f"The server sent a stream event that is not JSON: {_said(data)}"
         ) from None
     if not isinstance(payload, dict):
         raise BadResponseError(
-            f"The server sent a stream event that is not an object: {_shorten(data)}"
+            f"The server sent a stream event that is not an object: {_said(data)}"
         )
     if event_type == "error" and "error" not in payload:
         payload = {"error": payload}
@@ -108,14 +110,13 @@ def _stream_error(payload: dict) -> BackendError:
         message = str(error)
         error_type = payload.get("error_type")
     if error_type == "validation":
-        return ValidationError(f"The server rejected a setting: {_shorten(message)}")
+        return ValidationError(f"The server rejected a setting: {_said(message)}")
     return ServerError(_stopped(message))
 
 
 def _stopped(message: str) -> str:
-    return f"The server stopped with an error: {_shorten(message)}"
+    return f"The server stopped with an error: {_said(message)}"
 
 
-def _shorten(text: str) -> str:
-    text = text.strip()
-    return text if len(text) <= _MAX_MESSAGE_CHARS else text[:_MAX_MESSAGE_CHARS] + "…"
+def _said(message: str) -> str:
+    return shorten(message.strip(), _MAX_MESSAGE_CHARS)

@@ -15,6 +15,7 @@ import requests
 from studio import errors
 from studio.backends.base import load_json
 from studio.config import Endpoint
+from studio.secrets import shorten
 
 ERROR_TEXT_LIMIT = 300
 
@@ -206,9 +207,8 @@ def server_error_text(body: bytes, endpoint: Endpoint) -> tuple[str | None, str 
             text = text.get("message") or ""
         elif isinstance(text, list):  # FastAPI validation style: [{"loc", "msg"}]
             text = "; ".join(_validation_item(item) for item in text if isinstance(item, dict))
-    text = redact(str(text).strip(), endpoint.token)
-    if len(text) > ERROR_TEXT_LIMIT:
-        text = text[:ERROR_TEXT_LIMIT] + "…"
+    # The endpoint's token is masked even where no configuration marked it secret.
+    text = shorten(str(text).strip(), ERROR_TEXT_LIMIT, endpoint.token)
     return text or None, error_type
 
 
@@ -217,10 +217,6 @@ def _validation_item(item: dict) -> str:
     where = ".".join(str(part) for part in item.get("loc", []) if part != "body")
     message = str(item.get("msg", item))
     return f"{where}: {message}" if where else message
-
-
-def redact(text: str, token: str | None) -> str:
-    return text.replace(token, "[token]") if token else text
 
 
 def describe_body(content_type: str, body: bytes) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 from studio.catalog import INSTALL_LOCAL, TASKS
 from studio.errors import BackendError, ConfigurationError, ModelNotFoundError, StudioError
+from studio.secrets import shorten
 
 Progress = Callable[[str], None]
 
@@ -292,4 +293,4 @@ def running_errors(task: str) -> Iterator[None]:
 
 def first_line(text: str, limit: int = 200) -> str:
     line = text.strip().splitlines()[0] if text.strip() else ""
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    return shorten(line, limit)

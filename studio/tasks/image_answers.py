@@ -11,9 +11,19 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from studio.errors import BadResponseError
+from studio.secrets import shorten
 from studio.tasks.uploads import DECODE_ERRORS, open_encoded
 
 # --- Reading model answers -------------------------------------------------------------------
+
+# How much of an answer a message quotes. A server may echo the token in it, so every quote is
+# made by `shorten`, which masks before it cuts. Bytes are read a little further than shown,
+# so that where the reading stops (perhaps inside a token) is never what is shown.
+TEXT_SHOWN = 40
+ERROR_SHOWN = 120
+KEYS_SHOWN = 120
+BYTES_SHOWN = 48
+BYTES_READ = 512
 
 
 def describe_answer(answer: object) -> str:
@@ -22,13 +32,13 @@ def describe_answer(answer: object) -> str:
         return "nothing"
     if isinstance(answer, (bytes, bytearray, memoryview)):
         data = bytes(answer)
-        return f"{len(data)} bytes starting {data[:32]!r}"
+        return f"{len(data)} bytes starting {shorten(repr(data[:BYTES_READ]), BYTES_SHOWN)}"
     if isinstance(answer, str):
-        return f"text of {len(answer)} characters starting {answer[:40]!r}"
+        return f"text of {len(answer)} characters starting {shorten(answer, TEXT_SHOWN)!r}"
     if isinstance(answer, dict):
-        keys = ", ".join(sorted(str(key) for key in answer)[:8]) or "none"
+        keys = shorten(", ".join(sorted(str(key) for key in answer)), KEYS_SHOWN) or "none"
         error = answer.get("error")
-        said = f" saying {str(error)[:120]!r}" if error else ""
+        said = f" saying {shorten(str(error), ERROR_SHOWN)!r}" if error else ""
         return f"a JSON object with keys {keys}{said}"
     if isinstance(answer, (list, tuple)):
         first = f", the first being {describe_answer(answer[0])}" if answer else ""

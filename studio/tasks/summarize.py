@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.errors import BadResponseError, InputError
+from studio.secrets import shorten
 from studio.tasks.text import checked_text
 
 WORDS_PER_PIECE = 600
@@ -23,6 +24,7 @@ MAX_WORDS = 12_000  # about 20 pieces: beyond that a class would burn credits on
 MAX_CHARS = 100_000  # the same bound for text without spaces, which words do not measure
 MAX_PARALLEL_PIECES = 4
 LENGTH_LIMIT = 1024
+SHAPE_CHARS = 120  # of an answer without a summary, quoted in the message
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+")
 
@@ -132,5 +134,5 @@ def summarize(
 
 
 def _shape(answer: Any) -> str:
-    text = repr(answer)
-    return text if len(text) <= 120 else text[:120] + "…"
+    """The server's answer, short, as the message quotes it (it may echo the token)."""
+    return shorten(repr(answer), SHAPE_CHARS)
