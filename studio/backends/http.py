@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-import requests.adapters
 import urllib3
 
 from studio import errors

@@ -109,11 +109,11 @@ class Wire:
     blocked on the status line, a header or the body ends at once. A cut asked for before the
     request has its socket shuts the socket as soon as it has one."""
 
-    def __init__(self, seconds: float, watchdog: Watchdog | None = None) -> None:
+    def __init__(self, seconds: float) -> None:
         self._lock = threading.Lock()
         self._sock: socket.socket | None = None
         self.cut_asked = False
-        self.alarm = (watchdog or WATCHDOG).arm(seconds, self.cut)
+        self.alarm = WATCHDOG.arm(seconds, self.cut)
 
     @property
     def timed_out(self) -> bool:
