@@ -20,6 +20,9 @@ from typing import Any
 from PIL import Image
 
 from studio.backends import registry as backends
+from studio.backends.base import Cancel as Cancel  # Stop, for every tab: see `stop_with`
+from studio.backends.base import Cancelled as Cancelled
+from studio.backends.base import stop_with as stop_with
 from studio.backends.model_list import ModelChoices, model_choices
 from studio.backends.registry import ChatRequest
 from studio.config import Config, Endpoint

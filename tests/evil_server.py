@@ -3,6 +3,8 @@ proxy or an attacker's URL has been seen to answer. Every loop is bounded, and s
 client goes away.
 
     /trickle      a 200 whose body arrives one byte every half second
+    /trickle-status  the status line and headers one byte a second, for a minute
+    /hold         no answer at all, until the client hangs up (`held` says when)
     /keepalive    an event stream of keep-alive comments, never an event
     /stall        a close-delimited stream: two tokens, then silence
     /huge-line    an event stream of one line of 2 MB with no line end
@@ -19,6 +21,7 @@ client goes away.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
@@ -33,6 +36,7 @@ LIMIT_SECONDS = 60  # no route runs longer, whoever is listening
 class EvilServer(LocalServer):
     served: list[str] = field(default_factory=list)
     stopped_sending: dict[str, float] = field(default_factory=dict)
+    held: list[threading.Event] = field(default_factory=list)  # per /hold: set at hang-up
 
     def handler_class(self) -> type:
         return type("Handler", (_Handler,), {"state": self})
@@ -84,6 +88,24 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.dumps([{"summary_text": "x" * 80}]).encode()
         self.head("application/json", len(body))
         self.send_slowly((body[i : i + 1] for i in range(len(body))), 0.5)
+
+    def route_trickle_status(self) -> None:
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Pad: " + b"x" * 100
+        self.close_connection = True
+        self.send_slowly((head[i : i + 1] for i in range(len(head))), 1.0)
+
+    def route_hold(self) -> None:
+        hung_up = threading.Event()
+        self.state.held.append(hung_up)
+        self.close_connection = True
+        self.connection.settimeout(LIMIT_SECONDS)
+        try:
+            if self.connection.recv(1) == b"":  # the client closed its end
+                hung_up.set()
+        except ConnectionResetError:
+            hung_up.set()
+        except TimeoutError:
+            pass
 
     def route_keepalive(self) -> None:
         self.head("text/event-stream", close=True)

@@ -27,7 +27,7 @@ def evil():
 
 
 def endpoint(server, route: str, **changes):
-    return make_endpoint(f"{server.url}/{route}", timeout=TIMEOUT, **changes)
+    return make_endpoint(f"{server.url}/{route}", **{"timeout": TIMEOUT, **changes})
 
 
 def chat_endpoint(server, route: str):
@@ -46,6 +46,30 @@ def test_a_trickling_answer_is_cut_at_the_timeout_not_held_open(evil):
     with pytest.raises(errors.BackendTimeoutError, match="did not finish its answer within 5"):
         get_completion(endpoint(evil, "trickle"), "text")
     assert time.monotonic() - started < 30, "the trickle takes 50 s"
+
+
+# A status line sent a byte a second never trips a per-read timeout: only a deadline from the
+# moment the request is sent ends it. The trickle lasts two minutes; the bound is 3x the timeout.
+SHORT = 3.0
+
+
+def test_a_status_line_sent_a_byte_a_second_is_cut_at_the_timeout(evil):
+    started = time.monotonic()
+    with pytest.raises(errors.BackendTimeoutError, match="did not answer within 3 seconds"):
+        get_completion(endpoint(evil, "trickle-status", timeout=SHORT), "text")
+    assert time.monotonic() - started < 3 * SHORT
+
+
+def test_a_stream_whose_status_line_trickles_is_cut_at_the_timeout(evil):
+    target = make_endpoint(
+        f"{evil.url}/trickle-status", task="chat", protocol="openai", timeout=SHORT
+    )
+    request = chat_request(target, [{"role": "user", "content": "hi"}], ChatSettings())
+    request = type(request)("", request.body)  # post to the route
+    started = time.monotonic()
+    with pytest.raises(errors.BackendTimeoutError, match="did not answer within 3 seconds"):
+        list(stream_chat(target, request))
+    assert time.monotonic() - started < 3 * SHORT
 
 
 def test_keep_alive_comments_do_not_hold_a_reply_open(evil):

@@ -12,12 +12,14 @@ and shows what it sends, built by the same code and not sent ("Show the code"):
     chat_http_request(endpoint, request)          the HTTP request `stream_chat` sends
 
 Answers come back in the task API's shapes whatever the protocol (a caption from a vision chat
-model is `[{"generated_text": ...}]` too), so the tasks read one shape. A `Cancel` stops a stream
-from any thread: over HTTP it shuts the socket, in-process generation polls it.
+model is `[{"generated_text": ...}]` too), so the tasks read one shape. A `Cancel` stops a request
+from any thread: over HTTP it shuts the socket, in-process generation polls it. A stream gets it
+as an argument; a task request, from the context its thread runs in (`stop_with`).
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -68,8 +70,12 @@ def load_json(data: bytes | str) -> Any:
         raise ValueError("JSON nested too deeply") from None
 
 
-class Cancelled(Exception):
-    """Raised inside a stream's own thread when its `Cancel` was set while it waited to retry."""
+class Cancelled(BaseException):
+    """Raised in the thread of a request whose `Cancel` was set (Stop): its connection is cut.
+
+    A BaseException, as asyncio's CancelledError is: the handlers that turn failures into
+    messages and log lines (`except Exception`) let it pass, since nobody waits for the answer.
+    """
 
 
 class Cancel(threading.Event):
@@ -103,6 +109,22 @@ class Cancel(threading.Event):
         """`time.sleep` for retry waits that gives up when this is set."""
         if self.wait(seconds):
             raise Cancelled()
+
+
+# The Stop of the call this context runs: every request sent from it is cut when it is set.
+_STOP: contextvars.ContextVar[Cancel | None] = contextvars.ContextVar("studio_stop", default=None)
+
+
+def stop_with(cancel: Cancel) -> None:
+    """Let `cancel` stop every request sent from this context from now on (call it in a thread
+    that runs in a context of its own): over HTTP it cuts the connection at once, whatever the
+    request waits for, and the request raises `Cancelled`."""
+    _STOP.set(cancel)
+
+
+def current_cancel() -> Cancel | None:
+    """The `Cancel` that `stop_with` gave this context, if any."""
+    return _STOP.get()
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,10 @@ timeouts, bounded retries, and reading answers and event streams.
 
 Requests are plain data (`HttpRequest`), built by each protocol's module; `send` does the I/O
 with retries for a loading model (503), rate limits (429) and other 5xx, and turns every other
-failure into our error through `studio.backends.status`. Waits take an injected `sleep` and
-`clock`, so tests need not wait.
+failure into our error through `studio.backends.status`. Each attempt has one deadline, the
+endpoint's timeout, from the moment it is sent to the answer's last byte, and Stop (a `Cancel`)
+cuts it at once, whatever it waits for (see `studio.backends.reading.Wire`). Waits take an
+injected `sleep` and `clock`, so tests need not wait.
 """
 
 from __future__ import annotations
@@ -18,19 +20,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-import requests.adapters
 import urllib3
 
 from studio import errors
 from studio.backends import reading
-from studio.backends.base import load_json
+from studio.backends.base import Cancel, Cancelled, current_cancel, load_json
 from studio.backends.status import error_for, estimated_time, retry_after
 from studio.config import Endpoint
 
 log = logging.getLogger(__name__)
 
 JSON = "application/json"
-# What a read that a deadline, Stop or the server cut short raises.
+# What a send or read that a deadline, Stop or the server cut short raises.
 READ_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, OSError)
 
 
@@ -85,29 +86,30 @@ def post(
     endpoint: Endpoint,
     *,
     retry: RetryPolicy = DEFAULT_RETRY,
-    sleep=time.sleep,
+    sleep=None,
     clock=time.monotonic,
 ) -> Any:
     """Send and read the answer: parsed JSON, or `bytes` when it is an image.
 
-    The whole answer must arrive within the endpoint's timeout of its headers, whatever pace
-    the server sends it at; it may be at most `reading.MAX_ANSWER_BYTES`.
+    The whole answer, status line and headers included, must arrive within the endpoint's
+    timeout of the request being sent, whatever pace the server sends it at; it may be at most
+    `reading.MAX_ANSWER_BYTES`. Stop (the context's `Cancel`) cuts it and raises `Cancelled`.
     """
-    with send(request, endpoint, retry=retry, sleep=sleep, clock=clock) as response:
-        alarm = reading.WATCHDOG.arm(endpoint.timeout, lambda: interrupt(response))
+    with send(request, endpoint, retry=retry, sleep=sleep, clock=clock) as sent:
         try:
-            body = reading.read_body(response.raw, response.headers.get("Content-Length"))
+            body = reading.read_body(sent.response.raw, sent.response.headers.get("Content-Length"))
         except READ_ERRORS:
-            if not alarm.fired:
-                raise dropped(endpoint) from None
-        finally:
-            alarm.cancel()
-        if alarm.fired:  # a shut socket may read as the end of the body rather than fail
+            body = None
+        if sent.stopped:
+            raise Cancelled()
+        if sent.wire.timed_out:  # a shut socket may read as the end of the body rather than fail
             raise errors.BackendTimeoutError(
                 f"{endpoint.host} did not finish its answer within {endpoint.timeout:g} "
                 "seconds. The server may be overloaded: try again, or raise STUDIO_TIMEOUT."
             )
-        return reading.decode_answer(response, body, endpoint)
+        if body is None:
+            raise dropped(endpoint)
+        return reading.decode_answer(sent.response, body, endpoint)
 
 
 def dropped(endpoint: Endpoint) -> errors.BackendConnectionError:
@@ -115,14 +117,6 @@ def dropped(endpoint: Endpoint) -> errors.BackendConnectionError:
         f"The connection to {endpoint.host} dropped in the middle of the answer. What arrived "
         "before is kept; try again."
     )
-
-
-def interrupt(response: requests.Response) -> None:
-    """Wake a thread blocked reading `response`; it then closes the connection."""
-    try:
-        response.raw.shutdown()  # urllib3: shut the socket for reading, safe from any thread
-    except (AttributeError, OSError, RuntimeError, ValueError):
-        pass  # already closed or released: nothing is reading it
 
 
 _session: requests.Session | None = None
@@ -138,7 +132,7 @@ def session() -> requests.Session:
             _session = requests.Session()
             # Users share this session: keep no server cookies that could tie one user to another.
             _session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-            adapter = requests.adapters.HTTPAdapter(
+            adapter = reading.WiredAdapter(
                 pool_connections=16, pool_maxsize=POOL_SIZE, max_retries=0
             )
             _session.mount("http://", adapter)
@@ -151,21 +145,32 @@ def send(
     endpoint: Endpoint,
     *,
     retry: RetryPolicy = DEFAULT_RETRY,
-    sleep=time.sleep,
+    sleep=None,
     clock=time.monotonic,
-) -> requests.Response:
+    cancel: Cancel | None = None,
+) -> reading.Sent:
     """Send with bounded retries for 503 loading, 429 and 5xx; raise our errors otherwise.
 
-    The answer's body is left unread (streamed), for the caller to read within bounds.
+    The answer's body is left unread (streamed), for the caller to read within the deadline.
+    `cancel` (by default the context's, see `base.stop_with`), when set, cuts the attempt in
+    flight or the wait before the next and raises `Cancelled`.
     """
+    cancel = cancel if cancel is not None else current_cancel()
+    sleep = sleep or (time.sleep if cancel is None else cancel.sleep)
     deadline = clock() + retry.total_seconds
     rate_limited = server_errors = 0
     while True:
-        response = _post(request, endpoint)
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
+        sent = _post(request, endpoint, cancel)
+        response = sent.response
         if response.ok:
-            return response
+            return sent
         status = response.status_code
-        body = _error_body(response)
+        with sent:
+            body = _error_body(response)
+        if sent.stopped:
+            raise Cancelled()
         error = error_for(response, endpoint, body)
         remaining = deadline - clock()
         if status == 503 and isinstance(error, errors.ModelLoadingError):
@@ -204,67 +209,89 @@ def look(url: str, endpoint: Endpoint, *, timeout: float = 5.0) -> Looked:
     connection is asked once more: a server that has just failed may close the kept-alive
     connection as this reuses it (uvicorn does after a 500, without saying so)."""
     headers = auth_headers(endpoint)
-    for attempt in range(2):
-        try:
-            response = session().get(url, headers=headers, timeout=(timeout, timeout), stream=True)
-            break
-        except requests.Timeout:
-            return Looked(None, failure=f"no answer within {timeout:g} s")
-        except requests.ConnectionError:
-            if attempt:
-                return Looked(None, failure="cannot connect")
-        except requests.RequestException:
-            return Looked(None, failure="cannot connect")
-    with response:
-        try:
-            body = reading.read_body(response.raw, None, limit=2**20)
-        except (*READ_ERRORS, errors.BadResponseError):
-            body = b""
+    with reading.Wire(timeout) as wire:  # one deadline for both attempts and the answer
+        with wire.sending():
+            for attempt in range(2):
+                try:
+                    response = session().get(url, headers=headers, timeout=timeout, stream=True)
+                    break
+                except requests.Timeout:
+                    return Looked(None, failure=f"no answer within {timeout:g} s")
+                except requests.ConnectionError:
+                    if wire.timed_out:
+                        return Looked(None, failure=f"no answer within {timeout:g} s")
+                    if attempt:
+                        return Looked(None, failure="cannot connect")
+                except requests.RequestException:
+                    return Looked(None, failure="cannot connect")
+        with response:
+            try:
+                body = reading.read_body(response.raw, None, limit=2**20)
+            except (*READ_ERRORS, errors.BadResponseError):
+                body = b""
     return Looked(response.status_code, body)
 
 
 def _error_body(response: requests.Response) -> bytes:
-    """A failed answer's body, of which the first MB is plenty; the response is closed."""
+    """A failed answer's body, of which the first MB is plenty."""
     try:
         return reading.read_body(response.raw, None, limit=2**20)
     except (*READ_ERRORS, errors.BadResponseError):
         return b""
-    finally:
-        response.close()
 
 
-def _post(request: HttpRequest, endpoint: Endpoint) -> requests.Response:
-    connect_timeout = min(10.0, endpoint.timeout)
+def _post(request: HttpRequest, endpoint: Endpoint, cancel: Cancel | None) -> reading.Sent:
+    """One attempt, on a `Wire` of its own: its deadline runs from here to the answer's last
+    byte, and `cancel` cuts it whatever it waits for."""
+    wire = reading.Wire(endpoint.timeout)
+    if cancel is not None:
+        cancel.call_on_set(wire.cut)
     try:
-        return session().request(
-            request.method,
-            request.url,
-            json=request.json,
-            data=request.data,
-            headers=request.headers,
-            timeout=(connect_timeout, endpoint.timeout),
-            stream=True,
-        )
-    except requests.exceptions.InvalidJSONError:
-        raise errors.InputError(
+        with wire.sending():
+            response = session().request(
+                request.method,
+                request.url,
+                json=request.json,
+                data=request.data,
+                headers=request.headers,
+                timeout=(min(10.0, endpoint.timeout), endpoint.timeout),
+                stream=True,
+            )
+    except READ_ERRORS as exc:
+        wire.done()
+        raise _unsent(exc, endpoint, wire, cancel) from None
+    except BaseException:
+        wire.done()
+        raise
+    return reading.Sent(response, wire, cancel)
+
+
+def _unsent(
+    exc: BaseException, endpoint: Endpoint, wire: reading.Wire, cancel: Cancel | None
+) -> BaseException:
+    """Ours for what stopped an attempt before its answer's headers were in."""
+    if isinstance(exc, requests.exceptions.InvalidJSONError):
+        return errors.InputError(
             "A setting is not a number that can be sent (NaN or infinity); change it and try again."
-        ) from None
-    except requests.ConnectTimeout:
-        raise errors.BackendTimeoutError(
-            f"Could not connect to {endpoint.host} within {connect_timeout:g} seconds. Check that "
-            f"the server is running and that {endpoint.url_setting} is right, or your network."
-        ) from None
-    except requests.Timeout:
-        raise errors.BackendTimeoutError(
+        )
+    if cancel is not None and cancel.is_set():
+        return Cancelled()
+    if isinstance(exc, requests.ConnectTimeout):
+        return errors.BackendTimeoutError(
+            f"Could not connect to {endpoint.host} within {min(10.0, endpoint.timeout):g} "
+            f"seconds. Check that the server is running and that {endpoint.url_setting} is "
+            "right, or your network."
+        )
+    if wire.timed_out or isinstance(exc, requests.Timeout):
+        return errors.BackendTimeoutError(
             f"{endpoint.host} did not answer within {endpoint.timeout:g} seconds. The server may "
             "be busy or starting: try again, or raise STUDIO_TIMEOUT."
-        ) from None
-    except requests.ConnectionError:
-        raise errors.BackendConnectionError(
+        )
+    if isinstance(exc, requests.ConnectionError):
+        return errors.BackendConnectionError(
             f"Cannot connect to {endpoint.host}. Check that the server is running and that "
             f"{endpoint.url_setting} is right, or check your network."
-        ) from None
-    except requests.RequestException as exc:
-        raise errors.BackendConnectionError(
-            f"The request to {endpoint.host} failed ({type(exc).__name__})."
-        ) from None
+        )
+    return errors.BackendConnectionError(
+        f"The request to {endpoint.host} failed ({type(exc).__name__})."
+    )

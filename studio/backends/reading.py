@@ -1,27 +1,35 @@
-"""Reading answers within bounds: a deadline for the whole answer (or, in a stream, for the gap
-between events), a cap on an answer's bytes and on one line's, and lines handed over as soon as
-they arrive.
+"""Reading answers within bounds: a deadline for the whole answer, from the moment the request
+is sent to its last byte (in a stream, for the headers and then for the gap between events), a
+cap on an answer's bytes and on one line's, and lines handed over as soon as they arrive.
 
 A per-read timeout alone lets a server that sends a byte a second, or a keep-alive comment every
-few seconds, hold a request (and a worker) open forever. An `Alarm` shuts the socket when its
-time comes, from one watchdog thread for the whole process, so a blocked read ends at once.
+few seconds, hold a request (and a worker) open forever, even before its status line. A `Wire`
+knows the socket of one request; its `Alarm` shuts that socket when its time comes, from one
+watchdog thread for the whole process, and Stop shuts it the same way, so a blocked read ends at
+once whatever it waits for.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import contextvars
+import functools
 import heapq
 import itertools
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import requests
+import requests.adapters
 
-from studio.backends.base import load_json
+from studio.backends.base import Cancel, load_json
 from studio.backends.status import describe_body
 from studio.config import Endpoint
 from studio.errors import BadResponseError
@@ -93,6 +101,132 @@ class Watchdog:
 
 
 WATCHDOG = Watchdog()
+
+
+class Wire:
+    """One request on its connection, from the moment it is sent to its last byte, with its
+    deadline (`alarm`). `cut` shuts the socket from any thread (the deadline, Stop): a read
+    blocked on the status line, a header or the body ends at once. A cut asked for before the
+    request has its socket shuts the socket as soon as it has one."""
+
+    def __init__(self, seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self.cut_asked = False
+        self.alarm = WATCHDOG.arm(seconds, self.cut)
+
+    @property
+    def timed_out(self) -> bool:
+        return self.alarm.fired
+
+    def attach(self, sock: socket.socket | None) -> None:
+        with self._lock:
+            self._sock = sock
+            if self.cut_asked:
+                _shut(sock)
+
+    def cut(self) -> None:
+        with self._lock:
+            self.cut_asked = True
+            _shut(self._sock)
+
+    def done(self) -> None:
+        """Forget the socket: the connection may now serve another request, which a late
+        deadline must not cut."""
+        self.alarm.cancel()
+        with self._lock:
+            self._sock = None
+
+    def __enter__(self) -> Wire:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.done()
+
+    @contextlib.contextmanager
+    def sending(self) -> Iterator[None]:
+        """While the request is sent, the connection pools hand its socket to this wire."""
+        token = _SENDING.set(self)
+        try:
+            yield
+        finally:
+            _SENDING.reset(token)
+
+
+def _shut(sock: socket.socket | None) -> None:
+    """Shut both ways: the blocked read gets the end at once, the server sees us gone. The plain
+    socket's method, so that a TLS socket is not unwrapped under a thread reading it."""
+    if sock is not None:
+        try:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed
+
+
+# The request this thread is sending, for the connection pools to hand its socket to.
+_SENDING: contextvars.ContextVar[Wire | None] = contextvars.ContextVar(
+    "studio_sending", default=None
+)
+
+
+class _AttachesWire:
+    """A urllib3 pool that hands each request's socket to the `Wire` being sent, once connected
+    and before a byte is sent (the pool connects HTTP sockets as early as HTTPS ones)."""
+
+    def _validate_conn(self, conn: Any) -> None:
+        super()._validate_conn(conn)  # type: ignore[misc]
+        wire = _SENDING.get()
+        if wire is not None:
+            if conn.is_closed:
+                conn.connect()
+            wire.attach(conn.sock)
+
+
+@functools.cache
+def _attaching(pool_class: type) -> type:
+    if issubclass(pool_class, _AttachesWire):
+        return pool_class
+    return type(f"Wired{pool_class.__name__}", (_AttachesWire, pool_class), {})
+
+
+def _attach_wires(manager: Any) -> None:
+    classes = manager.pool_classes_by_scheme
+    manager.pool_classes_by_scheme = {k: _attaching(v) for k, v in classes.items()}
+
+
+class WiredAdapter(requests.adapters.HTTPAdapter):
+    """Pools whose sockets are handed to the request being sent (`Wire.sending`), so that its
+    deadline or Stop can cut it before the answer has begun, through a proxy too."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        _attach_wires(self.poolmanager)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        _attach_wires(manager)
+        return manager
+
+
+@dataclass
+class Sent:
+    """An answer whose headers have come, its body still to read, on the `wire` whose deadline
+    and Stop cut it. Leaving it (`with`) forgets the wire and closes the response."""
+
+    response: requests.Response
+    wire: Wire
+    cancel: Cancel | None = None
+
+    @property
+    def stopped(self) -> bool:
+        return self.cancel is not None and self.cancel.is_set()
+
+    def __enter__(self) -> Sent:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.wire.done()
+        self.response.close()
 
 
 def read_body(raw: Any, declared: str | None, limit: int = MAX_ANSWER_BYTES) -> bytes:

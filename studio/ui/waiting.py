@@ -5,12 +5,14 @@
                 │  each result    the tab's outputs
                 └  a failure      the status line: what happened and what to do, for the person;
                                   one log line with the details for whoever runs the studio
-    Stop ─ cancels on_page at once; the thread finishes the request in flight, asks nothing more
+    Stop ─ cancels on_page at once; the request in flight is cut (its connection closed) and
+           the thread ends, asking nothing more
 
 `work` is a plain function or generator that raises `StudioError`s; a generator may yield
 `Doing(...)` between its results to say what it waits for next. The API keeps events of its
 own (`api_event`), on triggers nobody sees, so an API caller still gets the plain results and
-the full message of a failure from `shows_errors`.
+the full message of a failure from `shows_errors`; its work runs in a thread the same way, so
+that cancelling a call cuts its request too.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import html
 import inspect
 import threading
@@ -31,6 +34,7 @@ import gradio as gr
 from studio.config import Config
 from studio.errors import StudioError
 from studio.mcp_tools import as_tool
+from studio.services import Cancel, Cancelled, stop_with
 from studio.ui.common import PAGE_NOTES, UNEXPECTED, report
 
 TICK = 1.0  # seconds between updates of the status line while waiting
@@ -176,17 +180,19 @@ class _Failed:
 
 async def in_thread(make: Callable[[], Iterator], *, tick: float = TICK) -> AsyncIterator:
     """Items of a blocking iterator, run in a thread of its own, and STILL_WAITING every `tick`
-    seconds without one. Leaving (end, error, or the task cancelled by Stop) tells the thread
-    to stop: it finishes the step in flight, then closes the iterator and asks for no more."""
+    seconds without one. Leaving (end, error, or the task cancelled by Stop) stops the thread:
+    the model request in flight is cut at once (`stop_with`), the iterator closed, and nothing
+    more is asked."""
     loop = asyncio.get_running_loop()
     items: asyncio.Queue = asyncio.Queue()
-    cancel = threading.Event()
+    cancel = Cancel()
 
     def hand_over(item: Any) -> None:
         with contextlib.suppress(RuntimeError):  # the event loop is gone: the app is stopping
             loop.call_soon_threadsafe(items.put_nowait, item)
 
     def pump() -> None:
+        stop_with(cancel)  # in the thread's own context: its requests, and no other's
         try:
             with contextlib.closing(make()) as iterator:
                 while not cancel.is_set():
@@ -194,6 +200,8 @@ async def in_thread(make: Callable[[], Iterator], *, tick: float = TICK) -> Asyn
                     hand_over(item)
                     if item is _END:
                         return
+        except Cancelled:
+            pass  # Stop cut the request: nobody waits for its answer
         except Exception as exc:  # raised again by the reader, in the event loop
             hand_over(_Failed(exc))
 
@@ -252,8 +260,36 @@ def api_event(fn: Callable, inputs: Any, outputs: Any, *, api_name: str, **optio
     """An API endpoint on a trigger nobody sees: a client gets the results as `fn` returns them
     and a failure's full message, while the page's own event shows its status line. With --mcp
     it is a tool too, named `api_name` and described by `fn`'s docstring (studio.mcp_tools)."""
-    tool = as_tool(fn, api_name)
+    tool = stoppable(as_tool(fn, api_name))
     return gr.Button(visible=False).click(tool, inputs, outputs, api_name=api_name, **options)
+
+
+def stoppable(fn: Callable) -> Callable:
+    """`fn` run as page work is (`in_thread`), so that cancelling the call cuts its request in
+    flight: Gradio cannot stop a thread it runs a plain function in. Named and documented as
+    `fn`, for the API page and MCP."""
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        async def stream(*inputs: Any) -> AsyncIterator:
+            async with contextlib.aclosing(in_thread(lambda: fn(*inputs))) as items:
+                async for item in items:
+                    if item is not STILL_WAITING:
+                        yield item
+
+        return stream
+
+    @functools.wraps(fn)
+    async def call(*inputs: Any) -> Any:
+        def once() -> Iterator:
+            yield fn(*inputs)
+
+        async with contextlib.aclosing(in_thread(once)) as items:
+            async for item in items:
+                if item is not STILL_WAITING:
+                    return item
+
+    return call
 
 
 def stop_button(stop: gr.Button, events: Sequence[Any], status: gr.HTML) -> None:
