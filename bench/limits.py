@@ -15,9 +15,9 @@ call with `--new-sessions`). For each app it prints requests per second (every b
 ratio to the bare app, and the app process's CPU seconds per 1,000 requests (utime + stime from
 /proc/<pid>/stat over all bursts; "beyond idle" less what it burns as long doing nothing).
 
-Then, in this process, the cost of one `studio.usage.metered(...)` around a request that does
-nothing, with `--people` people already known (each has asked once, so the studio's ceiling
-holds that many requests in its window) and after the hour holds twice as many.
+Then, in this process, the cost of one `studio.classroom.usage.metered(...)` around a request
+that does nothing, with `--people` people already known (each has asked once, so the studio's
+ceiling holds that many requests in its window) and after the hour holds twice as many.
 
     python -m bench.limits [--users 100] [--delay 2] [--bursts 3] [--new-sessions] [--micro-only]
 """
@@ -203,8 +203,8 @@ def report_serving(runs: dict[str, Result], args: argparse.Namespace) -> None:
 
 
 def micro(people: int, calls: int) -> None:
+    from studio.classroom.usage import Caller, Meter, Person, find_callers_with, metered
     from studio.config import load_config
-    from studio.usage import Caller, Meter, Person, find_callers_with, metered
 
     configs = {"off": load_config({}), "on": load_config(dict(GENEROUS))}
     everyone = [Person(f"session:{i:032x}", f"{i:08x}", "10.0.0.1") for i in range(people)]

@@ -8,9 +8,9 @@ import sys
 from collections.abc import Sequence
 
 from studio.catalog import LOCAL_EXTRA_MISSING
+from studio.classroom.mcp_tools import prepare as prepare_mcp
 from studio.config import Config, load_config, read_environment
 from studio.errors import ConfigurationError
-from studio.mcp_tools import prepare as prepare_mcp
 from studio.secrets import mask_logs
 from studio.serve import serve
 

@@ -28,12 +28,13 @@ What else every launch sets, for a studio shared with a class (README: Security 
     state_session_capacity      Gradio keeps every session's state, 10,000 by default, and each
                                 REST call is a session of its own: the studio keeps
                                 STUDIO_MAX_SESSIONS (1000), the least recently used dropped first
-    auth                        studio.login's check: wrong passwords ever slower
-    app_kwargs middleware       studio.middleware: the Host check, the client's address for the
-                                login, no API description on the login page; with --mcp and
-                                --auth, the same login asked of every MCP request; and the
-                                teacher's usage view at /usage (studio.usage_view)
-    mcp_server                  --mcp: the tabs' API as MCP tools too (studio.mcp_tools)
+    auth                        studio.classroom.login's check: wrong passwords ever slower
+    app_kwargs middleware       studio.classroom.middleware: the Host check, the client's
+                                address for the login, no API description on the login page;
+                                with --mcp and --auth, the same login asked of every MCP
+                                request; and the teacher's usage view at /usage
+                                (studio.classroom.usage_page)
+    mcp_server                  --mcp: the tabs' API as MCP tools too (studio.classroom.mcp_tools)
 """
 
 from __future__ import annotations
@@ -42,9 +43,9 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from studio.classroom.hosts import served_hosts
+from studio.classroom.login import LOGIN_MESSAGE, LoginThrottle, PasswordCheck, password_check
 from studio.config import Config
-from studio.hosts import served_hosts
-from studio.login import LOGIN_MESSAGE, LoginThrottle, PasswordCheck, password_check
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -90,12 +91,12 @@ def launch_options(config: Config, *, port: int | None = None) -> dict[str, Any]
 
 
 def middleware(config: Config, check: PasswordCheck | None = None) -> list:
-    """The studio's ASGI layers for this configuration (see studio.middleware), outermost first;
-    `check`: the login's, which the MCP routes ask too."""
+    """The studio's ASGI layers for this configuration (see studio.classroom.middleware),
+    outermost first; `check`: the login's, which the MCP routes ask too."""
     from starlette.middleware import Middleware
 
-    from studio.middleware import CheckHost, GuardMcp, HideApiBeforeLogin, RememberClient
-    from studio.usage_view import UsageView
+    from studio.classroom.middleware import CheckHost, GuardMcp, HideApiBeforeLogin, RememberClient
+    from studio.classroom.usage_page import UsageView
 
     layers = [
         Middleware(CheckHost, allowed=served_hosts(config.host, config.allowed_hosts)),
@@ -141,7 +142,7 @@ def serve(config: Config, apps: Sequence[tuple[gr.Blocks, int, Sequence[str]]]) 
             return 1
         launched.append(app)
         if config.mcp:
-            from studio.mcp_tools import adapt_server
+            from studio.classroom.mcp_tools import adapt_server
 
             adapt_server(app, config.auth)
     print(startup_banner(config, apps, launched), flush=True)

@@ -4,9 +4,9 @@ Each service joins the pure task logic (`studio.tasks`) to a backend (`studio.ba
 summarize a text, find entities, caption an image, paint a prompt, stream a chat reply. The UI
 calls these; no UI module imports another to reach one.
 
-Each model request is counted here, whoever calls (page or API): `studio.usage.metered` asks
-who is asking, refuses with the wait when they are over a limit, and notes the request for the
-teacher's usage view (a chat reply's tokens when it ends).
+Each model request is counted here, whoever calls (page or API):
+`studio.classroom.usage.metered` asks who is asking, refuses with the wait when they are over a
+limit, and notes the request for the teacher's usage view (a chat reply's tokens when it ends).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from PIL import Image
 from studio.backends import registry as backends
 from studio.backends.model_list import ModelChoices, model_choices
 from studio.backends.registry import ChatRequest
+from studio.classroom.usage import metered
 from studio.config import Config, Endpoint
 from studio.errors import ConfigurationError, InputError
 from studio.reply_stream import paced_reply
@@ -34,7 +35,6 @@ from studio.tasks.models import checked_model_id
 from studio.tasks.pacing import UPDATE_INTERVAL, Update
 from studio.tasks.reproduce import Call
 from studio.tasks.uploads import PreparedImage
-from studio.usage import metered
 
 Progress = Callable[[str], None] | None
 

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 import gradio as gr
 
 from studio.catalog import TASKS
+from studio.classroom.people import meter_for
+from studio.classroom.sessions import use_lazy_session_state
 from studio.config import Config
 from studio.doctor import check as check_tasks
 from studio.errors import ConfigurationError
 from studio.ui import caption, chat, entities, game, imagine, look, summarize
 from studio.ui.common import describe_endpoint
-from studio.ui.people import meter_for
-from studio.ui.sessions import use_lazy_session_state
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ WHAT_IT_IS = (
 
 def build_app(config: Config, tabs: Sequence[Tab] | None = None) -> gr.Blocks:
     tabs = list(tabs) if tabs is not None else select_tabs(config.tabs)
-    use_lazy_session_state()  # a new session costs what it does in a bare app: see sessions.py
+    use_lazy_session_state()  # a session costs what it does in a bare app: see classroom.sessions
     title = TITLE if len(tabs) > 1 else f"{TITLE} · {tabs[0].title}"
     with gr.Blocks(title=title, delete_cache=DELETE_CACHE) as app:
         view = title_line(title)
@@ -87,7 +87,7 @@ def build_app(config: Config, tabs: Sequence[Tab] | None = None) -> gr.Blocks:
                 for tab in tabs:
                     with gr.Tab(tab.title, id=tab.name):
                         tab.build(config, served)
-    meter_for(app, config)  # the limits and the usage view (studio.usage)
+    meter_for(app, config)  # the limits and the usage view (studio.classroom.usage)
     # These tabs wait on model servers, not on this CPU: let many people wait at once.
     app.queue(default_concurrency_limit=config.concurrency)
     return app

@@ -28,9 +28,9 @@ from typing import Any
 
 import gradio as gr
 
+from studio.classroom.mcp_tools import as_tool
 from studio.config import Config
 from studio.errors import StudioError
-from studio.mcp_tools import as_tool
 from studio.ui.common import PAGE_NOTES, UNEXPECTED, report
 
 TICK = 1.0  # seconds between updates of the status line while waiting
@@ -251,7 +251,8 @@ def page_event(
 def api_event(fn: Callable, inputs: Any, outputs: Any, *, api_name: str, **options: Any):
     """An API endpoint on a trigger nobody sees: a client gets the results as `fn` returns them
     and a failure's full message, while the page's own event shows its status line. With --mcp
-    it is a tool too, named `api_name` and described by `fn`'s docstring (studio.mcp_tools)."""
+    it is a tool too, named `api_name` and described by `fn`'s docstring
+    (studio.classroom.mcp_tools)."""
     tool = as_tool(fn, api_name)
     return gr.Button(visible=False).click(tool, inputs, outputs, api_name=api_name, **options)
 

@@ -1,5 +1,5 @@
 """Who is asking: the person behind the Gradio event being answered, for the limits and the
-usage view (studio.usage).
+usage view (studio.classroom.usage).
 
 Each app has one `Meter` (made by `meter_for` when the app is built). Gradio sets the event's
 request and app in its own context for every handler (page or API, sync or streaming, and the
@@ -17,9 +17,9 @@ import weakref
 import gradio as gr
 from gradio.context import LocalContext
 
+from studio.classroom.hosts import LOOPBACK
+from studio.classroom.usage import Caller, Meter, Person, find_callers_with
 from studio.config import Config
-from studio.hosts import LOOPBACK
-from studio.usage import Caller, Meter, Person, find_callers_with
 
 _METERS: weakref.WeakKeyDictionary[gr.Blocks, Meter] = weakref.WeakKeyDictionary()
 LABEL_CHARS = 8  # of a session hash, in the usage view
@@ -62,7 +62,7 @@ def person_of(request: gr.Request) -> Person | None:
 
 def client_address(request: gr.Request) -> str:
     """The peer's address; for a peer on this machine that names another (a share link's
-    tunnel), the last address in X-Forwarded-For, as studio.middleware reads it."""
+    tunnel), the last address in X-Forwarded-For, as studio.classroom.middleware reads it."""
     client = getattr(request, "client", None)
     peer = getattr(client, "host", "") or ""
     headers = getattr(request, "headers", None) or {}

@@ -13,13 +13,13 @@ import gradio as gr
 import pytest
 from PIL import Image
 
-from studio import usage
+from studio.classroom import usage
+from studio.classroom.limits import Limits, parse_rules
+from studio.classroom.login import LoginThrottle
+from studio.classroom.usage import Caller, Entry, Meter, Person, find_callers_with
+from studio.classroom.usage_page import may_see_usage
 from studio.errors import LimitReached
-from studio.limits import Limits, parse_rules
-from studio.login import LoginThrottle
 from studio.ui import chat, imagine, summarize
-from studio.usage import Caller, Entry, Meter, Person, find_callers_with
-from studio.usage_view import may_see_usage
 from tests.fake_backend import fake_config
 
 
@@ -251,7 +251,7 @@ def test_input_the_studio_refuses_costs_no_request(fake_backend, asking):
 
 
 def test_the_page_escapes_what_people_typed():
-    from studio.usage_report import usage_page
+    from studio.classroom.usage_report import usage_page
 
     meter = Meter(Limits(), keep_prompts=True)
     entry = Entry(meter.clock(), "ada", "chat", "ok", tokens=3, host="h", prompt="<b>hi</b>")

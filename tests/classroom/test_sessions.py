@@ -12,9 +12,9 @@ import requests
 from gradio import route_utils, state_holder
 from gradio.state_holder import SessionState
 
+from studio.classroom.sessions import LatestValue, LazySessionState
 from studio.config import load_config
 from studio.ui.app import build_app
-from studio.ui.sessions import LatestValue, LazySessionState
 
 UNREACHABLE = {  # building the app needs no backend
     setting: "http://127.0.0.1:9/never"

@@ -18,10 +18,10 @@ import requests
 from fastapi import HTTPException
 from packaging.version import Version
 
+from studio.classroom.hosts import hostname_of, is_served, machine_names, served_hosts
+from studio.classroom.login import CLIENT, LoginThrottle, password_check
+from studio.classroom.middleware import client_address, without_api_info
 from studio.config import load_config
-from studio.hosts import hostname_of, is_served, machine_names, served_hosts
-from studio.login import CLIENT, LoginThrottle, password_check
-from studio.middleware import client_address, without_api_info
 from studio.serve import launch_options
 from studio.ui.app import DELETE_CACHE, build_app, select_tabs
 from tests.conftest import ROOT, free_port, start_studio, stop_studio

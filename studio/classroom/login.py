@@ -14,7 +14,7 @@ password can be guessed at the speed of the network. The studio gives Gradio a c
   - Wrong tries are forgotten after 15 quiet minutes. At most 4096 addresses are remembered (the
     least recent go first), and only the configured user names: memory stays bounded.
 
-The client address comes from the request (see `CLIENT`, set by studio.middleware).
+The client address comes from the request (see `CLIENT`, set by studio.classroom.middleware).
 """
 
 from __future__ import annotations

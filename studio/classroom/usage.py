@@ -1,6 +1,6 @@
 """Who used what: the teacher's limits applied to every model request, and the last hour of use.
 
-    the UI (studio.ui.people)   says who is asking: a Caller (this app's Meter, the Person),
+    the UI (studio.classroom.people)   says who is asking: a Caller (this app's Meter, the Person),
                                 through the finder it installs with `find_callers_with`
     services                    `with metered(task, host, images=1, prompt=...) as call:` around
                                 each model request; a chat sets `call.tokens` as it streams
@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from studio.classroom.limits import Limiter, Limits, OverLimit, Rule, wait_words
 from studio.errors import LimitReached
-from studio.limits import Limiter, Limits, OverLimit, Rule, wait_words
 
 HOUR = 3600.0
 PROMPT_CHARS = 200  # of each prompt kept, when the teacher asked for them
@@ -184,8 +184,8 @@ class Meter:
             ) from None
 
     def report(self) -> dict:
-        """The last hour, summed: see `studio.usage_report`."""
-        from studio.usage_report import summarize_entries
+        """The last hour, summed: see `studio.classroom.usage_report`."""
+        from studio.classroom.usage_report import summarize_entries
 
         return summarize_entries(self.ledger.entries(), self.limits, self.keep_prompts)
 

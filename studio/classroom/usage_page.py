@@ -1,9 +1,11 @@
 """The teacher's usage view: `/usage` (a small page) and `/usage.json`, answered in front of
-Gradio's routes by an ASGI layer (added by studio.serve with the others of studio.middleware).
+Gradio's routes by an ASGI layer (added by studio.serve with the others of
+studio.classroom.middleware).
 
 Who may open it:
   - with `--admin user:password` (STUDIO_ADMIN): whoever gives that login (HTTP Basic), from any
-    address; wrong passwords are slowed as the studio's login is (studio.login.LoginThrottle)
+    address; wrong passwords are slowed as the studio's login is
+    (studio.classroom.login.LoginThrottle)
   - without: only a browser on the computer that runs the studio (a peer on 127.0.0.1 or ::1
     whose request names no other client in X-Forwarded-For, which a share link's tunnel does)
 The students' own login (--auth) never opens it, and no prompt text is in it unless the teacher
@@ -19,10 +21,10 @@ import json
 import math
 from dataclasses import dataclass
 
-from studio.hosts import LOOPBACK
-from studio.login import LoginThrottle
-from studio.middleware import App, Receive, Scope, Send, _header
-from studio.usage_report import usage_page
+from studio.classroom.hosts import LOOPBACK
+from studio.classroom.login import LoginThrottle
+from studio.classroom.middleware import App, Receive, Scope, Send, _header
+from studio.classroom.usage_report import usage_page
 
 PATHS = {"/usage": "html", "/usage.json": "json"}
 LOCAL_ONLY = (
@@ -110,7 +112,7 @@ class UsageView:
 
 
 def _meter(scope: Scope):
-    from studio.ui.people import meter_of  # the app's meter, made when the app was built
+    from studio.classroom.people import meter_of  # the app's meter, made when the app was built
 
     try:
         blocks = scope["app"].get_blocks()  # the FastAPI app Gradio built

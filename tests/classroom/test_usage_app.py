@@ -12,10 +12,10 @@ import pytest
 import requests
 from gradio_client import Client
 
+from studio.classroom.people import meter_of
 from studio.config import load_config
 from studio.serve import launch_options
 from studio.ui.app import build_app, select_tabs
-from studio.ui.people import meter_of
 from tests.conftest import free_port
 
 TOKEN = "hf_test_secret_token_0123456789"

@@ -4,8 +4,8 @@
 Gradio's own compression and CORS layers, so they see every request and plain response bodies.
 
   CheckHost             answers 400 to a request for a name the studio is not served under
-                        (DNS rebinding; see studio.hosts)
-  RememberClient        tells the login (studio.login.CLIENT) which address is asking
+                        (DNS rebinding; see studio.classroom.hosts)
+  RememberClient        tells the login (studio.classroom.login.CLIENT) which address is asking
   HideApiBeforeLogin    with a login, the login page carries no API description
   GuardMcp              with a login and --mcp, the MCP routes ask for it as HTTP Basic auth
 
@@ -18,7 +18,7 @@ the page reloads and gets it as before.
 Why GuardMcp: Gradio mounts its MCP server (/gradio_api/mcp/, /gradio_api/mcp/sse, .../schema)
 outside its login, so anyone could list the tools without it, and an MCP client cannot fill in
 a login page. It sends the login as HTTP Basic auth instead, checked by the login's own check
-(studio.login), wrong passwords slowed the same way.
+(studio.classroom.login), wrong passwords slowed the same way.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from urllib.parse import urlsplit
 
 from starlette.exceptions import HTTPException
 
-from studio.hosts import LOOPBACK, is_served
-from studio.login import CLIENT, PasswordCheck
-from studio.mcp_tools import MCP_PATH
+from studio.classroom.hosts import LOOPBACK, is_served
+from studio.classroom.login import CLIENT, PasswordCheck
+from studio.classroom.mcp_tools import MCP_PATH
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
