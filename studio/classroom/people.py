@@ -17,7 +17,7 @@ import weakref
 import gradio as gr
 from gradio.context import LocalContext
 
-from studio.classroom.hosts import LOOPBACK
+from studio.classroom.hosts import client_address
 from studio.classroom.usage import Caller, Meter, Person, find_callers_with
 from studio.config import Config
 
@@ -50,7 +50,7 @@ def asking() -> Caller | None:
 
 
 def person_of(request: gr.Request) -> Person | None:
-    address = client_address(request)
+    address = address_of(request)
     name = getattr(request, "username", None)
     if name:
         return Person(f"user:{name}", name, address, logged_in=True)
@@ -60,13 +60,9 @@ def person_of(request: gr.Request) -> Person | None:
     return Person(f"session:{session}", session[:LABEL_CHARS], address)
 
 
-def client_address(request: gr.Request) -> str:
-    """The peer's address; for a peer on this machine that names another (a share link's
-    tunnel), the last address in X-Forwarded-For, as studio.classroom.middleware reads it."""
+def address_of(request: gr.Request) -> str:
     client = getattr(request, "client", None)
     peer = getattr(client, "host", "") or ""
     headers = getattr(request, "headers", None) or {}
     forwarded = headers.get("x-forwarded-for", "") if hasattr(headers, "get") else ""
-    if peer in LOOPBACK and forwarded:
-        return forwarded.split(",")[-1].strip() or peer
-    return peer
+    return client_address(peer, forwarded)

@@ -14,16 +14,14 @@ turned that on (--usage-prompts).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 import json
 import math
 from dataclasses import dataclass
 
-from studio.classroom.hosts import LOOPBACK
-from studio.classroom.login import LoginThrottle
-from studio.classroom.middleware import App, Receive, Scope, Send, _header
+from studio.classroom.hosts import LOOPBACK, client_address
+from studio.classroom.login import LoginThrottle, basic_credentials
+from studio.classroom.middleware import App, Receive, Scope, Send, header_value, peer_of
 from studio.classroom.usage_report import usage_page
 
 PATHS = {"/usage": "html", "/usage.json": "json"}
@@ -52,8 +50,8 @@ def may_see_usage(
     if admin is None:
         local = peer in LOOPBACK and not forwarded
         return Answer(200) if local else Answer(403, LOCAL_ONLY)
-    address = forwarded.split(",")[-1].strip() if peer in LOOPBACK and forwarded else peer
-    user, password = _basic(authorization)
+    address = client_address(peer, forwarded)
+    user, password = basic_credentials(authorization) or (None, None)
     known = user if user is not None and hmac.compare_digest(user, admin[0]) else None
     wait = throttle.wait(address, known)
     if wait > 0:
@@ -70,18 +68,6 @@ def may_see_usage(
     return Answer(401, "The usage view needs the teacher's login (--admin).", challenge)
 
 
-def _basic(authorization: str | None) -> tuple[str | None, str | None]:
-    scheme, _, encoded = (authorization or "").partition(" ")
-    if scheme.lower() != "basic":
-        return None, None
-    try:
-        text = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None, None
-    user, sep, password = text.partition(":")
-    return (user, password) if sep else (None, None)
-
-
 class UsageView:
     def __init__(self, app: App, admin: tuple[str, str] | None = None) -> None:
         self.app, self.admin, self.throttle = app, admin, LoginThrottle()
@@ -91,11 +77,10 @@ class UsageView:
         if kind is None or scope.get("method") not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
-        peer = (scope.get("client") or ("", 0))[0]
         answer = may_see_usage(
-            peer,
-            _header(scope, b"x-forwarded-for"),
-            _header(scope, b"authorization"),
+            peer_of(scope),
+            header_value(scope, b"x-forwarded-for"),
+            header_value(scope, b"authorization"),
             self.admin,
             self.throttle,
         )
