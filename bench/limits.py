@@ -203,13 +203,11 @@ def report_serving(runs: dict[str, Result], args: argparse.Namespace) -> None:
 
 
 def micro(people: int, calls: int) -> None:
-    from studio.classroom.usage import Caller, Meter, Person, find_callers_with, metered
+    from studio.classroom.usage import Caller, Meter, Person, metered
     from studio.config import load_config
 
     configs = {"off": load_config({}), "on": load_config(dict(GENEROUS))}
     everyone = [Person(f"session:{i:032x}", f"{i:08x}", "10.0.0.1") for i in range(people)]
-    now: list[Caller | None] = [None]
-    find_callers_with(lambda: now[0])
 
     def timed(meter: Meter | None, rounds: int) -> float:
         """Seconds per metered call, cycling through everyone, `rounds` calls in all: the
@@ -220,8 +218,8 @@ def micro(people: int, calls: int) -> None:
         for part in range(5):
             started = time.perf_counter()
             for i in range(part * rounds // 5, (part + 1) * rounds // 5):
-                now[0] = Caller(meter, everyone[i % people]) if meter else None
-                with metered("summarization", "127.0.0.1", prompt=TEXT):
+                caller = Caller(meter, everyone[i % people]) if meter else None
+                with metered(caller, "summarization", "127.0.0.1", prompt=TEXT):
                     pass
             slices.append((time.perf_counter() - started) / max(1, rounds // 5))
         return statistics.median(slices)
@@ -238,7 +236,6 @@ def micro(people: int, calls: int) -> None:
             f"  limits {name:3}                     {first * 1e6:7.1f} µs with {people:,} requests "
             f"in the hour, {second * 1e6:7.1f} µs with {2 * people:,}"
         )
-    now[0] = None
 
 
 def main() -> None:

@@ -10,7 +10,8 @@
 `work` is a plain function or generator that raises `StudioError`s; a generator may yield
 `Doing(...)` between its results to say what it waits for next. The API keeps events of its
 own (`api_event`), on triggers nobody sees, so an API caller still gets the plain results and
-the full message of a failure from `shows_errors`.
+the full message of a failure from `shows_errors`. Given the app's meter, both events call
+their work with `caller=`, whom its model calls count against (studio.classroom.people).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from typing import Any
 import gradio as gr
 
 from studio.classroom.mcp_tools import as_tool
+from studio.classroom.people import with_caller
+from studio.classroom.usage import Meter
 from studio.config import Config
 from studio.errors import StudioError
 from studio.ui.common import PAGE_NOTES, UNEXPECTED, report
@@ -124,15 +127,15 @@ def on_page(
     streams = inspect.isgeneratorfunction(inspect.unwrap(work))
     skip = (gr.skip(),) * outputs
 
-    async def run(*inputs: Any) -> AsyncIterator[tuple]:
+    async def run(*inputs: Any, **given: Any) -> AsyncIterator[tuple]:
         notes = _Notes()
 
         def steps() -> Iterator:
             PAGE_NOTES.set(notes.tell)  # in the work's own thread: its progress comes here
             if streams:
-                yield from work(*inputs)
+                yield from work(*inputs, **given)
             else:
-                yield work(*inputs)
+                yield work(*inputs, **given)
 
         started = step_started = time.monotonic()
         now = doing
@@ -233,10 +236,13 @@ def page_event(
     doing: str,
     limit: float | None,
     done: str | None = None,
+    meter: Meter | None = None,
     **options: Any,
 ):
-    """The page's event for `work`: the status line tells the person, no API endpoint."""
-    handler = on_page(work, len(outputs), doing=doing, limit=limit, where=_name(work), done=done)
+    """The page's event for `work`: the status line tells the person, no API endpoint. With
+    `meter`, `work` is called with `caller=` too."""
+    run = on_page(work, len(outputs), doing=doing, limit=limit, where=_name(work), done=done)
+    handler = with_caller(run, meter)
     return gr.on(
         list(triggers),
         handler,
@@ -248,12 +254,20 @@ def page_event(
     )
 
 
-def api_event(fn: Callable, inputs: Any, outputs: Any, *, api_name: str, **options: Any):
+def api_event(
+    fn: Callable,
+    inputs: Any,
+    outputs: Any,
+    *,
+    api_name: str,
+    meter: Meter | None = None,
+    **options: Any,
+):
     """An API endpoint on a trigger nobody sees: a client gets the results as `fn` returns them
     and a failure's full message, while the page's own event shows its status line. With --mcp
     it is a tool too, named `api_name` and described by `fn`'s docstring
-    (studio.classroom.mcp_tools)."""
-    tool = as_tool(fn, api_name)
+    (studio.classroom.mcp_tools). With `meter`, `fn` is called with `caller=` too."""
+    tool = with_caller(as_tool(fn, api_name), meter)
     return gr.Button(visible=False).click(tool, inputs, outputs, api_name=api_name, **options)
 
 

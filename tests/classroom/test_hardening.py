@@ -25,6 +25,7 @@ from studio.classroom.hosts import hostname_of, is_served, machine_names, served
 from studio.classroom.login import CLIENT, LoginThrottle, basic_credentials, password_check
 from studio.classroom.middleware import client_address, without_api_info
 from studio.classroom.people import address_of
+from studio.classroom.usage import meter_for
 from studio.classroom.usage_page import may_see_usage
 from studio.config import load_config
 from studio.serve import launch_options
@@ -41,8 +42,9 @@ AUTH = f"teacher:{PASSWORD}"
 def launched(env: dict, tabs: str = "summarize"):
     """The app of `tabs`, launched in this process as serve() launches it; its Blocks."""
     config = load_config(env, tabs=tabs)
-    app = build_app(config, select_tabs(config.tabs))
-    app.launch(**{**launch_options(config, port=free_port()), "quiet": True})
+    meter = meter_for(config)
+    app = build_app(config, select_tabs(config.tabs), meter)
+    app.launch(**{**launch_options(config, port=free_port(), meter=meter), "quiet": True})
     try:
         yield app
     finally:
