@@ -1,8 +1,8 @@
 """Who used what: the teacher's limits applied to every model request, and the last hour of use.
 
-    the app (studio.ui.app)     makes one Meter (`meter_for`) and hands it to its events; each
-                                event says who is asking (studio.classroom.people): a Caller,
-                                the meter and the Person, handed to the services
+    the launch (studio.cli)     makes one Meter per app (`meter_for`); the app hands it to its
+                                events, and each says who is asking (studio.classroom.people):
+                                a Caller, the meter and the Person, handed to the services
     services                    `with metered(caller, task, host, images=1, prompt=...) as call:`
                                 around each model request; a chat sets `call.tokens` as it streams
     Meter.admit                 the flood guard (new sessions per address), the person's limits,
