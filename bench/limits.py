@@ -15,9 +15,9 @@ call with `--new-sessions`). For each app it prints requests per second (every b
 ratio to the bare app, and the app process's CPU seconds per 1,000 requests (utime + stime from
 /proc/<pid>/stat over all bursts; "beyond idle" less what it burns as long doing nothing).
 
-Then, in this process, the cost of one `studio.usage.metered(...)` around a request that does
-nothing, with `--people` people already known (each has asked once, so the studio's ceiling
-holds that many requests in its window) and after the hour holds twice as many.
+Then, in this process, the cost of one `studio.classroom.usage.metered(...)` around a request
+that does nothing, with `--people` people already known (each has asked once, so the studio's
+ceiling holds that many requests in its window) and after the hour holds twice as many.
 
     python -m bench.limits [--users 100] [--delay 2] [--bursts 3] [--new-sessions] [--micro-only]
 """
@@ -203,13 +203,11 @@ def report_serving(runs: dict[str, Result], args: argparse.Namespace) -> None:
 
 
 def micro(people: int, calls: int) -> None:
+    from studio.classroom.usage import Caller, Meter, Person, metered
     from studio.config import load_config
-    from studio.usage import Caller, Meter, Person, find_callers_with, metered
 
     configs = {"off": load_config({}), "on": load_config(dict(GENEROUS))}
     everyone = [Person(f"session:{i:032x}", f"{i:08x}", "10.0.0.1") for i in range(people)]
-    now: list[Caller | None] = [None]
-    find_callers_with(lambda: now[0])
 
     def timed(meter: Meter | None, rounds: int) -> float:
         """Seconds per metered call, cycling through everyone, `rounds` calls in all: the
@@ -220,8 +218,8 @@ def micro(people: int, calls: int) -> None:
         for part in range(5):
             started = time.perf_counter()
             for i in range(part * rounds // 5, (part + 1) * rounds // 5):
-                now[0] = Caller(meter, everyone[i % people]) if meter else None
-                with metered("summarization", "127.0.0.1", prompt=TEXT):
+                caller = Caller(meter, everyone[i % people]) if meter else None
+                with metered(caller, "summarization", "127.0.0.1", prompt=TEXT):
                     pass
             slices.append((time.perf_counter() - started) / max(1, rounds // 5))
         return statistics.median(slices)
@@ -238,7 +236,6 @@ def micro(people: int, calls: int) -> None:
             f"  limits {name:3}                     {first * 1e6:7.1f} µs with {people:,} requests "
             f"in the hour, {second * 1e6:7.1f} µs with {2 * people:,}"
         )
-    now[0] = None
 
 
 def main() -> None:

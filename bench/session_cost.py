@@ -66,10 +66,12 @@ def serve(kind: str, port: int, backend: str) -> None:
     import gradio as gr
 
     if kind == "studio":
+        from studio.classroom.usage import meter_for
         from studio.config import load_config
         from studio.ui.app import build_app
 
-        app = build_app(load_config({"HF_API_NER_BASE": f"{backend}/ner/models/bench"}))
+        config = load_config({"HF_API_NER_BASE": f"{backend}/ner/models/bench"})
+        app = build_app(config, meter=meter_for(config))  # each call metered, as with the CLI
     else:
         with gr.Blocks() as app:
             text, answer = gr.Textbox(), gr.Textbox()

@@ -51,10 +51,11 @@ print(time.perf_counter() - started)
 # What `python -m studio` does before it serves: read the settings, build the app.
 BUILD_AND_LIST_HEAVY = f"""
 import json, sys
+from studio.classroom.usage import meter_for
 from studio.config import load_config, read_environment
 from studio.ui.app import build_app, select_tabs
 config = load_config(read_environment())
-build_app(config, select_tabs(config.tabs))
+build_app(config, select_tabs(config.tabs), meter_for(config))
 print(json.dumps([name for name in {HEAVY!r} if name in sys.modules]))
 """
 

@@ -8,11 +8,12 @@ import sys
 from collections.abc import Sequence
 
 from studio.catalog import LOCAL_EXTRA_MISSING
+from studio.classroom.mcp_tools import prepare as prepare_mcp
+from studio.classroom.usage import meter_for
 from studio.config import Config, load_config, read_environment
 from studio.errors import ConfigurationError
-from studio.mcp_tools import prepare as prepare_mcp
 from studio.secrets import mask_logs
-from studio.serve import serve
+from studio.serve import Served, serve
 
 log = logging.getLogger("studio")
 
@@ -134,16 +135,18 @@ def _setup_problem(config: Config, task: str) -> str | None:
     return setup_problem(config, task)
 
 
-def _build(config: Config) -> list[tuple[object, int, list[str]]]:
-    """(app, port, its tabs' names) for each app to serve."""
+def _build(config: Config) -> list[Served]:
+    """Each app to serve, with a meter of its own that its events and its usage view share."""
     from studio.ui.app import build_app, select_tabs  # Gradio loads only once flags are read
 
     tabs = select_tabs(config.tabs)
-    if config.per_tab_ports:
-        return [
-            (build_app(config, [tab]), config.port + i, [tab.name]) for i, tab in enumerate(tabs)
-        ]
-    return [(build_app(config, tabs), config.port, [tab.name for tab in tabs])]
+    groups = [[tab] for tab in tabs] if config.per_tab_ports else [tabs]
+    apps = []
+    for i, group in enumerate(groups):
+        meter = meter_for(config)
+        app = build_app(config, group, meter)
+        apps.append(Served(app, config.port + i, [tab.name for tab in group], meter))
+    return apps
 
 
 def _check_share(config: Config, *, allow_without_auth: bool) -> None:

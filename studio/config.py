@@ -31,7 +31,7 @@ from studio.catalog import (
     TOKEN_SETTINGS,
     TaskSpec,
 )
-from studio.limits import FLOOD_GUARD, Limits, parse_rules
+from studio.classroom.limits import FLOOD_GUARD, Limits, parse_rules
 from studio.secrets import keep_secret
 
 
@@ -90,10 +90,10 @@ class Config:
     max_image_side: int = 1024  # long side of an image sent upstream
     chat_template: str = "falcon"  # prompt format for a TGI server (HF_API_FALCOM_BASE)
     chat_budget_chars: int = 24_000  # conversation kept per request, oldest turns dropped first
-    allowed_hosts: tuple[str, ...] = ()  # names served besides the defaults (studio.hosts)
+    allowed_hosts: tuple[str, ...] = ()  # names served besides the defaults (classroom.hosts)
     max_sessions: int = 1000  # Gradio sessions kept in memory; the oldest unused go first
-    mcp: bool = False  # also serve the tabs' API as MCP tools (studio.mcp_tools)
-    limits: Limits = Limits()  # none by default (studio.limits)
+    mcp: bool = False  # also serve the tabs' API as MCP tools (studio.classroom.mcp_tools)
+    limits: Limits = Limits()  # none by default (studio.classroom.limits)
     admin: tuple[str, str] | None = field(default=None, repr=False)  # the usage view's login
     usage_prompts: bool = False  # the usage view shows what was asked
 

@@ -68,7 +68,7 @@ class InputError(StudioError):
 
 
 class LimitReached(StudioError):
-    """Over one of the teacher's limits (studio.limits); `wait` in seconds."""
+    """Over one of the teacher's limits (studio.classroom.limits); `wait` in seconds."""
 
     title = "Please wait"
 

@@ -28,23 +28,26 @@ What else every launch sets, for a studio shared with a class (docs/security.md)
     state_session_capacity      Gradio keeps every session's state, 10,000 by default, and each
                                 REST call is a session of its own: the studio keeps
                                 STUDIO_MAX_SESSIONS (1000), the least recently used dropped first
-    auth                        studio.login's check: wrong passwords ever slower
-    app_kwargs middleware       studio.middleware: the Host check, the client's address for the
-                                login, no API description on the login page; with --mcp and
-                                --auth, the same login asked of every MCP request; and the
-                                teacher's usage view at /usage (studio.usage_view)
-    mcp_server                  --mcp: the tabs' API as MCP tools too (studio.mcp_tools)
+    auth                        studio.classroom.login's check: wrong passwords ever slower
+    app_kwargs middleware       studio.classroom.middleware: the Host check, the client's
+                                address for the login, no API description on the login page;
+                                with --mcp and --auth, the same login asked of every MCP
+                                request; and the teacher's usage view at /usage, handed the
+                                app's meter (studio.classroom.usage_page)
+    mcp_server                  --mcp: the tabs' API as MCP tools too (studio.classroom.mcp_tools)
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from studio.classroom.hosts import served_hosts
+from studio.classroom.login import LOGIN_MESSAGE, LoginThrottle, PasswordCheck, password_check
+from studio.classroom.usage import Meter
 from studio.config import Config
-from studio.hosts import served_hosts
-from studio.login import LOGIN_MESSAGE, LoginThrottle, PasswordCheck, password_check
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -62,8 +65,22 @@ def thread_pool_size(concurrency: int) -> int:
     return concurrency + HEADROOM
 
 
-def launch_options(config: Config, *, port: int | None = None) -> dict[str, Any]:
-    """The keyword arguments of `Blocks.launch` for this configuration (`port`: this app's)."""
+@dataclass(frozen=True)
+class Served:
+    """One app to serve: its Blocks, its port, its tabs' names and the meter its events count
+    with (the usage view shows it)."""
+
+    app: gr.Blocks
+    port: int
+    tabs: Sequence[str]
+    meter: Meter | None = None
+
+
+def launch_options(
+    config: Config, *, port: int | None = None, meter: Meter | None = None
+) -> dict[str, Any]:
+    """The keyword arguments of `Blocks.launch` for this configuration (`port`: this app's;
+    `meter`: the one the app was built with, for the usage view)."""
     from studio.tasks.uploads import MAX_UPLOAD_BYTES  # Pillow, too, loads only when serving
     from studio.ui.look import CSS
 
@@ -81,7 +98,7 @@ def launch_options(config: Config, *, port: int | None = None) -> dict[str, Any]
         "run_history": False,
         "ssr_mode": False,
         "state_session_capacity": config.max_sessions,
-        "app_kwargs": {"middleware": middleware(config, check)},
+        "app_kwargs": {"middleware": middleware(config, check, meter)},
         "mcp_server": config.mcp,
         "css": CSS,  # the studio's look, the same in every app
         "prevent_thread_lock": True,  # serve() launches every app, then waits
@@ -89,18 +106,20 @@ def launch_options(config: Config, *, port: int | None = None) -> dict[str, Any]
     }
 
 
-def middleware(config: Config, check: PasswordCheck | None = None) -> list:
-    """The studio's ASGI layers for this configuration (see studio.middleware), outermost first;
-    `check`: the login's, which the MCP routes ask too."""
+def middleware(
+    config: Config, check: PasswordCheck | None = None, meter: Meter | None = None
+) -> list:
+    """The studio's ASGI layers for this configuration (see studio.classroom.middleware),
+    outermost first; `check`: the login's, which the MCP routes ask too; `meter`: the app's."""
     from starlette.middleware import Middleware
 
-    from studio.middleware import CheckHost, GuardMcp, HideApiBeforeLogin, RememberClient
-    from studio.usage_view import UsageView
+    from studio.classroom.middleware import CheckHost, GuardMcp, HideApiBeforeLogin, RememberClient
+    from studio.classroom.usage_page import UsageView
 
     layers = [
         Middleware(CheckHost, allowed=served_hosts(config.host, config.allowed_hosts)),
         Middleware(RememberClient),
-        Middleware(UsageView, admin=config.admin),
+        Middleware(UsageView, admin=config.admin, meter=meter),
     ]
     if config.auth:
         layers.append(Middleware(HideApiBeforeLogin))
@@ -110,27 +129,28 @@ def middleware(config: Config, check: PasswordCheck | None = None) -> list:
     return layers
 
 
-def startup_banner(config: Config, apps: Sequence, launched: Sequence) -> str:
+def startup_banner(config: Config, apps: Sequence[Served], launched: Sequence) -> str:
     from studio.banner import banner
     from studio.services import setup_problem
 
-    names_and_ports = [(names, port) for _, port, names in apps]
+    names_and_ports = [(served.tabs, served.port) for served in apps]
     shares = [getattr(app, "share_url", None) for app in launched]
     return banner(
         config, names_and_ports, lambda task: setup_problem(config, task), share_urls=shares
     )
 
 
-def serve(config: Config, apps: Sequence[tuple[gr.Blocks, int, Sequence[str]]]) -> int:
-    """Launch each (app, port, its tabs' names), say where they run, serve until interrupted,
-    close them all; the exit status.
+def serve(config: Config, apps: Sequence[Served]) -> int:
+    """Launch each app on its port, say where they run, serve until interrupted, close them
+    all; the exit status.
 
     A port in use is one line on stderr and status 1, after closing the apps already launched.
     """
     launched: list[gr.Blocks] = []
-    for app, port, _ in apps:
+    for served in apps:
+        app, port = served.app, served.port
         try:
-            app.launch(**launch_options(config, port=port))
+            app.launch(**launch_options(config, port=port, meter=served.meter))
         except OSError:
             print(
                 f"studio: port {port} on {config.host} is in use; choose another with --port.",
@@ -141,7 +161,7 @@ def serve(config: Config, apps: Sequence[tuple[gr.Blocks, int, Sequence[str]]]) 
             return 1
         launched.append(app)
         if config.mcp:
-            from studio.mcp_tools import adapt_server
+            from studio.classroom.mcp_tools import adapt_server
 
             adapt_server(app, config.auth)
     print(startup_banner(config, apps, launched), flush=True)

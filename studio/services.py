@@ -4,9 +4,10 @@ Each service joins the pure task logic (`studio.tasks`) to a backend (`studio.ba
 summarize a text, find entities, caption an image, paint a prompt, stream a chat reply. The UI
 calls these; no UI module imports another to reach one.
 
-Each model request is counted here, whoever calls (page or API): `studio.usage.metered` asks
-who is asking, refuses with the wait when they are over a limit, and notes the request for the
-teacher's usage view (a chat reply's tokens when it ends).
+Each model request is counted here, whoever calls (page or API): the UI hands each service the
+`caller` (the app's meter and the person asking; None: nothing is counted), and
+`studio.classroom.usage.metered` refuses with the wait when they are over a limit, and notes the
+request for the teacher's usage view (a chat reply's tokens when it ends).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from studio.backends.base import Cancelled as Cancelled
 from studio.backends.base import stop_with as stop_with
 from studio.backends.model_list import ModelChoices, model_choices
 from studio.backends.registry import ChatRequest
+from studio.classroom.usage import Caller, metered
 from studio.config import Config, Endpoint
 from studio.errors import ConfigurationError, InputError
 from studio.reply_stream import paced_reply
@@ -37,7 +39,6 @@ from studio.tasks.models import checked_model_id
 from studio.tasks.pacing import UPDATE_INTERVAL, Update
 from studio.tasks.reproduce import Call
 from studio.tasks.uploads import PreparedImage
-from studio.usage import metered
 
 Progress = Callable[[str], None] | None
 
@@ -138,6 +139,7 @@ def summarize_text(
     max_length: int | None = None,
     progress: Progress = None,
     calls: list[Call] | None = None,
+    caller: Caller | None = None,
 ) -> summaries.Summary:
     """A summary, asked in pieces when the text is longer than the model reads at once."""
 
@@ -145,15 +147,20 @@ def summarize_text(
         return ask(endpoint, piece, parameters, progress=progress, calls=calls)
 
     summaries.validate(text, min_length, max_length)  # the person's input costs no request
-    with metered(endpoint.task, endpoint.host, prompt=text):
+    with metered(caller, endpoint.task, endpoint.host, prompt=text):
         return summaries.summarize(text, complete, min_length=min_length, max_length=max_length)
 
 
 def find_entities(
-    endpoint: Endpoint, text: str, *, progress: Progress = None, calls: list[Call] | None = None
+    endpoint: Endpoint,
+    text: str,
+    *,
+    progress: Progress = None,
+    calls: list[Call] | None = None,
+    caller: Caller | None = None,
 ) -> list[Entity]:
     """Whole entities in `text`, merged from whatever tokens or groups the server answers."""
-    with metered(endpoint.task, endpoint.host, prompt=text):
+    with metered(caller, endpoint.task, endpoint.host, prompt=text):
         answer = ask(endpoint, text, progress=progress, calls=calls)
     return merge_entities(text, answer)
 
@@ -165,10 +172,11 @@ def caption_image(
     model: str | None = None,
     progress: Progress = None,
     calls: list[Call] | None = None,
+    caller: Caller | None = None,
 ) -> str:
     """A one-sentence caption of a prepared upload, stripped; by `model` when one was chosen."""
     endpoint = with_model(endpoint, model)
-    with metered(endpoint.task, endpoint.host):
+    with metered(caller, endpoint.task, endpoint.host):
         answer = ask(
             endpoint, image.jpeg, content_type="image/jpeg", progress=progress, calls=calls
         )
@@ -181,9 +189,10 @@ def paint_picture(
     *,
     progress: Progress = None,
     calls: list[Call] | None = None,
+    caller: Caller | None = None,
 ) -> Image.Image:
     """The picture for checked settings; raw bytes, base64 in JSON and `b64_json` all decode."""
-    with metered(endpoint.task, endpoint.host, images=1, prompt=request.prompt):
+    with metered(caller, endpoint.task, endpoint.host, images=1, prompt=request.prompt):
         answer = ask(
             endpoint,
             request.prompt,
@@ -205,6 +214,7 @@ async def stream_reply(
     model: str | None = None,
     progress: Progress = None,
     interval: float = UPDATE_INTERVAL,
+    caller: Caller | None = None,
 ) -> AsyncIterator[Update]:
     """The reply as it grows: the first text at once, then at most one update per `interval`
     with all that came meanwhile, and a `final` one when the reply has ended well. A failure is
@@ -214,10 +224,10 @@ async def stream_reply(
     `studio.reply_stream`).
 
     `model`: the one `chat_request` was built for, when the person chose one; the backend
-    explains a failure with it.
+    explains a failure with it. `caller`: whom the reply's tokens count against.
     """
     endpoint = with_model(endpoint, model)
-    with metered(endpoint.task, endpoint.host, prompt=_last_words(request)) as call:
+    with metered(caller, endpoint.task, endpoint.host, prompt=_last_words(request)) as call:
         paced = paced_reply(endpoint, request, progress, interval)
         async with contextlib.aclosing(paced) as updates:
             async for update in updates:

@@ -161,8 +161,8 @@ def test_a_token_a_server_or_a_choice_wins_over_the_embedded_default():
 
 
 def test_limits_are_off_by_default_and_read_from_settings_or_flags():
+    from studio.classroom.limits import Limits, Rule
     from studio.cli import parse_args
-    from studio.limits import Limits, Rule
 
     assert load_config({}).limits == Limits() and not load_config({}).limits.on
     env = {

@@ -7,8 +7,8 @@ import inspect
 import gradio as gr
 import pytest
 
+from studio.classroom.login import LOGIN_MESSAGE
 from studio.config import load_config
-from studio.login import LOGIN_MESSAGE
 from studio.serve import HEADROOM, launch_options, thread_pool_size
 from studio.tasks.uploads import MAX_UPLOAD_BYTES
 from studio.ui.look import CSS
@@ -42,7 +42,7 @@ def test_the_options_carry_the_configuration():
         "prevent_thread_lock": True,
         "quiet": True,
     }
-    assert inspect.iscoroutinefunction(check)  # studio.login's check, awaited by Gradio
+    assert inspect.iscoroutinefunction(check)  # studio.classroom.login's check, awaited by Gradio
     assert [layer.cls.__name__ for layer in middleware] == [
         "CheckHost",
         "RememberClient",

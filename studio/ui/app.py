@@ -1,4 +1,7 @@
-"""Compose the tabs into one Blocks app; the same function builds an app of a single tab."""
+"""Compose the tabs into one Blocks app; the same function builds an app of a single tab.
+
+The app's meter (studio.classroom.usage), made by whoever launches it, is handed to each tab,
+whose events hand the person asking to the services: without one, nothing is counted."""
 
 from __future__ import annotations
 
@@ -9,13 +12,13 @@ from dataclasses import dataclass
 import gradio as gr
 
 from studio.catalog import TASKS
+from studio.classroom.sessions import use_lazy_session_state
+from studio.classroom.usage import Meter
 from studio.config import Config
 from studio.doctor import check as check_tasks
 from studio.errors import ConfigurationError
 from studio.ui import caption, chat, entities, game, imagine, look, summarize
 from studio.ui.common import describe_endpoint
-from studio.ui.people import meter_for
-from studio.ui.sessions import use_lazy_session_state
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,8 @@ class Tab:
     name: str  # for --tabs
     title: str
     tasks: tuple[str, ...]  # whose endpoints it uses, for the backends table
-    build: Callable[[Config, Collection[str]], None]  # (config, the app's tab names)
+    # (config, the app's tab names, the app's meter or None)
+    build: Callable[[Config, Collection[str], Meter | None], None]
 
 
 TABS: tuple[Tab, ...] = (
@@ -65,9 +69,12 @@ WHAT_IT_IS = (
 )
 
 
-def build_app(config: Config, tabs: Sequence[Tab] | None = None) -> gr.Blocks:
+def build_app(
+    config: Config, tabs: Sequence[Tab] | None = None, meter: Meter | None = None
+) -> gr.Blocks:
+    """The app of `tabs` (the configured ones when None); `meter` counts what people ask."""
     tabs = list(tabs) if tabs is not None else select_tabs(config.tabs)
-    use_lazy_session_state()  # a new session costs what it does in a bare app: see sessions.py
+    use_lazy_session_state()  # a session costs what it does in a bare app: see classroom.sessions
     title = TITLE if len(tabs) > 1 else f"{TITLE} · {tabs[0].title}"
     with gr.Blocks(title=title, delete_cache=DELETE_CACHE) as app:
         view = title_line(title)
@@ -80,14 +87,13 @@ def build_app(config: Config, tabs: Sequence[Tab] | None = None) -> gr.Blocks:
         )
         served = frozenset(tab.name for tab in tabs)
         if len(tabs) == 1:
-            tabs[0].build(config, served)
+            tabs[0].build(config, served, meter)
         else:
             # On a phone the tabs wrap onto a second line instead of hiding behind a menu.
             with gr.Tabs(overflow_behavior="wrap"):
                 for tab in tabs:
                     with gr.Tab(tab.title, id=tab.name):
-                        tab.build(config, served)
-    meter_for(app, config)  # the limits and the usage view (studio.usage)
+                        tab.build(config, served, meter)
     # These tabs wait on model servers, not on this CPU: let many people wait at once.
     app.queue(default_concurrency_limit=config.concurrency)
     return app

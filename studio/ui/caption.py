@@ -7,6 +7,7 @@ from collections.abc import Collection
 
 import gradio as gr
 
+from studio.classroom.usage import Caller, Meter
 from studio.config import Config
 from studio.snippets import photo
 from studio.ui.code_panel import code_panel, shown
@@ -17,7 +18,12 @@ from studio.ui.waiting import api_event, page_event, status_line, stop_button, t
 
 @shows_errors
 def caption_upload(
-    config: Config, folder: str, image: dict | None, model: str | None = None
+    config: Config,
+    folder: str,
+    image: dict | None,
+    model: str | None = None,
+    *,
+    caller: Caller | None = None,
 ) -> str:
     """Describe a photo in one sentence with an image-captioning model.
 
@@ -32,20 +38,25 @@ def caption_upload(
     Returns:
         the caption: one sentence
     """
-    return caption_uploaded(config, image, folder, model)
+    return caption_uploaded(config, image, folder, model, caller=caller)
 
 
 def caption_with_code(
-    config: Config, image: dict | None, model: str | None = None, *, folder: str
+    config: Config,
+    image: dict | None,
+    model: str | None = None,
+    *,
+    folder: str,
+    caller: Caller | None = None,
 ) -> tuple:
     """The page's caption, by the model the person picked (None: the configured one), then its
     card and code."""
     calls: list = []
-    caption = caption_uploaded(config, image, folder, model, calls=calls)
+    caption = caption_uploaded(config, image, folder, model, calls=calls, caller=caller)
     return caption, *shown(config, "Caption", calls, "/caption", [photo()])
 
 
-def build(config: Config, served: Collection[str] = ()) -> None:
+def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
     setup_notice(config, "caption")
     with gr.Row():
         with gr.Column():
@@ -73,6 +84,7 @@ def build(config: Config, served: Collection[str] = ()) -> None:
         doing="Captioning",
         limit=time_limit(config, "caption"),
         preprocess=False,
+        meter=meter,
     )
     stop_button(stop, [captioning], status)
     api_event(
@@ -81,4 +93,5 @@ def build(config: Config, served: Collection[str] = ()) -> None:
         caption,
         api_name="caption",
         preprocess=False,
+        meter=meter,
     )

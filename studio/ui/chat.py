@@ -18,6 +18,8 @@ from collections.abc import Collection
 
 import gradio as gr
 
+from studio.classroom.people import with_caller
+from studio.classroom.usage import Meter
 from studio.config import Config, Endpoint
 from studio.services import describe_backend, repetition_penalty_info
 from studio.tasks.replies import mark_stopped
@@ -47,7 +49,7 @@ INSTANT = dict(queue=False, api_visibility="private")  # quick steps of the page
 NOTHING_SENT = "Nothing sent yet: the prompt of the next reply shows here."
 
 
-def build(config: Config, served: Collection[str] = ()) -> None:
+def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
     replies = Replies(config)
     setup_notice(config, "chat", "This chat has no model to talk to yet.")
     gr.Markdown(describe_backend(config.endpoint("chat")), elem_id="chat-protocol")
@@ -96,18 +98,19 @@ def build(config: Config, served: Collection[str] = ()) -> None:
         (send, stop, carry_on),
         (stats, sent, sent_settings, *panel.outputs),
         [model, *controls],
+        meter,
     )
-    api_endpoint(replies, message, controls)
+    api_endpoint(replies, message, controls, meter)
 
 
-def wire(replies, session, chatbot, message, buttons, shown, controls) -> None:
+def wire(replies, session, chatbot, message, buttons, shown, controls, meter=None) -> None:
     """`shown`: the stats line, the prompt sent and its settings, then the code panel;
-    `controls`: the model first, then the settings."""
+    `controls`: the model first, then the settings; `meter`: the app's, for the turn."""
     send, stop, carry_on = buttons
     stats, sent, sent_settings, *panel = shown
     starting = [chatbot, message, *buttons]
     turn = dict(
-        fn=turn_handler(replies),
+        fn=with_caller(turn_handler(replies), meter),
         inputs=[session, *controls],
         outputs=[chatbot, stats, sent, sent_settings, message, *buttons, *panel],
         show_progress="hidden",
@@ -184,7 +187,9 @@ def settings_controls(endpoint: Endpoint) -> list[gr.components.Component]:
     return [system_prompt, temperature, top_p, max_new_tokens, repetition_penalty, seed]
 
 
-def api_endpoint(replies: Replies, message: gr.Textbox, controls: list) -> None:
+def api_endpoint(
+    replies: Replies, message: gr.Textbox, controls: list, meter: Meter | None = None
+) -> None:
     """/chat for gradio_client: the message first, the settings optional, and the history kept
     in the caller's session. Hidden components: the page has its own chat. The seed is a
     number here, as it always was for API callers; the page's is a text box. The model comes
@@ -194,7 +199,7 @@ def api_endpoint(replies: Replies, message: gr.Textbox, controls: list) -> None:
     seed = gr.Number(label="Seed (empty: random)", value=None, precision=0, visible=False)
     model = gr.Textbox("", label="Model (empty: the configured one)", visible=False)
     gr.Button(visible=False).click(
-        replies.chat,
+        with_caller(replies.chat, meter),
         [message, *controls[:-1], seed, model, history],
         [reply, history],
         api_name="chat",

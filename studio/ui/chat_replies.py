@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 import gradio as gr
 
 from studio.backends.registry import ChatRequest
+from studio.classroom.usage import Caller
 from studio.config import Config
 from studio.errors import StudioError
 from studio.services import chat_request, require_setup, stream_reply
@@ -93,10 +94,12 @@ class Replies:
         continuing: bool = False,
         ended: Ended | None = None,
         model: str | None = None,
+        caller: Caller | None = None,
     ):
         """(chat, stats line, the request sent or None) as the reply streams. `continuing`: go
         on with the chat's last reply, appending to it; otherwise answer its last user message.
-        `ended` hears how it ended; `model`: the one the person picked."""
+        `ended` hears how it ended; `model`: the one the person picked; `caller`: whom the
+        reply counts against."""
         history = list(history or [])
         last = history[-1].get("role") if history else None
         if last != ("assistant" if continuing else "user"):
@@ -116,7 +119,9 @@ class Replies:
         text, stats = partial, ReplyStats()
         try:
             async with contextlib.aclosing(
-                stream_reply(self.endpoint, request, model=model, progress=notify_progress)
+                stream_reply(
+                    self.endpoint, request, model=model, progress=notify_progress, caller=caller
+                )
             ) as updates:
                 async for update in updates:
                     if update.new:
@@ -144,6 +149,8 @@ class Replies:
         seed: float | None = None,
         model: str | None = None,
         history: list | None = None,
+        *,
+        caller: Caller | None = None,
     ):
         """Send a message to the chat model; yields the reply so far as it streams.
 
@@ -175,7 +182,9 @@ class Replies:
         asked, answer = {"role": "user", "content": content_text(message)}, assistant("")
         try:
             async with contextlib.aclosing(
-                stream_reply(self.endpoint, request, model=model, progress=notify_progress)
+                stream_reply(
+                    self.endpoint, request, model=model, progress=notify_progress, caller=caller
+                )
             ) as updates:
                 async for update in updates:
                     if update.text == answer["content"]:

@@ -46,9 +46,9 @@ PANEL = 5  # the reproducibility card and the four snippets (studio.ui.code_pane
 
 
 def turn_handler(replies: Replies):
-    async def turn(session: ChatSession, model: str | None, system: str, *controls):
-        """Stream the reply the start claimed by the model the person picked; then Send is
-        back, Continue if it was cut, and the reply's card and code."""
+    async def turn(session: ChatSession, model: str | None, system: str, *controls, caller=None):
+        """Stream the reply the start claimed by the model the person picked, counted against
+        `caller`; then Send is back, Continue if it was cut, and the reply's card and code."""
         claimed = session.take()
         if claimed is None:
             yield (gr.skip(),) * (8 + PANEL)
@@ -57,7 +57,13 @@ def turn_handler(replies: Replies):
         ended = Ended()
         try:
             async for shown, line, request in replies.reply(
-                chat, system, *controls, continuing=continuing, ended=ended, model=model
+                chat,
+                system,
+                *controls,
+                continuing=continuing,
+                ended=ended,
+                model=model,
+                caller=caller,
             ):
                 yield (shown, line, *sent_view(request), *(gr.skip(),) * (4 + PANEL))
         finally:

@@ -17,6 +17,7 @@ import gradio as gr
 from gradio import processing_utils
 from PIL import Image
 
+from studio.classroom.usage import Caller
 from studio.config import Config, Endpoint
 from studio.errors import TELL_TEACHER, InputError, StudioError
 from studio.services import caption_image, require_setup, setup_problem
@@ -170,13 +171,17 @@ def caption_uploaded(
     folder: str,
     model: str | None = None,
     calls: list | None = None,
+    caller: Caller | None = None,
 ) -> str:
     """Caption an unprocessed upload, by `model` when the person chose one; the file is checked
-    before any model is asked. `calls` hears of the request, for "Show the code"."""
+    before any model is asked. `calls` hears of the request, for "Show the code"; it is
+    counted against `caller`."""
     prepared = prepare(config, payload, folder)
     require_setup(config, "caption")
     endpoint = config.endpoint("caption")
-    return caption_image(endpoint, prepared, model=model, progress=notify_progress, calls=calls)
+    return caption_image(
+        endpoint, prepared, model=model, progress=notify_progress, calls=calls, caller=caller
+    )
 
 
 def save_png(picture: Image.Image, request: ImageRequest, *, model: str, folder: str) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Collection
 
 import gradio as gr
 
+from studio.classroom.usage import Caller, Meter
 from studio.config import Config
 from studio.errors import InputError
 from studio.services import find_entities as entities_in
@@ -41,17 +42,22 @@ COLUMNS = ["Entity", "Type", "Score", "Start", "End"]
 MAX_CHARS = 10_000
 
 
-def entities_of(config: Config, text: str, calls: list | None = None) -> tuple[list, list[Entity]]:
-    """The text as highlighted pieces, and the entities for the table."""
+def entities_of(
+    config: Config, text: str, calls: list | None = None, caller: Caller | None = None
+) -> tuple[list, list[Entity]]:
+    """The text as highlighted pieces, and the entities for the table; asked for `caller`."""
     if not checked_text(text, "The text", limit=MAX_CHARS):
         raise InputError("Type or paste some text to find entities in.")
     require_setup(config, "ner")
-    found = entities_in(config.endpoint("ner"), text, progress=notify_progress, calls=calls)
+    endpoint = config.endpoint("ner")
+    found = entities_in(endpoint, text, progress=notify_progress, calls=calls, caller=caller)
     return segments(text, found), found
 
 
 @shows_errors
-def find_entities(config: Config, text: str) -> tuple[list, list[Entity]]:
+def find_entities(
+    config: Config, text: str, *, caller: Caller | None = None
+) -> tuple[list, list[Entity]]:
     """Find the named entities in a text: people (PER), organisations (ORG), places (LOC) and
     other names (MISC), with a token-classification model (BERT NER by default).
 
@@ -63,17 +69,19 @@ def find_entities(config: Config, text: str) -> tuple[list, list[Entity]]:
     Returns:
         the text cut into pieces, each with its entity type (PER, ORG, LOC, MISC) or none
     """
-    return entities_of(config, text)
+    return entities_of(config, text, caller=caller)
 
 
 def entity_rows(found: list[Entity]) -> list[list]:
     return [[e.text, e.type, round(e.score, 3), e.start, e.end] for e in found]
 
 
-def entities_view(config: Config, text: str, calls: list | None = None) -> tuple[str, list[list]]:
+def entities_view(
+    config: Config, text: str, calls: list | None = None, caller: Caller | None = None
+) -> tuple[str, list[list]]:
     """The page's view: the text with each entity marked and its type written beside it, then
     one legend, or a plain sentence when there is none; and the table's rows."""
-    pieces, found = entities_of(config, text, calls)
+    pieces, found = entities_of(config, text, calls, caller)
     if not found:
         return f"<p class='no-entities' role='status'>{NONE_FOUND}</p>", []
     marked = "".join(_piece(piece, kind) for piece, kind in pieces)
@@ -87,10 +95,10 @@ def entities_view(config: Config, text: str, calls: list | None = None) -> tuple
     )
 
 
-def entities_with_code(config: Config, text: str) -> tuple:
+def entities_with_code(config: Config, text: str, *, caller: Caller | None = None) -> tuple:
     """The page's view, then its card and code."""
     calls: list = []
-    view = entities_view(config, text, calls)
+    view = entities_view(config, text, calls, caller)
     return (*view, *shown(config, "Entities", calls, "/ner", [text]))
 
 
@@ -114,7 +122,7 @@ def _legend_item(kind: str) -> str:
     )
 
 
-def build(config: Config, served: Collection[str] = ()) -> None:
+def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
     setup_notice(config, "ner")
     with gr.Row():
         with gr.Column():
@@ -141,6 +149,7 @@ def build(config: Config, served: Collection[str] = ()) -> None:
         status,
         doing="Finding entities",
         limit=time_limit(config, "ner"),
+        meter=meter,
     )
     stop_button(stop, [finding], status)
     # The API's /ner answers highlighted text, as it always did.
@@ -152,4 +161,5 @@ def build(config: Config, served: Collection[str] = ()) -> None:
         text,
         [highlighted, gr.State([])],
         api_name="ner",
+        meter=meter,
     )

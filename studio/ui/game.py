@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Collection
 
+from studio.classroom.usage import Meter
 from studio.config import Config
 from studio.ui import game_code
 from studio.ui.code_panel import empty as code_empty
@@ -23,22 +24,22 @@ from studio.ui.waiting import api_event, page_event, stop_button, time_limit
 __all__ = ["build", "play_on_cards"]
 
 
-def build(config: Config, served: Collection[str] = ()) -> None:
+def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
     """The game's tab; `served` names the tabs in the same app. With the Caption and Imagine
     tabs there, their /caption and /generate_image are the API; without them, the game's are."""
     setup_notice(config, "caption")
     setup_notice(config, "image")
     page = layout()
-    wire_page(page, config)
-    wire_api(page, config, served)
+    wire_page(page, config, meter)
+    wire_api(page, config, served, meter)
 
 
-def wire_page(page: GamePage, config: Config) -> None:
+def wire_page(page: GamePage, config: Config, meter: Meter | None = None) -> None:
     folder = page.upload.GRADIO_CACHE  # where Gradio keeps uploads, examples and our pictures
     limit = time_limit(config, "caption", "image")
     # preprocess=False: the upload reaches prepare_upload as a file, whatever it holds, so a
     # file that is not an image or is too large gets our message; numbers are checked by us too.
-    common = dict(limit=limit, preprocess=False)
+    common = dict(limit=limit, preprocess=False, meter=meter)
     captioning = page_event(
         [page.caption_button.click],
         functools.partial(caption_uploaded, config, folder=folder),
@@ -96,9 +97,12 @@ def clear(page: GamePage, events: list) -> None:
     )
 
 
-def wire_api(page: GamePage, config: Config, served: Collection[str]) -> None:
+def wire_api(
+    page: GamePage, config: Config, served: Collection[str], meter: Meter | None = None
+) -> None:
     folder = page.upload.GRADIO_CACHE
     painted = [page.generated, page.latest]
+    common = dict(preprocess=False, meter=meter)
     # One name per app: the owning tab's event has it when that tab is served too.
     if "caption" not in served:
         api_event(
@@ -106,7 +110,7 @@ def wire_api(page: GamePage, config: Config, served: Collection[str]) -> None:
             page.upload,
             page.caption,
             api_name="caption",
-            preprocess=False,
+            **common,
         )
     if "imagine" not in served:
         api_event(
@@ -114,19 +118,19 @@ def wire_api(page: GamePage, config: Config, served: Collection[str]) -> None:
             [page.caption, page.seed],
             painted,
             api_name="generate_image",
-            preprocess=False,
+            **common,
         )
     api_event(
         functools.partial(caption_and_generate, config, folder),
         [page.upload, page.seed],
         [page.caption, *painted],
         api_name="caption_and_generate",
-        preprocess=False,
+        **common,
     )
     api_event(
         functools.partial(play, config, folder),
         [page.upload, page.rounds, page.seed],
         page.gallery,
         api_name="play_rounds",
-        preprocess=False,
+        **common,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from studio.classroom.usage import Caller
 from studio.config import Config
 from studio.snippets import photo
 from studio.tasks.image_settings import describe, make_image_request
@@ -17,11 +18,18 @@ from studio.ui.waiting import Doing
 TITLE = "Describe and generate"
 
 
-def both_with_code(config: Config, folder: str, image: dict | None, seed: float | None):
+def both_with_code(
+    config: Config,
+    folder: str,
+    image: dict | None,
+    seed: float | None,
+    *,
+    caller: Caller | None = None,
+):
     """The page's Caption and generate, then the card and code of both requests."""
     calls: list = []
     skip = (gr.skip(),) * len(code_empty())
-    for step in game.caption_then_paint(config, folder, image, seed, calls):
+    for step in game.caption_then_paint(config, folder, image, seed, calls, caller):
         if isinstance(step, Doing):
             yield step
             continue
@@ -38,11 +46,19 @@ def _game_code(config: Config, calls: list, api_name: str, record: dict, *extra)
     return shown(config, TITLE, calls, api_name, args, settings=settings, stream=stream)
 
 
-def play_with_code(config: Config, folder: str, image: dict | None, rounds: float, seed):
+def play_with_code(
+    config: Config,
+    folder: str,
+    image: dict | None,
+    rounds: float,
+    seed,
+    *,
+    caller: Caller | None = None,
+):
     """The page's game, then the card and code of its last round."""
     calls: list = []
     skip = (gr.skip(),) * len(code_empty())
-    for step in game.play_on_cards(config, folder, image, rounds, seed, calls):
+    for step in game.play_on_cards(config, folder, image, rounds, seed, calls, caller):
         yield step if isinstance(step, Doing) else (*step, *skip)
     last = calls[-2:]  # the last round: its caption, then its picture
     record = {"settings": "", "seed": None}

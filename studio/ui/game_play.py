@@ -12,6 +12,7 @@ import gradio as gr
 from gradio import processing_utils
 from PIL import Image
 
+from studio.classroom.usage import Caller
 from studio.config import Config
 from studio.services import caption_image, paint_picture, require_setup
 from studio.tasks.game import Captioned, Round, play_steps
@@ -33,16 +34,20 @@ def _require_both(config: Config) -> None:
     require_setup(config, "image")
 
 
-def _caption(config: Config, picture: Image.Image, calls: list | None = None) -> str:
+def _caption(
+    config: Config, picture: Image.Image, calls: list | None = None, caller: Caller | None = None
+) -> str:
     prepared = prepare_upload(picture, max_side=config.max_image_side)
     endpoint = config.endpoint("caption")
-    return caption_image(endpoint, prepared, progress=notify_progress, calls=calls)
+    return caption_image(endpoint, prepared, progress=notify_progress, calls=calls, caller=caller)
 
 
-def _paint(config: Config, prompt: str, seed: int, calls: list | None = None) -> Image.Image:
+def _paint(
+    config: Config, prompt: str, seed: int, calls: list | None = None, caller: Caller | None = None
+) -> Image.Image:
     request = make_image_request(prompt, seed=seed)  # the course's defaults, the round's seed
     endpoint = config.endpoint("image")
-    return paint_picture(endpoint, request, progress=notify_progress, calls=calls)
+    return paint_picture(endpoint, request, progress=notify_progress, calls=calls, caller=caller)
 
 
 def _keep(
@@ -52,7 +57,9 @@ def _keep(
 
 
 @shows_errors
-def caption_upload(config: Config, folder: str, image: dict | None) -> str:
+def caption_upload(
+    config: Config, folder: str, image: dict | None, *, caller: Caller | None = None
+) -> str:
     """Describe a photo in one sentence with an image-captioning model.
 
     Args:
@@ -61,21 +68,34 @@ def caption_upload(config: Config, folder: str, image: dict | None) -> str:
     Returns:
         the caption: one sentence
     """
-    return caption_uploaded(config, image, folder)
+    return caption_uploaded(config, image, folder, caller=caller)
 
 
-def paint_caption(config: Config, folder: str, text: str, seed: float | None = RANDOM_SEED):
+def paint_caption(
+    config: Config,
+    folder: str,
+    text: str,
+    seed: float | None = RANDOM_SEED,
+    *,
+    caller: Caller | None = None,
+):
     """Paint the caption, with the course's settings and this seed: the picture, the line of
     its settings and its record."""
     request = make_image_request(text, seed=seed)
     require_setup(config, "image")
-    path, record = _keep(config, folder, _paint(config, request.prompt, request.seed), request)
+    picture = _paint(config, request.prompt, request.seed, caller=caller)
+    path, record = _keep(config, folder, picture, request)
     return path, record["settings"], record
 
 
 @shows_errors
 def generate_from_caption(
-    config: Config, folder: str, text: str, seed: float | None = RANDOM_SEED
+    config: Config,
+    folder: str,
+    text: str,
+    seed: float | None = RANDOM_SEED,
+    *,
+    caller: Caller | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Make a picture from a text prompt with a text-to-image model, with the default settings.
 
@@ -89,12 +109,17 @@ def generate_from_caption(
     Returns:
         the picture, as a PNG with its settings inside
     """
-    path, _, record = paint_caption(config, folder, text, seed)
+    path, _, record = paint_caption(config, folder, text, seed, caller=caller)
     return path, record
 
 
 def caption_then_paint(
-    config: Config, folder: str, image: dict | None, seed: float | None, calls: list | None = None
+    config: Config,
+    folder: str,
+    image: dict | None,
+    seed: float | None,
+    calls: list | None = None,
+    caller: Caller | None = None,
 ):
     """Caption the upload, show the caption, then paint it: (caption, picture, settings,
     record), with `Doing` between for the page."""
@@ -102,17 +127,22 @@ def caption_then_paint(
     seed = resolve_seed(seed)  # a bad seed is refused before any model is asked
     _require_both(config)
     endpoint = config.endpoint("caption")
-    text = caption_image(endpoint, prepared, progress=notify_progress, calls=calls)
+    text = caption_image(endpoint, prepared, progress=notify_progress, calls=calls, caller=caller)
     yield text, gr.skip(), gr.skip(), gr.skip()  # the caption shows while the picture is painted
     yield Doing("Painting the caption")
     request = make_image_request(text, seed=seed)
-    path, record = _keep(config, folder, _paint(config, text, seed, calls), request)
+    path, record = _keep(config, folder, _paint(config, text, seed, calls, caller), request)
     yield text, path, record["settings"], record
 
 
 @shows_errors
 def caption_and_generate(
-    config: Config, folder: str, image: dict | None, seed: float | None = RANDOM_SEED
+    config: Config,
+    folder: str,
+    image: dict | None,
+    seed: float | None = RANDOM_SEED,
+    *,
+    caller: Caller | None = None,
 ) -> Iterator:
     """One round of describe-and-generate: caption a photo, then paint a picture of the caption.
 
@@ -123,21 +153,29 @@ def caption_and_generate(
     Returns:
         the caption, then the picture painted from it
     """
-    for step in caption_then_paint(config, folder, image, seed):
+    for step in caption_then_paint(config, folder, image, seed, caller=caller):
         if not isinstance(step, Doing):
             text, path, _, record = step
             yield text, path, record
 
 
-def start_game(config: Config, folder: str, image: dict | None, rounds: float, seed, calls=None):
+def start_game(
+    config: Config,
+    folder: str,
+    image: dict | None,
+    rounds: float,
+    seed,
+    calls=None,
+    caller: Caller | None = None,
+):
     """The upload prepared, and the game's steps: the rounds and seed are checked now, before
     any model is asked."""
     prepared = prepare(config, image, folder)
     steps = play_steps(
         Image.open(io.BytesIO(prepared.jpeg)),
         rounds,
-        functools.partial(_caption, config, calls=calls),
-        functools.partial(_paint, config, calls=calls),
+        functools.partial(_caption, config, calls=calls, caller=caller),
+        functools.partial(_paint, config, calls=calls, caller=caller),
         seed=seed,
     )
     _require_both(config)
@@ -157,6 +195,8 @@ def play(
     rounds: float = 3,
     seed: float | None = RANDOM_SEED,
     progress: gr.Progress = gr.Progress(),
+    *,
+    caller: Caller | None = None,
 ) -> Iterator[list[tuple[str, str]]]:
     """Play describe-and-generate: caption a photo, paint the caption, caption that painting,
     and so on, to see how a picture drifts from round to round.
@@ -172,7 +212,7 @@ def play(
     Returns:
         each round's painting with its caption
     """
-    _, steps = start_game(config, folder, image, rounds, seed)
+    _, steps = start_game(config, folder, image, rounds, seed, caller=caller)
     total = int(rounds)
     shown: list[tuple[str, str]] = []
     progress((0, total), desc="Round 1: captioning, then painting", unit="rounds")
@@ -184,10 +224,18 @@ def play(
             yield shown
 
 
-def play_on_cards(config: Config, folder: str, image: dict | None, rounds: float, seed, calls=None):
+def play_on_cards(
+    config: Config,
+    folder: str,
+    image: dict | None,
+    rounds: float,
+    seed,
+    calls=None,
+    caller: Caller | None = None,
+):
     """The page's game: round 0 (the picture as the captioner sees it) at once, then each
     round's card as its caption and then its picture arrive."""
-    prepared, steps = start_game(config, folder, image, rounds, seed, calls)
+    prepared, steps = start_game(config, folder, image, rounds, seed, calls, caller)
     total = int(rounds)
     original = processing_utils.save_bytes_to_cache(prepared.jpeg, "round-0.jpg", folder)
     yield RoundCards.shown(original_card(original) | captioning_card(1))

@@ -13,6 +13,7 @@ from typing import Any
 
 import gradio as gr
 
+from studio.classroom.usage import Caller, Meter
 from studio.config import Config
 from studio.errors import InputError
 from studio.services import ignored_options, paint_picture, require_setup
@@ -47,9 +48,10 @@ def paint(
     seed: float = RANDOM_SEED,
     *,
     calls: list | None = None,
+    caller: Caller | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The picture's path (a PNG with its settings inside, in `folder`) and its record; `calls`
-    hears of the request."""
+    hears of the request, made for `caller`."""
     request = make_image_request(
         prompt,
         negative_prompt=negative_prompt,
@@ -61,7 +63,7 @@ def paint(
     )
     require_setup(config, "image")
     endpoint = config.endpoint("image")
-    picture = paint_picture(endpoint, request, progress=notify_progress, calls=calls)
+    picture = paint_picture(endpoint, request, progress=notify_progress, calls=calls, caller=caller)
     return keep_picture(picture, request, model=endpoint.model, folder=folder)
 
 
@@ -76,6 +78,8 @@ def generate_image(
     width: float = 512,
     height: float = 512,
     seed: float = RANDOM_SEED,
+    *,
+    caller: Caller | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Make a picture from a text prompt with a text-to-image model (Stable Diffusion XL by
     default). A model that ignores an option still paints, and says so.
@@ -95,23 +99,31 @@ def generate_image(
     Returns:
         the picture, as a PNG with its settings inside
     """
-    return paint(config, folder, prompt, negative_prompt, steps, guidance, width, height, seed)
+    controls = (prompt, negative_prompt, steps, guidance, width, height, seed)
+    return paint(config, folder, *controls, caller=caller)
 
 
 def paint_for_page(
-    config: Config, folder: str, pictures: list, *controls: Any, calls: list | None = None
+    config: Config,
+    folder: str,
+    pictures: list,
+    *controls: Any,
+    calls: list | None = None,
+    caller: Caller | None = None,
 ) -> tuple:
     """Paint, and put the picture first in the person's gallery: the result, its settings, the
     gallery, the gallery's records and the latest record."""
-    path, record = paint(config, folder, *controls, calls=calls)
+    path, record = paint(config, folder, *controls, calls=calls, caller=caller)
     settings, gallery, pictures = remember(record, pictures)
     return path, settings, gallery, pictures, record
 
 
-def paint_with_code(config: Config, folder: str, pictures: list, *controls: Any) -> tuple:
+def paint_with_code(
+    config: Config, folder: str, pictures: list, *controls: Any, caller: Caller | None = None
+) -> tuple:
     """The page's picture as `paint_for_page` gives it, then its card and code."""
     calls: list = []
-    painted = paint_for_page(config, folder, pictures, *controls, calls=calls)
+    painted = paint_for_page(config, folder, pictures, *controls, calls=calls, caller=caller)
     return *painted, *picture_code(config, calls, painted[-1])
 
 
@@ -177,12 +189,12 @@ def options_note(config: Config) -> str:
     return f"*{note}*" if note else ""
 
 
-def build(config: Config, served: Collection[str] = ()) -> None:
+def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
     setup_notice(config, "image")
-    wire(layout(), config)
+    wire(layout(), config, meter)
 
 
-def wire(page: ImaginePage, config: Config) -> None:
+def wire(page: ImaginePage, config: Config, meter: Meter | None = None) -> None:
     folder = page.result.GRADIO_CACHE
     painting = page_event(
         [page.generate.click, page.prompt.submit],
@@ -193,6 +205,7 @@ def wire(page: ImaginePage, config: Config) -> None:
         doing="Painting",
         limit=time_limit(config, "image"),
         preprocess=False,  # the values reach make_image_request as sent: it checks them all
+        meter=meter,
     )
     stop_button(page.stop, [painting], page.status)
     # Read on each page load and after each picture: the provider is named once the Hub has
@@ -240,4 +253,5 @@ def wire(page: ImaginePage, config: Config) -> None:
         [page.result, page.latest],
         api_name="generate_image",
         preprocess=False,
+        meter=meter,
     )

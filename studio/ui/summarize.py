@@ -7,6 +7,7 @@ from collections.abc import Collection
 
 import gradio as gr
 
+from studio.classroom.usage import Caller, Meter
 from studio.config import Config
 from studio.errors import InputError
 from studio.services import require_setup, summarize_text
@@ -44,9 +45,11 @@ def summary(
     min_length: object = None,
     max_length: object = None,
     calls: list | None = None,
+    caller: Caller | None = None,
 ) -> str:
     """The summary; a text longer than the model reads is summarized in parts, and told so.
-    The lengths are numbers, text typed in a box, or empty; `calls` hears of each request."""
+    The lengths are numbers, text typed in a box, or empty; `calls` hears of each request, made
+    for `caller`."""
     require_setup(config, "summarize")
     result = summarize_text(
         config.endpoint("summarize"),
@@ -55,6 +58,7 @@ def summary(
         max_length=_whole(max_length, "Maximum length"),
         progress=notify_progress,
         calls=calls,
+        caller=caller,
     )
     if result.pieces > 1:
         gr.Info(
@@ -65,10 +69,12 @@ def summary(
     return result.text
 
 
-def summary_with_code(config: Config, text: str, min_length=None, max_length=None) -> tuple:
+def summary_with_code(
+    config: Config, text: str, min_length=None, max_length=None, *, caller: Caller | None = None
+) -> tuple:
     """The page's summary, then its card and code."""
     calls: list = []
-    answer = summary(config, text, min_length, max_length, calls)
+    answer = summary(config, text, min_length, max_length, calls, caller)
     lengths = [_whole(min_length, "Minimum length"), _whole(max_length, "Maximum length")]
     args = [text, *lengths] if any(lengths) else [text]
     return answer, *shown(config, "Summary", calls, "/summarize", args)
@@ -76,7 +82,12 @@ def summary_with_code(config: Config, text: str, min_length=None, max_length=Non
 
 @shows_errors
 def summarize(
-    config: Config, text: str, min_length: float | None = None, max_length: float | None = None
+    config: Config,
+    text: str,
+    min_length: float | None = None,
+    max_length: float | None = None,
+    *,
+    caller: Caller | None = None,
 ) -> str:
     """Summarize an English text with a summarization model (BART by default); a text longer
     than the model reads at once is summarized in parts, one paragraph each.
@@ -92,7 +103,7 @@ def summarize(
     Returns:
         the summary, as plain text
     """
-    return summary(config, text, min_length, max_length)
+    return summary(config, text, min_length, max_length, caller=caller)
 
 
 def length_box(label: str) -> gr.Textbox:
@@ -106,7 +117,7 @@ def length_box(label: str) -> gr.Textbox:
     )
 
 
-def build(config: Config, served: Collection[str] = ()) -> None:
+def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
     setup_notice(config, "summarize")
     with gr.Row():
         with gr.Column():
@@ -133,6 +144,7 @@ def build(config: Config, served: Collection[str] = ()) -> None:
         status,
         doing="Summarizing",
         limit=time_limit(config, "summarize"),
+        meter=meter,
     )
     stop_button(stop, [summarizing], status)
     # The API's lengths are numbers, as they always were; the page's boxes are text.
@@ -145,6 +157,7 @@ def build(config: Config, served: Collection[str] = ()) -> None:
         [text, *api_lengths],
         summary_box,
         api_name="summarize",
+        meter=meter,
     )
 
 

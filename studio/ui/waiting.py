@@ -12,7 +12,8 @@
 `Doing(...)` between its results to say what it waits for next. The API keeps events of its
 own (`api_event`), on triggers nobody sees, so an API caller still gets the plain results and
 the full message of a failure from `shows_errors`; its work runs in a thread the same way, so
-that cancelling a call cuts its request too.
+that cancelling a call cuts its request too. Given the app's meter, both events call their work
+with `caller=`, whom its model calls count against (studio.classroom.people).
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ from typing import Any
 
 import gradio as gr
 
+from studio.classroom.mcp_tools import as_tool
+from studio.classroom.people import with_caller
+from studio.classroom.usage import Meter
 from studio.config import Config
 from studio.errors import StudioError
-from studio.mcp_tools import as_tool
 from studio.services import Cancel, Cancelled, stop_with
 from studio.ui.common import PAGE_NOTES, UNEXPECTED, report
 
@@ -128,15 +131,15 @@ def on_page(
     streams = inspect.isgeneratorfunction(inspect.unwrap(work))
     skip = (gr.skip(),) * outputs
 
-    async def run(*inputs: Any) -> AsyncIterator[tuple]:
+    async def run(*inputs: Any, **given: Any) -> AsyncIterator[tuple]:
         notes = _Notes()
 
         def steps() -> Iterator:
             PAGE_NOTES.set(notes.tell)  # in the work's own thread: its progress comes here
             if streams:
-                yield from work(*inputs)
+                yield from work(*inputs, **given)
             else:
-                yield work(*inputs)
+                yield work(*inputs, **given)
 
         started = step_started = time.monotonic()
         now = doing
@@ -241,10 +244,13 @@ def page_event(
     doing: str,
     limit: float | None,
     done: str | None = None,
+    meter: Meter | None = None,
     **options: Any,
 ):
-    """The page's event for `work`: the status line tells the person, no API endpoint."""
-    handler = on_page(work, len(outputs), doing=doing, limit=limit, where=_name(work), done=done)
+    """The page's event for `work`: the status line tells the person, no API endpoint. With
+    `meter`, `work` is called with `caller=` too."""
+    run = on_page(work, len(outputs), doing=doing, limit=limit, where=_name(work), done=done)
+    handler = with_caller(run, meter)
     return gr.on(
         list(triggers),
         handler,
@@ -256,11 +262,20 @@ def page_event(
     )
 
 
-def api_event(fn: Callable, inputs: Any, outputs: Any, *, api_name: str, **options: Any):
+def api_event(
+    fn: Callable,
+    inputs: Any,
+    outputs: Any,
+    *,
+    api_name: str,
+    meter: Meter | None = None,
+    **options: Any,
+):
     """An API endpoint on a trigger nobody sees: a client gets the results as `fn` returns them
     and a failure's full message, while the page's own event shows its status line. With --mcp
-    it is a tool too, named `api_name` and described by `fn`'s docstring (studio.mcp_tools)."""
-    tool = stoppable(as_tool(fn, api_name))
+    it is a tool too, named `api_name` and described by `fn`'s docstring
+    (studio.classroom.mcp_tools). With `meter`, `fn` is called with `caller=` too."""
+    tool = with_caller(stoppable(as_tool(fn, api_name)), meter)
     return gr.Button(visible=False).click(tool, inputs, outputs, api_name=api_name, **options)
 
 
@@ -271,8 +286,8 @@ def stoppable(fn: Callable) -> Callable:
     if inspect.isgeneratorfunction(fn):
 
         @functools.wraps(fn)
-        async def stream(*inputs: Any) -> AsyncIterator:
-            async with contextlib.aclosing(in_thread(lambda: fn(*inputs))) as items:
+        async def stream(*inputs: Any, **options: Any) -> AsyncIterator:
+            async with contextlib.aclosing(in_thread(lambda: fn(*inputs, **options))) as items:
                 async for item in items:
                     if item is not STILL_WAITING:
                         yield item
@@ -280,9 +295,9 @@ def stoppable(fn: Callable) -> Callable:
         return stream
 
     @functools.wraps(fn)
-    async def call(*inputs: Any) -> Any:
+    async def call(*inputs: Any, **options: Any) -> Any:
         def once() -> Iterator:
-            yield fn(*inputs)
+            yield fn(*inputs, **options)
 
         async with contextlib.aclosing(in_thread(once)) as items:
             async for item in items:

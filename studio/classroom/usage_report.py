@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from studio.catalog import TASKS
-from studio.limits import Limits
+from studio.classroom.limits import Limits
 
 COUNTS = ("requests", "errors", "refused", "images", "tokens")
 

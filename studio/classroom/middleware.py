@@ -4,8 +4,8 @@
 Gradio's own compression and CORS layers, so they see every request and plain response bodies.
 
   CheckHost             answers 400 to a request for a name the studio is not served under
-                        (DNS rebinding; see studio.hosts)
-  RememberClient        tells the login (studio.login.CLIENT) which address is asking
+                        (DNS rebinding; see studio.classroom.hosts)
+  RememberClient        tells the login (studio.classroom.login.CLIENT) which address is asking
   HideApiBeforeLogin    with a login, the login page carries no API description
   GuardMcp              with a login and --mcp, the MCP routes ask for it as HTTP Basic auth
 
@@ -18,22 +18,21 @@ the page reloads and gets it as before.
 Why GuardMcp: Gradio mounts its MCP server (/gradio_api/mcp/, /gradio_api/mcp/sse, .../schema)
 outside its login, so anyone could list the tools without it, and an MCP client cannot fill in
 a login page. It sends the login as HTTP Basic auth instead, checked by the login's own check
-(studio.login), wrong passwords slowed the same way.
+(studio.classroom.login), wrong passwords slowed the same way.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.exceptions import HTTPException
 
-from studio.hosts import LOOPBACK, is_served
-from studio.login import CLIENT, PasswordCheck
-from studio.mcp_tools import MCP_PATH
+from studio.classroom.hosts import client_address as address_of
+from studio.classroom.hosts import is_served
+from studio.classroom.login import CLIENT, PasswordCheck, basic_credentials
+from studio.classroom.mcp_tools import MCP_PATH
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -53,7 +52,7 @@ _API_INFO = b"<script>window.gradio_api_info = "
 _LOGIN_PAGE = b'"auth_required":true'
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def header_value(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key.lower() == name:
             return value.decode("latin-1")
@@ -77,7 +76,7 @@ class CheckHost:
     def _served(self, scope: Scope) -> bool:
         share = _share_host(scope)
         allowed = self.allowed | {share} if share else self.allowed
-        return is_served(_header(scope, b"host"), allowed)
+        return is_served(header_value(scope, b"host"), allowed)
 
 
 def _share_host(scope: Scope) -> str | None:
@@ -90,8 +89,7 @@ def _share_host(scope: Scope) -> str | None:
 
 
 class RememberClient:
-    """Sets `CLIENT` to the peer's address; for a peer on this machine that names another (a
-    share link's tunnel), the last address in X-Forwarded-For, which the last proxy appended."""
+    """Sets `CLIENT` to the address asking, for the login's throttle."""
 
     def __init__(self, app: App) -> None:
         self.app = app
@@ -102,13 +100,13 @@ class RememberClient:
         await self.app(scope, receive, send)
 
 
+def peer_of(scope: Scope) -> str:
+    return (scope.get("client") or ("", 0))[0]
+
+
 def client_address(scope: Scope) -> str:
-    peer = (scope.get("client") or ("", 0))[0]
-    forwarded = _header(scope, b"x-forwarded-for")
-    if peer in LOOPBACK and forwarded:
-        last = forwarded.split(",")[-1].strip()
-        return last or peer
-    return peer
+    """The address asking (see studio.classroom.hosts.client_address)."""
+    return address_of(peer_of(scope), header_value(scope, b"x-forwarded-for"))
 
 
 async def _answer(send: Send, status: int, body: bytes, headers: dict[str, str]) -> None:
@@ -144,15 +142,8 @@ def is_mcp_route(path: str) -> bool:
 
 async def basic_login(scope: Scope, check: PasswordCheck) -> bool:
     """Whether the request's HTTP Basic auth is the login; no header is no try at all."""
-    scheme, _, encoded = (_header(scope, b"authorization") or "").partition(" ")
-    if scheme.lower() != "basic" or not encoded.strip():
-        return False
-    try:
-        given = base64.b64decode(encoded.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return False
-    user, sep, password = given.partition(":")
-    return bool(sep) and await check(user, password)
+    given = basic_credentials(header_value(scope, b"authorization"))
+    return given is not None and await check(*given)
 
 
 class HideApiBeforeLogin:

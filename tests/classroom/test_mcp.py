@@ -15,9 +15,9 @@ from gradio_client import Client
 from PIL import Image
 
 from studio import cli
+from studio.classroom.mcp_tools import EXTRA_MISSING
 from studio.config import load_config
 from studio.errors import ConfigurationError
-from studio.mcp_tools import EXTRA_MISSING
 from studio.serve import launch_options
 from tests.chat_servers import ChatServer
 from tests.conftest import start_studio, stop_studio
@@ -285,7 +285,7 @@ def test_with_a_login_the_mcp_routes_are_guarded_by_the_login_check():
     [None, "Bearer abc", "Basic", "Basic !!!not-base64!!!", "Basic bm9jb2xvbg==", "Basic //8="],
 )
 def test_a_missing_or_malformed_basic_header_is_no_login_and_no_try(header):
-    from studio.middleware import basic_login
+    from studio.classroom.middleware import basic_login
 
     tries = []
 
@@ -299,7 +299,7 @@ def test_a_missing_or_malformed_basic_header_is_no_login_and_no_try(header):
 
 
 def test_a_basic_header_is_checked_by_the_login_check():
-    from studio.middleware import basic_login
+    from studio.classroom.middleware import basic_login
 
     async def check(user, password):
         return (user, password) == LOGIN

@@ -8,20 +8,26 @@ throttle's own timing is tested with an injected clock.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import re
 from http.server import BaseHTTPRequestHandler
+from types import SimpleNamespace
 
 import pytest
 import requests
 from fastapi import HTTPException
 from packaging.version import Version
 
+from studio.classroom import hosts
+from studio.classroom.hosts import hostname_of, is_served, machine_names, served_hosts
+from studio.classroom.login import CLIENT, LoginThrottle, basic_credentials, password_check
+from studio.classroom.middleware import client_address, without_api_info
+from studio.classroom.people import address_of
+from studio.classroom.usage import meter_for
+from studio.classroom.usage_page import may_see_usage
 from studio.config import load_config
-from studio.hosts import hostname_of, is_served, machine_names, served_hosts
-from studio.login import CLIENT, LoginThrottle, password_check
-from studio.middleware import client_address, without_api_info
 from studio.serve import launch_options
 from studio.ui.app import DELETE_CACHE, build_app, select_tabs
 from tests.conftest import ROOT, free_port, start_studio, stop_studio
@@ -36,8 +42,9 @@ AUTH = f"teacher:{PASSWORD}"
 def launched(env: dict, tabs: str = "summarize"):
     """The app of `tabs`, launched in this process as serve() launches it; its Blocks."""
     config = load_config(env, tabs=tabs)
-    app = build_app(config, select_tabs(config.tabs))
-    app.launch(**{**launch_options(config, port=free_port()), "quiet": True})
+    meter = meter_for(config)
+    app = build_app(config, select_tabs(config.tabs), meter)
+    app.launch(**{**launch_options(config, port=free_port(), meter=meter), "quiet": True})
     try:
         yield app
     finally:
@@ -215,6 +222,43 @@ def test_the_client_address_is_the_peer_or_the_tunnels_last_hop():
     assert client_address(scope("192.168.1.20")) == "192.168.1.20"
     assert client_address(scope("192.168.1.20", "10.9.9.9")) == "192.168.1.20"  # not a proxy
     assert client_address(scope("127.0.0.1", "10.9.9.9, 203.0.113.4")) == "203.0.113.4"
+
+
+@pytest.mark.parametrize(
+    "peer, forwarded, address",
+    [
+        ("192.168.1.20", None, "192.168.1.20"),
+        ("192.168.1.20", "10.9.9.9", "192.168.1.20"),
+        ("127.0.0.1", "10.9.9.9, 203.0.113.4", "203.0.113.4"),
+        ("::1", "203.0.113.4", "203.0.113.4"),
+        ("127.0.0.1", "203.0.113.4, ", "127.0.0.1"),  # no last hop named: the peer
+    ],
+)
+def test_the_login_the_limits_and_the_usage_view_see_the_same_address(peer, forwarded, address):
+    headers = {"x-forwarded-for": forwarded} if forwarded else {}
+    request = SimpleNamespace(client=SimpleNamespace(host=peer), headers=headers)
+    raw = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
+    scope = {"client": (peer, 50000), "headers": raw}
+    assert hosts.client_address(peer, forwarded) == address
+    assert client_address(scope) == address  # the login's (middleware.RememberClient)
+    assert address_of(request) == address  # the limits' flood guard (people)
+    throttle = LoginThrottle()  # the usage view counts a wrong teacher's password against it
+    may_see_usage(peer, forwarded, "Basic d3Jvbmc6d3Jvbmc=", ("teacher", "pw"), throttle)
+    assert throttle.addresses.get(address, throttle.clock()) is not None
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "Bearer abc", "Basic", "Basic !!!not-base64!!!", "Basic bm9jb2xvbg==", "Basic //8="],
+)
+def test_a_missing_or_malformed_basic_header_gives_no_login(header):
+    assert basic_credentials(header) is None
+
+
+def test_a_basic_header_gives_the_user_and_the_whole_password():
+    encoded = base64.b64encode(b"teacher:pass:with:colons").decode()
+    assert basic_credentials(f"Basic {encoded}") == ("teacher", "pass:with:colons")
+    assert basic_credentials(f"basic  {encoded} ") == ("teacher", "pass:with:colons")
 
 
 # --- 5. what anyone can make the studio keep ----------------------------------------------------

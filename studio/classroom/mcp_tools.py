@@ -14,7 +14,7 @@ a docstring of their own; `as_tool` gives them the endpoint's name and the funct
 
 A tool call runs the endpoint's own handler through Gradio's queue, exactly as a gradio_client
 call does (Gradio's MCP server calls the app back over HTTP), so the studio's checks, limits
-and time limits apply to it too. With --auth, studio.middleware.GuardMcp asks every MCP
+and time limits apply to it too. With --auth, studio.classroom.middleware.GuardMcp asks every MCP
 request for the same user:password, as HTTP Basic auth: Gradio's login does not cover the MCP
 routes.
 """

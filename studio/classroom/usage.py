@@ -1,9 +1,10 @@
 """Who used what: the teacher's limits applied to every model request, and the last hour of use.
 
-    the UI (studio.ui.people)   says who is asking: a Caller (this app's Meter, the Person),
-                                through the finder it installs with `find_callers_with`
-    services                    `with metered(task, host, images=1, prompt=...) as call:` around
-                                each model request; a chat sets `call.tokens` as it streams
+    the launch (studio.cli)     makes one Meter per app (`meter_for`); the app hands it to its
+                                events, and each says who is asking (studio.classroom.people):
+                                a Caller, the meter and the Person, handed to the services
+    services                    `with metered(caller, task, host, images=1, prompt=...) as call:`
+                                around each model request; a chat sets `call.tokens` as it streams
     Meter.admit                 the flood guard (new sessions per address), the person's limits,
                                 the whole studio's ceiling: LimitReached with the wait, or go
     Ledger                      one entry per request for an hour (at most `max_entries`), summed
@@ -22,10 +23,15 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from studio.classroom.limits import Limiter, Limits, OverLimit, Rule, wait_words
+from studio.classroom.usage_report import summarize_entries
 from studio.errors import LimitReached
-from studio.limits import Limiter, Limits, OverLimit, Rule, wait_words
 from studio.secrets import shorten
+
+if TYPE_CHECKING:
+    from studio.config import Config
 
 HOUR = 3600.0
 PROMPT_CHARS = 200  # of each prompt kept, when the teacher asked for them
@@ -42,6 +48,8 @@ class Person:
 
 @dataclass(frozen=True)
 class Caller:
+    """Whom a request is counted against: the app's meter and the person asking."""
+
     meter: Meter
     person: Person
 
@@ -66,25 +74,15 @@ class Entry:
     prompt: str = ""
 
 
-# --- who is asking -----------------------------------------------------------------------------
-
-_finder: list[Callable[[], Caller | None]] = []
-
-
-def find_callers_with(finder: Callable[[], Caller | None]) -> None:
-    """Install the UI's answer to "who is asking now?" (once; it is the same for every app)."""
-    _finder[:] = [finder]
-
-
-def current_caller() -> Caller | None:
-    return _finder[0]() if _finder else None
+# --- one request ---------------------------------------------------------------------------------
 
 
 @contextmanager
-def metered(task: str, host: str, *, images: int = 0, prompt: str = "") -> Iterator[Call]:
-    """Admit one model request of whoever is asking (LimitReached if they are over a limit),
-    then note how it went. Without a caller, just run it."""
-    caller = current_caller()
+def metered(
+    caller: Caller | None, task: str, host: str, *, images: int = 0, prompt: str = ""
+) -> Iterator[Call]:
+    """Admit one model request of `caller` (LimitReached if they are over a limit), then note
+    how it went. Without a caller, just run it."""
     call = Call()
     if caller is None:
         yield call
@@ -185,10 +183,13 @@ class Meter:
             ) from None
 
     def report(self) -> dict:
-        """The last hour, summed: see `studio.usage_report`."""
-        from studio.usage_report import summarize_entries
-
+        """The last hour, summed: see `studio.classroom.usage_report`."""
         return summarize_entries(self.ledger.entries(), self.limits, self.keep_prompts)
+
+
+def meter_for(config: Config) -> Meter:
+    """A new meter with the configuration's limits: one per app."""
+    return Meter(config.limits, keep_prompts=config.usage_prompts)
 
 
 REQUESTS = "You have made as many requests as each person may: {per}."

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from studio.classroom.limits import Limiter, OverLimit, Rule, parse_rules, wait_words
 from studio.errors import ConfigurationError
-from studio.limits import Limiter, OverLimit, Rule, parse_rules, wait_words
 
 
 class Clock:

@@ -1,4 +1,4 @@
-"""The names the studio answers to, against DNS rebinding.
+"""The names the studio answers to, against DNS rebinding; and which address is asking.
 
 A web page on any site can point its own name at this machine (DNS rebinding) and then read the
 studio from the person's browser as if it were that site; the request then carries that site's
@@ -10,6 +10,9 @@ name in its `Host` header. So the studio answers only under the names it is serv
   - the public link's host, with --share (looked up per request: it is known after launch);
   - the names in STUDIO_ALLOWED_HOSTS (comma-separated; ".school.example" also allows every name
     under it; "*" turns the check off, e.g. behind a reverse proxy that checks names itself).
+
+Which address is asking (`client_address`) is read here once, for the login's throttle, the
+flood guard of the limits and the usage view alike.
 """
 
 from __future__ import annotations
@@ -70,6 +73,14 @@ def _outward_addresses() -> Iterable[str]:
                 yield sock.getsockname()[0]
         except OSError:  # no route of that family
             continue
+
+
+def client_address(peer: str, forwarded: str | None) -> str:
+    """The address asking: the peer's, or, for a peer on this machine that names another (a
+    share link's tunnel), the last address in X-Forwarded-For, which the last proxy appended."""
+    if peer in LOOPBACK and forwarded:
+        return forwarded.split(",")[-1].strip() or peer
+    return peer
 
 
 def is_served(header: str | None, allowed: Iterable[str]) -> bool:

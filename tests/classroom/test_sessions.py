@@ -12,9 +12,9 @@ import requests
 from gradio import route_utils, state_holder
 from gradio.state_holder import SessionState
 
+from studio.classroom.sessions import LatestValue, LazySessionState
 from studio.config import load_config
 from studio.ui.app import build_app
-from studio.ui.sessions import LatestValue, LazySessionState
 
 UNREACHABLE = {  # building the app needs no backend
     setting: "http://127.0.0.1:9/never"
@@ -72,8 +72,16 @@ def test_a_new_session_builds_no_settings(studio):
     assert len(SessionState(studio).config_values) == len(studio.blocks) > 100
 
 
-def test_it_sets_what_gradios_session_state_sets(studio):
-    ours, gradios = vars(LazySessionState(studio)), vars(SessionState(studio))
+@pytest.mark.parametrize("gradios_own_tests", [False, True])
+def test_it_sets_what_gradios_session_state_sets(studio, monkeypatch, gradios_own_tests):
+    # Gradio keeps a closed session's state an hour, or a second in its own browser tests,
+    # which it tells by an environment variable: the studio is told by a parameter.
+    if gradios_own_tests:
+        monkeypatch.setenv("GRADIO_IS_E2E_TEST", "1")
+    else:
+        monkeypatch.delenv("GRADIO_IS_E2E_TEST", raising=False)
+    kept = {"kept_when_closed": 1} if gradios_own_tests else {}
+    ours, gradios = vars(LazySessionState(studio, **kept)), vars(SessionState(studio))
     assert set(ours) - {"_app"} == set(gradios)
     built = ("_app", "config_values", "blocks_config")
     assert {k: v for k, v in ours.items() if k not in built} == {

@@ -19,7 +19,6 @@ was.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from copy import copy
 from dataclasses import dataclass
@@ -37,8 +36,13 @@ class LatestValue:
     value: Any
 
 
+# How long Gradio keeps the state of a session whose page was closed, so that the person can
+# reopen it: an hour, as Gradio's own SessionState does outside Gradio's own browser tests.
+KEPT_WHEN_CLOSED = 3600
+
+
 class LazySessionState(SessionState):
-    def __init__(self, blocks: Blocks):
+    def __init__(self, blocks: Blocks, kept_when_closed: float = KEPT_WHEN_CLOSED):
         # SessionState.__init__ less its loop over every block (tests check the attributes match).
         self._app = blocks
         self.blocks_config = copy(blocks.default_config)
@@ -48,7 +52,7 @@ class LazySessionState(SessionState):
         self.state_data = {}
         self._state_ttl = {}
         self.is_closed = False
-        self.STATE_TTL_WHEN_CLOSED = 1 if os.getenv("GRADIO_IS_E2E_TEST", None) else 3600
+        self.STATE_TTL_WHEN_CLOSED = kept_when_closed
 
     def _update_value_in_config(self, key: int, value: Any):
         if isinstance(self.config_values.get(key, LatestValue(None)), LatestValue):

@@ -14,11 +14,15 @@ password can be guessed at the speed of the network. The studio gives Gradio a c
   - Wrong tries are forgotten after 15 quiet minutes. At most 4096 addresses are remembered (the
     least recent go first), and only the configured user names: memory stays bounded.
 
-The client address comes from the request (see `CLIENT`, set by studio.middleware).
+The client address comes from the request (see `CLIENT`, set by studio.classroom.middleware).
+A login sent as HTTP Basic auth (an MCP client's, the teacher's for the usage view) is read by
+`basic_credentials`.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import math
 import time
@@ -144,6 +148,20 @@ def password_check(account: tuple[str, str], throttle: LoginThrottle) -> Passwor
         return right
 
     return check
+
+
+def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
+    """(user, password) from an `Authorization: Basic ...` header; None without one, or when
+    it is not well formed."""
+    scheme, _, encoded = (authorization or "").partition(" ")
+    if scheme.lower() != "basic" or not encoded.strip():
+        return None
+    try:
+        given = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, sep, password = given.partition(":")
+    return (user, password) if sep else None
 
 
 def _too_early(wait: float) -> Exception:

@@ -1,9 +1,10 @@
 """The teacher's usage view: `/usage` (a small page) and `/usage.json`, answered in front of
-Gradio's routes by an ASGI layer (added by studio.serve with the others of studio.middleware).
+Gradio's routes by an ASGI layer (added by studio.serve with the others of
+studio.classroom.middleware), which is handed the app's meter.
 
 Who may open it:
   - with `--admin user:password` (STUDIO_ADMIN): whoever gives that login (HTTP Basic), from any
-    address; wrong passwords are slowed as the studio's login is (studio.login.LoginThrottle)
+    address; wrong passwords are slowed as the studio's login is (studio.classroom.login)
   - without: only a browser on the computer that runs the studio (a peer on 127.0.0.1 or ::1
     whose request names no other client in X-Forwarded-For, which a share link's tunnel does)
 The students' own login (--auth) never opens it, and no prompt text is in it unless the teacher
@@ -12,17 +13,16 @@ turned that on (--usage-prompts).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 import json
 import math
 from dataclasses import dataclass
 
-from studio.hosts import LOOPBACK
-from studio.login import LoginThrottle
-from studio.middleware import App, Receive, Scope, Send, _header
-from studio.usage_report import usage_page
+from studio.classroom.hosts import LOOPBACK, client_address
+from studio.classroom.login import LoginThrottle, basic_credentials
+from studio.classroom.middleware import App, Receive, Scope, Send, header_value, peer_of
+from studio.classroom.usage import Meter
+from studio.classroom.usage_report import usage_page
 
 PATHS = {"/usage": "html", "/usage.json": "json"}
 LOCAL_ONLY = (
@@ -50,8 +50,8 @@ def may_see_usage(
     if admin is None:
         local = peer in LOOPBACK and not forwarded
         return Answer(200) if local else Answer(403, LOCAL_ONLY)
-    address = forwarded.split(",")[-1].strip() if peer in LOOPBACK and forwarded else peer
-    user, password = _basic(authorization)
+    address = client_address(peer, forwarded)
+    user, password = basic_credentials(authorization) or (None, None)
     known = user if user is not None and hmac.compare_digest(user, admin[0]) else None
     wait = throttle.wait(address, known)
     if wait > 0:
@@ -68,55 +68,34 @@ def may_see_usage(
     return Answer(401, "The usage view needs the teacher's login (--admin).", challenge)
 
 
-def _basic(authorization: str | None) -> tuple[str | None, str | None]:
-    scheme, _, encoded = (authorization or "").partition(" ")
-    if scheme.lower() != "basic":
-        return None, None
-    try:
-        text = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None, None
-    user, sep, password = text.partition(":")
-    return (user, password) if sep else (None, None)
-
-
 class UsageView:
-    def __init__(self, app: App, admin: tuple[str, str] | None = None) -> None:
-        self.app, self.admin, self.throttle = app, admin, LoginThrottle()
+    """`meter`: the app's (None: an app that keeps no record, which says so)."""
+
+    def __init__(
+        self, app: App, admin: tuple[str, str] | None = None, meter: Meter | None = None
+    ) -> None:
+        self.app, self.admin, self.meter, self.throttle = app, admin, meter, LoginThrottle()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = PATHS.get(scope.get("path", "")) if scope["type"] == "http" else None
         if kind is None or scope.get("method") not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
-        peer = (scope.get("client") or ("", 0))[0]
         answer = may_see_usage(
-            peer,
-            _header(scope, b"x-forwarded-for"),
-            _header(scope, b"authorization"),
+            peer_of(scope),
+            header_value(scope, b"x-forwarded-for"),
+            header_value(scope, b"authorization"),
             self.admin,
             self.throttle,
         )
         if answer.status != 200:
             await _send(send, answer.status, "text/plain", answer.message + "\n", answer.headers)
-            return
-        meter = _meter(scope)
-        if meter is None:
+        elif self.meter is None:
             await _send(send, 404, "text/plain", NO_METER + "\n")
         elif kind == "json":
-            await _send(send, 200, "application/json", json.dumps(meter.report(), indent=1))
+            await _send(send, 200, "application/json", json.dumps(self.meter.report(), indent=1))
         else:
-            await _send(send, 200, "text/html; charset=utf-8", usage_page(meter.report()))
-
-
-def _meter(scope: Scope):
-    from studio.ui.people import meter_of  # the app's meter, made when the app was built
-
-    try:
-        blocks = scope["app"].get_blocks()  # the FastAPI app Gradio built
-    except (KeyError, AttributeError, ValueError):
-        return None
-    return meter_of(blocks)
+            await _send(send, 200, "text/html; charset=utf-8", usage_page(self.meter.report()))
 
 
 async def _send(send: Send, status: int, kind: str, body: str, headers: tuple = ()) -> None:

@@ -1,5 +1,5 @@
 """The meter behind the limits and the usage view, with an injected clock and a caller of the
-test's choosing: the tabs' real handlers over the fake backend, no app, no network."""
+test's choosing handed to the tabs' real handlers over the fake backend: no app, no network."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ import gradio as gr
 import pytest
 from PIL import Image
 
-from studio import usage
+from studio.classroom.limits import Limits, parse_rules
+from studio.classroom.login import LoginThrottle
+from studio.classroom.people import caller_of
+from studio.classroom.usage import Caller, Entry, Meter, Person
+from studio.classroom.usage_page import may_see_usage
 from studio.errors import LimitReached
-from studio.limits import Limits, parse_rules
-from studio.login import LoginThrottle
 from studio.ui import chat, imagine, summarize
-from studio.usage import Caller, Entry, Meter, Person, find_callers_with
-from studio.usage_view import may_see_usage
 from tests.fake_backend import fake_config
 
 
@@ -31,18 +31,9 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def asking():
-    """Install a finder that names whoever the test says; the app's own one comes back after."""
-    before = list(usage._finder)
-    who: dict = {}
-    find_callers_with(lambda: who.get("caller"))
-
-    def as_person(meter: Meter, name: str) -> None:
-        who["caller"] = Caller(meter, Person(f"session:{name}", name, "10.0.0.7"))
-
-    yield as_person
-    usage._finder[:] = before
+def asking(meter: Meter, name: str) -> Caller:
+    """The caller an event of `name`'s session hands the handlers."""
+    return Caller(meter, Person(f"session:{name}", name, "10.0.0.7"))
 
 
 def limits(**rules: str) -> Limits:
@@ -62,46 +53,47 @@ def collect(async_generator) -> list:
     return asyncio.run(run())
 
 
-def test_a_person_over_the_limit_is_told_the_wait_and_others_go_on(fake_backend, asking):
+def test_a_person_over_the_limit_is_told_the_wait_and_others_go_on(fake_backend):
     clock = Clock()
     meter = Meter(limits(requests="2/minute"), clock=clock)
     fake_backend.answer(*[[{"summary_text": "Short."}]] * 4)
-    asking(meter, "ada")
+    ada = asking(meter, "ada")
     for _ in range(2):
-        summarize.summarize(fake_config(), "A text.")
+        summarize.summarize(fake_config(), "A text.", caller=ada)
         clock.now += 10
     with pytest.raises(gr.Error, match="2 per minute. Try again in about 40 seconds"):
-        summarize.summarize(fake_config(), "A text.")
-    asking(meter, "grace")
-    assert summarize.summarize(fake_config(), "A text.") == "Short."
+        summarize.summarize(fake_config(), "A text.", caller=ada)
+    grace = asking(meter, "grace")
+    assert summarize.summarize(fake_config(), "A text.", caller=grace) == "Short."
     clock.now += 41
-    asking(meter, "ada")  # the refusal was not counted: the window slid
-    assert summarize.summarize(fake_config(), "A text.") == "Short."
+    # the refusal was not counted: the window slid
+    assert summarize.summarize(fake_config(), "A text.", caller=ada) == "Short."
     assert len(fake_backend.calls) == 4
 
 
-def test_pictures_have_a_limit_of_their_own(fake_backend, asking, tmp_path):
+def test_pictures_have_a_limit_of_their_own(fake_backend, tmp_path):
     meter = Meter(limits(images="2/hour"), clock=Clock())
     fake_backend.answer(png(), png())
-    asking(meter, "ada")
+    ada = asking(meter, "ada")
     for seed in (1, 2):
-        imagine.generate_image(fake_config(), str(tmp_path), "a red square", seed=seed)
+        imagine.generate_image(fake_config(), str(tmp_path), "a red square", seed=seed, caller=ada)
     with pytest.raises(gr.Error, match="as many pictures as each person may: 2 per hour"):
-        imagine.generate_image(fake_config(), str(tmp_path), "a red square", seed=3)
+        imagine.generate_image(fake_config(), str(tmp_path), "a red square", seed=3, caller=ada)
     assert meter.report()["tabs"]["Imagine"]["images"] == 2
 
 
-def test_chat_tokens_are_counted_after_each_reply(fake_backend, asking):
+def test_chat_tokens_are_counted_after_each_reply(fake_backend):
     meter = Meter(limits(chat_tokens="60/hour"), clock=Clock())
-    asking(meter, "ada")
+    ada = asking(meter, "ada")
     replies = chat.Replies(fake_config())
     for _ in range(2):
         fake_backend.reply(*[f" w{n}" for n in range(40)])
-        collect(replies.chat("Hi", history=[]))
+        collect(replies.chat("Hi", history=[], caller=ada))
     with pytest.raises(gr.Error, match="as many chat tokens as each person may: 60 per hour"):
-        collect(replies.chat("Hi", history=[]))
+        collect(replies.chat("Hi", history=[], caller=ada))
     # the page's chat says it in the conversation, as it says every failure
-    shown = collect(replies.respond([{"role": "user", "content": "Hi"}], "", 0.7, 0.9, 64, 1, None))
+    asked = [{"role": "user", "content": "Hi"}]
+    shown = collect(replies.reply(asked, "", 0.7, 0.9, 64, 1, None, caller=ada))
     assert "60 per hour. Try again in about" in shown[-1][0][-1]["content"]
     assert meter.report()["tabs"]["Chat"] == {
         "requests": 2,
@@ -112,13 +104,13 @@ def test_chat_tokens_are_counted_after_each_reply(fake_backend, asking):
     }
 
 
-def test_a_reply_stopped_midway_counts_what_came(fake_backend, asking):
+def test_a_reply_stopped_midway_counts_what_came(fake_backend):
     meter = Meter(limits(chat_tokens="1000/hour"), clock=Clock())
-    asking(meter, "ada")
+    ada = asking(meter, "ada")
     fake_backend.reply("Hello", " there", " and on")
 
     async def stop_after_the_first_update():
-        replies = chat.Replies(fake_config()).chat("Hi", history=[])
+        replies = chat.Replies(fake_config()).chat("Hi", history=[], caller=ada)
         await replies.__anext__()
         await replies.aclose()
 
@@ -127,37 +119,36 @@ def test_a_reply_stopped_midway_counts_what_came(fake_backend, asking):
     assert person["requests"] == 1 and person["errors"] == 0 and person["tokens"] >= 1
 
 
-def test_failures_count_as_errors_and_the_slowest_backend_is_named(fake_backend, asking):
+def test_failures_count_as_errors_and_the_slowest_backend_is_named(fake_backend):
     from studio.errors import ServerError
 
     clock = Clock()
     meter = Meter(Limits(), clock=clock)
-    asking(meter, "ada")
     fake_backend.answer(ServerError("boom"))
     with pytest.raises(gr.Error):
-        summarize.summarize(fake_config(), "A text.")
+        summarize.summarize(fake_config(), "A text.", caller=asking(meter, "ada"))
     meter.ledger.add(Entry(clock(), "ada", "image", "ok", images=1, seconds=9.5, host="slow.test"))
     report = meter.report()
     assert report["tabs"]["Summarize"]["errors"] == 1
     assert report["slowest_backend"]["host"] == "slow.test"
 
 
-def test_no_prompt_text_is_kept_unless_the_teacher_asks(fake_backend, asking):
+def test_no_prompt_text_is_kept_unless_the_teacher_asks(fake_backend):
     fake_backend.answer([{"summary_text": "S."}], [{"summary_text": "S."}])
     quiet, keeping = Meter(Limits()), Meter(Limits(), keep_prompts=True)
     for meter in (quiet, keeping):
-        asking(meter, "ada")
-        summarize.summarize(fake_config(), "A secret diary entry.")
+        summarize.summarize(fake_config(), "A secret diary entry.", caller=asking(meter, "ada"))
     assert "secret" not in repr(quiet.ledger.entries())
     assert "prompts" not in quiet.report()["people"][0]
     assert keeping.report()["people"][0]["prompts"] == ["A secret diary entry."]
 
 
-def test_nothing_is_counted_outside_an_event(fake_backend, asking):
+def test_nothing_is_counted_outside_an_event(fake_backend):
     fake_backend.answer([{"summary_text": "S."}], [{"summary_text": "S."}])
-    assert usage.current_caller() is None  # the fixture's finder names nobody yet
+    meter = Meter(limits(requests="1/hour"), clock=Clock())
+    assert caller_of(meter, None) is None  # no event's request: nobody to count against
     for _ in range(2):
-        assert summarize.summarize(fake_config(), "A text.") == "S."
+        assert summarize.summarize(fake_config(), "A text.", caller=None) == "S."
 
 
 def test_memory_stays_bounded_after_ten_thousand_sessions():
@@ -239,19 +230,19 @@ def test_the_limit_error_carries_the_wait():
     assert "about 60 minutes" in caught.value.for_person
 
 
-def test_input_the_studio_refuses_costs_no_request(fake_backend, asking):
+def test_input_the_studio_refuses_costs_no_request(fake_backend):
     meter = Meter(limits(requests="1/hour"), clock=Clock())
     fake_backend.answer([{"summary_text": "S."}])
-    asking(meter, "ada")
+    ada = asking(meter, "ada")
     for _ in range(3):
         with pytest.raises(gr.Error, match="at most 100,000"):
-            summarize.summarize(fake_config(), "x" * 1_000_000)
-    assert summarize.summarize(fake_config(), "A text.") == "S."
+            summarize.summarize(fake_config(), "x" * 1_000_000, caller=ada)
+    assert summarize.summarize(fake_config(), "A text.", caller=ada) == "S."
     assert meter.report()["tabs"]["Summarize"]["errors"] == 0
 
 
 def test_the_page_escapes_what_people_typed():
-    from studio.usage_report import usage_page
+    from studio.classroom.usage_report import usage_page
 
     meter = Meter(Limits(), keep_prompts=True)
     entry = Entry(meter.clock(), "ada", "chat", "ok", tokens=3, host="h", prompt="<b>hi</b>")

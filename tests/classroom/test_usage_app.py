@@ -12,10 +12,10 @@ import pytest
 import requests
 from gradio_client import Client
 
+from studio.classroom.usage import meter_for
 from studio.config import load_config
 from studio.serve import launch_options
 from studio.ui.app import build_app, select_tabs
-from studio.ui.people import meter_of
 from tests.conftest import free_port
 
 TOKEN = "hf_test_secret_token_0123456789"
@@ -35,11 +35,13 @@ def server_env(task_server, **settings: str) -> dict:
 
 @contextlib.contextmanager
 def launched(env: dict, tabs: str = "summarize,ner", **flags):
+    """The app and its meter, launched as serve() launches them."""
     config = load_config(env, tabs=tabs, **flags)
-    app = build_app(config, select_tabs(config.tabs))
-    app.launch(**{**launch_options(config, port=free_port()), "quiet": True})
+    meter = meter_for(config)
+    app = build_app(config, select_tabs(config.tabs), meter)
+    app.launch(**{**launch_options(config, port=free_port(), meter=meter), "quiet": True})
     try:
-        yield app
+        yield app, meter
     finally:
         app.close()
 
@@ -62,7 +64,7 @@ def rest_call(url: str, api_name: str, data: list) -> tuple[str, str]:
 
 
 def test_one_person_over_the_limit_waits_and_twenty_others_are_not_slowed(task_server):
-    with launched(server_env(task_server, STUDIO_LIMIT="3/minute,50/hour")) as app:
+    with launched(server_env(task_server, STUDIO_LIMIT="3/minute,50/hour")) as (app, meter):
         greedy = Client(app.local_url, verbose=False)
         for _ in range(3):
             assert greedy.predict(TEXT, api_name="/summarize")
@@ -78,23 +80,23 @@ def test_one_person_over_the_limit_waits_and_twenty_others_are_not_slowed(task_s
         with ThreadPoolExecutor(20) as pool:
             answers = list(pool.map(someone_else, range(20)))
         assert all(len(runs) == 3 and all(runs) for runs in answers)
-        report = meter_of(app).report()
+        report = meter.report()
         assert report["refused"] == 2
         assert report["tabs"]["Summarize"]["requests"] == 3 + 20 * 3
         assert len(report["people"]) == 21
 
 
 def test_limits_are_off_by_default(task_server):
-    with launched(server_env(task_server)) as app:
+    with launched(server_env(task_server)) as (app, meter):
         client = Client(app.local_url, verbose=False)
         for _ in range(12):
             assert client.predict(TEXT, api_name="/summarize")
-        assert meter_of(app).report()["refused"] == 0
+        assert meter.report()["refused"] == 0
 
 
 def test_a_script_making_a_client_per_call_meets_the_flood_guard(task_server):
     env = server_env(task_server, STUDIO_LIMIT="5/minute", STUDIO_NEW_SESSION_LIMIT="4/minute")
-    with launched(env) as app:
+    with launched(env) as (app, _):
         url = app.local_url
         student = Client(url, verbose=False)  # a person with the page open, before the script
         assert student.predict(TEXT, api_name="/summarize")
@@ -110,17 +112,17 @@ def test_a_script_making_a_client_per_call_meets_the_flood_guard(task_server):
 
 def test_with_logins_the_limit_follows_the_name_across_clients(task_server):
     env = server_env(task_server, STUDIO_LIMIT="2/minute")
-    with launched(env, auth="ada:a-long-password") as app:
+    with launched(env, auth="ada:a-long-password") as (app, meter):
         first = Client(app.local_url, auth=("ada", "a-long-password"), verbose=False)
         second = Client(app.local_url, auth=("ada", "a-long-password"), verbose=False)
         assert first.predict(TEXT, api_name="/summarize")
         assert second.predict(TEXT, api_name="/summarize")
         assert "as many requests" in refused(first, TEXT)
-        assert [row["person"] for row in meter_of(app).report()["people"]] == ["ada"]
+        assert [row["person"] for row in meter.report()["people"]] == ["ada"]
 
 
 def test_the_whole_studio_has_a_ceiling(task_server):
-    with launched(server_env(task_server, STUDIO_TOTAL_LIMIT="4/hour")) as app:
+    with launched(server_env(task_server, STUDIO_TOTAL_LIMIT="4/hour")) as (app, _):
         for _ in range(4):
             assert Client(app.local_url, verbose=False).predict(TEXT, api_name="/summarize")
         message = refused(Client(app.local_url, verbose=False), TEXT)
@@ -131,7 +133,7 @@ def test_the_whole_studio_has_a_ceiling(task_server):
 
 
 def test_the_usage_view_shows_counts_on_this_computer_without_prompts(task_server):
-    with launched(server_env(task_server, STUDIO_LIMIT="2/minute")) as app:
+    with launched(server_env(task_server, STUDIO_LIMIT="2/minute")) as (app, _):
         client = Client(app.local_url, verbose=False)
         client.predict(TEXT, api_name="/summarize")
         client.predict("Ada Lovelace lived in London.", api_name="/ner")
@@ -154,7 +156,7 @@ def test_the_usage_view_shows_counts_on_this_computer_without_prompts(task_serve
 
 
 def test_the_usage_view_shows_prompts_when_the_teacher_asks(task_server):
-    with launched(server_env(task_server), usage_prompts=True) as app:
+    with launched(server_env(task_server), usage_prompts=True) as (app, _):
         Client(app.local_url, verbose=False).predict(TEXT, api_name="/summarize")
         page = requests.get(f"{app.local_url}usage", timeout=10).text
         assert "The tower is 324 metres tall" in page
@@ -162,7 +164,7 @@ def test_the_usage_view_shows_prompts_when_the_teacher_asks(task_server):
 
 def test_the_usage_view_needs_the_teachers_login_not_the_students(task_server):
     env = server_env(task_server, STUDIO_ADMIN="teacher:usage-password")
-    with launched(env, auth="student:class-password") as app:
+    with launched(env, auth="student:class-password") as (app, _):
         url = f"{app.local_url}usage.json"
         assert requests.get(url, timeout=10).status_code == 401
         student = requests.get(url, auth=("student", "class-password"), timeout=10)
@@ -177,7 +179,7 @@ def test_the_usage_view_needs_the_teachers_login_not_the_students(task_server):
 
 
 def test_without_a_teachers_login_the_usage_view_refuses_a_tunnelled_client(task_server):
-    with launched(server_env(task_server)) as app:
+    with launched(server_env(task_server)) as (app, _):
         forwarded = {"X-Forwarded-For": "203.0.113.9"}
         answer = requests.get(f"{app.local_url}usage", headers=forwarded, timeout=10)
         assert answer.status_code == 403 and "--admin" in answer.text
@@ -203,7 +205,7 @@ def test_chat_tokens_are_counted_after_each_reply_and_then_wait(chat_server):
         "STUDIO_TIMEOUT": "5",
         "STUDIO_CHAT_TOKEN_LIMIT": "12/hour",
     }
-    with launched(env, tabs="chat") as app:
+    with launched(env, tabs="chat") as (app, meter):
         talker, other = Client(app.local_url, verbose=False), Client(app.local_url, verbose=False)
         words = "one two three four five six seven eight"  # echoed back: 8 tokens, and the end
         assert talker.predict(words, api_name="/chat").split() == words.split()
@@ -211,5 +213,5 @@ def test_chat_tokens_are_counted_after_each_reply_and_then_wait(chat_server):
         message = refused(talker, words, api_name="/chat")
         assert "as many chat tokens as each person may: 12 per hour" in message
         assert other.predict(words, api_name="/chat")  # someone else is not slowed
-        chat = meter_of(app).report()["tabs"]["Chat"]
+        chat = meter.report()["tabs"]["Chat"]
         assert chat["requests"] == 3 and chat["refused"] == 1 and chat["tokens"] >= 24
