@@ -64,7 +64,7 @@ class NumberBox:
             raise InputError(f"{self.name} must be {self.allowed()}, not {plain(number)}.")
         if not self.whole:
             return number
-        if not float(number).is_integer():
+        if isinstance(number, float) and not number.is_integer():
             of_unit = f" of {self.unit}" if self.unit else ""
             raise InputError(f"{self.name} must be a whole number{of_unit}, not {plain(number)}.")
         return int(number)
@@ -96,8 +96,9 @@ def _number(value: object, name: str) -> float | None:
 
 def plain(number: float) -> str:
     """A number as a person writes it: 1024, 0.05, NaN, infinity."""
-    if isinstance(number, int):
-        return str(number)
+    if isinstance(number, int):  # exact, but a number of a thousand digits is not repeated
+        digits = str(number)
+        return digits if len(digits) <= 30 else f"a number of {len(digits.lstrip('-'))} digits"
     if math.isnan(number):
         return "NaN"
     if math.isinf(number):
