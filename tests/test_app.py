@@ -23,7 +23,8 @@ def client(studio_app):
 API = {
     "/summarize": ["text", "min_length", "max_length"],
     "/ner": ["text"],
-    "/caption": ["image", "model"],  # model: optional, with a vision chat model (the router's)
+    "/caption": ["image"],
+    "/caption_with_model": ["image", "model"],  # with a vision chat model (the router's)
     "/generate_image": [
         "prompt",
         "negative_prompt",
@@ -42,9 +43,11 @@ def test_the_api_keeps_its_names_and_parameters(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     names = {name: [p["parameter_name"] for p in endpoints[name]["parameters"]] for name in API}
     assert names == API
-    assert set(endpoints) - set(API) == {"/chat"}
-    (model,) = [p for p in endpoints["/caption"]["parameters"] if p["parameter_name"] == "model"]
-    assert model["parameter_has_default"]  # a call with the image alone still works
+    assert set(endpoints) - set(API) == {"/chat", "/chat_with_model"}
+    (model,) = [
+        p for p in endpoints["/caption_with_model"]["parameters"] if p["parameter_name"] == "model"
+    ]
+    assert model["parameter_has_default"]  # empty: the configured model
 
 
 def test_summarize_through_the_api(client, task_server):

@@ -1,5 +1,5 @@
 """The Caption tab with a vision chat server of one's own (STUDIO_CAPTION_CHAT_BASE): a model
-picker filled from its `GET /v1/models`, chosen per person, and /caption's optional model."""
+picker filled from its `GET /v1/models`, chosen per person, and /caption_with_model's model."""
 
 from __future__ import annotations
 
@@ -46,12 +46,12 @@ def asked_models(server) -> list[str]:
     return [r.json()["model"] for r in chats]
 
 
-def test_the_caption_api_keeps_its_call_and_takes_a_model_last(app_url, vision_server):
+def test_the_caption_api_keeps_its_call_and_a_name_of_its_own_takes_a_model(app_url, vision_server):
     client = Client(app_url, verbose=False)
     image = handle_file(str(CHELSEA))
     client.predict(image, api_name="/caption")  # as every caller did before
-    client.predict(image, "vision/other", api_name="/caption")
-    client.predict(image, model="vision/third", api_name="/caption")
+    client.predict(image, "vision/other", api_name="/caption_with_model")
+    client.predict(image, model="vision/third", api_name="/caption_with_model")
     assert asked_models(vision_server) == ["vision/model", "vision/other", "vision/third"]
 
 

@@ -1,5 +1,5 @@
 """The Chat tab with a server that serves several models: each person picks one from its
-`GET /v1/models` (or types any id), /chat takes one last and optional, and each reply's card and
+`GET /v1/models` (or types any id), /chat_with_model takes one last, and each reply's card and
 code name the model it came from."""
 
 from __future__ import annotations
@@ -43,14 +43,15 @@ def asked_models(server) -> list[str]:
     return [record.body["model"] for record in server.records]
 
 
-def test_the_chat_api_keeps_its_call_and_takes_a_model_last(app_url, chat_server):
+def test_the_chat_api_keeps_its_call_and_a_name_of_its_own_takes_a_model(app_url, chat_server):
     from gradio_client.exceptions import AppError
 
     client = Client(app_url, verbose=False)
     # Several served and none set: the caller is told which there are, and nothing is sent.
     with pytest.raises(AppError, match="serves 3 models"):
         client.predict("alpha beta", api_name="/chat")
-    assert client.predict("alpha beta", model="tiny/second", api_name="/chat") == "alpha beta"
+    reply = client.predict("alpha beta", model="tiny/second", api_name="/chat_with_model")
+    assert reply == "alpha beta"
     assert asked_models(chat_server) == ["tiny/second"]
 
 
@@ -81,7 +82,8 @@ def test_each_person_picks_the_model_their_replies_come_from(browser, app_url, c
         )
         mine.get_by_text("Show the code", exact=True).click()
         expect(mine.locator("#chat-code-curl")).to_contain_text("tiny/third")
-        expect(mine.locator("#chat-code-gradio")).to_contain_text('api_name="/chat"')
+        expect(mine.locator("#chat-code-gradio")).to_contain_text('api_name="/chat_with_model"')
+        expect(mine.locator("#chat-code-gradio")).to_contain_text('"tiny/third",')
         screenshot(mine, "chat-model-and-code.png")
         assert TOKEN not in mine.content()
     finally:

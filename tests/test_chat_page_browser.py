@@ -162,6 +162,18 @@ def test_the_seed_starts_empty_and_is_sent_only_when_typed(page, openai_app, cha
     assert chat_server.records[-1].body["seed"] == 42
 
 
+def test_a_seed_no_server_takes_is_named_and_nothing_is_sent(page, openai_app, chat_server):
+    open_chat(page, openai_app)
+    page.get_by_text("Settings", exact=True).click()
+    seed = page.get_by_label("Seed (empty: random)")
+    for typed, shown in ((str(2**63), str(2**63)), ("nan", "NaN")):
+        fill_settled(page, seed, typed)
+        send(page, f"seed {typed}")
+        note = page.locator("#chat-bot").get_by_text(f"not {shown}.")
+        expect(note).to_contain_text("Seed must be between 0 and 9223372036854775807")
+    assert chat_server.records == []
+
+
 def test_an_edited_question_drops_what_followed_and_is_answered_again(
     page, openai_app, chat_server
 ):

@@ -82,10 +82,10 @@ def test_seeds_wrap_at_32_bits():
     assert [played.seed for played in rounds] == [2**32 - 2, 2**32 - 1, 0]
 
 
-@pytest.mark.parametrize("rounds", [0, 6, -1, 2.5])
+@pytest.mark.parametrize("rounds", [0, 6, -1, 2.5, float("nan"), "many"])
 def test_rounds_out_of_range_are_refused_before_any_call(rounds):
     models = Models()
-    with pytest.raises(InputError, match="rounds"):
+    with pytest.raises(InputError, match="^Rounds must be"):
         play_rounds(UPLOAD, rounds, models.caption, models.generate, seed=1)
     assert models.caption_calls == [] and models.generate_calls == []
 

@@ -426,7 +426,7 @@ def test_rounds_caption_each_new_picture_and_grow_the_gallery(client, image_serv
 
 
 def test_rounds_out_of_range_are_refused(client, image_server):
-    with pytest.raises(Exception, match="Choose between 1 and 5 rounds, not 6"):
+    with pytest.raises(Exception, match="Rounds must be between 1 and 5, not 6"):
         client.predict(handle_file(str(CHELSEA)), 6, api_name="/play_rounds")
     with pytest.raises(Exception, match="Upload an image first"):
         client.predict(None, 2, api_name="/play_rounds")

@@ -20,7 +20,7 @@ from studio.tasks.image_settings import (
     png_with_parameters,
     settings_from_parameters,
 )
-from studio.tasks.text import typed_number
+from studio.tasks.text import NumberBox
 from studio.ui import entities, game, imagine, summarize
 from studio.ui.waiting import Doing
 from tests.conftest import ROOT
@@ -35,17 +35,48 @@ def png(color: str = "blue") -> bytes:
     return out.getvalue()
 
 
+LENGTH = NumberBox("Length", 1, 1024, whole=True, unit="tokens")
+
+
 @pytest.mark.parametrize(
-    ("typed", "number"), [("", None), ("  ", None), (" 12 ", 12.0), ("1,024", 1024.0), (7, 7.0)]
+    ("typed", "number"), [("", None), ("  ", None), (" 12 ", 12), ("1,024", 1024), (7.0, 7)]
 )
 def test_a_typed_number_is_read(typed, number):
-    assert typed_number(typed, "Length") == number
+    read = LENGTH.read(typed)
+    assert read == number and type(read) is type(number)
 
 
-@pytest.mark.parametrize("typed", ["twelve", "nan", "inf", "1e400"])
-def test_a_typed_number_that_is_not_one_is_named(typed):
-    with pytest.raises(errors.InputError, match="Length must be a"):
-        typed_number(typed, "Length")
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("twelve", "Length must be a number, not 'twelve'"),
+        (True, "Length must be a number, not True"),
+        ("nan", "Length must be between 1 and 1024 tokens, not NaN"),
+        (float("nan"), "Length must be between 1 and 1024 tokens, not NaN"),
+        ("inf", "Length must be between 1 and 1024 tokens, not infinity"),
+        ("1e400", "Length must be between 1 and 1024 tokens, not infinity"),
+        (float("-inf"), "not -infinity"),
+        (1025, "not 1025"),
+        ("2.5", "Length must be a whole number of tokens, not 2.5"),
+    ],
+)
+def test_a_typed_number_that_is_not_one_is_named(typed, says):
+    with pytest.raises(errors.InputError, match=says):
+        LENGTH.read(typed)
+
+
+def test_a_huge_whole_number_is_kept_exactly():
+    seed = NumberBox("Seed", 0, 2**63 - 1, whole=True)
+    assert seed.read(2**63 - 1) == 2**63 - 1 and seed.read(str(2**63 - 1)) == 2**63 - 1
+    with pytest.raises(errors.InputError, match="Seed must be between 0 and 9223372036854775807"):
+        seed.read(2**63)
+
+
+def test_a_random_value_outside_the_range_is_taken_and_said():
+    seed = NumberBox("The seed", 0, 9, whole=True, random=-1)
+    assert seed.read(-1) == -1 and seed.read("-1") == -1
+    with pytest.raises(errors.InputError, match=r"The seed must be -1 \(random\) or between 0"):
+        seed.read(-2)
 
 
 def test_summarize_reads_lengths_typed_in_its_boxes(fake_backend):

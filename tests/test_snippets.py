@@ -270,3 +270,25 @@ def test_the_chat_tab_gets_its_panel_from_one_call():
     assert 'Client("http://127.0.0.1:7865/")' in gradio and "client.submit(" in gradio
     assert '"Be brief.",' in gradio and "None" not in gradio
     assert library.label == "Python with openai"
+    assert 'api_name="/chat",' in gradio
+
+    # Another model than the configured one: the call that takes it, with the model last.
+    *_, gradio = chat_shown(
+        config, request, stats, "Hello", "", 0.2, 0.95, 16, 1.0, None, model="chat/other"
+    )
+    assert 'api_name="/chat_with_model",' in gradio
+    assert gradio.index("None,") < gradio.index('"chat/other",')  # the seed keeps its place
+    *_, gradio = chat_shown(
+        config, request, stats, "Hello", "", 0.2, 0.95, 16, 1.0, 7, model="chat/model"
+    )
+    assert 'api_name="/chat",' in gradio and "chat/model" not in gradio
+
+
+def test_an_answer_by_a_picked_model_is_made_again_by_the_name_that_takes_one():
+    from studio.ui.code_panel import api_call
+
+    endpoint = make_endpoint("http://127.0.0.1:9/v1", task="caption", model="vision/model")
+    assert api_call(endpoint, "/caption", ["photo"], None) == ("/caption", ["photo"])
+    assert api_call(endpoint, "/caption", ["photo"], " vision/model ") == ("/caption", ["photo"])
+    picked = api_call(endpoint, "/caption", ["photo"], "vision/other")
+    assert picked == ("/caption_with_model", ["photo", "vision/other"])

@@ -168,11 +168,11 @@ def test_half_an_emoji_is_refused_with_where_it_is(fake_backend):
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf")])
 def test_a_setting_that_is_not_a_finite_number_names_the_setting(fake_backend, value):
-    with pytest.raises(gr.Error, match="Minimum length must be a finite number"):
+    with pytest.raises(gr.Error, match="Minimum length must be between 1 and 1024 tokens, not"):
         summarize.summarize(fake_config(), "Some text.", value, None)
     history = [{"role": "user", "content": "Hi"}]
     shown = collect(chat.Replies(fake_config()).respond(history, "", value, 0.9, 64, 1.0, None))
-    assert "Temperature must be a finite number" in shown[-1][0][-1]["content"]
+    assert "Temperature must be between 0 and 1, not" in shown[-1][0][-1]["content"]
     assert fake_backend.calls == []
 
 

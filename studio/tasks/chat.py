@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.errors import InputError
-from studio.tasks.text import checked_text, finite_number, typed_number
+from studio.tasks.text import NumberBox, checked_text
 
 Message = dict[str, str]
 
@@ -146,7 +146,7 @@ def build_messages(
     question-and-reply turns are dropped first; the system prompt and the new message never are.
     ``user_message`` may be a str or the multimodal textbox's ``{"text", "files"}``.
     """
-    system = (system_prompt or "").strip()
+    system = checked_text(system_prompt, "The system prompt", limit=None)
     question = checked_text(content_text(user_message), "Your message", limit=None)
     if not question:
         raise InputError("Type a message first.")
@@ -192,12 +192,21 @@ def _newest_turns_within(
 # Generation settings, and the pieces a reply streams in.
 
 
+# The settings' sliders and boxes, and what /chat takes: one rule each (studio.tasks.text).
+# Seeds are 64-bit signed on the servers (torch, vLLM): 2**63 and above cannot be used.
+TEMPERATURE = NumberBox("Temperature", 0.0, 1.0, default=0.7)
+TOP_P = NumberBox("Top-p", 0.05, 1.0, default=0.95)
+MAX_NEW_TOKENS = NumberBox("Max new tokens", 1, 4096, whole=True, default=512, unit="tokens")
+REPETITION_PENALTY = NumberBox("Repetition penalty", 1.0, 2.0, default=1.0)
+SEED = NumberBox("Seed", 0, 2**63 - 1, whole=True)
+
+
 @dataclass(frozen=True)
 class ChatSettings:
-    temperature: float = 0.7
-    top_p: float = 0.95
-    max_new_tokens: int = 512
-    repetition_penalty: float = 1.0
+    temperature: float = TEMPERATURE.default
+    top_p: float = TOP_P.default
+    max_new_tokens: int = MAX_NEW_TOKENS.default
+    repetition_penalty: float = REPETITION_PENALTY.default
     seed: int | None = None
 
     def __post_init__(self) -> None:
@@ -213,31 +222,22 @@ class ChatSettings:
     @classmethod
     def from_controls(
         cls,
-        temperature: float | None,
-        top_p: float | None,
-        max_new_tokens: float | None,
-        repetition_penalty: float | None,
-        seed: float | str | None,
+        temperature: object,
+        top_p: object,
+        max_new_tokens: object,
+        repetition_penalty: object,
+        seed: object,
     ) -> ChatSettings:
-        """From the controls' values: numbers, or None (an API call that left them out); the
-        seed may also be text typed in a box, empty for a random one."""
-        defaults = cls()
-
-        def number(value: float | None, default: float | None, what: str) -> float | None:
-            checked = finite_number(value, what)  # NaN would reach the server as invalid JSON
-            return default if checked is None else checked
-
-        chosen_seed = typed_number(seed, "Seed")
-        if chosen_seed is not None and not chosen_seed.is_integer():
-            raise InputError(f"Seed must be a whole number, not {chosen_seed:g}.")
+        """From the controls' values or an API call's: numbers, text as typed in a box, or
+        empty (None: an API call that left them out, the default; the seed: a random one).
+        Each is read by its setting's rule, so NaN, infinities and values out of range are
+        refused with the setting's name before anything is sent."""
         return cls(
-            temperature=number(temperature, defaults.temperature, "Temperature"),
-            top_p=number(top_p, defaults.top_p, "Top-p"),
-            max_new_tokens=int(number(max_new_tokens, defaults.max_new_tokens, "Max new tokens")),
-            repetition_penalty=number(
-                repetition_penalty, defaults.repetition_penalty, "Repetition penalty"
-            ),
-            seed=None if chosen_seed is None else int(chosen_seed),
+            temperature=TEMPERATURE.read(temperature),
+            top_p=TOP_P.read(top_p),
+            max_new_tokens=MAX_NEW_TOKENS.read(max_new_tokens),
+            repetition_penalty=REPETITION_PENALTY.read(repetition_penalty),
+            seed=SEED.read(seed),
         )
 
     @property

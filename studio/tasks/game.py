@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from PIL import Image
 
 from studio.errors import BadResponseError, InputError
-from studio.tasks.image_settings import SEED_LIMIT, resolve_seed, whole_number
+from studio.tasks.image_settings import SEED_LIMIT, resolve_seed
+from studio.tasks.text import NumberBox
 from studio.tasks.uploads import NO_UPLOAD
 
-MIN_ROUNDS, MAX_ROUNDS = 1, 5
+ROUNDS = NumberBox("Rounds", 1, 5, whole=True, default=3)
 
 Caption = Callable[[Image.Image], str]
 Generate = Callable[[str, int], Image.Image]  # (prompt, seed) -> image
@@ -71,19 +72,17 @@ def play_rounds(
 
 def play_steps(
     image: Image.Image | None,
-    rounds: float,
+    rounds: object,
     caption: Caption,
     generate: Generate,
     *,
-    seed: float | None,
+    seed: object,
 ) -> Iterator[Captioned | Round]:
     """The game as `play_rounds` plays it, with each round's caption yielded as soon as it is
     known, before its picture is asked for: a page can show it, and stop between the two."""
     if image is None:
         raise InputError(NO_UPLOAD)
-    count = whole_number(rounds, "The number of rounds")
-    if not MIN_ROUNDS <= count <= MAX_ROUNDS:
-        raise InputError(f"Choose between {MIN_ROUNDS} and {MAX_ROUNDS} rounds, not {count}.")
+    count = ROUNDS.read(rounds)
     return _play(image, count, caption, generate, resolve_seed(seed))
 
 

@@ -15,7 +15,7 @@ from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from studio.errors import InputError
 from studio.tasks.pixels import to_rgb
-from studio.tasks.text import checked_text
+from studio.tasks.text import NumberBox, checked_text
 from studio.tasks.uploads import (
     DAMAGED_IMAGE,
     DECODE_ERRORS,
@@ -28,33 +28,24 @@ from studio.tasks.uploads import (
 
 # Image models read about 77 tokens of prompt; a page pasted by mistake is cut to nothing useful.
 MAX_PROMPT_CHARS = 2_000
-SEED_LIMIT = 2**32  # seeds are 32-bit: 0 .. 2**32 - 1
+SEED_LIMIT = 2**32  # image seeds are 32-bit: 0 .. 2**32 - 1
 RANDOM_SEED = -1  # what the seed box holds for "pick one for me"
 SIZE_STEP = 64
 MIN_SIZE, MAX_SIZE = 64, 1024
-MIN_STEPS, MAX_STEPS = 1, 100
-MIN_GUIDANCE, MAX_GUIDANCE = 1.0, 20.0
+# The settings' boxes and sliders, and what the API takes: one rule each (studio.tasks.text).
+STEPS = NumberBox("Steps", 1, 100, whole=True, default=25)
+GUIDANCE = NumberBox("Guidance", 1.0, 20.0, default=7.0)
+WIDTH = NumberBox("Width", MIN_SIZE, MAX_SIZE, default=512, unit="pixels")
+HEIGHT = NumberBox("Height", MIN_SIZE, MAX_SIZE, default=512, unit="pixels")
+SEED = NumberBox("The seed", 0, SEED_LIMIT - 1, whole=True, random=RANDOM_SEED)
 
 
-def whole_number(value: object, what: str) -> int:
-    """An int from an int or a whole float (Gradio sliders and number boxes send floats)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"{what} must be a whole number, not {value!r}.")
-    if isinstance(value, float) and not value.is_integer():
-        raise InputError(f"{what} must be a whole number, not {value}.")
-    return int(value)
-
-
-def resolve_seed(seed: float | None) -> int:
-    """The seed to use: None or -1 pick a random 32-bit seed, anything else is checked and kept."""
-    if seed is None:
+def resolve_seed(seed: object) -> int:
+    """The seed to use: empty or -1 pick a random 32-bit seed, anything else is checked and kept."""
+    chosen = SEED.read(seed)
+    if chosen is None or chosen == RANDOM_SEED:
         return secrets.randbelow(SEED_LIMIT)
-    seed = whole_number(seed, "The seed")
-    if seed == RANDOM_SEED:
-        return secrets.randbelow(SEED_LIMIT)
-    if not 0 <= seed < SEED_LIMIT:
-        raise InputError(f"The seed must be -1 (random) or between 0 and {SEED_LIMIT - 1}.")
-    return seed
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -76,15 +67,12 @@ class ImageRequest:
         """Raise InputError naming the first setting that is out of range."""
         if not self.prompt.strip():
             raise InputError("Write a prompt describing the image first.")
-        if not MIN_STEPS <= self.steps <= MAX_STEPS:
-            raise InputError(f"Steps must be between {MIN_STEPS} and {MAX_STEPS}.")
-        if not MIN_GUIDANCE <= self.guidance <= MAX_GUIDANCE:
-            raise InputError(f"Guidance must be between {MIN_GUIDANCE:g} and {MAX_GUIDANCE:g}.")
-        for name, value in (("Width", self.width), ("Height", self.height)):
-            if not MIN_SIZE <= value <= MAX_SIZE or value % SIZE_STEP:
+        STEPS.read(self.steps)
+        GUIDANCE.read(self.guidance)
+        for box, value in ((WIDTH, self.width), (HEIGHT, self.height)):
+            if box.read(value) % SIZE_STEP:
                 raise InputError(
-                    f"{name} must be a multiple of {SIZE_STEP} between {MIN_SIZE} and "
-                    f"{MAX_SIZE} pixels, not {value}."
+                    f"{box.name} must be a multiple of {SIZE_STEP} {box.allowed()}, not {value}."
                 )
         if self.seed is not None and not 0 <= self.seed < SEED_LIMIT:
             raise InputError(f"The seed must be between 0 and {SEED_LIMIT - 1}.")
@@ -105,39 +93,34 @@ class ImageRequest:
         return parameters
 
 
-def _image_side(value: object, name: str) -> int:
+def _image_side(box: NumberBox, value: object) -> int:
     """A width or height in range, rounded to the nearest multiple of 64 (models need that)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"{name} must be a number of pixels, not {value!r}.")
-    if not MIN_SIZE <= value <= MAX_SIZE:
-        raise InputError(f"{name} must be between {MIN_SIZE} and {MAX_SIZE} pixels, not {value}.")
-    return round(value / SIZE_STEP) * SIZE_STEP
+    return round(box.read(value) / SIZE_STEP) * SIZE_STEP
 
 
 def make_image_request(
     prompt: str | None,
     *,
     negative_prompt: str | None = "",
-    steps: float = 25,
-    guidance: float = 7.0,
-    width: float = 512,
-    height: float = 512,
-    seed: float | None = None,
+    steps: object = STEPS.default,
+    guidance: object = GUIDANCE.default,
+    width: object = WIDTH.default,
+    height: object = HEIGHT.default,
+    seed: object = None,
 ) -> ImageRequest:
-    """An ImageRequest from UI values: text stripped, sizes rounded to a multiple of 64 (values
-    outside 64-1024 are refused, not clamped), and the seed resolved so the result can be
-    reproduced (None or -1 become a random seed)."""
-    if isinstance(guidance, bool) or not isinstance(guidance, (int, float)):
-        raise InputError(f"Guidance must be a number, not {guidance!r}.")
+    """An ImageRequest from UI or API values (numbers, or text as typed; empty is the
+    default): text stripped, sizes rounded to a multiple of 64 (values outside 64-1024 are
+    refused, not clamped), and the seed resolved so the result can be reproduced (empty or -1
+    become a random seed)."""
     return ImageRequest(
         prompt=checked_text(prompt, "The prompt", limit=MAX_PROMPT_CHARS),
         negative_prompt=checked_text(
             negative_prompt, "The negative prompt", limit=MAX_PROMPT_CHARS
         ),
-        steps=whole_number(steps, "Steps"),
-        guidance=float(guidance),
-        width=_image_side(width, "Width"),
-        height=_image_side(height, "Height"),
+        steps=STEPS.read(steps),
+        guidance=float(GUIDANCE.read(guidance)),
+        width=_image_side(WIDTH, width),
+        height=_image_side(HEIGHT, height),
         seed=resolve_seed(seed),
     )
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from studio.errors import BadResponseError, InputError
 from studio.secrets import shorten
-from studio.tasks.text import checked_text
+from studio.tasks.text import NumberBox, checked_text
 
 WORDS_PER_PIECE = 600
 MAX_WORDS = 12_000  # about 20 pieces: beyond that a class would burn credits on one click
@@ -25,6 +25,8 @@ MAX_CHARS = 100_000  # the same bound for text without spaces, which words do no
 MAX_PARALLEL_PIECES = 4
 LENGTH_LIMIT = 1024
 SHAPE_CHARS = 120  # of an answer without a summary, quoted in the message
+MIN_LENGTH = NumberBox("Minimum length", 1, LENGTH_LIMIT, whole=True, unit="tokens")
+MAX_LENGTH = NumberBox("Maximum length", 1, LENGTH_LIMIT, whole=True, unit="tokens")
 
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+")
 
@@ -35,18 +37,23 @@ class Summary:
     pieces: int  # how many parts the input was split into
 
 
-def validate(text: str | None, min_length: int | None, max_length: int | None) -> str:
+def read_lengths(min_length: object, max_length: object) -> tuple[int | None, int | None]:
+    """The lengths as typed in the boxes or sent by an API call (numbers, text, or empty for
+    the model's default), checked alone and together."""
+    shortest, longest = MIN_LENGTH.read(min_length), MAX_LENGTH.read(max_length)
+    if shortest and longest and shortest > longest:
+        raise InputError(
+            f"Minimum length ({shortest}) is above maximum length ({longest}): lower the "
+            "minimum or raise the maximum."
+        )
+    return shortest, longest
+
+
+def validate(text: str | None, min_length: object, max_length: object) -> str:
     text = checked_text(text, "The text to summarize", limit=MAX_CHARS)
     if not text:
         raise InputError("Type or paste some text to summarize.")
-    for name, value in (("Minimum length", min_length), ("Maximum length", max_length)):
-        if value is not None and not 1 <= value <= LENGTH_LIMIT:
-            raise InputError(f"{name} must be between 1 and {LENGTH_LIMIT} tokens, not {value}.")
-    if min_length and max_length and min_length > max_length:
-        raise InputError(
-            f"Minimum length ({min_length}) is above maximum length ({max_length}): lower the "
-            "minimum or raise the maximum."
-        )
+    read_lengths(min_length, max_length)
     words = len(text.split())
     if words > MAX_WORDS:
         raise InputError(
@@ -115,7 +122,7 @@ def summarize(
 ) -> Summary:
     """Summarize `text`, calling `complete(piece, parameters)` once per piece (a few at once)."""
     text = validate(text, min_length, max_length)
-    params = parameters(min_length, max_length)
+    params = parameters(*read_lengths(min_length, max_length))
     pieces = split_text(text)
     if len(pieces) == 1:
         return Summary(summary_from_answer(complete(pieces[0], params)), 1)

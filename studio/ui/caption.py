@@ -10,7 +10,7 @@ import gradio as gr
 from studio.classroom.usage import Caller, Meter
 from studio.config import Config
 from studio.snippets import photo
-from studio.ui.code_panel import code_panel, shown
+from studio.ui.code_panel import api_call, code_panel, shown
 from studio.ui.common import EXAMPLES, caption_uploaded, setup_notice, shows_errors, upload_input
 from studio.ui.model_picker import model_picker
 from studio.ui.waiting import api_event, page_event, status_line, stop_button, time_limit
@@ -18,12 +18,7 @@ from studio.ui.waiting import api_event, page_event, status_line, stop_button, t
 
 @shows_errors
 def caption_upload(
-    config: Config,
-    folder: str,
-    image: dict | None,
-    model: str | None = None,
-    *,
-    caller: Caller | None = None,
+    config: Config, folder: str, image: dict | None, *, caller: Caller | None = None
 ) -> str:
     """Describe a photo in one sentence with an image-captioning model.
 
@@ -32,8 +27,30 @@ def caption_upload(
 
     Args:
         image: an image: an http(s) URL or a data: URL (base64), or a file uploaded to the studio
-        model: a model the vision chat server serves, to caption with instead of the configured
-            one (optional)
+
+    Returns:
+        the caption: one sentence
+    """
+    return caption_uploaded(config, image, folder, caller=caller)
+
+
+@shows_errors
+def caption_with_model(
+    config: Config,
+    folder: str,
+    image: dict | None,
+    model: str | None = None,
+    *,
+    caller: Caller | None = None,
+) -> str:
+    """Describe a photo in one sentence with an image-captioning model the server serves.
+
+    The API's /caption_with_model, where the captions come from a vision chat server: /caption
+    keeps the one input it was published with, as curl scripts send it.
+
+    Args:
+        image: an image: an http(s) URL or a data: URL (base64), or a file uploaded to the studio
+        model: a model the vision chat server serves; empty: the configured one
 
     Returns:
         the caption: one sentence
@@ -50,10 +67,12 @@ def caption_with_code(
     caller: Caller | None = None,
 ) -> tuple:
     """The page's caption, by the model the person picked (None: the configured one), then its
-    card and code."""
+    card and code: /caption_with_model when the person picked another model than the
+    configured one, /caption otherwise."""
     calls: list = []
     caption = caption_uploaded(config, image, folder, model, calls=calls, caller=caller)
-    return caption, *shown(config, "Caption", calls, "/caption", [photo()])
+    api_name, args = api_call(config.endpoint("caption"), "/caption", [photo()], model)
+    return caption, *shown(config, "Caption", calls, api_name, args)
 
 
 def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
@@ -89,9 +108,19 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
     stop_button(stop, [captioning], status)
     api_event(
         functools.partial(caption_upload, config, folder),
-        inputs,
+        [image],
         caption,
         api_name="caption",
         preprocess=False,
         meter=meter,
     )
+    if picker:  # the model can be chosen per request: an API name of its own takes it
+        model = gr.Textbox("", label="Model (empty: the configured one)", visible=False)
+        api_event(
+            functools.partial(caption_with_model, config, folder),
+            [image, model],
+            caption,
+            api_name="caption_with_model",
+            preprocess=False,
+            meter=meter,
+        )

@@ -4,7 +4,7 @@
     Retry, edit ──┼─ a start (instant) ─ turn ─ Replies.reply ─ services.stream_reply
     example ──────┤   claims the session             Send turns into Stop while it streams
     Continue ─────┘   (one reply at a time)
-    /chat (gradio_client) ─ Replies.chat             the API: history in a State
+    /chat, /chat_with_model ─ Replies.chat           the API: history in a State
 
 While a reply streams the message box stays editable but sends nothing: what is typed there
 waits in it, and Enter sends it once the reply has ended. A start that finds the session busy,
@@ -22,8 +22,9 @@ from studio.classroom.people import with_caller
 from studio.classroom.usage import Meter
 from studio.config import Config, Endpoint
 from studio.services import describe_backend, repetition_penalty_info
+from studio.tasks.chat import MAX_NEW_TOKENS, REPETITION_PENALTY, TEMPERATURE, TOP_P
 from studio.tasks.replies import mark_stopped
-from studio.ui.chat_replies import DEFAULTS, Replies
+from studio.ui.chat_replies import Replies
 from studio.ui.chat_turns import (
     READY,
     ChatSession,
@@ -37,7 +38,7 @@ from studio.ui.chat_turns import (
     undo,
 )
 from studio.ui.code_panel import code_panel
-from studio.ui.common import setup_notice
+from studio.ui.common import setup_notice, slider
 from studio.ui.model_picker import model_picker
 
 EXAMPLES = [
@@ -54,7 +55,8 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
     setup_notice(config, "chat", "This chat has no model to talk to yet.")
     gr.Markdown(describe_backend(config.endpoint("chat")), elem_id="chat-protocol")
     # The person's model, when the server serves several (None: fixed where the studio runs).
-    model = model_picker(config.endpoint("chat")) or gr.State(None)
+    picker = model_picker(config.endpoint("chat"))
+    model = picker or gr.State(None)
     chatbot = gr.Chatbot(
         label="Chat",
         height=460,
@@ -100,7 +102,7 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
         [model, *controls],
         meter,
     )
-    api_endpoint(replies, message, controls, meter)
+    api_endpoint(replies, message, controls, meter, picks_model=picker is not None)
 
 
 def wire(replies, session, chatbot, message, buttons, shown, controls, meter=None) -> None:
@@ -115,6 +117,7 @@ def wire(replies, session, chatbot, message, buttons, shown, controls, meter=Non
         outputs=[chatbot, stats, sent, sent_settings, message, *buttons, *panel],
         show_progress="hidden",
         api_visibility="private",
+        preprocess=False,  # the settings' own rules check them, and name the one that is wrong
         # A turn started by a quick no-op (an empty send) may still be on its way when the
         # next one is due: each runs, and only the one that finds a claim streams.
         trigger_mode="multiple",
@@ -154,29 +157,23 @@ def settings_controls(endpoint: Endpoint) -> list[gr.components.Component]:
         lines=2,
     )
     with gr.Row():
-        temperature = gr.Slider(
-            0.0,
-            1.0,
-            DEFAULTS.temperature,
-            step=0.05,
+        temperature = slider(
+            TEMPERATURE,
+            0.05,
             label="Temperature",
             info="0 always picks the likeliest word; higher is more varied.",
         )
-        top_p = gr.Slider(
+        top_p = slider(
+            TOP_P,
             0.05,
-            1.0,
-            DEFAULTS.top_p,
-            step=0.05,
             label="Top-p",
             info="Sample from the likeliest words that add up to this share; 1 is off.",
         )
     with gr.Row():
-        max_new_tokens = gr.Slider(1, 4096, DEFAULTS.max_new_tokens, step=1, label="Max new tokens")
-        repetition_penalty = gr.Slider(
-            1.0,
-            2.0,
-            DEFAULTS.repetition_penalty,
-            step=0.05,
+        max_new_tokens = slider(MAX_NEW_TOKENS, 1, label="Max new tokens")
+        repetition_penalty = slider(
+            REPETITION_PENALTY,
+            0.05,
             label="Repetition penalty",
             info=repetition_penalty_info(endpoint),
         )
@@ -188,19 +185,34 @@ def settings_controls(endpoint: Endpoint) -> list[gr.components.Component]:
 
 
 def api_endpoint(
-    replies: Replies, message: gr.Textbox, controls: list, meter: Meter | None = None
+    replies: Replies,
+    message: gr.Textbox,
+    controls: list,
+    meter: Meter | None = None,
+    *,
+    picks_model: bool = False,
 ) -> None:
-    """/chat for gradio_client: the message first, the settings optional, and the history kept
-    in the caller's session. Hidden components: the page has its own chat. The seed is a
-    number here, as it always was for API callers; the page's is a text box. The model comes
-    last, optional: empty, the configured one."""
+    """/chat for gradio_client and curl: the message first, the settings optional, and the
+    history kept in the caller's session. Hidden components: the page has its own chat. The
+    seed is a number here, as it always was for API callers; the page's is a text box.
+
+    /chat keeps the seven inputs it was published with (Gradio's REST API needs every input,
+    so one more would break every curl script). Where the server serves several models,
+    /chat_with_model takes the model as an eighth (empty: the configured one); both share the
+    session's conversation. Not preprocessed: the settings' own rules check what arrives."""
     history = gr.State([])
     reply = gr.Textbox(label="Reply", visible=False)
     seed = gr.Number(label="Seed (empty: random)", value=None, precision=0, visible=False)
-    model = gr.Textbox("", label="Model (empty: the configured one)", visible=False)
-    gr.Button(visible=False).click(
-        with_caller(replies.chat, meter),
-        [message, *controls[:-1], seed, model, history],
-        [reply, history],
-        api_name="chat",
-    )
+    settings = [message, *controls[:-1], seed]
+    endpoints = [(replies.chat, settings)]
+    if picks_model:
+        model = gr.Textbox("", label="Model (empty: the configured one)", visible=False)
+        endpoints.append((replies.chat_with_model, [*settings, model]))
+    for fn, inputs in endpoints:
+        gr.Button(visible=False).click(
+            with_caller(fn, meter),
+            [*inputs, history],
+            [reply, history],
+            api_name=fn.__name__,
+            preprocess=False,
+        )

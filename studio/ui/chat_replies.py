@@ -2,7 +2,7 @@
 
     reply ─ prepare (messages, chat_request) ─ services.stream_reply ─ the chat as it grows
     respond: reply for the page's tests and callers, (chat, stats) per update
-    chat: /chat for gradio_client, history in the session's State
+    chat, chat_with_model: /chat and /chat_with_model, history in the session's State
 
 Both are async generators so that Stop reaches them at once: Gradio cancels the task, and
 leaving `stream_reply` closes the upstream connection without waiting for the next token.
@@ -144,10 +144,9 @@ class Replies:
         system_prompt: str = "",
         temperature: float = DEFAULTS.temperature,
         top_p: float = DEFAULTS.top_p,
-        max_new_tokens: float = DEFAULTS.max_new_tokens,
+        max_new_tokens: int = DEFAULTS.max_new_tokens,
         repetition_penalty: float = DEFAULTS.repetition_penalty,
-        seed: float | None = None,
-        model: str | None = None,
+        seed: int | None = None,
         history: list | None = None,
         *,
         caller: Caller | None = None,
@@ -164,8 +163,45 @@ class Replies:
             top_p: 0.05 to 1 (default 0.95): sample from the likeliest words adding up to this
             max_new_tokens: the longest reply, in tokens, 1 to 4096 (default 512)
             repetition_penalty: 1 to 2 (default 1): above 1 discourages repeating words
-            seed: a random seed for a reproducible reply (optional)
-            model: a model the chat server serves, instead of the configured one (optional)
+            seed: a random seed for a reproducible reply, 0 to 2**63 - 1 (optional)
+
+        Returns:
+            the model's reply
+        """
+        settings = (temperature, top_p, max_new_tokens, repetition_penalty, seed)
+        replying = self.chat_with_model(
+            message, system_prompt, *settings, None, history, caller=caller
+        )
+        async with contextlib.aclosing(replying) as updates:
+            async for update in updates:
+                yield update
+
+    async def chat_with_model(
+        self,
+        message: str,
+        system_prompt: str = "",
+        temperature: float = DEFAULTS.temperature,
+        top_p: float = DEFAULTS.top_p,
+        max_new_tokens: int = DEFAULTS.max_new_tokens,
+        repetition_penalty: float = DEFAULTS.repetition_penalty,
+        seed: int | None = None,
+        model: str | None = None,
+        history: list | None = None,
+        *,
+        caller: Caller | None = None,
+    ):
+        """Send a message to a chat model the server serves; yields the reply so far as it
+        streams. The conversation is kept per client session, shared with chat.
+
+        Args:
+            message: the message to the model
+            system_prompt: instructions for the whole conversation, e.g. answer briefly (optional)
+            temperature: 0 to 1 (default 0.7): 0 always picks the likeliest word
+            top_p: 0.05 to 1 (default 0.95): sample from the likeliest words adding up to this
+            max_new_tokens: the longest reply, in tokens, 1 to 4096 (default 512)
+            repetition_penalty: 1 to 2 (default 1): above 1 discourages repeating words
+            seed: a random seed for a reproducible reply, 0 to 2**63 - 1 (optional)
+            model: a model the chat server serves; empty: the configured one
 
         Returns:
             the model's reply

@@ -15,7 +15,7 @@ from typing import Any
 import gradio as gr
 
 from studio.backends.base import ChatRequest
-from studio.config import Config
+from studio.config import Config, Endpoint
 from studio.services import with_model
 from studio.snippets import GradioCall, Snippets, for_calls, for_chat
 from studio.tasks.replies import ReplyStats
@@ -87,6 +87,18 @@ def now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def api_call(
+    endpoint: Endpoint, api_name: str, args: Sequence[Any], model: str | None
+) -> tuple[str, list]:
+    """The API call that makes an answer again: `api_name` with `args`, or, when the person
+    picked another model than the configured one, its `_with_model` name with the model last
+    (the published names keep the inputs they were published with)."""
+    chosen = (model or "").strip()
+    if chosen and chosen != endpoint.model:
+        return f"{api_name}_with_model", [*args, chosen]
+    return api_name, list(args)
+
+
 def shown(
     config: Config,
     title: str,
@@ -121,12 +133,15 @@ def chat_shown(
     `stats` the reply's (its final update's), `message` the person's, `controls` the /chat API's
     settings in its order (system prompt, temperature, top-p, max new tokens, repetition
     penalty, seed). The gradio_client call sends the last message only: a new Client starts a
-    new conversation. `model`: the one the person picked (None: the configured one)."""
-    endpoint = with_model(config.endpoint("chat"), model)
-    args = [message, *(value for value in controls), model or None]
-    while args and args[-1] is None:  # a seed left empty, the configured model: left out
+    new conversation. `model`: the one the person picked (None: the configured one), which
+    /chat_with_model takes."""
+    configured = config.endpoint("chat")
+    endpoint = with_model(configured, model)
+    api_name, args = api_call(configured, "/chat", [message, *controls], model)
+    while api_name == "/chat" and args[-1] is None:  # a seed left empty: left out
         args.pop()
-    gradio = GradioCall("/chat", args, url=studio_url(config), stream=True, login=bool(config.auth))
+    login = bool(config.auth)
+    gradio = GradioCall(api_name, args, url=studio_url(config), stream=True, login=login)
     card = chat_card(
         endpoint,
         request.body,

@@ -23,6 +23,7 @@ from studio.errors import TELL_TEACHER, InputError, StudioError
 from studio.services import caption_image, require_setup, setup_problem
 from studio.tasks.image_settings import ImageRequest, describe, png_with_parameters
 from studio.tasks.pixels import looks_blank
+from studio.tasks.text import NumberBox
 from studio.tasks.uploads import PreparedImage, prepare_upload
 
 log = logging.getLogger("studio")
@@ -31,6 +32,13 @@ UNEXPECTED = (
     "Something went wrong inside the studio: {name}. Your input is kept; try again, and if it "
     "happens again, the terminal that runs the studio shows the details."
 )
+
+
+def slider(box: NumberBox, step: float, **options: Any) -> gr.Slider:
+    """A slider over a setting's range, at its default. Events that take it run with
+    preprocess=False: the setting's own rule (`NumberBox.read`) checks what arrives, so a raw
+    API call's NaN or 1e9 gets a message that names the setting, not Gradio's."""
+    return gr.Slider(box.low, box.high, value=box.default, step=step, **options)
 
 
 def shows_errors(fn: Callable) -> Callable:

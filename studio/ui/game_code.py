@@ -8,6 +8,7 @@ import gradio as gr
 from studio.classroom.usage import Caller
 from studio.config import Config
 from studio.snippets import photo
+from studio.tasks.game import ROUNDS
 from studio.tasks.image_settings import describe, make_image_request
 from studio.ui import game_play as game
 from studio.ui.code_panel import empty as code_empty
@@ -64,4 +65,5 @@ def play_with_code(
     record = {"settings": "", "seed": None}
     if last and last[-1].seed is not None:
         record["settings"] = describe(make_image_request(last[-1].inputs, seed=last[-1].seed))
-    yield *RoundCards.shown({}), *_game_code(config, calls, "/play_rounds", record, int(rounds))
+    played = ROUNDS.read(rounds)  # read as the game read it: text or a number, or the default
+    yield *RoundCards.shown({}), *_game_code(config, calls, "/play_rounds", record, played)

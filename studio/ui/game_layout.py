@@ -9,10 +9,10 @@ from typing import Any
 
 import gradio as gr
 
-from studio.tasks.game import MAX_ROUNDS, MIN_ROUNDS, Captioned, Round
+from studio.tasks.game import ROUNDS, Captioned, Round
 from studio.tasks.image_settings import RANDOM_SEED
 from studio.ui.code_panel import code_panel
-from studio.ui.common import EXAMPLES, upload_input
+from studio.ui.common import EXAMPLES, slider, upload_input
 from studio.ui.waiting import status_line
 
 RULES = (
@@ -21,7 +21,7 @@ RULES = (
     "and paints that caption again, so you can watch the picture drift from model to model. "
     "Each round gets a card with its picture, its seed and the caption it was painted from."
 )
-CARDS = MAX_ROUNDS + 1  # round 0, the person's picture, and a card for each round
+CARDS = int(ROUNDS.high) + 1  # round 0, the person's picture, and a card for each round
 CARD = ["round-card"]
 
 
@@ -131,9 +131,7 @@ def layout() -> GamePage:
                 label="How it was made", interactive=False, elem_id="game-settings"
             )
     with gr.Row(equal_height=True):
-        parts["rounds"] = gr.Slider(
-            MIN_ROUNDS, MAX_ROUNDS, value=3, step=1, label="Rounds", scale=3
-        )
+        parts["rounds"] = slider(ROUNDS, 1, label="Rounds", scale=3)
         parts["play_button"] = gr.Button("Play rounds", variant="primary", scale=1)
         parts["rounds_stop"] = gr.Button("Stop", variant="stop", scale=1, elem_id="rounds-stop")
     parts["rounds_status"] = status_line("rounds")

@@ -15,7 +15,7 @@ from PIL import Image
 from studio.classroom.usage import Caller
 from studio.config import Config
 from studio.services import caption_image, paint_picture, require_setup
-from studio.tasks.game import Captioned, Round, play_steps
+from studio.tasks.game import ROUNDS, Captioned, Round, play_steps
 from studio.tasks.image_settings import RANDOM_SEED, ImageRequest, make_image_request, resolve_seed
 from studio.tasks.uploads import prepare_upload
 from studio.ui.common import caption_uploaded, keep_picture, notify_progress, prepare, shows_errors
@@ -123,8 +123,8 @@ def caption_then_paint(
 ):
     """Caption the upload, show the caption, then paint it: (caption, picture, settings,
     record), with `Doing` between for the page."""
+    seed = resolve_seed(seed)  # a bad seed is refused before anything else is done
     prepared = prepare(config, image, folder)
-    seed = resolve_seed(seed)  # a bad seed is refused before any model is asked
     _require_both(config)
     endpoint = config.endpoint("caption")
     text = caption_image(endpoint, prepared, progress=notify_progress, calls=calls, caller=caller)
@@ -163,23 +163,24 @@ def start_game(
     config: Config,
     folder: str,
     image: dict | None,
-    rounds: float,
+    rounds,
     seed,
     calls=None,
     caller: Caller | None = None,
 ):
-    """The upload prepared, and the game's steps: the rounds and seed are checked now, before
-    any model is asked."""
+    """The upload prepared, the game's steps, and how many rounds: the rounds and seed are
+    checked now, before any model is asked."""
+    count = ROUNDS.read(rounds)
     prepared = prepare(config, image, folder)
     steps = play_steps(
         Image.open(io.BytesIO(prepared.jpeg)),
-        rounds,
+        count,
         functools.partial(_caption, config, calls=calls, caller=caller),
         functools.partial(_paint, config, calls=calls, caller=caller),
         seed=seed,
     )
     _require_both(config)
-    return prepared, steps
+    return prepared, steps, count
 
 
 def keep_round(config: Config, folder: str, played: Round) -> str:
@@ -212,8 +213,7 @@ def play(
     Returns:
         each round's painting with its caption
     """
-    _, steps = start_game(config, folder, image, rounds, seed, caller=caller)
-    total = int(rounds)
+    _, steps, total = start_game(config, folder, image, rounds, seed, caller=caller)
     shown: list[tuple[str, str]] = []
     progress((0, total), desc="Round 1: captioning, then painting", unit="rounds")
     for played in steps:
@@ -235,8 +235,7 @@ def play_on_cards(
 ):
     """The page's game: round 0 (the picture as the captioner sees it) at once, then each
     round's card as its caption and then its picture arrive."""
-    prepared, steps = start_game(config, folder, image, rounds, seed, calls, caller)
-    total = int(rounds)
+    prepared, steps, total = start_game(config, folder, image, rounds, seed, calls, caller)
     original = processing_utils.save_bytes_to_cache(prepared.jpeg, "round-0.jpg", folder)
     yield RoundCards.shown(original_card(original) | captioning_card(1))
     yield Doing(f"Round 1 of {total}: captioning your picture")

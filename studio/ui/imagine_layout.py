@@ -9,18 +9,16 @@ from typing import Any
 import gradio as gr
 
 from studio.tasks.image_settings import (
-    MAX_GUIDANCE,
-    MAX_SIZE,
-    MAX_STEPS,
-    MIN_GUIDANCE,
-    MIN_SIZE,
-    MIN_STEPS,
+    GUIDANCE,
+    HEIGHT,
     RANDOM_SEED,
     SHAPES,
     SIZE_STEP,
+    STEPS,
+    WIDTH,
 )
 from studio.ui.code_panel import code_panel
-from studio.ui.common import upload_input
+from studio.ui.common import slider, upload_input
 from studio.ui.waiting import status_line
 
 EXAMPLES = [
@@ -131,12 +129,8 @@ def advanced_options() -> dict[str, Any]:
         label="Negative prompt", placeholder="What the image should not show"
     )
     with gr.Row():
-        parts["steps"] = gr.Slider(
-            MIN_STEPS, MAX_STEPS, value=25, step=1, label="Inference steps", elem_id="imagine-steps"
-        )
-        parts["guidance"] = gr.Slider(
-            MIN_GUIDANCE, MAX_GUIDANCE, value=7, step=0.5, label="Guidance scale"
-        )
+        parts["steps"] = slider(STEPS, 1, label="Inference steps", elem_id="imagine-steps")
+        parts["guidance"] = slider(GUIDANCE, 0.5, label="Guidance scale")
     gr.Markdown("Shape (width:height)")
     with gr.Row(elem_classes=["shape-buttons"]):
         parts["shapes"] = [
@@ -144,12 +138,8 @@ def advanced_options() -> dict[str, Any]:
         ]
         parts["swap"] = gr.Button("⇄ Swap", size="sm", min_width=80)
     with gr.Row():
-        parts["width"] = gr.Slider(
-            MIN_SIZE, MAX_SIZE, value=512, step=SIZE_STEP, label="Width", elem_id="imagine-width"
-        )
-        parts["height"] = gr.Slider(
-            MIN_SIZE, MAX_SIZE, value=512, step=SIZE_STEP, label="Height", elem_id="imagine-height"
-        )
+        parts["width"] = slider(WIDTH, SIZE_STEP, label="Width", elem_id="imagine-width")
+        parts["height"] = slider(HEIGHT, SIZE_STEP, label="Height", elem_id="imagine-height")
     with gr.Row(equal_height=True):
         parts["seed"] = gr.Number(
             RANDOM_SEED, label="Seed (-1: random)", precision=0, elem_id="imagine-seed", scale=2

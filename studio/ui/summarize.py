@@ -9,10 +9,8 @@ import gradio as gr
 
 from studio.classroom.usage import Caller, Meter
 from studio.config import Config
-from studio.errors import InputError
 from studio.services import require_setup, summarize_text
 from studio.tasks import summarize as task
-from studio.tasks.text import typed_number
 from studio.ui.code_panel import code_panel, shown
 from studio.ui.common import notify_progress, setup_notice, shows_errors
 from studio.ui.waiting import api_event, page_event, status_line, stop_button, time_limit
@@ -50,12 +48,13 @@ def summary(
     """The summary; a text longer than the model reads is summarized in parts, and told so.
     The lengths are numbers, text typed in a box, or empty; `calls` hears of each request, made
     for `caller`."""
+    shortest, longest = task.read_lengths(min_length, max_length)
     require_setup(config, "summarize")
     result = summarize_text(
         config.endpoint("summarize"),
         text,
-        min_length=_whole(min_length, "Minimum length"),
-        max_length=_whole(max_length, "Maximum length"),
+        min_length=shortest,
+        max_length=longest,
         progress=notify_progress,
         calls=calls,
         caller=caller,
@@ -75,7 +74,7 @@ def summary_with_code(
     """The page's summary, then its card and code."""
     calls: list = []
     answer = summary(config, text, min_length, max_length, calls, caller)
-    lengths = [_whole(min_length, "Minimum length"), _whole(max_length, "Maximum length")]
+    lengths = task.read_lengths(min_length, max_length)
     args = [text, *lengths] if any(lengths) else [text]
     return answer, *shown(config, "Summary", calls, "/summarize", args)
 
@@ -147,7 +146,8 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
         meter=meter,
     )
     stop_button(stop, [summarizing], status)
-    # The API's lengths are numbers, as they always were; the page's boxes are text.
+    # The API's lengths are numbers, as they always were; the page's boxes are text. Not
+    # preprocessed: Gradio's rounding fails on NaN with no message, the lengths' rule says which.
     api_lengths = [
         gr.Number(label=label, precision=0, minimum=1, maximum=task.LENGTH_LIMIT, visible=False)
         for label in ("Minimum length (tokens)", "Maximum length (tokens)")
@@ -158,11 +158,5 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
         summary_box,
         api_name="summarize",
         meter=meter,
+        preprocess=False,
     )
-
-
-def _whole(value: object, what: str) -> int | None:
-    number = typed_number(value, what)
-    if number is not None and not number.is_integer():
-        raise InputError(f"{what} must be a whole number of tokens, not {number:g}.")
-    return int(number) if number else None

@@ -36,6 +36,7 @@ TOOLS = {
     "caption_and_generate",
     "play_rounds",
     "chat",
+    "chat_with_model",  # the chat server takes a model per request; the captioner does not
 }
 LOGIN = ("teacher", "a-long-password")
 SECRET = "hf_test_secret_token_0123456789"

@@ -275,12 +275,22 @@ def test_a_refused_repetition_penalty_is_sent_as_frequency_penalty(client, repli
     assert "was sent as frequency_penalty 0.5" in stats
 
 
-def test_a_seed_the_server_cannot_take_points_at_the_settings(client, model_folder):
+def test_a_seed_no_server_takes_is_refused_before_sending(client):
     with pytest.raises(Exception) as raised:
         client.predict("hello", max_new_tokens=3, seed=2**64, api_name="/chat")
+    assert "seed" in str(raised.value).lower()
+
+
+def test_a_seed_the_server_cannot_take_points_at_the_settings(env, model_folder):
+    """Sent past the studio's own check: whatever the server's version answers (a plain 500 up
+    to transformers 5.24, an error inside the stream from 5.25), the person is told the model
+    is not the cause and a large seed may be."""
+    endpoint = load_config(env).endpoint("chat")
+    messages = [{"role": "user", "content": "hello"}]
+    request = backends.chat_request(endpoint, messages, ChatSettings(max_new_tokens=3, seed=2**64))
+    with pytest.raises(errors.ServerError) as raised:
+        list(backends.stream_chat(endpoint, request))
     message = str(raised.value)
-    # A plain 500 (transformers 5.x up to 5.24) or an error inside the stream (5.25 and newer):
-    # either way the person is told the model is not the cause and a large seed may be.
     assert "(500)" in message or "stopped with an error" in message
     assert f"lists {model_folder} among its models, so the model is not the cause" in message
     assert "seed" in message
