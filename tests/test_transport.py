@@ -314,6 +314,27 @@ def test_a_streamed_token_holding_unicode_line_separators_stays_whole(task_serve
     assert list(transport.stream(request, endpoint, retry=FAST)) == [event]
 
 
+def test_another_framing_is_one_function_given_to_stream(task_server):
+    # Ollama's native API streams newline-delimited JSON, one object a line, no SSE fields.
+    chunks = [
+        {"message": {"content": "Hi"}, "done": False},
+        {"message": {"content": "!"}, "done": True},
+    ]
+    task_server.fail_next(
+        "/stream", (200, b"".join(json.dumps(c).encode() + b"\n" for c in chunks), {})
+    )
+    endpoint = make_endpoint(f"{task_server.url}/stream")
+
+    def ndjson(lines):
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
+        return True
+
+    request = transport.json_request(endpoint, endpoint.url, {"model": "m", "messages": []})
+    assert list(transport.stream(request, endpoint, retry=FAST, framing=ndjson)) == chunks
+
+
 def test_the_inference_toolkit_s_400s_are_told_in_its_own_words(task_server):
     # The toolkit answers every failure, its own too, as 400 {"error": ...}.
     task_server.fail_next("/summarize", (400, {"error": "CUDA out of memory"}, {}))
