@@ -14,7 +14,7 @@ and shows what it sends, built by the same code and not sent ("Show the code"):
 Answers come back in the task API's shapes whatever the protocol (a caption from a vision chat
 model is `[{"generated_text": ...}]` too), so the tasks read one shape. A `Cancel` stops a request
 from any thread: over HTTP it shuts the socket, in-process generation polls it. A stream gets it
-as an argument; a task request, from the context its thread runs in (`stop_with`).
+as an argument; a task request, from the context its thread runs in (`transport.stop_with`).
 """
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ def send(
     """Send with bounded retries for 503 loading, 429 and 5xx; raise our errors otherwise.
 
     The answer's body is left unread (streamed), for the caller to read within the deadline.
-    `cancel` (by default the context's, see `base.stop_with`), when set, cuts the attempt in
+    `cancel` (by default the context's, see `stop.stop_with`), when set, cuts the attempt in
     flight or the wait before the next and raises `Cancelled`.
     """
     cancel = cancel if cancel is not None else current_cancel()
