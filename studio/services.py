@@ -21,11 +21,11 @@ from typing import Any
 from PIL import Image
 
 from studio.backends import registry as backends
-from studio.backends.base import Cancel as Cancel  # Stop, for every tab: see `stop_with`
-from studio.backends.base import Cancelled as Cancelled
-from studio.backends.base import stop_with as stop_with
 from studio.backends.model_list import ModelChoices, model_choices
 from studio.backends.registry import ChatRequest
+from studio.backends.transport import Cancel as Cancel  # Stop, for every tab: see `stop_with`
+from studio.backends.transport import Cancelled as Cancelled
+from studio.backends.transport import stop_with as stop_with
 from studio.classroom.usage import Caller, metered
 from studio.config import Config, Endpoint
 from studio.errors import ConfigurationError, InputError

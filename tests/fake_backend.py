@@ -13,7 +13,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from studio.backends.base import Backend, Cancel, ChatRequest
+from studio.backends.base import Backend, ChatRequest
+from studio.backends.transport import Cancel
 from studio.config import Config, Endpoint, load_config
 from studio.tasks.chat import ChatSettings, Delta, Message
 

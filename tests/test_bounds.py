@@ -9,8 +9,8 @@ import time
 import pytest
 
 from studio import errors
-from studio.backends import http
 from studio.backends.registry import chat_request, get_completion, stream_chat
+from studio.backends.transport import reading
 from studio.tasks.chat import ChatSettings
 from tests.conftest import make_endpoint
 from tests.evil_server import EvilServer
@@ -129,4 +129,4 @@ def test_line_reading_splits_at_cr_lf_and_crlf_across_reads():
             return self.pieces.pop(0) if self.pieces else b""
 
     raw = Raw([b"a\r", b"\nb\rc\n", b"d\u2028".replace(b"\\u2028", "\u2028".encode()), b"e"])
-    assert list(http.reading.read_lines(raw)) == [b"a", b"b", b"c", "d\u2028e".encode()]
+    assert list(reading.read_lines(raw)) == [b"a", b"b", b"c", "d\u2028e".encode()]

@@ -11,7 +11,7 @@ import pytest
 from gradio_client import Client
 
 from studio import errors
-from studio.backends import http, streams
+from studio.backends import transport
 from studio.backends.registry import Cancel, chat_request, stream_chat
 from studio.config import load_config
 from studio.tasks.chat import ChatSettings, Delta
@@ -325,7 +325,7 @@ def test_tgi_rejects_a_setting_in_the_stream_and_the_message_names_it(
     body = {"inputs": "User: Hi\nAssistant:", "parameters": parameters}
     with pytest.raises(errors.ValidationError, match=wrong):
         url = endpoint.url + "/generate_stream"
-        list(streams.stream_events(http.json_request(endpoint, url, body), endpoint))
+        list(transport.stream(transport.json_request(endpoint, url, body), endpoint))
 
 
 def test_a_model_the_server_does_not_serve_names_the_setting_to_change(chat_server):

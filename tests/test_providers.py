@@ -12,7 +12,7 @@ from gradio_client import Client
 from PIL import Image
 
 from studio import errors
-from studio.backends import http, hub, provider_answers
+from studio.backends import hub, provider_answers, transport
 from studio.backends.providers import build_request, choose_mapping, ignored_options
 from studio.config import load_config
 from studio.services import ignored_options as note_for
@@ -137,7 +137,7 @@ def test_a_task_that_never_finishes_stops_polling_in_bounded_time(router):
     endpoint = image_endpoint(router, "some/many-providers", "wavespeed")
     mapping_ = choose_mapping(endpoint, hub.provider_mappings(endpoint))
     request = build_request(endpoint, mapping_, "a cat", PARAMETERS)
-    first = http.post(request, endpoint)
+    first = transport.post(request, endpoint)
     now = [0.0]
 
     def sleep(seconds: float) -> None:

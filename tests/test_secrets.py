@@ -9,7 +9,7 @@ import pytest
 from gradio_client import Client, handle_file
 
 from studio import errors
-from studio.backends import http, streams
+from studio.backends import transport
 from studio.config import load_config
 from studio.secrets import MASK, PIECE, mask_logs, redact, shorten
 from studio.services import caption_image, paint_picture, summarize_text
@@ -86,9 +86,9 @@ def test_an_in_stream_error_quoting_the_token_is_masked(config, task_server):
         f"data: not json, Bearer {SENTINEL}\n\n".encode(),
     ):
         task_server.fail_next("/stream", (200, body, {}))
-        request = http.json_request(endpoint, endpoint.url, {"inputs": "x"})
+        request = transport.json_request(endpoint, endpoint.url, {"inputs": "x"})
         with pytest.raises(errors.BackendError) as caught:
-            list(streams.stream_events(request, endpoint))
+            list(transport.stream(request, endpoint))
         assert SENTINEL not in str(caught.value)
 
 

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from studio.backends.openai_chat import openai_deltas
-from studio.backends.sse import SSEEvent, json_events, parse_sse
 from studio.backends.tgi import tgi_deltas
+from studio.backends.transport.framing import SSEEvent, json_events, parse_sse
 from studio.errors import BackendError, BadResponseError, IncompleteStreamError, ValidationError
 from studio.tasks.chat import Delta
 

@@ -11,10 +11,10 @@ import pytest
 from PIL import Image
 
 from studio import errors
-from studio.backends import http, streams
-from studio.backends.http import RetryPolicy
+from studio.backends import transport
 from studio.backends.registry import get_completion
 from studio.backends.task_api import build_request
+from studio.backends.transport import RetryPolicy
 from tests.conftest import make_endpoint
 
 FAST = RetryPolicy(total_seconds=10, loading_wait_cap=0.5, backoff_seconds=0.05)
@@ -40,7 +40,7 @@ def ask(endpoint, inputs, parameters=None, *, retry=FAST, clock=None):
     """The task API's request sent as the backend sends it, with the waits on `clock`."""
     clock = clock or Clock()
     request = build_request(endpoint, inputs, parameters)
-    return http.post(request, endpoint, retry=retry, sleep=clock.sleep, clock=clock)
+    return transport.post(request, endpoint, retry=retry, sleep=clock.sleep, clock=clock)
 
 
 def summarize_endpoint(server, **changes):
@@ -310,8 +310,29 @@ def test_a_streamed_token_holding_unicode_line_separators_stays_whole(task_serve
     body = b"data:" + json.dumps(event, ensure_ascii=False).encode() + b"\n\n"
     task_server.fail_next("/stream", (200, body, {}))
     endpoint = make_endpoint(f"{task_server.url}/stream")
-    request = http.json_request(endpoint, endpoint.url, {"inputs": "x"})
-    assert list(streams.stream_events(request, endpoint, retry=FAST)) == [event]
+    request = transport.json_request(endpoint, endpoint.url, {"inputs": "x"})
+    assert list(transport.stream(request, endpoint, retry=FAST)) == [event]
+
+
+def test_another_framing_is_one_function_given_to_stream(task_server):
+    # Ollama's native API streams newline-delimited JSON, one object a line, no SSE fields.
+    chunks = [
+        {"message": {"content": "Hi"}, "done": False},
+        {"message": {"content": "!"}, "done": True},
+    ]
+    task_server.fail_next(
+        "/stream", (200, b"".join(json.dumps(c).encode() + b"\n" for c in chunks), {})
+    )
+    endpoint = make_endpoint(f"{task_server.url}/stream")
+
+    def ndjson(lines):
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
+        return True
+
+    request = transport.json_request(endpoint, endpoint.url, {"model": "m", "messages": []})
+    assert list(transport.stream(request, endpoint, retry=FAST, framing=ndjson)) == chunks
 
 
 def test_the_inference_toolkit_s_400s_are_told_in_its_own_words(task_server):

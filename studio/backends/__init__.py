@@ -12,7 +12,8 @@
     providers providers      text to image on any Inference Provider (huggingface_hub's helpers)
     local     local          models in this process (the optional extra)
 
-A new server type is one module and one line in `registry.BACKENDS`. `http` sends for the HTTP
-ones, `status` turns their failures into errors, `sse` frames their streams. This file imports
-nothing, so the registry and the protocol modules never import each other through it.
+A new server type is one module and one line in `registry.BACKENDS`. The HTTP ones send through
+`transport` (retries, deadlines, size caps, status -> error, stream framing), which imports none
+of them. This file imports nothing, so the registry and the protocol modules never import each
+other through it.
 """

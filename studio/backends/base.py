@@ -14,14 +14,12 @@ and shows what it sends, built by the same code and not sent ("Show the code"):
 Answers come back in the task API's shapes whatever the protocol (a caption from a vision chat
 model is `[{"generated_text": ...}]` too), so the tasks read one shape. A `Cancel` stops a request
 from any thread: over HTTP it shuts the socket, in-process generation polls it. A stream gets it
-as an argument; a task request, from the context its thread runs in (`stop_with`).
+as an argument; a task request, from the context its thread runs in (`transport.stop_with`).
 """
 
 from __future__ import annotations
 
-import contextvars
 import json
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -31,7 +29,7 @@ from studio.errors import ConfigurationError
 from studio.tasks.chat import ChatSettings, Delta, Message
 
 if TYPE_CHECKING:
-    from studio.backends.http import HttpRequest
+    from studio.backends.transport import Cancel, HttpRequest
 
 Progress = Callable[[str], None]
 
@@ -59,72 +57,6 @@ class ChatRequest:
         """The rest of the body, in one line: where it goes and with which settings."""
         rest = {k: v for k, v in self.body.items() if k not in ("inputs", "messages")}
         return f"{self.path or 'this computer'} · {json.dumps(rest, ensure_ascii=False)}"
-
-
-def load_json(data: bytes | str) -> Any:
-    """`json.loads` whose every failure is a ValueError: JSON nested too deeply for Python's
-    parser (a RecursionError) is as unreadable as broken JSON."""
-    try:
-        return json.loads(data)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
-
-
-class Cancelled(BaseException):
-    """Raised in the thread of a request whose `Cancel` was set (Stop): its connection is cut.
-
-    A BaseException, as asyncio's CancelledError is: the handlers that turn failures into
-    messages and log lines (`except Exception`) let it pass, since nobody waits for the answer.
-    """
-
-
-class Cancel(threading.Event):
-    """Stop for one streamed reply, set from any thread (Stop, a closed page).
-
-    A `threading.Event`, so in-process generation can poll it; a stream over HTTP registers a
-    callback that interrupts its blocked read, so stopping does not wait for the next token.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._callbacks_lock = threading.Lock()
-        self._callbacks: list[Callable[[], None]] = []
-
-    def set(self) -> None:
-        with self._callbacks_lock:
-            super().set()
-            callbacks, self._callbacks = self._callbacks, []
-        for callback in callbacks:
-            callback()
-
-    def call_on_set(self, callback: Callable[[], None]) -> None:
-        """Run `callback` when this is set; at once when it already is."""
-        with self._callbacks_lock:
-            if not self.is_set():
-                self._callbacks.append(callback)
-                return
-        callback()
-
-    def sleep(self, seconds: float) -> None:
-        """`time.sleep` for retry waits that gives up when this is set."""
-        if self.wait(seconds):
-            raise Cancelled()
-
-
-# The Stop of the call this context runs: every request sent from it is cut when it is set.
-_STOP: contextvars.ContextVar[Cancel | None] = contextvars.ContextVar("studio_stop", default=None)
-
-
-def stop_with(cancel: Cancel) -> None:
-    """Let `cancel` stop every request sent from this context from now on (call it in a thread
-    that runs in a context of its own): over HTTP it cuts the connection at once, whatever the
-    request waits for, and the request raises `Cancelled`."""
-    _STOP.set(cancel)
-
-
-def current_cancel() -> Cancel | None:
-    """The `Cancel` that `stop_with` gave this context, if any."""
-    return _STOP.get()
 
 
 @dataclass(frozen=True)

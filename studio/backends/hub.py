@@ -5,7 +5,7 @@
        (or a list of mappings that each name their "provider")
 
 This is the call huggingface_hub makes to resolve `provider="auto"` and to learn the model's id
-on the provider's side. The studio asks it through its own session (`http`: timeouts, retries,
+on the provider's side. The studio asks it through its own session (`transport`: timeouts, retries,
 bounded reads, its error messages), at the Hub the configuration names (`HF_ENDPOINT`), and reads
 the answer with huggingface_hub's own `ModelInfo`. Answers are kept for a while per model: the
 mapping changes rarely, and a class of fifty should not ask the Hub fifty times.
@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from studio import errors
-from studio.backends import http
+from studio.backends import transport
 from studio.catalog import HUB_SETTING
 from studio.config import Endpoint
 
@@ -30,12 +30,12 @@ _kept: dict[tuple[str, str], tuple[float, list]] = {}
 _kept_lock = threading.Lock()
 
 
-def model_info_request(endpoint: Endpoint) -> http.HttpRequest:
+def model_info_request(endpoint: Endpoint) -> transport.HttpRequest:
     """The Hub's model info with its provider mapping, asked with the studio's token (the Hub
     orders the mapping by that account's preferences)."""
     model = quote(endpoint.model, safe="/")
     url = f"{endpoint.hub}/api/models/{model}?expand=inferenceProviderMapping"
-    return http.HttpRequest(url=url, headers=http.auth_headers(endpoint), method="GET")
+    return transport.HttpRequest(url=url, headers=transport.auth_headers(endpoint), method="GET")
 
 
 def provider_mappings(endpoint: Endpoint, *, clock=time.monotonic) -> list:
@@ -47,7 +47,7 @@ def provider_mappings(endpoint: Endpoint, *, clock=time.monotonic) -> list:
     # Messages about this call name the Hub and its setting, not the image server's.
     at_hub = dataclasses.replace(endpoint, url=request.url, url_setting=HUB_SETTING)
     try:
-        answer = http.post(request, at_hub)
+        answer = transport.post(request, at_hub)
     except errors.ModelNotFoundError:
         raise errors.ModelNotFoundError(
             f"The Hub at {at_hub.host} has no model {endpoint.model}. Check "

@@ -13,9 +13,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from studio.backends.base import Backend, Cancel, ChatRequest, Probe, Progress
+from studio.backends.base import Backend, ChatRequest, Probe, Progress
 from studio.backends.openai_chat import openai_body, openai_deltas
 from studio.backends.self_hosted import REPETITION_PENALTY
+from studio.backends.transport import Cancel
 from studio.catalog import LOCAL_EXTRA_MISSING
 from studio.config import Endpoint
 from studio.tasks.chat import ChatSettings, Delta, Message

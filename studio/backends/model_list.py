@@ -12,7 +12,7 @@ import logging
 import threading
 from typing import NamedTuple
 
-from studio.backends import http
+from studio.backends import transport
 from studio.config import Endpoint
 from studio.errors import ConfigurationError
 
@@ -35,7 +35,7 @@ def served_models(
     with _lock:
         if url in _known and not refresh:
             return _known[url]
-    looked = http.look(url, endpoint, timeout=min(endpoint.timeout, timeout))
+    looked = transport.look(url, endpoint, timeout=min(endpoint.timeout, timeout))
     ids = _ids(looked) if looked.status == 200 else None
     if ids is None:
         why = looked.failure or f"it answered {looked.status}"
@@ -68,7 +68,7 @@ def model_for(endpoint: Endpoint) -> str:
     )
 
 
-def _ids(looked: http.Looked) -> tuple[str, ...] | None:
+def _ids(looked: transport.Looked) -> tuple[str, ...] | None:
     try:
         data = looked.json().get("data")
     except (ValueError, AttributeError):

@@ -19,11 +19,12 @@ import base64
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from studio.backends import http, self_hosted, streams
-from studio.backends.base import Backend, Cancel, ChatRequest, Probe, Progress
+from studio.backends import self_hosted, transport
+from studio.backends.base import Backend, ChatRequest, Probe, Progress
 from studio.backends.model_list import model_for, served_models
 from studio.backends.self_hosted import FREQUENCY_PENALTY, REPETITION_PENALTY
 from studio.backends.task_api import router_setup_problem
+from studio.backends.transport import Cancel
 from studio.config import Endpoint
 from studio.errors import (
     BackendError,
@@ -191,7 +192,9 @@ class OpenAIChatBackend(Backend):
     ) -> Any:
         if endpoint.task != "caption" or not isinstance(inputs, bytes | bytearray):
             raise self._unsupported(endpoint)
-        answer = http.post(self.request_for(endpoint, inputs, content_type=content_type), endpoint)
+        answer = transport.post(
+            self.request_for(endpoint, inputs, content_type=content_type), endpoint
+        )
         return [{"generated_text": completion_text(answer)}]
 
     def request_for(
@@ -201,17 +204,17 @@ class OpenAIChatBackend(Backend):
         parameters: dict | None = None,
         *,
         content_type: str | None = None,
-    ) -> http.HttpRequest | None:
+    ) -> transport.HttpRequest | None:
         """A caption: the image as a data: URL in one user message."""
         if endpoint.task != "caption" or not isinstance(inputs, bytes | bytearray):
             return None
         encoded = base64.b64encode(inputs).decode("ascii")
         data_url = f"data:{content_type or 'image/jpeg'};base64,{encoded}"
         body = caption_chat_body(model_for(endpoint), data_url)
-        return http.json_request(endpoint, chat_url(endpoint), body)
+        return transport.json_request(endpoint, chat_url(endpoint), body)
 
-    def chat_http_request(self, endpoint: Endpoint, request: ChatRequest) -> http.HttpRequest:
-        return http.at_path(endpoint, request.path, request.body)
+    def chat_http_request(self, endpoint: Endpoint, request: ChatRequest) -> transport.HttpRequest:
+        return transport.at_path(endpoint, request.path, request.body)
 
     def chat_request(
         self,
@@ -250,8 +253,8 @@ class OpenAIChatBackend(Backend):
         yield from self._stream(endpoint, again, cancel)
 
     def _stream(self, endpoint: Endpoint, request: ChatRequest, cancel: Cancel) -> Iterator[Delta]:
-        retry = http.DEFAULT_RETRY if endpoint.on_router else self_hosted.RETRY
-        events = streams.stream_events(
+        retry = transport.DEFAULT_RETRY if endpoint.on_router else self_hosted.RETRY
+        events = transport.stream(
             self.chat_http_request(endpoint, request), endpoint, retry=retry, cancel=cancel
         )
         try:

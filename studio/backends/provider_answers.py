@@ -6,7 +6,7 @@
 
 huggingface_hub's own `get_response` fetches links and polls with its own client, outside the
 studio's timeouts, size caps and error messages, so for those the studio reads the same fields
-and makes the requests itself (`http`). Polling stops after `POLL_SECONDS`.
+and makes the requests itself (`transport`). Polling stops after `POLL_SECONDS`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from studio import errors
-from studio.backends import http
+from studio.backends import transport
 from studio.backends.base import Progress
 from studio.config import Endpoint
 from studio.tasks.image_answers import describe_answer
@@ -94,7 +94,7 @@ LINKS: dict[str, Callable[[dict], str]] = {
 def picture(
     answer: Any,
     provider: str,
-    request: http.HttpRequest,
+    request: transport.HttpRequest,
     endpoint: Endpoint,
     *,
     progress: Progress | None = None,
@@ -138,7 +138,7 @@ def _poll(poll: Poll, provider: str, answer: Any, request, endpoint, progress, s
             progress(f"{provider} is making the picture…")
         sleep(wait)
         wait = min(wait * 2, LONGEST_POLL)
-        answer = http.post(http.HttpRequest(url, headers=headers, method="GET"), endpoint)
+        answer = transport.post(transport.HttpRequest(url, headers=headers, method="GET"), endpoint)
     if state == "failed":
         said = poll.error(answer)
         raise errors.ServerError(
@@ -163,9 +163,11 @@ def fetch(link: Any, provider: str, endpoint: Endpoint) -> Any:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise errors.BadResponseError(f"{provider} answered with a link the studio cannot fetch.")
     storage = dataclasses.replace(endpoint, url=link, token=None)
-    request = http.HttpRequest(link, headers=http.auth_headers(storage, accept="*/*"), method="GET")
+    request = transport.HttpRequest(
+        link, headers=transport.auth_headers(storage, accept="*/*"), method="GET"
+    )
     try:
-        return http.post(request, storage)
+        return transport.post(request, storage)
     except errors.BadResponseError:
         raise
     except errors.BackendError as exc:

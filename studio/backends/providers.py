@@ -13,7 +13,7 @@ Which provider: the one `STUDIO_IMAGE_PROVIDER` names, or with `auto` the first 
 model to, as huggingface_hub resolves it; the Hub also gives the model's id on the provider's
 side (`hub`). huggingface_hub knows each provider's payload and route: its provider helper builds
 the request (`prepare_request`), given that mapping and the studio's router. The studio sends it,
-and whatever the answer asks for next (`provider_answers`), through its own `http`.
+and whatever the answer asks for next (`provider_answers`), through its own `transport`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import dataclasses
 from typing import Any
 
 from studio import errors
-from studio.backends import http, hub
+from studio.backends import hub, transport
 from studio.backends.base import Backend, Progress
 from studio.backends.provider_answers import TASK, picture, provider_helper
 from studio.backends.task_api import IMAGE_ACCEPT, TaskApiBackend, router_setup_problem
@@ -77,8 +77,8 @@ def build_request(endpoint: Endpoint, mapping: Any, prompt: str, parameters: dic
         api_key=endpoint.token or "",
     )
     headers = {k: v for k, v in prepared.headers.items() if k.lower() not in OWN_HEADERS}
-    headers |= http.auth_headers(endpoint, accept=IMAGE_ACCEPT)
-    return http.HttpRequest(url=prepared.url, json=prepared.json, headers=headers)
+    headers |= transport.auth_headers(endpoint, accept=IMAGE_ACCEPT)
+    return transport.HttpRequest(url=prepared.url, json=prepared.json, headers=headers)
 
 
 def choose_mapping(endpoint: Endpoint, mappings: list) -> Any:
@@ -153,7 +153,7 @@ class ProvidersBackend(Backend):
                 hf_inference(endpoint, mapping), inputs, parameters, progress=progress
             )
         request = build_request(endpoint, mapping, inputs, parameters)
-        answer = http.post(request, endpoint)
+        answer = transport.post(request, endpoint)
         return picture(answer, mapping.provider, request, endpoint, progress=progress)
 
     def request_for(
@@ -163,7 +163,7 @@ class ProvidersBackend(Backend):
         parameters: dict | None = None,
         *,
         content_type: str | None = None,
-    ) -> http.HttpRequest | None:
+    ) -> transport.HttpRequest | None:
         """The provider's first request, once the Hub has said which provider it is (no lookup
         is made here); None before that."""
         mappings = hub.kept_mappings(endpoint)

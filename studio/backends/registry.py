@@ -7,13 +7,13 @@ import dataclasses
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from studio.backends.base import Backend, Cancel, Cancelled, ChatRequest, Progress
-from studio.backends.http import HttpRequest
+from studio.backends.base import Backend, ChatRequest, Progress
 from studio.backends.local import LocalBackend
 from studio.backends.openai_chat import OpenAIChatBackend
 from studio.backends.providers import ProvidersBackend
 from studio.backends.task_api import TaskApiBackend
 from studio.backends.tgi import TgiBackend
+from studio.backends.transport import Cancel, Cancelled, HttpRequest
 from studio.config import Endpoint
 from studio.errors import ConfigurationError
 from studio.tasks.chat import ChatSettings, Delta, Message

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 
-from studio.backends import http
+from studio.backends import transport
 from studio.backends.base import ChatRequest
 from studio.backends.model_list import served_models
 from studio.config import Endpoint
@@ -25,7 +25,7 @@ from studio.errors import BackendError, ConfigurationError, ServerError, Validat
 
 REPETITION_PENALTY = "repetition_penalty"  # vLLM, TGI, llama.cpp's server
 FREQUENCY_PENALTY = "frequency_penalty"  # transformers serve: a repetition penalty of 1 + value
-RETRY = dataclasses.replace(http.DEFAULT_RETRY, server_error_retries=1)
+RETRY = dataclasses.replace(transport.DEFAULT_RETRY, server_error_retries=1)
 MODELS_SHOWN = 5  # names of listed models in a message; the rest are counted
 # How servers say a field is not theirs: transformers serve ("Unexpected fields in the request"),
 # FastAPI models that forbid extras ("Extra inputs are not permitted"), OpenAI ("Unrecognized").

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from studio.backends import http
+from studio.backends import transport
 from studio.backends.base import Backend, Probe, Progress
 from studio.catalog import INSTALL_LOCAL
 from studio.config import Endpoint
@@ -29,21 +29,21 @@ def build_request(
     parameters: dict | None = None,
     *,
     content_type: str | None = None,
-) -> http.HttpRequest:
+) -> transport.HttpRequest:
     """The task API's request: JSON `{"inputs", "parameters"}`, or raw bytes with their type."""
-    accept = IMAGE_ACCEPT if endpoint.task == "image" else http.JSON
+    accept = IMAGE_ACCEPT if endpoint.task == "image" else transport.JSON
     parameters = shape_parameters(endpoint, parameters)
     if isinstance(inputs, bytes | bytearray) and not parameters:
-        headers = http.auth_headers(endpoint, accept=accept)
+        headers = transport.auth_headers(endpoint, accept=accept)
         headers["Content-Type"] = content_type or "application/octet-stream"
-        return http.HttpRequest(url=endpoint.url, data=bytes(inputs), headers=headers)
+        return transport.HttpRequest(url=endpoint.url, data=bytes(inputs), headers=headers)
     if isinstance(inputs, bytes | bytearray):
         # Parameters cannot ride along with a raw body: send the bytes as base64 in JSON.
         inputs = base64.b64encode(inputs).decode("ascii")
     body: dict[str, Any] = {"inputs": inputs}
     if parameters:
         body["parameters"] = parameters
-    return http.json_request(endpoint, endpoint.url, body, accept=accept)
+    return transport.json_request(endpoint, endpoint.url, body, accept=accept)
 
 
 def shape_parameters(endpoint: Endpoint, parameters: dict | None) -> dict | None:
@@ -69,7 +69,7 @@ class TaskApiBackend(Backend):
         progress: Progress | None = None,
     ) -> Any:
         request = self.request_for(endpoint, inputs, parameters, content_type=content_type)
-        return http.post(request, endpoint)
+        return transport.post(request, endpoint)
 
     def request_for(
         self,
@@ -78,7 +78,7 @@ class TaskApiBackend(Backend):
         parameters: dict | None = None,
         *,
         content_type: str | None = None,
-    ) -> http.HttpRequest:
+    ) -> transport.HttpRequest:
         return build_request(endpoint, inputs, parameters, content_type=content_type)
 
     def setup_problem(self, endpoint: Endpoint, token: str | None) -> str | None:
@@ -97,7 +97,7 @@ def hub_probe(endpoint: Endpoint, *, provider: str | None) -> Probe:
     info: free, and what the router itself consults."""
     hub_url = endpoint.hub
     url = f"{hub_url.rstrip('/')}/api/models/{endpoint.model}?expand=inferenceProviderMapping"
-    looked = http.look(url, endpoint)
+    looked = transport.look(url, endpoint)
     change = f"Set {endpoint.model_setting} to a model that is served for this task."
     if looked.status is None:
         return Probe(False, "Hub unreachable", f"Could not ask {hub_url} ({looked.failure}).")
@@ -122,7 +122,7 @@ def hub_probe(endpoint: Endpoint, *, provider: str | None) -> Probe:
 
 def reachable(endpoint: Endpoint, url: str) -> Probe:
     """A server of one's own: that it answers at all, and not with a web page or a 404."""
-    looked = http.look(url, endpoint)
+    looked = transport.look(url, endpoint)
     check = f"Check that the server is running and that {endpoint.url_setting} is right."
     if looked.status is None:
         return Probe(False, "down", f"{endpoint.host}: {looked.failure}. {check}")

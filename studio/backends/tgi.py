@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from studio.backends import http, streams
-from studio.backends.base import Backend, Cancel, ChatRequest, Probe, Progress
+from studio.backends import transport
+from studio.backends.base import Backend, ChatRequest, Probe, Progress
 from studio.backends.openai_chat import CUT_SHORT
+from studio.backends.transport import Cancel
 from studio.config import Endpoint
 from studio.errors import BadResponseError, IncompleteStreamError
 from studio.tasks.chat import ChatSettings, Delta, Message
@@ -145,7 +146,7 @@ class TgiBackend(Backend):
         if problem := self.setup_problem(endpoint, token):
             return Probe(False, "not set up", problem)
         base = endpoint.url.rstrip("/")
-        health = http.look(base + "/health", endpoint)
+        health = transport.look(base + "/health", endpoint)
         if health.status != 200:
             why = health.failure or f"/health answered {health.status}"
             return Probe(
@@ -154,7 +155,7 @@ class TgiBackend(Backend):
                 f"{endpoint.host}: {why}. Check that TGI is running and HF_API_FALCOM_BASE.",
             )
         try:
-            model = http.look(base + "/info", endpoint).json().get("model_id")
+            model = transport.look(base + "/info", endpoint).json().get("model_id")
         except (ValueError, AttributeError):
             model = None
         return Probe(True, f"ready: {model}" if model else "ready")
@@ -186,8 +187,8 @@ class TgiBackend(Backend):
             prefilled=is_continuation(messages),  # the prompt ends inside the reply
         )
 
-    def chat_http_request(self, endpoint: Endpoint, request: ChatRequest) -> http.HttpRequest:
-        return http.at_path(endpoint, request.path, request.body)
+    def chat_http_request(self, endpoint: Endpoint, request: ChatRequest) -> transport.HttpRequest:
+        return transport.at_path(endpoint, request.path, request.body)
 
     def stream_chat(
         self,
@@ -197,7 +198,7 @@ class TgiBackend(Backend):
         *,
         progress: Progress | None = None,
     ) -> Iterator[Delta]:
-        events = streams.stream_events(
+        events = transport.stream(
             self.chat_http_request(endpoint, request), endpoint, cancel=cancel
         )
         try:

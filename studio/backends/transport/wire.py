@@ -1,44 +1,32 @@
-"""Reading answers within bounds: a deadline for the whole answer, from the moment the request
-is sent to its last byte (in a stream, for the headers and then for the gap between events), a
-cap on an answer's bytes and on one line's, and lines handed over as soon as they arrive.
+"""One deadline per request, from the moment it is sent to its last byte, and a cut from any
+thread: the deadline and Stop end a blocked read at once, whatever it waits for.
 
 A per-read timeout alone lets a server that sends a byte a second, or a keep-alive comment every
 few seconds, hold a request (and a worker) open forever, even before its status line. A `Wire`
 knows the socket of one request; its `Alarm` shuts that socket when its time comes, from one
-watchdog thread for the whole process, and Stop shuts it the same way, so a blocked read ends at
-once whatever it waits for.
+watchdog thread for the whole process, and Stop shuts it the same way. The session's pools
+(`WiredAdapter`) hand each request's socket to its wire as soon as it is connected.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import contextvars
 import functools
 import heapq
 import itertools
-import re
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 import requests.adapters
 
-from studio.backends.base import Cancel, load_json
-from studio.backends.status import describe_body
-from studio.config import Endpoint
-from studio.errors import BadResponseError
-
-MAX_ANSWER_BYTES = 32 * 2**20  # a 1024x1024 PNG is a few MB; base64 in JSON a third more
-MAX_LINE_BYTES = 2**20  # one event of a stream: a token, or a short error
-READ_SIZE = 64 * 2**10
-IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF8", b"RIFF")
-_LINE_END = re.compile(rb"\r\n|\r|\n")
+if TYPE_CHECKING:
+    from studio.backends.transport.stop import Cancel
 
 
 class Alarm:
@@ -227,80 +215,3 @@ class Sent:
     def __exit__(self, *exc_info: object) -> None:
         self.wire.done()
         self.response.close()
-
-
-def read_body(raw: Any, declared: str | None, limit: int = MAX_ANSWER_BYTES) -> bytes:
-    """The whole body of a urllib3 response, refused past `limit` bytes (before reading, when
-    its Content-Length already says so)."""
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
-    body = bytearray()
-    while chunk := raw.read1(READ_SIZE, decode_content=True):
-        body += chunk
-        if len(body) > limit:
-            raise _too_large(limit)
-    return bytes(body)
-
-
-def read_lines(raw: Any, limit: int = MAX_LINE_BYTES) -> Iterator[bytes]:
-    """Lines of a urllib3 response as soon as each arrives, split only at CR, LF or CRLF (decoded
-    text would also split at U+2028, which servers leave inside their JSON). Linear in the
-    input: each byte is searched once."""
-    buffer = bytearray()
-    searched = 0
-    while chunk := raw.read1(READ_SIZE, decode_content=True):
-        buffer += chunk
-        start = 0
-        while match := _LINE_END.search(buffer, max(start, searched)):
-            if match.group() == b"\r" and match.end() == len(buffer):
-                break  # a CR at the end may be the first half of CRLF: wait for the next byte
-            yield bytes(buffer[start : match.start()])
-            start = match.end()
-        del buffer[:start]
-        searched = max(0, len(buffer) - 1)
-        if len(buffer) > limit:
-            raise BadResponseError(
-                f"The server sent one line of more than {limit // 2**20} MB in its stream, which "
-                "is no model's answer. Check that the URL points at a model server."
-            )
-    if buffer.endswith(b"\r"):
-        del buffer[-1:]
-    if buffer:
-        yield bytes(buffer)
-
-
-def decode_answer(response: requests.Response, body: bytes, endpoint: Endpoint) -> Any:
-    """JSON, or image bytes; a JSON string holding a base64 image becomes the image's bytes."""
-    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    if content_type.startswith("image/") or body.startswith(IMAGE_SIGNATURES):
-        return body
-    try:
-        answer = load_json(body)
-    except ValueError:
-        raise BadResponseError(
-            f"{endpoint.host} answered {response.status_code} with something that is not JSON "
-            f"({describe_body(content_type, body)}). Check that "
-            f"{endpoint.url_setting or 'the endpoint URL'} points at a model server."
-        ) from None
-    if isinstance(answer, str):
-        return _base64_image(answer) or answer
-    return answer
-
-
-def _base64_image(text: str) -> bytes | None:
-    """The course's endpoints answered a JSON string of base64 PNG: decode it if it is one."""
-    payload = text.partition("base64,")[2] if text.startswith("data:") else text
-    if len(payload) < 32:
-        return None
-    try:
-        data = base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    return data if data.startswith(IMAGE_SIGNATURES) else None
-
-
-def _too_large(limit: int) -> BadResponseError:
-    return BadResponseError(
-        f"The server's answer is larger than {limit // 2**20} MB, more than any model's answer "
-        "the studio reads. Check that the URL points at a model server, or ask for a smaller image."
-    )

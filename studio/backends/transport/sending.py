@@ -1,12 +1,11 @@
-"""Sending over HTTP, for every backend that speaks to a server: one keep-alive session,
-timeouts, bounded retries, and reading answers and event streams.
+"""Sending: the process's one keep-alive session, bounded retries, and the one deadline of each
+attempt; `post` reads a whole answer, `look` makes a GET that costs nothing.
 
-Requests are plain data (`HttpRequest`), built by each protocol's module; `send` does the I/O
-with retries for a loading model (503), rate limits (429) and other 5xx, and turns every other
-failure into our error through `studio.backends.status`. Each attempt has one deadline, the
-endpoint's timeout, from the moment it is sent to the answer's last byte, and Stop (a `Cancel`)
-cuts it at once, whatever it waits for (see `studio.backends.reading.Wire`). Waits take an
-injected `sleep` and `clock`, so tests need not wait.
+`send` sends an `HttpRequest` with retries for a loading model (503), rate limits (429) and
+other 5xx, and turns every other failure into our error through `status`. Each attempt has one
+deadline, the endpoint's timeout, from the moment it is sent to the answer's last byte, and Stop
+(a `Cancel`) cuts it at once, whatever it waits for (`wire.Wire`); `reading` bounds the size.
+Waits take an injected `sleep` and `clock`, so tests need not wait.
 """
 
 from __future__ import annotations
@@ -16,21 +15,22 @@ import logging
 import random
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import requests
 import urllib3
 
 from studio import errors
-from studio.backends import reading
-from studio.backends.base import Cancel, Cancelled, current_cancel, load_json
-from studio.backends.status import error_for, estimated_time, retry_after
+from studio.backends.transport.reading import decode_answer, load_json, read_body
+from studio.backends.transport.request import HttpRequest, auth_headers
+from studio.backends.transport.status import error_for, estimated_time, retry_after
+from studio.backends.transport.stop import Cancel, Cancelled, current_cancel
+from studio.backends.transport.wire import Sent, Wire, WiredAdapter
 from studio.config import Endpoint
 
 log = logging.getLogger(__name__)
 
-JSON = "application/json"
 # What a send or read that a deadline, Stop or the server cut short raises.
 READ_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, OSError)
 
@@ -50,37 +50,6 @@ class RetryPolicy:
 DEFAULT_RETRY = RetryPolicy()
 
 
-@dataclass(frozen=True)
-class HttpRequest:
-    """A request as data, so that building it can be tested without a network."""
-
-    url: str
-    json: Any = None
-    data: bytes | None = None
-    headers: dict[str, str] = field(default_factory=dict, repr=False)
-    method: str = "POST"  # or GET: a lookup, a poll, a picture to fetch
-
-
-def auth_headers(endpoint: Endpoint, *, accept: str = JSON) -> dict[str, str]:
-    """`Accept` and, when there is a token, `Authorization: Bearer`. Servers such as the
-    inference toolkit match Accept as an exact string, so it is one type, never a list."""
-    headers = {"Accept": accept}
-    if endpoint.token:
-        headers["Authorization"] = f"Bearer {endpoint.token}"
-    return headers
-
-
-def json_request(endpoint: Endpoint, url: str, body: Any, *, accept: str = JSON) -> HttpRequest:
-    """A request whose body is JSON."""
-    headers = {**auth_headers(endpoint, accept=accept), "Content-Type": JSON}
-    return HttpRequest(url=url, json=body, headers=headers)
-
-
-def at_path(endpoint: Endpoint, path: str, body: Any) -> HttpRequest:
-    """A JSON request to a path under the endpoint's base URL (chat servers)."""
-    return json_request(endpoint, endpoint.url.rstrip("/") + path, body)
-
-
 def post(
     request: HttpRequest,
     endpoint: Endpoint,
@@ -97,7 +66,7 @@ def post(
     """
     with send(request, endpoint, retry=retry, sleep=sleep, clock=clock) as sent:
         try:
-            body = reading.read_body(sent.response.raw, sent.response.headers.get("Content-Length"))
+            body = read_body(sent.response.raw, sent.response.headers.get("Content-Length"))
         except READ_ERRORS:
             body = None
         if sent.stopped:
@@ -109,7 +78,7 @@ def post(
             )
         if body is None:
             raise dropped(endpoint)
-        return reading.decode_answer(sent.response, body, endpoint)
+        return decode_answer(sent.response, body, endpoint)
 
 
 def dropped(endpoint: Endpoint) -> errors.BackendConnectionError:
@@ -132,9 +101,7 @@ def session() -> requests.Session:
             _session = requests.Session()
             # Users share this session: keep no server cookies that could tie one user to another.
             _session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-            adapter = reading.WiredAdapter(
-                pool_connections=16, pool_maxsize=POOL_SIZE, max_retries=0
-            )
+            adapter = WiredAdapter(pool_connections=16, pool_maxsize=POOL_SIZE, max_retries=0)
             _session.mount("http://", adapter)
             _session.mount("https://", adapter)
         return _session
@@ -148,11 +115,11 @@ def send(
     sleep=None,
     clock=time.monotonic,
     cancel: Cancel | None = None,
-) -> reading.Sent:
+) -> Sent:
     """Send with bounded retries for 503 loading, 429 and 5xx; raise our errors otherwise.
 
     The answer's body is left unread (streamed), for the caller to read within the deadline.
-    `cancel` (by default the context's, see `base.stop_with`), when set, cuts the attempt in
+    `cancel` (by default the context's, see `stop.stop_with`), when set, cuts the attempt in
     flight or the wait before the next and raises `Cancelled`.
     """
     cancel = cancel if cancel is not None else current_cancel()
@@ -209,7 +176,7 @@ def look(url: str, endpoint: Endpoint, *, timeout: float = 5.0) -> Looked:
     connection is asked once more: a server that has just failed may close the kept-alive
     connection as this reuses it (uvicorn does after a 500, without saying so)."""
     headers = auth_headers(endpoint)
-    with reading.Wire(timeout) as wire:  # one deadline for both attempts and the answer
+    with Wire(timeout) as wire:  # one deadline for both attempts and the answer
         with wire.sending():
             for attempt in range(2):
                 try:
@@ -226,7 +193,7 @@ def look(url: str, endpoint: Endpoint, *, timeout: float = 5.0) -> Looked:
                     return Looked(None, failure="cannot connect")
         with response:
             try:
-                body = reading.read_body(response.raw, None, limit=2**20)
+                body = read_body(response.raw, None, limit=2**20)
             except (*READ_ERRORS, errors.BadResponseError):
                 body = b""
     return Looked(response.status_code, body)
@@ -235,15 +202,15 @@ def look(url: str, endpoint: Endpoint, *, timeout: float = 5.0) -> Looked:
 def _error_body(response: requests.Response) -> bytes:
     """A failed answer's body, of which the first MB is plenty."""
     try:
-        return reading.read_body(response.raw, None, limit=2**20)
+        return read_body(response.raw, None, limit=2**20)
     except (*READ_ERRORS, errors.BadResponseError):
         return b""
 
 
-def _post(request: HttpRequest, endpoint: Endpoint, cancel: Cancel | None) -> reading.Sent:
+def _post(request: HttpRequest, endpoint: Endpoint, cancel: Cancel | None) -> Sent:
     """One attempt, on a `Wire` of its own: its deadline runs from here to the answer's last
     byte, and `cancel` cuts it whatever it waits for."""
-    wire = reading.Wire(endpoint.timeout)
+    wire = Wire(endpoint.timeout)
     if cancel is not None:
         cancel.call_on_set(wire.cut)
     try:
@@ -263,11 +230,11 @@ def _post(request: HttpRequest, endpoint: Endpoint, cancel: Cancel | None) -> re
     except BaseException:
         wire.done()
         raise
-    return reading.Sent(response, wire, cancel)
+    return Sent(response, wire, cancel)
 
 
 def _unsent(
-    exc: BaseException, endpoint: Endpoint, wire: reading.Wire, cancel: Cancel | None
+    exc: BaseException, endpoint: Endpoint, wire: Wire, cancel: Cancel | None
 ) -> BaseException:
     """Ours for what stopped an attempt before its answer's headers were in."""
     if isinstance(exc, requests.exceptions.InvalidJSONError):

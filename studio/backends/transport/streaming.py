@@ -1,4 +1,5 @@
-"""Reading a streamed answer over HTTP: Server-Sent Events as JSON objects, as they arrive.
+"""Reading a streamed answer over HTTP as it arrives: lines read within bounds, framed into JSON
+objects (Server-Sent Events unless told otherwise, see `framing`).
 
 Stop (a `Cancel`) shuts the socket from any thread; the headers, then each event, must come
 within the endpoint's timeout, or the watchdog cuts the stream; a connection that drops keeps
@@ -10,37 +11,47 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from studio import errors
-from studio.backends import http, reading
-from studio.backends.base import Cancel, Cancelled
-from studio.backends.sse import json_events, parse_sse
+from studio.backends.transport.framing import Framing, sse
+from studio.backends.transport.reading import read_lines
+from studio.backends.transport.request import HttpRequest
+from studio.backends.transport.sending import (
+    DEFAULT_RETRY,
+    READ_ERRORS,
+    RetryPolicy,
+    dropped,
+    send,
+)
+from studio.backends.transport.stop import Cancel, Cancelled
+from studio.backends.transport.wire import Sent
 from studio.config import Endpoint
 
 
-def stream_events(
-    request: http.HttpRequest,
+def stream(
+    request: HttpRequest,
     endpoint: Endpoint,
     *,
-    retry: http.RetryPolicy = http.DEFAULT_RETRY,
+    retry: RetryPolicy = DEFAULT_RETRY,
     cancel: Cancel | None = None,
+    framing: Framing = sse,
 ) -> Iterator[dict]:
-    """Send and read Server-Sent Events as JSON objects until the stream ends.
+    """Send and read the answer's events as JSON objects until the stream ends.
 
     Closing this generator (a person pressed Stop) closes the connection, which tells the
     server to stop generating. Setting `cancel` does the same from another thread, even while
     this one is blocked waiting for the headers or the next event; the stream then ends quietly.
 
-    Answers True when the stream ended with `[DONE]`. The headers must come within the
-    endpoint's timeout of the request being sent, and then between two events at most that
+    Answers True when the stream said it was complete (`[DONE]`). The headers must come within
+    the endpoint's timeout of the request being sent, and then between two events at most that
     timeout may pass (keep-alive comments do not count); one line may be at most
     `reading.MAX_LINE_BYTES`.
     """
     try:
-        sent = http.send(request, endpoint, retry=retry, cancel=cancel)
+        sent = send(request, endpoint, retry=retry, cancel=cancel)
     except Cancelled:
         return
     with sent:
         sent.wire.alarm.push(endpoint.timeout)  # the first event may take as long as any other
-        events = json_events(parse_sse(_guarded(sent, endpoint)))
+        events = framing(_guarded(sent, endpoint))
         while True:
             try:
                 event = next(events)
@@ -50,19 +61,19 @@ def stream_events(
             yield event
 
 
-def _guarded(sent: reading.Sent, endpoint: Endpoint) -> Iterator[bytes]:
+def _guarded(sent: Sent, endpoint: Endpoint) -> Iterator[bytes]:
     """The stream's lines; a connection that drops mid-stream, or goes quiet, becomes our
     error, keeping what came before; a connection we cut ourselves (Stop) just ends."""
     try:
-        for line in reading.read_lines(sent.response.raw):
+        for line in read_lines(sent.response.raw):
             if sent.stopped:
                 return
             yield line
-    except http.READ_ERRORS:
+    except READ_ERRORS:
         if sent.stopped:
             return
         if not sent.wire.timed_out:
-            raise http.dropped(endpoint) from None
+            raise dropped(endpoint) from None
     if sent.wire.timed_out and not sent.stopped:
         # A shut socket may read as the end of the stream rather than fail.
         raise errors.BackendTimeoutError(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import requests
 
 from studio import errors
-from studio.backends.base import load_json
+from studio.backends.transport.reading import describe_body, load_json
 from studio.config import Endpoint
 from studio.secrets import shorten
 
@@ -217,11 +217,6 @@ def _validation_item(item: dict) -> str:
     where = ".".join(str(part) for part in item.get("loc", []) if part != "body")
     message = str(item.get("msg", item))
     return f"{where}: {message}" if where else message
-
-
-def describe_body(content_type: str, body: bytes) -> str:
-    kind = content_type or "no Content-Type"
-    return f"{kind}, {len(body)} bytes"
 
 
 def _settings_hint(endpoint: Endpoint) -> str:

@@ -1,20 +1,33 @@
-"""Server-Sent Events: raw lines in, events out, then JSON payloads out.
+"""Framing a stream: raw lines in, JSON objects out, with no I/O, so it is tested from lists of
+lines (blank lines, keep-alive comments, `[DONE]`, an error in the middle).
 
-Both streaming protocols studio speaks use SSE: TGI's ``/generate_stream`` (``data:{...}``, no
-space, no ``[DONE]``) and OpenAI-compatible ``/chat/completions`` (``data: {...}``, ending with
-``data: [DONE]``). Either may put ``{"error": ...}`` in the stream instead of a chunk.
+A framing is a function from the stream's lines to a generator of JSON objects that answers
+True when the stream said it was complete (`Framing`); `streaming.stream` reads the lines and
+hands them to one. Both streaming protocols studio speaks use Server-Sent Events (`sse`): TGI's
+``/generate_stream`` (``data:{...}``, no space, no ``[DONE]``) and OpenAI-compatible
+``/chat/completions`` (``data: {...}``, ending with ``data: [DONE]``). Either may put
+``{"error": ...}`` in the stream instead of a chunk.
+
+Another framing is one function beside `sse`: newline-delimited JSON (Ollama's native API, one
+object a line, the last with ``"done": true``) would decode each non-blank line with `_decode`,
+raise `_stream_error` for an ``{"error": ...}`` line, and be passed as ``stream(...,
+framing=ndjson)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 
-from studio.backends.base import load_json
+from studio.backends.transport.reading import load_json
 from studio.errors import BackendError, BadResponseError, ServerError, ValidationError
 from studio.secrets import shorten
 
 DONE = "[DONE]"
+
+# Lines in (bytes, without their line ending), JSON objects out; answers True when the stream
+# said it was complete, False when it just stopped (and may have been cut).
+Framing = Callable[[Iterable[bytes]], Generator[dict, None, bool]]
 
 # Long server messages (a stack trace, an HTML page) are cut so the message stays readable;
 # `shorten` masks any token in them before it cuts.
@@ -79,6 +92,11 @@ def json_events(events: Iterable[SSEEvent]) -> Generator[dict, None, bool]:
             raise _stream_error(payload)
         yield payload
     return False
+
+
+def sse(lines: Iterable[bytes]) -> Generator[dict, None, bool]:
+    """The Server-Sent Events framing: each event's data as a JSON object (`json_events`)."""
+    return (yield from json_events(parse_sse(lines)))
 
 
 def _decode(data: str, event_type: str) -> dict:

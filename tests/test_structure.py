@@ -1,0 +1,132 @@
+"""The shape of the code, read from its source: no import circle anywhere in studio/, the
+transport standing on nothing of the backends, and under studio/backends/ no module over 300
+lines and no function over 60.
+
+An import counts wherever it is written: at the top, inside a function, or under
+`TYPE_CHECKING`. A circle that only closes at run time, or only for the type checker, still
+makes two modules that cannot be read, tested or moved one without the other.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZED = ROOT / "studio" / "backends"  # the rest of studio/ is being reshaped: widen this later
+MAX_MODULE_LINES = 300
+MAX_FUNCTION_LINES = 60
+
+
+def modules(root: Path, package: str) -> dict[str, Path]:
+    """Every module of `package` under `root`, by dotted name (a package by its own name)."""
+    found = {}
+    for path in sorted((root / package.replace(".", "/")).rglob("*.py")):
+        parts = path.relative_to(root).with_suffix("").parts
+        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+def imported(name: str, path: Path, known: dict[str, Path]) -> Iterator[str]:
+    """The modules of `known` that module `name` imports, at any depth of its source.
+    `from package import thing` names the submodule when `thing` is one, else the package. The
+    packages above an imported module are not counted: their `__init__` runs first, but Python
+    hands a package that is still being set up to its own submodules rather than going round."""
+    in_package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names if alias.name in known)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = in_package[: len(in_package) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                if f"{base}.{alias.name}" in known:
+                    yield f"{base}.{alias.name}"
+                elif base in known:
+                    yield base
+
+
+def import_graph(root: Path, package: str) -> dict[str, set[str]]:
+    known = modules(root, package)
+    return {name: set(imported(name, path, known)) - {name} for name, path in known.items()}
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Each import that closes a circle, as the path it closes: a depth-first walk that meets a
+    module still on its own path. None found means the imports read one way."""
+    found: list[list[str]] = []
+    done: set[str] = set()
+    path: list[str] = []
+
+    def visit(module: str) -> None:
+        path.append(module)
+        for target in sorted(graph[module]):
+            if target in path:
+                found.append([*path[path.index(target) :], target])
+            elif target not in done:
+                visit(target)
+        path.pop()
+        done.add(module)
+
+    for module in sorted(graph):
+        if module not in done:
+            visit(module)
+    return found
+
+
+def test_no_module_in_studio_imports_itself_through_others():
+    found = circles(import_graph(ROOT, "studio"))
+    assert not found, "import circles:\n" + "\n".join(" -> ".join(c) for c in found)
+
+
+def test_the_transport_imports_no_backend_module_and_not_base():
+    graph = import_graph(ROOT, "studio")
+    transport = "studio.backends.transport"
+    outside = {
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        if module == transport or module.startswith(transport + ".")
+        for target in targets
+        if target.startswith("studio.backends")
+        and not (target == transport or target.startswith(transport + "."))
+    }
+    assert not outside, sorted(outside)
+
+
+def test_backend_modules_stay_under_300_lines():
+    long = {
+        str(path.relative_to(ROOT)): lines
+        for path in sorted(SIZED.rglob("*.py"))
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert not long, long
+
+
+def test_backend_functions_stay_under_60_lines():
+    long = {}
+    for path in sorted(SIZED.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    long[f"{path.relative_to(ROOT)}:{node.lineno} {node.name}"] = lines
+    assert not long, long
+
+
+def test_the_checker_counts_imports_in_functions_and_for_the_type_checker(tmp_path):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("def f():\n    from pkg import b\n")
+    (package / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .c import C\n"
+    )
+    (package / "c.py").write_text("import pkg.a\n")
+    (package / "d.py").write_text("from pkg.c import C\n")  # into the circle, not part of it
+
+    assert circles(import_graph(tmp_path, "pkg")) == [["pkg.a", "pkg.b", "pkg.c", "pkg.a"]]
+    (package / "c.py").write_text("C = 1\n")
+    assert circles(import_graph(tmp_path, "pkg")) == []
