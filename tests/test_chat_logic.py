@@ -14,6 +14,7 @@ from studio.tasks.chat import (
     content_text,
     error_note,
     normalise_history,
+    text_only,
 )
 from studio.tasks.replies import ReplyStats
 
@@ -96,6 +97,32 @@ def test_chat_message_objects_are_read_too():
 
 def test_content_text_of_multimodal_textbox_value():
     assert content_text({"text": "Describe", "files": ["cat.png"]}) == "Describe"
+
+
+def test_a_history_as_the_page_sends_it_is_taken_when_it_is_text():
+    sent = [
+        user([{"type": "text", "text": "Hi"}]),
+        {**assistant([{"type": "text", "text": "Hello"}]), "metadata": None, "options": None},
+        error_note("The server did not answer."),
+    ]
+    assert text_only(sent) is sent
+    assert text_only(None) == []
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        {"type": "file", "file": {"path": "notes.txt"}},
+        {"type": "component", "component": "file", "value": {"path": "notes.txt"}},
+        {"type": "text", "text": {"path": "notes.txt"}},
+        {"path": "notes.txt"},
+    ],
+)
+def test_a_history_with_any_other_part_is_refused(part):
+    with pytest.raises(InputError, match="takes only text"):
+        text_only([user([{"type": "text", "text": "Look"}]), assistant([part])])
+    with pytest.raises(InputError, match="takes only text"):
+        text_only({"role": "user", "content": "not a list of messages"})
 
 
 # --- build_messages ----------------------------------------------------------------------------

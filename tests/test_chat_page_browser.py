@@ -8,6 +8,7 @@ import time
 import pytest
 
 from studio.tasks.continuing import CONTINUE_INSTRUCTION
+from studio.ui.chat import EXAMPLES
 from tests.chat_servers import ChatServer
 from tests.conftest import screenshot, start_studio, stop_studio
 from tests.servers import running
@@ -143,6 +144,15 @@ def test_an_empty_send_does_nothing(page, openai_app, chat_server):
     expect(replies(page).last).to_have_text("hello there")
     expect(page.locator("#chat-bot .user")).to_have_count(1)
     assert len(chat_server.records) == 1
+    expect_no_error_shown(page)
+
+
+def test_an_example_picked_is_asked_and_answered(page, openai_app, chat_server):
+    open_chat(page, openai_app)
+    page.locator("#chat-bot").get_by_text(EXAMPLES[1], exact=True).click()
+    expect(replies(page).last).to_have_text(EXAMPLES[1])
+    wait_until(lambda: len(chat_server.records) == 1)
+    assert chat_server.records[-1].messages == [{"role": "user", "content": EXAMPLES[1]}]
     expect_no_error_shown(page)
 
 

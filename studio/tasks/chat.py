@@ -34,6 +34,33 @@ def error_note(message: str) -> dict[str, Any]:
     return {"role": "assistant", "content": message, "metadata": {"title": f"{ERROR_MARK} Error"}}
 
 
+NOT_TEXT = (
+    "The chat history this page sent has a file or a component in it, which the chat did not "
+    "make: the Chat tab takes only text, so nothing was read. Reload the page to start a new "
+    "chat."
+)
+
+
+def text_only(history: Any) -> list:
+    """``history`` as a page sends it, if every part of every message is text (a str or a
+    ``{"type": "text", "text": str}`` part); InputError otherwise."""
+    if history is None:
+        return []
+    if not isinstance(history, list):
+        raise InputError(NOT_TEXT)
+    for message in history:
+        content = _field(message, "content")
+        if not all(map(_is_text, content if isinstance(content, list) else [content])):
+            raise InputError(NOT_TEXT)
+    return history
+
+
+def _is_text(part: Any) -> bool:
+    if isinstance(part, Mapping):
+        return part.get("type") == "text" and isinstance(part.get("text"), str)
+    return isinstance(part, str)
+
+
 def content_text(content: Any) -> str:
     """The text of a message's content: a str, one part, or a list of parts.
 

@@ -47,6 +47,9 @@ EXAMPLES = [
     "Write a haiku about streaming replies.",
 ]
 INSTANT = dict(queue=False, api_visibility="private")  # quick steps of the page, not the API
+# The chat as the page sent it, unprocessed, for chat_turns.received to check before anything
+# reads it: Gradio's own processing would open a file a crafted history names.
+AS_SENT = dict(INSTANT, preprocess=False)
 NOTHING_SENT = "Nothing sent yet: the prompt of the next reply shows here."
 
 
@@ -129,14 +132,14 @@ def wire(replies, session, chatbot, message, buttons, shown, controls, meter=Non
             [message, chatbot, session],
             starting,
             trigger_mode="multiple",  # an Enter right after an empty send is not skipped
-            **INSTANT,
+            **AS_SENT,
         ).then(**turn),
-        chatbot.retry(retry, [chatbot, session], starting, **INSTANT).then(**turn),
-        chatbot.edit(edit, [chatbot, session], starting, **INSTANT).then(**turn),
+        chatbot.retry(retry, [chatbot, session], starting, **AS_SENT).then(**turn),
+        chatbot.edit(edit, [chatbot, session], starting, **AS_SENT).then(**turn),
         chatbot.example_select(example, session, starting, **INSTANT).then(**turn),
-        carry_on.click(go_on, [chatbot, session], starting, **INSTANT).then(**turn),
+        carry_on.click(go_on, [chatbot, session], starting, **AS_SENT).then(**turn),
     ]
-    chatbot.undo(undo, [chatbot, session], [chatbot, message], **INSTANT)
+    chatbot.undo(undo, [chatbot, session], [chatbot, message], **AS_SENT)
     ended = [session, stats]
     idle = [stats, message, *buttons]
     chatbot.clear(lambda s, _: finished(s, ""), ended, idle, cancels=running, **INSTANT)

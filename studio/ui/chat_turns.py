@@ -11,14 +11,22 @@ Handlers only: studio.ui.chat builds the components and wires these to them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
 
 from studio.backends.registry import ChatRequest
-from studio.tasks.chat import ChatSettings, content_text, undo_last_message, without_last_reply
+from studio.tasks.chat import (
+    ChatSettings,
+    content_text,
+    text_only,
+    undo_last_message,
+    without_last_reply,
+)
 from studio.tasks.continuing import history_edited
 from studio.ui.chat_replies import Ended, Replies
 from studio.ui.code_panel import chat_shown
+from studio.ui.common import shows_errors
 
 READY = "Type a message and press Enter"
 WAITING = "Type on: Enter sends it when the reply ends"
@@ -115,45 +123,73 @@ def nothing() -> tuple:
     return (gr.skip(),) * 5
 
 
-async def ask(message: str, history: list | None, session: ChatSession) -> tuple:
+@shows_errors  # a gr.Error in plain words, and one line in the log
+def received(history: Any) -> list:
+    """The chat as the page sent it, if it holds only text: the studio reads no file because
+    a client named one.
+
+    Every start sends the Chatbot's value from the client, and Gradio's Chatbot processing
+    turns a `component` part of it into a component built with that part's value: a part such
+    as `{"type": "component", "component": "file", "value": {"path": "notes.txt"}}` would copy
+    the file it names, anywhere under the working folder or the temp folder, into the cache
+    Gradio serves. So the starts take the chat unprocessed (`preprocess=False`, studio.ui.chat)
+    and this refuses any part but text before anything reads it. A page of this studio sends
+    only text (the chat takes no uploads): a history with anything else was made by hand.
+
+    What Gradio guards already, processed or not: a part marked as a file must name one that
+    came through its upload route, and event data (the example picked, the message edited) may
+    name no file outside its cache. The picture tabs take their images unprocessed too, and
+    open only a file in that cache (studio.ui.common.uploaded_path). tests/test_client_files.py
+    holds all of this to account through the running app.
+    """
+    return text_only(history)
+
+
+async def ask(message: Any, history: Any, session: ChatSession) -> tuple:
     """Move the typed message into the chat, at once, before the reply is asked for. An empty
     box, or a reply still streaming, leaves everything as it is: the text waits in the box.
     Async, so two of them (a double Enter) run one after the other on the event loop."""
-    text = (message or "").strip()
+    history, text = received(history), content_text(message)
     if not text or session.busy:
         return nothing()
-    chat = [*(history or []), {"role": "user", "content": text}]
+    chat = [*history, {"role": "user", "content": text}]
     return answering(session, chat, box=gr.update(value="", placeholder=WAITING))
 
 
-def retry(history: list | None, session: ChatSession) -> tuple:
-    chat = without_last_reply(history)
+def retry(history: Any, session: ChatSession) -> tuple:
+    chat = without_last_reply(received(history))
     if session.busy or not chat:
         return nothing()
     return answering(session, chat)
 
 
-def edit(history: list | None, session: ChatSession, edited: gr.EditData) -> tuple:
+def edit(history: Any, session: ChatSession, edited: gr.EditData) -> tuple:
     """An edited question: the chat after it goes, and a new reply is asked for."""
+    history = received(history)
     if session.busy:
-        return (list(history or []), *nothing()[1:])  # the edit is not kept
+        return (history, *nothing()[1:])  # the edit is not kept
     return answering(session, history_edited(history, edited.index, edited.value))
 
 
 def example(session: ChatSession, selected: gr.SelectData) -> tuple:
-    if session.busy:
+    """An example picked: its text, and only text, starts a new chat (the client sends it)."""
+    value = selected.value if isinstance(selected.value, dict) else {}
+    text = content_text(value.get("text"))
+    if session.busy or not text:
         return nothing()
-    return answering(session, [{"role": "user", "content": selected.value["text"]}])
+    return answering(session, [{"role": "user", "content": text}])
 
 
-def go_on(history: list | None, session: ChatSession) -> tuple:
+def go_on(history: Any, session: ChatSession) -> tuple:
     """Continue: the last reply grows from where the token limit cut it."""
+    history = received(history)
     if session.busy or not history:
         return nothing()
-    return answering(session, list(history), continuing=True)
+    return answering(session, history, continuing=True)
 
 
-def undo(history: list | None, session: ChatSession) -> tuple:
+def undo(history: Any, session: ChatSession) -> tuple:
+    history = received(history)
     if session.busy:
         return gr.skip(), gr.skip()
     return undo_last_message(history)
