@@ -6,9 +6,8 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Sequence
 
-from studio.catalog import TASKS
+from studio.catalog import TASKS, tasks_of
 from studio.config import Config
-from studio.doctor import TAB_TASKS
 
 EVERY_ADDRESS = ("0.0.0.0", "::", "")
 
@@ -33,7 +32,7 @@ def addresses(config: Config, port: int, lan: Callable[[], list[str]] = lan_addr
 
 def task_line(config: Config, task: str, problem: str | None) -> str:
     endpoint = config.endpoint(task)
-    where = f"{endpoint.backend} · {endpoint.model or 'the server’s model'} · {endpoint.host}"
+    where = f"{endpoint.where} · {endpoint.model or 'the server’s model'} · {endpoint.host}"
     return f"  {TASKS[task].title:<10} {'needs setup: ' + problem if problem else where}"
 
 
@@ -47,7 +46,7 @@ def banner(
 ) -> str:
     """`apps` are (tab names, port); `problems(task)` says why a task cannot run yet."""
     tabs = [tab for names, _ in apps for tab in names]
-    tasks = [task for task in TASKS if any(task in TAB_TASKS[tab] for tab in tabs)]
+    tasks = tasks_of(tabs)
     lines = ["studio is running. The tabs and where their models run:"]
     lines += [task_line(config, task, problems(task)) for task in tasks]
     lines.append("")

@@ -13,24 +13,14 @@ from dataclasses import dataclass
 
 from studio.backends.base import Probe
 from studio.backends.registry import backend_for
-from studio.catalog import TASKS
+from studio.catalog import TABS, TASKS, tasks_of
 from studio.config import Config
-
-# The tasks each tab uses, by the names --tabs takes; the game plays caption and image.
-TAB_TASKS = {
-    "summarize": ("summarize",),
-    "ner": ("ner",),
-    "caption": ("caption",),
-    "imagine": ("image",),
-    "game": ("caption", "image"),
-    "chat": ("chat",),
-}
 
 
 @dataclass(frozen=True)
 class Row:
     task: str
-    backend: str
+    where: str  # local, endpoint or the router (`Endpoint.where`)
     host: str
     model: str
     probe: Probe
@@ -41,15 +31,10 @@ class Row:
         return TASKS[self.task].title
 
 
-def tasks_of(tabs: Sequence[str]) -> list[str]:
-    """The tasks the selected tabs use, each once, in the catalog's order (all when none)."""
-    wanted = {task for tab in (tabs or TAB_TASKS) for task in TAB_TASKS.get(tab, (tab,))}
-    return [task for task in TASKS if task in wanted]
-
-
 def check(config: Config, tasks: Sequence[str] | None = None) -> list[Row]:
     """Probe every task the configuration serves (or `tasks`), all at once."""
-    tasks = tasks_of(config.tabs) if tasks is None else list(tasks)
+    if tasks is None:  # the tasks of the tabs served (all when none is named)
+        tasks = tasks_of(config.tabs or TABS)
     with ThreadPoolExecutor(max_workers=len(tasks) or 1) as pool:
         return list(pool.map(lambda task: _row(config, task), tasks))
 
@@ -58,11 +43,11 @@ def _row(config: Config, task: str) -> Row:
     endpoint = config.endpoint(task)
     started = time.perf_counter()
     try:
-        probe = backend_for(endpoint).probe(endpoint, config.token)
+        probe = backend_for(endpoint).probe(endpoint)
     except Exception as error:  # a probe must never stop the others
         probe = Probe(False, "probe failed", f"{type(error).__name__}: {error}")
     model = endpoint.model or "(the server's)"
-    return Row(task, endpoint.backend, endpoint.host, model, probe, time.perf_counter() - started)
+    return Row(task, endpoint.where, endpoint.host, model, probe, time.perf_counter() - started)
 
 
 def table(rows: Sequence[Row]) -> str:
@@ -71,7 +56,7 @@ def table(rows: Sequence[Row]) -> str:
     cells = [header] + [
         (
             row.tab,
-            row.backend,
+            row.where,
             row.host,
             row.model,
             ("ok: " if row.probe.ok else "NO: ") + row.probe.status,

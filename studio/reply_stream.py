@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 from studio.backends import registry as backends
 from studio.backends.registry import Cancel, ChatRequest
-from studio.config import Endpoint
+from studio.endpoint import Endpoint
 from studio.tasks.chat import Delta
 from studio.tasks.pacing import ReplyBuffer, Update
 

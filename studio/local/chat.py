@@ -40,7 +40,6 @@ from studio.local.models import (
     is_out_of_memory,
     load_config,
     model_dtype,
-    offline,
     out_of_memory,
 )
 from studio.local.options import optional
@@ -55,18 +54,23 @@ class ChatModel:
     model: Any
 
 
-def load(model: str, source: str, device: str) -> ChatModel:
+def load(model: str, source: str, device: str, *, offline: bool = False) -> ChatModel:
     config = load_config(
-        "chat", model, source, suffixes=CHAT_SUFFIXES, auto_class=AutoModelForCausalLM
+        "chat",
+        model,
+        source,
+        suffixes=CHAT_SUFFIXES,
+        auto_class=AutoModelForCausalLM,
+        offline=offline,
     )
-    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=offline())
+    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=offline)
     if not getattr(tokenizer, "chat_template", None):
         raise BackendError(
             f"{model} has no chat template, so it is a base model rather than a chat model. "
             f"Set {SETTINGS['chat']} to an instruct model such as {EXAMPLE_MODELS['chat']}."
         )
     network = AutoModelForCausalLM.from_pretrained(
-        source, config=config, dtype=model_dtype(device), local_files_only=offline()
+        source, config=config, dtype=model_dtype(device), local_files_only=offline
     )
     return ChatModel(tokenizer, network.to(device).eval())
 
