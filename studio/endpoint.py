@@ -8,8 +8,8 @@ knows (`studio.backends.registry`); what that name means is the backend's busine
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-from studio import setting_values as values
 from studio.catalog import HUB, ROUTER, TASKS, TaskSpec
 
 
@@ -34,7 +34,7 @@ class Endpoint:
 
     @property
     def host(self) -> str:
-        return values.host(self.url) if self.url else "this computer"
+        return host_of(self.url) if self.url else "this computer"
 
     @property
     def spec(self) -> TaskSpec:
@@ -42,7 +42,7 @@ class Endpoint:
 
     @property
     def on_router(self) -> bool:
-        return bool(self.url) and self.host == values.host(self.router)
+        return bool(self.url) and self.host == host_of(self.router)
 
     @property
     def where(self) -> str:
@@ -53,3 +53,9 @@ class Endpoint:
         if not self.on_router:
             return "endpoint"
         return f"Hugging Face router ({self.provider})" if self.provider else "Hugging Face router"
+
+
+def host_of(url: str) -> str:
+    """The host a URL names, without any user:password@ it may carry: hosts are shown to
+    people and logged."""
+    return urlsplit(url).netloc.rpartition("@")[2]

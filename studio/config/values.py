@@ -89,11 +89,6 @@ def base_url(env: Mapping[str, str], setting: str, default: str) -> str:
     return url
 
 
-def host(url: str) -> str:
-    # Without any user:password@ a URL may carry: the host is shown to people and logged.
-    return urlsplit(url).netloc.rpartition("@")[2]
-
-
 def check_url(url: str, setting: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:

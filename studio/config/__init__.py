@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from studio import setting_values as values
 from studio.backends import registry
 from studio.catalog import (
     AUTO_PROVIDER,
@@ -32,6 +31,7 @@ from studio.catalog import (
     tab_named,
 )
 from studio.classroom.limits import FLOOD_GUARD, Limits, parse_rules
+from studio.config import values
 from studio.endpoint import Endpoint
 from studio.errors import ConfigurationError
 from studio.secrets import keep_secret
