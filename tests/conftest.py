@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from studio.config import Endpoint
-from tests.servers import TaskServer, running
+from tests.servers import TaskServer, reset_serving, server_fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,19 +33,14 @@ QUIET_FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def task_server_session():
-    with running(TaskServer()) as server:
-        yield server
+# The task-API stand-in, one for the whole run: the shared app (`studio_app`) points at it.
+task_server = server_fixture(TaskServer, scope="session")
 
 
-@pytest.fixture
-def task_server(task_server_session):
-    """The session's server, with a clean record and no pending failures for each test."""
-    task_server_session.requests.clear()
-    task_server_session.failures.clear()
-    task_server_session.delay = 0.0
-    return task_server_session
+@pytest.fixture(autouse=True)
+def clean_servers():
+    """Each test finds every stand-in server clean: no records, no queued failures, no delay."""
+    reset_serving()
 
 
 def make_endpoint(url: str, task: str = "summarize", **changes) -> Endpoint:
@@ -106,9 +101,9 @@ def stop_studio(process) -> str:
 
 
 @pytest.fixture(scope="session")
-def studio_app(task_server_session):
+def studio_app(task_server):
     """The real app in its own process, pointed at the local server through the environment."""
-    base = task_server_session.url
+    base = task_server.url
     env = {
         "HF_API_SUMMARY_BASE": f"{base}/summarize/models/sshleifer/distilbart-cnn-12-6",
         "HF_API_NER_BASE": f"{base}/ner/models/dslim/bert-base-NER",

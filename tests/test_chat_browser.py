@@ -8,15 +8,12 @@ import pytest
 
 from tests.chat_servers import ChatServer
 from tests.conftest import screenshot, start_studio, stop_studio
-from tests.servers import running
+from tests.servers import server_fixture
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
 
-@pytest.fixture(scope="module")
-def chat_server():
-    with running(ChatServer()) as server:
-        yield server
+chat_server = server_fixture(ChatServer)
 
 
 @pytest.fixture(scope="module")
@@ -25,11 +22,6 @@ def chat_app(chat_server):
     process, url = start_studio(env)
     yield url
     stop_studio(process)
-
-
-@pytest.fixture(autouse=True)
-def fresh(chat_server):
-    chat_server.reset()
 
 
 def open_chat(page, url: str) -> None:

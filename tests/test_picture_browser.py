@@ -13,7 +13,7 @@ from PIL import Image
 from studio.tasks.image_settings import make_image_request, png_with_parameters
 from tests.conftest import ROOT, screenshot, start_studio, stop_studio
 from tests.image_servers import ImageServer, picture_tabs_env
-from tests.servers import running
+from tests.servers import server_fixture
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -25,10 +25,7 @@ CHELSEA = str(ROOT / "assets" / "chelsea.jpg")  # 451x300
 TWO_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
 
-@pytest.fixture(scope="module")
-def picture_server():
-    with running(ImageServer()) as server:
-        yield server
+picture_server = server_fixture(ImageServer)
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +33,6 @@ def picture_app(picture_server):
     process, url = start_studio(picture_tabs_env(picture_server))
     yield url
     stop_studio(process)
-
-
-@pytest.fixture(autouse=True)
-def fresh(picture_server):
-    picture_server.delay = 0.0
-    picture_server.requests.clear()
 
 
 def wait_until(condition, what: str, timeout: float = 30.0) -> None:
