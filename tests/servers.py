@@ -68,8 +68,9 @@ class Recorded:
 
 class LocalServer:
     """What every stand-in server shares: threads on a free loopback port, started and stopped
-    the same way (`running`), and made clean again by `reset`. A subclass is a dataclass whose
-    fields are its settings and records, and says which handler class answers, given itself."""
+    the same way (`running`), and made clean again by `reset`. A subclass says which handler
+    class answers, given itself; as a dataclass, its fields are the settings and records that
+    `reset` restores (a subclass that is none has nothing to reset)."""
 
     url: str = ""
     kept: ClassVar[tuple[str, ...]] = ("lock",)  # fields `reset` leaves alone
@@ -85,10 +86,9 @@ class LocalServer:
             setattr(self, name, copy.deepcopy(value))
 
     def start(self) -> str:
+        fields = dataclasses.fields(self) if dataclasses.is_dataclass(self) else ()
         self._as_started = {
-            f.name: copy.deepcopy(getattr(self, f.name))
-            for f in dataclasses.fields(self)  # type: ignore[arg-type]
-            if f.name not in self.kept
+            f.name: copy.deepcopy(getattr(self, f.name)) for f in fields if f.name not in self.kept
         }
         self.httpd = _Server(("127.0.0.1", 0), self.handler_class())
         self.httpd.daemon_threads = True
