@@ -21,9 +21,9 @@ from urllib.parse import urlsplit
 
 from studio import errors
 from studio.backends import transport
-from studio.backends.base import Progress
 from studio.endpoint import Endpoint
 from studio.tasks.image_answers import describe_answer
+from studio.tasks.progress import Progress
 
 TASK = "text-to-image"
 

@@ -30,7 +30,6 @@ from studio.backends.base import (
     Capabilities,
     ChatRequest,
     Probe,
-    Progress,
     Route,
     TaskRequest,
     not_set_up,
@@ -40,6 +39,7 @@ from studio.backends.provider_answers import TASK, picture, provider_helper
 from studio.backends.task_api import IMAGE_ACCEPT, TaskApiBackend
 from studio.catalog import AUTO_PROVIDER, HF_INFERENCE
 from studio.endpoint import Endpoint
+from studio.tasks.progress import Progress
 
 # The tab's options each provider does not use, in the tab's words. huggingface_hub sends them
 # all, under each provider's names (fal-ai's image_size, Together's steps, Nscale's size), except

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from studio.backends.base import Backend, Capabilities, ChatRequest, Progress, TaskRequest
+from studio.backends.base import Backend, Capabilities, ChatRequest, TaskRequest
 from studio.backends.local import LocalBackend
 from studio.backends.openai_chat import OpenAIChatBackend
 from studio.backends.providers import ProvidersBackend
@@ -20,6 +20,7 @@ from studio.backends.transport import Cancel, Cancelled, HttpRequest
 from studio.endpoint import Endpoint
 from studio.errors import ConfigurationError
 from studio.tasks.chat import ChatSettings, Delta, Message
+from studio.tasks.progress import Progress
 
 __all__ = [
     "BACKENDS",

@@ -12,15 +12,13 @@ import importlib
 import importlib.util
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from studio.catalog import INSTALL_LOCAL, TASKS
 from studio.errors import BackendError, ConfigurationError, ModelNotFoundError, StudioError
 from studio.secrets import shorten
-
-Progress = Callable[[str], None]
 
 # The setting a person changes to pick another model for each task, and the default local
 # model, named in messages as an example: both come from the configuration's task table.

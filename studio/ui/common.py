@@ -24,6 +24,7 @@ from studio.errors import TELL_TEACHER, InputError, StudioError
 from studio.services import caption_image, require_setup, setup_problem
 from studio.tasks.image_settings import ImageRequest, describe, png_with_parameters
 from studio.tasks.pixels import looks_blank
+from studio.tasks.progress import Progress
 from studio.tasks.text import NumberBox
 from studio.tasks.uploads import PreparedImage, prepare_upload
 
@@ -95,7 +96,7 @@ def report(exc: Exception, where: str) -> None:
 
 # Where a page event shows progress: its status line (set by `studio.ui.waiting.on_page` in
 # the thread that does the work). Elsewhere (the Chat tab, the API) progress is a toast.
-PAGE_NOTES: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar(
+PAGE_NOTES: contextvars.ContextVar[Progress | None] = contextvars.ContextVar(
     "studio_page_notes", default=None
 )
 
