@@ -14,7 +14,7 @@ from transformers import BlipForConditionalGeneration, BlipProcessor
 
 from studio.errors import InputError
 from studio.local.cache import LoadedModel
-from studio.local.models import load_config, model_dtype, wrong_task
+from studio.local.models import checked_model_config, model_dtype, wrong_task
 from studio.local.options import generation_options
 from studio.tasks.uploads import DAMAGED_IMAGE, DECODE_ERRORS, decode_base64, read_upload
 
@@ -26,7 +26,7 @@ class Captioner:
 
 
 def load(model: str, source: str, device: str, *, offline: bool = False) -> Captioner:
-    config = load_config(
+    config = checked_model_config(
         "caption", model, source, suffixes=("ForConditionalGeneration",), offline=offline
     )
     if config.model_type != "blip":

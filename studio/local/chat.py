@@ -36,9 +36,9 @@ from studio.local.cache import LoadedModel
 from studio.local.models import (
     EXAMPLE_MODELS,
     SETTINGS,
+    checked_model_config,
     first_line,
     is_out_of_memory,
-    load_config,
     model_dtype,
     out_of_memory,
 )
@@ -55,7 +55,7 @@ class ChatModel:
 
 
 def load(model: str, source: str, device: str, *, offline: bool = False) -> ChatModel:
-    config = load_config(
+    config = checked_model_config(
         "chat",
         model,
         source,

@@ -185,7 +185,7 @@ def wrong_task(task: str, model: str, what_it_is: str) -> BackendError:
     )
 
 
-def load_config(
+def checked_model_config(
     task: str,
     model: str,
     source: str,
@@ -194,7 +194,8 @@ def load_config(
     auto_class: Any = None,
     offline: bool = False,
 ) -> Any:
-    """Read the model's config and refuse a model made for another task.
+    """Read the model's transformers config (config.json) and refuse a model made for another
+    task.
 
     Auto classes happily bolt a random head onto a base model (a plain BERT "works" as NER and
     answers noise), so the declared architecture must end with one of `suffixes`; and the

@@ -12,13 +12,13 @@ from transformers import AutoModelForTokenClassification, AutoTokenizer, pipelin
 
 from studio.errors import BackendError, InputError
 from studio.local.cache import LoadedModel
-from studio.local.models import load_config, model_dtype
+from studio.local.models import checked_model_config, model_dtype
 
 AGGREGATIONS = ("none", "simple", "first", "average", "max")
 
 
 def load(model: str, source: str, device: str, *, offline: bool = False) -> Any:
-    config = load_config(
+    config = checked_model_config(
         "ner",
         model,
         source,

@@ -13,7 +13,7 @@ from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
 from studio.errors import InputError
 from studio.local.cache import LoadedModel
-from studio.local.models import load_config, model_dtype
+from studio.local.models import checked_model_config, model_dtype
 from studio.local.options import generation_options
 
 
@@ -25,7 +25,7 @@ class Summarizer:
 
 
 def load(model: str, source: str, device: str, *, offline: bool = False) -> Summarizer:
-    config = load_config(
+    config = checked_model_config(
         "summarize",
         model,
         source,

@@ -194,6 +194,25 @@ def caption_uploaded(
     )
 
 
+@shows_errors
+def caption_upload(
+    config: Config, folder: str, image: dict | None, *, caller: Caller | None = None
+) -> str:
+    """Describe a photo in one sentence with an image-captioning model.
+
+    The API's /caption and the MCP tool caption, from the Caption tab or, without it, the
+    game's. Only a file Gradio stored in the studio's folder is read (see upload_input);
+    Gradio fetches a URL there first.
+
+    Args:
+        image: an image: an http(s) URL or a data: URL (base64), or a file uploaded to the studio
+
+    Returns:
+        the caption: one sentence
+    """
+    return caption_uploaded(config, image, folder, caller=caller)
+
+
 def save_png(picture: Image.Image, request: ImageRequest, *, model: str, folder: str) -> str:
     """Write the PNG with its settings inside where Gradio serves files from, and return its
     path. Gradio serves a file already there as is, so a download is exactly these bytes."""

@@ -39,7 +39,7 @@ class RoundCards:
         return [part for card in cards for part in card]
 
     @staticmethod
-    def shown(cards: dict[int, tuple[Any, Any, Any]]) -> tuple:
+    def updates(cards: dict[int, tuple[Any, Any, Any]]) -> tuple:
         """Updates for every card's (box, picture, text); cards not named stay as they are."""
         skip = (gr.skip(),) * 3
         return tuple(part for number in range(CARDS) for part in cards.get(number, skip))
@@ -55,7 +55,7 @@ def card(number: int, picture: str | None, text: str, *, visible: bool = True) -
 
 def no_cards() -> tuple:
     """Every card hidden and empty, as before a game."""
-    return RoundCards.shown(
+    return RoundCards.updates(
         {number: card(number, None, "", visible=False) for number in range(CARDS)}
     )
 

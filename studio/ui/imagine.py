@@ -23,7 +23,7 @@ from studio.tasks.image_settings import (
     read_parameters,
     settings_from_parameters,
 )
-from studio.ui.code_panel import shown
+from studio.ui.code_panel import panel_values
 from studio.ui.common import keep_picture, notify_progress, setup_notice, shows_errors
 from studio.ui.common import uploaded_path as stored_upload
 from studio.ui.imagine_layout import ImaginePage, layout
@@ -131,7 +131,7 @@ def picture_code(config: Config, calls: list, record: dict[str, Any]) -> tuple:
     """The card and code of a picture: /generate_image with every setting, the seed resolved."""
     made = record["request"]
     args = [made[name] for name in SETTINGS]
-    return shown(
+    return panel_values(
         config, "Image", calls, "/generate_image", args, settings=record["settings"], picture=True
     )
 
