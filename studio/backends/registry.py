@@ -16,7 +16,7 @@ from studio.backends.openai_chat import OpenAIChatBackend
 from studio.backends.providers import ProvidersBackend
 from studio.backends.task_api import TaskApiBackend
 from studio.backends.tgi import TgiBackend
-from studio.backends.transport import Cancel, Cancelled, HttpRequest
+from studio.backends.transport import Cancel, HttpRequest
 from studio.endpoint import Endpoint
 from studio.errors import ConfigurationError
 from studio.tasks.chat import ChatSettings, Delta, Message
@@ -26,7 +26,6 @@ __all__ = [
     "BACKENDS",
     "Backend",
     "Cancel",
-    "Cancelled",
     "ChatRequest",
     "TaskRequest",
     "backend_for",

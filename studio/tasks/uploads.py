@@ -179,14 +179,6 @@ class PreparedImage:
     original_height: int
     original_bytes: int | None  # None when the upload was an in-memory image
 
-    def to_base64(self) -> str:
-        """The JPEG as base64 text, for JSON task API bodies."""
-        return base64.b64encode(self.jpeg).decode("ascii")
-
-    def to_data_url(self) -> str:
-        """The JPEG as a data: URL, for OpenAI-style ``image_url`` message parts."""
-        return f"data:image/jpeg;base64,{self.to_base64()}"
-
 
 def _encode_jpeg(image: Image.Image, quality: int) -> bytes:
     # Saving without exif= drops the metadata, including any GPS position, before it leaves.

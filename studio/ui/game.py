@@ -16,11 +16,8 @@ from studio.ui.game_play import (
     generate_from_caption,
     paint_caption,
     play,
-    play_on_cards,
 )
 from studio.ui.waiting import api_event, page_event, stop_button, time_limit
-
-__all__ = ["build", "play_on_cards"]
 
 
 def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
