@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from gradio import processing_utils
 from PIL import Image
 
+from studio.classroom.gradio_internals import save_to_cache
 from studio.classroom.usage import Caller
 from studio.config import Config
 from studio.endpoint import Endpoint
@@ -217,7 +217,7 @@ def save_png(picture: Image.Image, request: ImageRequest, *, model: str, folder:
     """Write the PNG with its settings inside where Gradio serves files from, and return its
     path. Gradio serves a file already there as is, so a download is exactly these bytes."""
     png = png_with_parameters(picture, request, model=model)
-    return processing_utils.save_bytes_to_cache(png, f"studio-{request.seed}.png", folder)
+    return save_to_cache(png, f"studio-{request.seed}.png", folder)
 
 
 def settings_line(request: ImageRequest, picture: Image.Image) -> str:

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
-from gradio import processing_utils
 from PIL import Image
 
+from studio.classroom.gradio_internals import save_to_cache
 from studio.classroom.usage import Caller
 from studio.config import Config
 from studio.services import caption_image, paint_picture, require_setup
@@ -221,7 +221,7 @@ def play_on_cards(
     """The page's game: round 0 (the picture as the captioner sees it) at once, then each
     round's card as its caption and then its picture arrive."""
     prepared, steps, total = start_game(config, folder, image, rounds, seed, calls, caller)
-    original = processing_utils.save_bytes_to_cache(prepared.jpeg, "round-0.jpg", folder)
+    original = save_to_cache(prepared.jpeg, "round-0.jpg", folder)
     yield RoundCards.updates(original_card(original) | captioning_card(1))
     yield Doing(f"Round 1 of {total}: captioning your picture")
     for step in steps:
