@@ -159,6 +159,24 @@ def upload_input(label: str, **options: Any) -> gr.Image:
     )
 
 
+def made_picture(label: str, tab: str, elem_id: str, height: int) -> tuple[gr.Image, gr.Textbox]:
+    """A picture the studio made, a PNG with its settings inside to download, and under it the
+    line of how it was made."""
+    picture = gr.Image(
+        label=label,
+        type="filepath",
+        format="png",
+        interactive=False,
+        buttons=["download", "fullscreen"],
+        height=height,
+        elem_id=elem_id,
+    )
+    settings = gr.Textbox(
+        label="How it was made", interactive=False, buttons=["copy"], elem_id=f"{tab}-settings"
+    )
+    return picture, settings
+
+
 def uploaded_path(payload: Any, folder: str) -> str | None:
     """The file behind an unprocessed image input, which must be one Gradio stored in `folder`
     (uploads and examples): a client could otherwise name any path on the server."""

@@ -12,7 +12,7 @@ import gradio as gr
 from studio.tasks.game import ROUNDS, Captioned, Round
 from studio.tasks.image_settings import RANDOM_SEED
 from studio.ui.code_panel import code_panel
-from studio.ui.common import EXAMPLES, slider, upload_input
+from studio.ui.common import EXAMPLES, made_picture, slider, upload_input
 from studio.ui.waiting import status_line
 
 RULES = (
@@ -118,17 +118,8 @@ def layout() -> GamePage:
         with gr.Column(min_width=260):
             parts |= caption_controls()
         with gr.Column(min_width=260):
-            parts["generated"] = gr.Image(
-                label="Generated image",
-                type="filepath",
-                format="png",
-                interactive=False,
-                buttons=["download", "fullscreen"],
-                height=320,
-                elem_id="game-generated",
-            )
-            parts["settings"] = gr.Textbox(
-                label="How it was made", interactive=False, elem_id="game-settings"
+            parts["generated"], parts["settings"] = made_picture(
+                "Generated image", "game", elem_id="game-generated", height=320
             )
     with gr.Row(equal_height=True):
         parts["rounds"] = slider(ROUNDS, 1, label="Rounds", scale=3)
