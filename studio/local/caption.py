@@ -14,7 +14,7 @@ from transformers import BlipForConditionalGeneration, BlipProcessor
 
 from studio.errors import InputError
 from studio.local.cache import LoadedModel
-from studio.local.models import checked_model_config, model_dtype, wrong_task
+from studio.local.models import checked_model_config, load_network, wrong_task
 from studio.local.options import generation_options
 from studio.tasks.uploads import DAMAGED_IMAGE, DECODE_ERRORS, decode_base64, read_upload
 
@@ -32,10 +32,8 @@ def load(model: str, source: str, device: str, *, offline: bool = False) -> Capt
     if config.model_type != "blip":
         raise wrong_task("caption", model, f"the {config.model_type} architecture, not BLIP")
     processor = BlipProcessor.from_pretrained(source, local_files_only=offline)
-    network = BlipForConditionalGeneration.from_pretrained(
-        source, config=config, dtype=model_dtype(device), local_files_only=offline
-    )
-    return Captioner(processor, network.to(device).eval())
+    network = load_network(BlipForConditionalGeneration, source, config, device, offline)
+    return Captioner(processor, network)
 
 
 def read_image(data: Any) -> Image.Image:

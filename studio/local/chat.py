@@ -39,7 +39,7 @@ from studio.local.models import (
     checked_model_config,
     first_line,
     is_out_of_memory,
-    model_dtype,
+    load_network,
     out_of_memory,
 )
 from studio.local.options import optional
@@ -69,10 +69,7 @@ def load(model: str, source: str, device: str, *, offline: bool = False) -> Chat
             f"{model} has no chat template, so it is a base model rather than a chat model. "
             f"Set {SETTINGS['chat']} to an instruct model such as {EXAMPLE_MODELS['chat']}."
         )
-    network = AutoModelForCausalLM.from_pretrained(
-        source, config=config, dtype=model_dtype(device), local_files_only=offline
-    )
-    return ChatModel(tokenizer, network.to(device).eval())
+    return ChatModel(tokenizer, load_network(AutoModelForCausalLM, source, config, device, offline))
 
 
 # ---- request -> prompt and generate() options (pure) ----

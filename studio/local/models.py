@@ -214,6 +214,15 @@ def checked_model_config(
     return config
 
 
+def load_network(model_class: Any, source: str, config: Any, device: str, offline: bool) -> Any:
+    """The model's weights as `model_class` (checked by `checked_model_config`), in the
+    device's dtype, on the device, ready for inference."""
+    network = model_class.from_pretrained(
+        source, config=config, dtype=model_dtype(device), local_files_only=offline
+    )
+    return network.to(device).eval()
+
+
 @contextlib.contextmanager
 def loading_errors(task: str, model: str, *, offline: bool = False) -> Iterator[None]:
     """Turn what from_pretrained raises into ModelNotFoundError / BackendError. `offline`:
