@@ -4,6 +4,8 @@ start_app(command)   a Gradio app in a process of its own, once its page answers
 call(...)            one job through Gradio's HTTP API, as an API user sends it: POST
                      /gradio_api/call/{name} for an event id, then read that event's
                      server-sent events ("generating" for each streamed piece, "complete")
+burst(...)           every user sends one summarize job at the same moment: the rate, and
+                     how many the stand-in model server had at once
 peak_overlap(...)    how many (start, end) intervals were open at once: what a stand-in
                      server had in hand at its busiest
 """
@@ -14,12 +16,15 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import requests
 
 from tests.conftest import ROOT, free_port
+from tests.servers import TaskServer
 
 
 class JobFailed(RuntimeError):
@@ -88,6 +93,48 @@ def call(
                 if event == "complete":
                     return
     raise JobFailed("the event stream ended without a result")
+
+
+@dataclass(frozen=True)
+class Burst:
+    rate: float  # answered per second, first sent to last answered
+    peak: int  # most requests the model server had at once
+    answered: int
+    failed: int
+
+
+def burst(url: str, data: list, server: TaskServer, sessions: Sequence[str | None]) -> Burst:
+    """Every user (one per item of `sessions`: a Gradio session to name, or None for a new one
+    each call) sends one summarize job at the same moment and waits for its answer."""
+    users = len(sessions)
+    already = len(server.requests)
+    ready = threading.Barrier(users + 1)
+    finished: list[float] = []
+    failures: list[Exception] = []
+
+    def user(session_hash: str | None) -> None:
+        http = requests.Session()
+        ready.wait()
+        try:
+            for _ in call(http, url, "summarize", data, session_hash=session_hash):
+                pass
+            finished.append(time.perf_counter())
+        except Exception as exc:  # counted and shown: a benchmark reports, it does not stop
+            failures.append(exc)
+
+    threads = [threading.Thread(target=user, args=(s,)) for s in sessions]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    if failures:
+        print(f"  {len(failures)} failed, the first: {failures[0]!r}")
+    served = [r for r in server.requests[already:] if r.answered_at is not None]
+    peak = peak_overlap([(r.received_at, r.answered_at) for r in served])
+    elapsed = (max(finished) - started) if finished else float("inf")
+    return Burst(len(finished) / elapsed, peak, len(finished), len(failures))
 
 
 def peak_overlap(intervals: Sequence[tuple[float, float]]) -> int:

@@ -18,24 +18,14 @@ fraction of the ideal rate: all N answered in one delay, N / delay requests per 
 from __future__ import annotations
 
 import argparse
-import threading
-import time
-from dataclasses import dataclass
 
 import requests
 
-from bench.common import call, peak_overlap, start_app, stop_app
+from bench.common import Burst, burst, call, start_app, stop_app
 from tests.conftest import start_studio, stop_studio
 from tests.servers import TaskServer
 
 MODEL_PATH = "/summarize/models/bench"
-
-
-@dataclass
-class Run:
-    rate: float  # requests per second, first sent to last answered
-    peak: int  # most requests the model server had at once
-    failed: int
 
 
 def parse_args() -> argparse.Namespace:
@@ -66,40 +56,14 @@ def serve_bare(port: int, backend: str, users: int, threads: int) -> None:
     app.launch(server_port=port, max_threads=threads, quiet=True)
 
 
-def burst(url: str, data: list, server: TaskServer, users: int, delay: float) -> Run:
-    """All users send one request at the same moment; each waits for its answer."""
+def timed(url: str, data: list, server: TaskServer, users: int, delay: float) -> Burst:
+    """All users send one request at the same moment, each in a new session; each waits for
+    its answer. One request first, untimed, warms the app up."""
     server.delay = 0.0
-    for _ in call(requests.Session(), url, "summarize", data):  # warm the app up, untimed
+    for _ in call(requests.Session(), url, "summarize", data):
         pass
     server.delay = delay
-    already = len(server.requests)
-    sessions = [requests.Session() for _ in range(users)]
-    ready = threading.Barrier(users + 1)
-    finished: list[float] = []
-    failures: list[Exception] = []
-
-    def user(session: requests.Session) -> None:
-        ready.wait()
-        try:
-            for _ in call(session, url, "summarize", data):
-                pass
-            finished.append(time.perf_counter())
-        except Exception as exc:  # counted and shown: a benchmark reports, it does not stop
-            failures.append(exc)
-
-    threads = [threading.Thread(target=user, args=(session,)) for session in sessions]
-    for thread in threads:
-        thread.start()
-    ready.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    if failures:
-        print(f"  {len(failures)} failed, the first: {failures[0]!r}")
-    served = [r for r in server.requests[already:] if r.answered_at is not None]
-    peak = peak_overlap([(r.received_at, r.answered_at) for r in served])
-    elapsed = (max(finished) - started) if finished else float("inf")
-    return Run(rate=len(finished) / elapsed, peak=peak, failed=len(failures))
+    return burst(url, data, server, [None] * users)
 
 
 def main() -> None:
@@ -116,7 +80,7 @@ def main() -> None:
         env = {"HF_API_SUMMARY_BASE": backend}
         process, url = start_studio(env, "--tabs", "summarize", "--concurrency", str(args.users))
         try:
-            runs["studio"] = burst(url, [*text, None, None], server, args.users, args.delay)
+            runs["studio"] = timed(url, [*text, None, None], server, args.users, args.delay)
         finally:
             stop_studio(process)
         process, url = start_app(
@@ -125,7 +89,7 @@ def main() -> None:
             *("--bare-threads", str(bare_threads)),
         )
         try:
-            runs["bare"] = burst(url, text, server, args.users, args.delay)
+            runs["bare"] = timed(url, text, server, args.users, args.delay)
         finally:
             stop_app(process)
     finally:

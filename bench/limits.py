@@ -27,14 +27,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 
 import requests
 
-from bench.common import call, peak_overlap, start_app, stop_app
+from bench.common import burst, call, start_app, stop_app
 from tests.conftest import start_studio, stop_studio
 from tests.servers import TaskServer
 
@@ -84,39 +83,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
 
 
-def burst(url: str, data: list, server: TaskServer, sessions: list[str | None]) -> tuple:
-    """Every user sends one request at the same moment; (rate, peak, answered, failed)."""
-    users = len(sessions)
-    already = len(server.requests)
-    ready = threading.Barrier(users + 1)
-    finished: list[float] = []
-    failures: list[Exception] = []
-
-    def user(session_hash: str | None) -> None:
-        http = requests.Session()
-        ready.wait()
-        try:
-            for _ in call(http, url, "summarize", data, session_hash=session_hash):
-                pass
-            finished.append(time.perf_counter())
-        except Exception as exc:  # counted and shown: a benchmark reports, it does not stop
-            failures.append(exc)
-
-    threads = [threading.Thread(target=user, args=(s,)) for s in sessions]
-    for thread in threads:
-        thread.start()
-    ready.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    if failures:
-        print(f"  {len(failures)} failed, the first: {failures[0]!r}")
-    served = [r for r in server.requests[already:] if r.answered_at is not None]
-    peak = peak_overlap([(r.received_at, r.answered_at) for r in served])
-    elapsed = (max(finished) - started) if finished else float("inf")
-    return len(finished) / elapsed, peak, len(finished), len(failures)
-
-
 def measure(pid: int, url: str, data: list, server: TaskServer, args: argparse.Namespace):
     server.delay = 0.0
     for _ in call(requests.Session(), url, "summarize", data):  # warm the app up, untimed
@@ -128,11 +94,11 @@ def measure(pid: int, url: str, data: list, server: TaskServer, args: argparse.N
     sessions = [None if args.new_sessions else uuid.uuid4().hex for _ in range(args.users)]
     cpu, started = cpu_seconds(pid), time.monotonic()
     for _ in range(args.bursts):
-        rate, peak, answered, failed = burst(url, data, server, sessions)
-        result.rates.append(rate)
-        result.peaks.append(peak)
-        result.answered += answered
-        result.failed += failed
+        run = burst(url, data, server, sessions)
+        result.rates.append(run.rate)
+        result.peaks.append(run.peak)
+        result.answered += run.answered
+        result.failed += run.failed
     result.wall = time.monotonic() - started
     result.cpu = cpu_seconds(pid) - cpu
     usage = requests.get(f"{url}usage.json", timeout=10)  # the studio's, from this computer

@@ -161,9 +161,9 @@ def serve(config: Config, apps: Sequence[Served]) -> int:
             return 1
         launched.append(app)
         if config.mcp:
-            from studio.classroom.mcp_tools import adapt_server
+            from studio.classroom.gradio_internals import adapt_mcp_server
 
-            adapt_server(app, config.auth)
+            adapt_mcp_server(app, config.auth)
     print(startup_banner(config, apps, launched), flush=True)
     try:
         launched[0].block_thread()

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from PIL import Image
@@ -38,10 +38,9 @@ from studio.tasks.image_answers import caption_from_answer, image_from_answer
 from studio.tasks.image_settings import ImageRequest
 from studio.tasks.models import checked_model_id
 from studio.tasks.pacing import UPDATE_INTERVAL, Update
+from studio.tasks.progress import Progress
 from studio.tasks.reproduce import Call
 from studio.tasks.uploads import PreparedImage
-
-Progress = Callable[[str], None] | None
 
 
 def setup_problem(config: Config, task: str) -> str | None:
@@ -131,7 +130,7 @@ def ask(
     parameters: dict | None = None,
     *,
     content_type: str | None = None,
-    progress: Progress = None,
+    progress: Progress | None = None,
     calls: list[Call] | None = None,
     seed: int | None = None,
 ) -> Any:
@@ -152,7 +151,7 @@ def summarize_text(
     *,
     min_length: int | None = None,
     max_length: int | None = None,
-    progress: Progress = None,
+    progress: Progress | None = None,
     calls: list[Call] | None = None,
     caller: Caller | None = None,
 ) -> summaries.Summary:
@@ -170,7 +169,7 @@ def find_entities(
     endpoint: Endpoint,
     text: str,
     *,
-    progress: Progress = None,
+    progress: Progress | None = None,
     calls: list[Call] | None = None,
     caller: Caller | None = None,
 ) -> list[Entity]:
@@ -185,7 +184,7 @@ def caption_image(
     image: PreparedImage,
     *,
     model: str | None = None,
-    progress: Progress = None,
+    progress: Progress | None = None,
     calls: list[Call] | None = None,
     caller: Caller | None = None,
 ) -> str:
@@ -202,7 +201,7 @@ def paint_picture(
     endpoint: Endpoint,
     request: ImageRequest,
     *,
-    progress: Progress = None,
+    progress: Progress | None = None,
     calls: list[Call] | None = None,
     caller: Caller | None = None,
 ) -> Image.Image:
@@ -227,7 +226,7 @@ async def stream_reply(
     request: ChatRequest,
     *,
     model: str | None = None,
-    progress: Progress = None,
+    progress: Progress | None = None,
     interval: float = UPDATE_INTERVAL,
     caller: Caller | None = None,
 ) -> AsyncIterator[Update]:

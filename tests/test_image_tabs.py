@@ -169,7 +169,8 @@ def test_captioning_speaks_each_protocol(image_server):
     raw, _, chat_request = image_server.requests
     assert raw.headers["Content-Type"] == "image/jpeg" and raw.body == prepared.jpeg
     assert chat_request.path == "/v1/chat/completions"
-    assert chat_request.json() == caption_chat_body("vision/model", prepared.to_data_url())
+    data_url = "data:image/jpeg;base64," + base64.b64encode(prepared.jpeg).decode()
+    assert chat_request.json() == caption_chat_body("vision/model", data_url)
 
 
 @pytest.mark.parametrize("route", ["tti", "tti-png", "tti-base64", "tti-b64json"])

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image
 
+from studio.backends import registry
+from studio.backends.base import TaskRequest
 from studio.backends.openai_chat import completion_text
 from studio.errors import BadResponseError, InputError
 from studio.tasks import uploads
@@ -26,6 +28,7 @@ from studio.tasks.image_settings import (
 )
 from studio.tasks.pixels import looks_blank
 from studio.tasks.uploads import MAX_PIXELS, MAX_UPLOAD_BYTES, prepare_upload
+from tests.conftest import make_endpoint
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 RED, WHITE, BLACK, GREY = (255, 0, 0), (255, 255, 255), (0, 0, 0), (128, 128, 128)
@@ -237,9 +240,17 @@ def test_upload_from_a_file_path(tmp_path):
 
 
 def test_base64_and_data_url_of_the_prepared_jpeg():
+    """The JPEG as the requests carry it: base64 in a task API's JSON when parameters ride
+    along, a data: URL in a vision chat server's message."""
     prepared = prepare_upload(Image.new("RGB", (8, 8), RED))
-    assert base64.b64decode(prepared.to_base64()) == prepared.jpeg
-    assert prepared.to_data_url() == "data:image/jpeg;base64," + prepared.to_base64()
+    asked = TaskRequest(prepared.jpeg, {"max_new_tokens": 20}, content_type="image/jpeg")
+    task_api = make_endpoint("http://127.0.0.1:9/caption", task="caption")
+    to_base64 = registry.request(task_api, asked).json["inputs"]
+    vision_chat = make_endpoint("http://127.0.0.1:9/v1", task="caption", protocol="openai")
+    message = registry.request(vision_chat, asked).json["messages"][0]
+    to_data_url = message["content"][1]["image_url"]["url"]
+    assert base64.b64decode(to_base64) == prepared.jpeg
+    assert to_data_url == "data:image/jpeg;base64," + to_base64
 
 
 # --- refusing what cannot be used ------------------------------------------------------------

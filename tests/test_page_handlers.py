@@ -21,7 +21,7 @@ from studio.tasks.image_settings import (
     settings_from_parameters,
 )
 from studio.tasks.text import NumberBox
-from studio.ui import entities, game, imagine, summarize
+from studio.ui import entities, game_play, imagine, summarize
 from studio.ui.waiting import Doing
 from tests.conftest import ROOT
 from tests.fake_backend import fake_config
@@ -172,7 +172,9 @@ def test_the_game_shows_round_0_then_each_caption_then_its_picture(fake_backend,
     shutil.copy(CHELSEA, upload)
     fake_backend.answer([{"generated_text": "a cat"}], png(), [{"generated_text": "a blue box"}])
     fake_backend.answer(png("red"))
-    steps = list(game.play_on_cards(fake_config(), str(tmp_path), {"path": str(upload)}, 2, 10))
+    steps = list(
+        game_play.play_on_cards(fake_config(), str(tmp_path), {"path": str(upload)}, 2, 10)
+    )
     doing = [step.what for step in steps if isinstance(step, Doing)]
     assert doing == [
         "Round 1 of 2: captioning your picture",

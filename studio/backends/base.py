@@ -29,11 +29,10 @@ from studio.catalog import INSTALL_LOCAL
 from studio.endpoint import Endpoint
 from studio.errors import ConfigurationError
 from studio.tasks.chat import ChatSettings, Delta, Message
+from studio.tasks.progress import Progress
 
 if TYPE_CHECKING:
     from studio.backends.transport import Cancel, HttpRequest
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)

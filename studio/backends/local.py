@@ -19,7 +19,6 @@ from studio.backends.base import (
     Capabilities,
     ChatRequest,
     Probe,
-    Progress,
     TaskRequest,
 )
 from studio.backends.chat_shapes import REPETITION_PENALTY, openai_body, openai_deltas
@@ -27,6 +26,7 @@ from studio.backends.transport import Cancel
 from studio.catalog import LOCAL_EXTRA_MISSING
 from studio.endpoint import Endpoint
 from studio.tasks.chat import ChatSettings, Delta, Message
+from studio.tasks.progress import Progress
 
 
 def describe(endpoint: Endpoint) -> str:

@@ -26,7 +26,6 @@ from studio.backends.base import (
     Capabilities,
     ChatRequest,
     Probe,
-    Progress,
     Route,
     TaskRequest,
     not_set_up,
@@ -40,6 +39,7 @@ from studio.catalog import TASKS
 from studio.endpoint import Endpoint
 from studio.errors import BackendError, BadResponseError, ConfigurationError, IncompleteStreamError
 from studio.tasks.chat import ChatSettings, Delta, Message
+from studio.tasks.progress import Progress
 
 CHAT_PATH = "/chat/completions"
 CAPTION_INSTRUCTION = (

@@ -21,22 +21,14 @@ from urllib.parse import urlsplit
 
 from studio import errors
 from studio.backends import transport
-from studio.backends.base import Progress
+from studio.backends.hub_internals import picture_in_answer
 from studio.endpoint import Endpoint
 from studio.tasks.image_answers import describe_answer
-
-TASK = "text-to-image"
+from studio.tasks.progress import Progress
 
 POLL_SECONDS = 120.0  # the longest a person should watch a spinner for one picture
 FIRST_POLL, LONGEST_POLL = 0.5, 4.0  # seconds between polls, doubling
 DECODED = ("together", "nscale")  # answers that hold the picture itself
-
-
-def provider_helper(provider: str) -> Any:
-    """huggingface_hub's text-to-image helper for a provider."""
-    from huggingface_hub.inference._providers import PROVIDERS
-
-    return PROVIDERS[provider][TASK]
 
 
 def _fal_link(answer: dict) -> str:
@@ -104,7 +96,7 @@ def picture(
     """The picture's bytes (or a data: URL) for a provider's first answer to `request`."""
     with _reading(provider, answer):
         if provider in DECODED:
-            return provider_helper(provider).get_response(answer)
+            return picture_in_answer(provider, answer)
     if provider in POLLS:
         answer = _poll(POLLS[provider], provider, answer, request, endpoint, progress, sleep, clock)
     with _reading(provider, answer):

@@ -18,7 +18,6 @@ and whatever the answer asks for next (`provider_answers`), through its own `htt
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from typing import Any
 
@@ -30,16 +29,17 @@ from studio.backends.base import (
     Capabilities,
     ChatRequest,
     Probe,
-    Progress,
     Route,
     TaskRequest,
     not_set_up,
     router_setup_problem,
 )
-from studio.backends.provider_answers import TASK, picture, provider_helper
+from studio.backends.hub_internals import TASK, routed_helper
+from studio.backends.provider_answers import picture
 from studio.backends.task_api import IMAGE_ACCEPT, TaskApiBackend
 from studio.catalog import AUTO_PROVIDER, HF_INFERENCE
 from studio.endpoint import Endpoint
+from studio.tasks.progress import Progress
 
 # The tab's options each provider does not use, in the tab's words. huggingface_hub sends them
 # all, under each provider's names (fal-ai's image_size, Together's steps, Nscale's size), except
@@ -71,14 +71,11 @@ OWN_HEADERS = ("authorization", "accept", "user-agent")
 def build_request(endpoint: Endpoint, mapping: Any, prompt: str, parameters: dict | None):
     """The provider's request, built by huggingface_hub's helper, for the studio to send.
 
-    Two steps of `prepare_request` are replaced, on a copy of the helper only: the mapping is the
-    one the studio looked up itself (huggingface_hub would ask the Hub with its own client), and
-    the base URL is the studio's router (huggingface_hub's is a module constant).
+    The helper is `routed_helper`'s: the mapping is the one the studio looked up itself
+    (huggingface_hub would ask the Hub with its own client), and the base URL is the studio's
+    router (huggingface_hub's is a module constant).
     """
-    helper = copy.copy(provider_helper(mapping.provider))
-    helper._prepare_mapping_info = lambda model: mapping
-    helper._prepare_base_url = lambda api_key: f"{endpoint.router}/{mapping.provider}"
-    prepared = helper.prepare_request(
+    prepared = routed_helper(mapping, endpoint.router).prepare_request(
         inputs=prompt,
         parameters=dict(parameters or {}),  # some helpers pop from it
         headers={},

@@ -10,22 +10,22 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from studio.backends.base import Backend, Capabilities, ChatRequest, Progress, TaskRequest
+from studio.backends.base import Backend, Capabilities, ChatRequest, TaskRequest
 from studio.backends.local import LocalBackend
 from studio.backends.openai_chat import OpenAIChatBackend
 from studio.backends.providers import ProvidersBackend
 from studio.backends.task_api import TaskApiBackend
 from studio.backends.tgi import TgiBackend
-from studio.backends.transport import Cancel, Cancelled, HttpRequest
+from studio.backends.transport import Cancel, HttpRequest
 from studio.endpoint import Endpoint
 from studio.errors import ConfigurationError
 from studio.tasks.chat import ChatSettings, Delta, Message
+from studio.tasks.progress import Progress
 
 __all__ = [
     "BACKENDS",
     "Backend",
     "Cancel",
-    "Cancelled",
     "ChatRequest",
     "TaskRequest",
     "backend_for",

@@ -21,7 +21,6 @@ from studio.backends.base import (
     Capabilities,
     ChatRequest,
     Probe,
-    Progress,
     Route,
     TaskRequest,
     not_set_up,
@@ -30,6 +29,7 @@ from studio.backends.base import (
 )
 from studio.catalog import HF_INFERENCE, TASKS
 from studio.endpoint import Endpoint
+from studio.tasks.progress import Progress
 
 # The inference toolkit matches Accept exactly: one type per task, as huggingface_hub sends.
 IMAGE_ACCEPT = "image/png"

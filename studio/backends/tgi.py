@@ -18,7 +18,6 @@ from studio.backends.base import (
     Capabilities,
     ChatRequest,
     Probe,
-    Progress,
     TaskRequest,
     not_set_up,
 )
@@ -29,6 +28,7 @@ from studio.endpoint import Endpoint
 from studio.errors import BadResponseError, IncompleteStreamError
 from studio.tasks.chat import ChatSettings, Delta, Message
 from studio.tasks.continuing import is_continuation
+from studio.tasks.progress import Progress
 from studio.tasks.templates import TEMPLATES, get_template
 
 STREAM_PATH = "/generate_stream"

@@ -9,8 +9,10 @@
     hosts.py          the names the studio answers to (DNS rebinding), and which address asks
     middleware.py     the ASGI layers in front of Gradio's routes: the Host check, the address
                       for the login, no API description before the login, the MCP routes' login
-    mcp_tools.py      --mcp: tool names and docstrings, the extra's check, Gradio's MCP client
-    sessions.py       a new Gradio session without a copy of every component's settings
+    mcp_tools.py      --mcp: tool names and docstrings, the extra's check
+    gradio_internals.py   every use of Gradio below its public API, each pinned by a test: a
+                      session without a copy of every component's settings, Gradio's MCP
+                      server adapted, the share link, files put where Gradio serves them
 
 The app (studio.ui.app) is handed a meter by whoever launches it (studio.cli), and hands it to
 its events; the launch (studio.serve) hands the same meter to the usage page. Nothing here

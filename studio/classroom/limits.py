@@ -130,17 +130,6 @@ class Limiter:
         self._seen: OrderedDict[str, Uses] = OrderedDict()  # least recently used first
         self._lock = threading.Lock()
 
-    def charge(self, key: str, cost: int = 1) -> None:
-        """Count `cost` requests for `key`, or raise OverLimit (counting nothing) with the
-        strictest wait."""
-        if not self.rules:
-            return
-        with self._lock:
-            now = self._clock()
-            uses = self._current(key, now)
-            self._raise_if_over(uses, now, cost)
-            self._record(uses, now, cost)
-
     def check(self, key: str, cost: int = 1) -> None:
         """Raise OverLimit if `cost` more would not fit now; count nothing either way."""
         if not self.rules:
@@ -158,7 +147,8 @@ class Limiter:
             now = self._clock()
             self._record(self._current(key, now), now, cost)
 
-    def keys(self) -> int:
+    def __len__(self) -> int:
+        """How many keys are held: bounded by max_keys."""
         with self._lock:
             return len(self._seen)
 

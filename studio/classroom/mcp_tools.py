@@ -16,7 +16,8 @@ A tool call runs the endpoint's own handler through Gradio's queue, exactly as a
 call does (Gradio's MCP server calls the app back over HTTP), so the studio's checks, limits
 and time limits apply to it too. With --auth, studio.classroom.middleware.GuardMcp asks every MCP
 request for the same user:password, as HTTP Basic auth: Gradio's login does not cover the MCP
-routes.
+routes. Two changes to Gradio's MCP server, its outputs and its client's login, are made by
+studio.classroom.gradio_internals.adapt_mcp_server.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import inspect
 import logging
 import warnings
 from collections.abc import Callable
-from typing import Any
 
 from studio.errors import ConfigurationError
 
@@ -60,46 +60,3 @@ def as_tool(fn: Callable, name: str) -> Callable:
     named.__name__ = name  # type: ignore[attr-defined]
     named.__doc__ = inspect.getdoc(fn.func)
     return named
-
-
-def adapt_server(app: Any, auth: tuple[str, str] | None) -> None:
-    """Two changes to the MCP server Gradio made for `app` at launch (`app.mcp_server_obj`):
-
-    - A call without a progress token got one value for an endpoint's several outputs (the
-      tuple gradio_client answers), so tools with two outputs or a State output failed
-      ("pop index out of range"): each output is its own value again, as with a token.
-    - With a login, the server's own gradio_client (which calls the endpoint) logs in, as
-      Gradio's does not: otherwise every call fails with "credentials were not provided".
-    """
-    server = getattr(app, "mcp_server_obj", None)
-    if server is None:
-        return
-    server._execute_tool_without_progress = functools.partial(_every_output, server)
-    if auth is not None:
-        server._get_or_create_client = functools.partial(_logged_in_client, server, auth)
-
-
-async def _every_output(server: Any, job: Any) -> list[Any]:
-    from anyio.to_thread import run_sync
-
-    result = await run_sync(job.result)
-    return list(result) if isinstance(result, tuple) else [result]
-
-
-def _logged_in_client(server: Any, auth: tuple[str, str]) -> Any:
-    """Gradio's own client for its MCP server, as `GradioMCPServer._get_or_create_client` makes
-    it, but logged in. Each MCP call then runs as that one API session."""
-    if server._client_instance is None:
-        from gradio_client import Client
-
-        server._client_instance = Client(
-            server.local_url,
-            auth=auth,
-            download_files=False,
-            verbose=False,
-            analytics_enabled=False,
-            ssl_verify=False,
-            _skip_components=False,
-            headers={"x-gradio-user": "mcp"},
-        )
-    return server._client_instance

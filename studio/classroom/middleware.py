@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from starlette.exceptions import HTTPException
 
+from studio.classroom.gradio_internals import share_url_of
 from studio.classroom.hosts import client_address as address_of
 from studio.classroom.hosts import is_served
 from studio.classroom.login import CLIENT, PasswordCheck, basic_credentials
@@ -81,10 +82,7 @@ class CheckHost:
 
 def _share_host(scope: Scope) -> str | None:
     """The host of the app's public link, once Gradio has made one (`--share`)."""
-    try:
-        share_url = scope["app"].get_blocks().share_url  # the FastAPI app Gradio built
-    except (KeyError, AttributeError, ValueError):
-        return None
+    share_url = share_url_of(scope.get("app"))
     return urlsplit(share_url).hostname if share_url else None
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from studio.errors import ConfigurationError
@@ -40,10 +40,9 @@ from studio.local.models import (
     resolve_device,
     running_errors,
 )
+from studio.tasks.progress import Progress
 
 __all__ = ["TASKS", "complete", "is_available", "status", "stream_chat", "unload"]
-
-Progress = Callable[[str], None]
 
 TASKS = ("summarize", "ner", "caption", "image")
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-Progress = Callable[[str], None]
+from studio.tasks.progress import Progress
 
 
 @dataclass

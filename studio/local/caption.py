@@ -5,20 +5,18 @@ transformers 5 has no image-to-text pipeline; BLIP's own classes do what it did.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
 from dataclasses import dataclass
 from typing import Any
 
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from transformers import BlipForConditionalGeneration, BlipProcessor
 
 from studio.errors import InputError
 from studio.local.cache import LoadedModel
-from studio.local.models import load_config, model_dtype, wrong_task
+from studio.local.models import checked_model_config, load_network, wrong_task
 from studio.local.options import generation_options
+from studio.tasks.uploads import DAMAGED_IMAGE, DECODE_ERRORS, decode_base64, read_upload
 
 
 @dataclass
@@ -28,34 +26,31 @@ class Captioner:
 
 
 def load(model: str, source: str, device: str, *, offline: bool = False) -> Captioner:
-    config = load_config(
+    config = checked_model_config(
         "caption", model, source, suffixes=("ForConditionalGeneration",), offline=offline
     )
     if config.model_type != "blip":
         raise wrong_task("caption", model, f"the {config.model_type} architecture, not BLIP")
     processor = BlipProcessor.from_pretrained(source, local_files_only=offline)
-    network = BlipForConditionalGeneration.from_pretrained(
-        source, config=config, dtype=model_dtype(device), local_files_only=offline
-    )
-    return Captioner(processor, network.to(device).eval())
+    network = load_network(BlipForConditionalGeneration, source, config, device, offline)
+    return Captioner(processor, network)
 
 
 def read_image(data: Any) -> Image.Image:
-    """The image from file bytes, or from base64 text as the JSON form of the API sends it."""
-    if isinstance(data, Image.Image):
-        return data.convert("RGB")
+    """The image from file bytes, or from base64 text as the JSON form of the API sends it,
+    opened as every upload is: within the pixel cap, refused in plain words."""
     if isinstance(data, str):
         try:
-            data = base64.b64decode(data, validate=True)
-        except (binascii.Error, ValueError):
+            data = decode_base64(data)
+        except ValueError:
             raise InputError("The image must be file bytes or base64 text.") from None
-    if not isinstance(data, (bytes, bytearray, memoryview)) or not data:
+    if not isinstance(data, (bytes, bytearray, memoryview, Image.Image)):
         raise InputError("Give an image to caption.")
+    _, image = read_upload(data)
     try:
-        with Image.open(io.BytesIO(bytes(data))) as image:
-            return image.convert("RGB")
-    except (UnidentifiedImageError, OSError):
-        raise InputError("That file is not an image that can be read (use JPEG or PNG).") from None
+        return image.convert("RGB")
+    except DECODE_ERRORS:
+        raise InputError(DAMAGED_IMAGE) from None
 
 
 def run(loaded: LoadedModel, data: Any, parameters: dict[str, Any]) -> list[dict[str, str]]:

@@ -37,10 +37,10 @@ from studio.local.cache import LoadedModel
 from studio.local.models import (
     EXAMPLE_MODELS,
     SETTINGS,
+    checked_model_config,
     first_line,
     is_out_of_memory,
-    load_config,
-    model_dtype,
+    load_network,
     out_of_memory,
 )
 from studio.local.options import optional
@@ -56,7 +56,7 @@ class ChatModel:
 
 
 def load(model: str, source: str, device: str, *, offline: bool = False) -> ChatModel:
-    config = load_config(
+    config = checked_model_config(
         "chat",
         model,
         source,
@@ -70,10 +70,7 @@ def load(model: str, source: str, device: str, *, offline: bool = False) -> Chat
             f"{model} has no chat template, so it is a base model rather than a chat model. "
             f"Set {SETTINGS['chat']} to an instruct model such as {EXAMPLE_MODELS['chat']}."
         )
-    network = AutoModelForCausalLM.from_pretrained(
-        source, config=config, dtype=model_dtype(device), local_files_only=offline
-    )
-    return ChatModel(tokenizer, network.to(device).eval())
+    return ChatModel(tokenizer, load_network(AutoModelForCausalLM, source, config, device, offline))
 
 
 # ---- request -> prompt and generate() options (pure) ----

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 from studio.tasks.downloads import download_line, files_to_fetch, percent
+from studio.tasks.progress import Progress
 
 log = logging.getLogger("studio")
 
-Progress = Callable[[str], None]
 CONFIGS = ("config.json", "model_index.json")  # one of these is there once a model is
 INTERVAL = 1.0  # seconds between two progress lines (the status line ticks each second)
 

@@ -12,15 +12,13 @@ import importlib
 import importlib.util
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from studio.catalog import INSTALL_LOCAL, TASKS
 from studio.errors import BackendError, ConfigurationError, ModelNotFoundError, StudioError
 from studio.secrets import shorten
-
-Progress = Callable[[str], None]
 
 # The setting a person changes to pick another model for each task, and the default local
 # model, named in messages as an example: both come from the configuration's task table.
@@ -187,7 +185,7 @@ def wrong_task(task: str, model: str, what_it_is: str) -> BackendError:
     )
 
 
-def load_config(
+def checked_model_config(
     task: str,
     model: str,
     source: str,
@@ -196,7 +194,8 @@ def load_config(
     auto_class: Any = None,
     offline: bool = False,
 ) -> Any:
-    """Read the model's config and refuse a model made for another task.
+    """Read the model's transformers config (config.json) and refuse a model made for another
+    task.
 
     Auto classes happily bolt a random head onto a base model (a plain BERT "works" as NER and
     answers noise), so the declared architecture must end with one of `suffixes`; and the
@@ -213,6 +212,15 @@ def load_config(
         what = describe_architectures(names) if names else f"the {config.model_type} architecture"
         raise wrong_task(task, model, what)
     return config
+
+
+def load_network(model_class: Any, source: str, config: Any, device: str, offline: bool) -> Any:
+    """The model's weights as `model_class` (checked by `checked_model_config`), in the
+    device's dtype, on the device, ready for inference."""
+    network = model_class.from_pretrained(
+        source, config=config, dtype=model_dtype(device), local_files_only=offline
+    )
+    return network.to(device).eval()
 
 
 @contextlib.contextmanager

@@ -12,13 +12,13 @@ from transformers import AutoModelForTokenClassification, AutoTokenizer, pipelin
 
 from studio.errors import BackendError, InputError
 from studio.local.cache import LoadedModel
-from studio.local.models import load_config, model_dtype
+from studio.local.models import checked_model_config, load_network
 
 AGGREGATIONS = ("none", "simple", "first", "average", "max")
 
 
 def load(model: str, source: str, device: str, *, offline: bool = False) -> Any:
-    config = load_config(
+    config = checked_model_config(
         "ner",
         model,
         source,
@@ -30,12 +30,10 @@ def load(model: str, source: str, device: str, *, offline: bool = False) -> Any:
     if not getattr(tokenizer, "is_fast", False):
         # Offsets into the text (start/end) need a fast tokenizer.
         raise BackendError(f"{model} has no fast tokenizer, so entity offsets cannot be given.")
-    network = AutoModelForTokenClassification.from_pretrained(
-        source, config=config, dtype=model_dtype(device), local_files_only=offline
-    )
+    network = load_network(AutoModelForTokenClassification, source, config, device, offline)
     return pipeline(
         "token-classification",
-        model=network.to(device).eval(),
+        model=network,
         tokenizer=tokenizer,
         device=device,
     )

@@ -13,7 +13,7 @@ from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
 from studio.errors import InputError
 from studio.local.cache import LoadedModel
-from studio.local.models import load_config, model_dtype
+from studio.local.models import checked_model_config, load_network
 from studio.local.options import generation_options
 
 
@@ -25,7 +25,7 @@ class Summarizer:
 
 
 def load(model: str, source: str, device: str, *, offline: bool = False) -> Summarizer:
-    config = load_config(
+    config = checked_model_config(
         "summarize",
         model,
         source,
@@ -34,10 +34,8 @@ def load(model: str, source: str, device: str, *, offline: bool = False) -> Summ
         offline=offline,
     )
     tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=offline)
-    network = AutoModelForSeq2SeqLM.from_pretrained(
-        source, config=config, dtype=model_dtype(device), local_files_only=offline
-    )
-    return Summarizer(tokenizer, network.to(device).eval(), input_limit(tokenizer, config))
+    network = load_network(AutoModelForSeq2SeqLM, source, config, device, offline)
+    return Summarizer(tokenizer, network, input_limit(tokenizer, config))
 
 
 def input_limit(tokenizer: Any, config: Any) -> int:

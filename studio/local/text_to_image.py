@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import secrets
-from collections.abc import Callable
 from typing import Any
 
 import diffusers
@@ -26,6 +25,7 @@ from studio.errors import InputError
 from studio.local.cache import LoadedModel
 from studio.local.models import model_dtype
 from studio.local.options import convert, multiple_of, optional
+from studio.tasks.progress import Progress
 
 SIZE_STEP = 8
 TURBO_STEPS = 1
@@ -86,7 +86,7 @@ def run(
     loaded: LoadedModel,
     prompt: Any,
     parameters: dict[str, Any],
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> bytes:
     options = call_options(loaded.model, prompt, parameters)
     seed = optional(parameters, "seed", int)

@@ -66,7 +66,7 @@ def photo() -> Expr:
     return Expr(f'handle_file("{PHOTO}")')
 
 
-def shown(endpoint: Endpoint) -> Endpoint:
+def with_token_placeholder(endpoint: Endpoint) -> Endpoint:
     """The endpoint with its token replaced by the placeholder (or none, as the real one)."""
     return dataclasses.replace(endpoint, token=TOKEN_MARK if endpoint.token else None)
 
@@ -113,7 +113,7 @@ def _sent_code(call: Call) -> tuple[HttpRequest | None, str, str]:
     """The request the backend sends for the call, and the requests and curl code of it."""
     endpoint = call.endpoint
     asked = TaskRequest(call.inputs, call.parameters, call.content_type)
-    request = backends.request(shown(endpoint), asked)
+    request = backends.request(with_token_placeholder(endpoint), asked)
     if request is None:
         unshown = f"# {backends.capabilities(endpoint).unshown}\n"
         return None, unshown, unshown
@@ -193,7 +193,7 @@ def for_chat(endpoint: Endpoint, request: ChatRequest, gradio: GradioCall) -> Sn
     written = way.library(endpoint, request.body)
     if not way.sent:
         return _redacted(Snippets("", HERE, written, code, HERE, gradio_snippet(gradio)))
-    sent = backends.request(shown(endpoint), request)
+    sent = backends.request(with_token_placeholder(endpoint), request)
     requests = chat_requests_snippet(sent, tgi=way.tgi_stream, timeout=endpoint.timeout)
     curl = chat_curl_line(curl_line(sent))
     return _redacted(Snippets("", requests, written, code, curl, gradio_snippet(gradio)))

@@ -3,8 +3,6 @@ image-to-text one, whatever shape the server chose. Pure: no Gradio, no HTTP."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from typing import Any
 
@@ -12,7 +10,7 @@ from PIL import Image, UnidentifiedImageError
 
 from studio.errors import BadResponseError
 from studio.secrets import shorten
-from studio.tasks.uploads import DECODE_ERRORS, open_encoded
+from studio.tasks.uploads import DECODE_ERRORS, decode_base64, open_encoded
 
 # --- Reading model answers -------------------------------------------------------------------
 
@@ -53,18 +51,9 @@ def _starts_like_json(value: str | bytes) -> bool:
 
 
 def _decode_base64(text: str) -> bytes:
-    """Base64 text, optionally a data: URL, with any line breaks and missing padding."""
-    encoded = text.strip()
-    if encoded.startswith("data:"):
-        header, _, encoded = encoded.partition(",")
-        if not header.endswith(";base64"):
-            raise BadResponseError(f"The answer holds a data URL that is not base64: {header!r}.")
-    encoded = "".join(encoded.split())
-    encoded += "=" * (-len(encoded) % 4)
-    altchars = b"-_" if ("-" in encoded or "_" in encoded) else None  # the URL-safe alphabet
     try:
-        return base64.b64decode(encoded, altchars=altchars, validate=True)
-    except (binascii.Error, ValueError) as error:
+        return decode_base64(text)
+    except ValueError as error:  # a data: URL's start shows in the description
         raise BadResponseError(
             f"The image server answered with text that is not base64 image data: "
             f"{describe_answer(text)}."

@@ -112,9 +112,3 @@ def get_template(name: str) -> ChatTemplate:
             f"There is no prompt template called {name!r}; choose one of: {', '.join(TEMPLATES)}."
         )
     return template
-
-
-def render_prompt(template_name: str, messages: Sequence[Message]) -> str:
-    """The prompt for a raw text server; ``messages`` end with the user turn to answer, or
-    with a reply to go on with, which the prompt then ends with, open."""
-    return get_template(template_name).render(messages)

@@ -2,12 +2,14 @@
 
 Pure functions over bytes and Pillow images: no Gradio, no HTTP. Every image the studio opens,
 an upload or a server's answer, goes through `open_encoded`, which refuses a size over
-MAX_PIXELS before decoding and tries only the formats listed.
+MAX_PIXELS before decoding and tries only the formats listed; image bytes sent as base64 text
+are decoded by `decode_base64` first, and opened the same way.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import io
 import os
 import re
@@ -84,8 +86,27 @@ def check_pixel_limit(size: tuple[int, int], error: type[StudioError], advice: s
         raise _too_large(pixels, error, advice)
 
 
-def _read_upload(source: ImageSource | None) -> tuple[bytes | None, Image.Image]:
-    """Return the upload's bytes (None for an in-memory image) and the lazily opened image."""
+def decode_base64(text: str) -> bytes:
+    """The bytes base64 text holds: plain, or a data: URL's, with any line breaks, missing
+    padding or the URL-safe alphabet. ValueError when it is not base64. The bytes are not yet an
+    image: open them with `open_encoded` (or `read_upload`), which holds the pixel cap."""
+    encoded = text.strip()
+    if encoded.startswith("data:"):
+        header, _, encoded = encoded.partition(",")
+        if not header.endswith(";base64"):
+            raise ValueError(f"a data URL that is not base64: {header!r}")
+    encoded = "".join(encoded.split())
+    encoded += "=" * (-len(encoded) % 4)
+    altchars = b"-_" if ("-" in encoded or "_" in encoded) else None  # the URL-safe alphabet
+    try:
+        return base64.b64decode(encoded, altchars=altchars, validate=True)
+    except binascii.Error as error:
+        raise ValueError("not base64") from error
+
+
+def read_upload(source: ImageSource | None) -> tuple[bytes | None, Image.Image]:
+    """Return the upload's bytes (None for an in-memory image) and the lazily opened image,
+    refused in plain words when missing, unreadable or over MAX_PIXELS."""
     if source is None:
         raise InputError(NO_UPLOAD)
     if isinstance(source, Image.Image):
@@ -158,14 +179,6 @@ class PreparedImage:
     original_height: int
     original_bytes: int | None  # None when the upload was an in-memory image
 
-    def to_base64(self) -> str:
-        """The JPEG as base64 text, for JSON task API bodies."""
-        return base64.b64encode(self.jpeg).decode("ascii")
-
-    def to_data_url(self) -> str:
-        """The JPEG as a data: URL, for OpenAI-style ``image_url`` message parts."""
-        return f"data:image/jpeg;base64,{self.to_base64()}"
-
 
 def _encode_jpeg(image: Image.Image, quality: int) -> bytes:
     # Saving without exif= drops the metadata, including any GPS position, before it leaves.
@@ -189,7 +202,7 @@ def prepare_upload(
     """
     if max_side < 1 or not 1 <= quality <= 95:
         raise ValueError("max_side must be positive and quality between 1 and 95")
-    data, image = _read_upload(source)
+    data, image = read_upload(source)
     try:
         original_width, original_height = _upright_size(image)
         if data is not None:

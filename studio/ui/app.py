@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from studio import catalog
-from studio.classroom.sessions import use_lazy_session_state
+from studio.classroom.gradio_internals import use_lazy_session_state
 from studio.classroom.usage import Meter
 from studio.config import Config
 from studio.doctor import check as check_tasks
@@ -80,7 +80,7 @@ def build_app(
 ) -> gr.Blocks:
     """The app of `tabs` (the configured ones when None); `meter` counts what people ask."""
     tabs = list(tabs) if tabs is not None else select_tabs(config.tabs)
-    use_lazy_session_state()  # a session costs what it does in a bare app: see classroom.sessions
+    use_lazy_session_state()  # a session costs what it does in a bare app (gradio_internals)
     title = TITLE if len(tabs) > 1 else f"{TITLE} · {tabs[0].title}"
     with gr.Blocks(title=title, delete_cache=DELETE_CACHE) as app:
         view = title_line(title)

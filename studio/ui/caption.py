@@ -10,28 +10,17 @@ import gradio as gr
 from studio.classroom.usage import Caller, Meter
 from studio.config import Config
 from studio.snippets import photo
-from studio.ui.code_panel import api_call, code_panel, shown
-from studio.ui.common import EXAMPLES, caption_uploaded, setup_notice, shows_errors, upload_input
+from studio.ui.code_panel import api_call, code_panel, panel_values
+from studio.ui.common import (
+    EXAMPLES,
+    caption_upload,
+    caption_uploaded,
+    setup_notice,
+    shows_errors,
+    upload_input,
+)
 from studio.ui.model_picker import model_picker
 from studio.ui.waiting import api_event, page_event, status_line, stop_button, time_limit
-
-
-@shows_errors
-def caption_upload(
-    config: Config, folder: str, image: dict | None, *, caller: Caller | None = None
-) -> str:
-    """Describe a photo in one sentence with an image-captioning model.
-
-    The API's /caption and the MCP tool caption. Only a file Gradio stored in the studio's
-    folder is read (see upload_input); Gradio fetches a URL there first.
-
-    Args:
-        image: an image: an http(s) URL or a data: URL (base64), or a file uploaded to the studio
-
-    Returns:
-        the caption: one sentence
-    """
-    return caption_uploaded(config, image, folder, caller=caller)
 
 
 @shows_errors
@@ -72,7 +61,7 @@ def caption_with_code(
     calls: list = []
     caption = caption_uploaded(config, image, folder, model, calls=calls, caller=caller)
     api_name, args = api_call(config.endpoint("caption"), "/caption", [photo()], model)
-    return caption, *shown(config, "Caption", calls, api_name, args)
+    return caption, *panel_values(config, "Caption", calls, api_name, args)
 
 
 def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:

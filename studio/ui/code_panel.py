@@ -1,7 +1,7 @@
 """Under every answer: its reproducibility card and "Show the code", both closed at first.
 
 A tab puts `panel = code_panel("summarize")` under its result, adds `*panel.outputs` to its
-page event's outputs, and returns `*shown(...)` after its own results.
+page event's outputs, and returns `*panel_values(...)` after its own results.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def api_call(
     return api_name, list(args)
 
 
-def shown(
+def panel_values(
     config: Config,
     title: str,
     calls: Sequence[Call],
@@ -166,5 +166,5 @@ def values(snippets: Snippets) -> tuple:
     return (snippets.card, snippets.requests, library, snippets.curl, snippets.gradio)
 
 
-def empty() -> tuple:
+def empty_panel() -> tuple:
     return ("", "", "", "", "")

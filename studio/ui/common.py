@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from gradio import processing_utils
 from PIL import Image
 
+from studio.classroom.gradio_internals import save_to_cache
 from studio.classroom.usage import Caller
 from studio.config import Config
 from studio.endpoint import Endpoint
@@ -24,6 +24,7 @@ from studio.errors import TELL_TEACHER, InputError, StudioError
 from studio.services import caption_image, require_setup, setup_problem
 from studio.tasks.image_settings import ImageRequest, describe, png_with_parameters
 from studio.tasks.pixels import looks_blank
+from studio.tasks.progress import Progress
 from studio.tasks.text import NumberBox
 from studio.tasks.uploads import PreparedImage, prepare_upload
 
@@ -95,7 +96,7 @@ def report(exc: Exception, where: str) -> None:
 
 # Where a page event shows progress: its status line (set by `studio.ui.waiting.on_page` in
 # the thread that does the work). Elsewhere (the Chat tab, the API) progress is a toast.
-PAGE_NOTES: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar(
+PAGE_NOTES: contextvars.ContextVar[Progress | None] = contextvars.ContextVar(
     "studio_page_notes", default=None
 )
 
@@ -158,6 +159,24 @@ def upload_input(label: str, **options: Any) -> gr.Image:
     )
 
 
+def made_picture(label: str, tab: str, elem_id: str, height: int) -> tuple[gr.Image, gr.Textbox]:
+    """A picture the studio made, a PNG with its settings inside to download, and under it the
+    line of how it was made."""
+    picture = gr.Image(
+        label=label,
+        type="filepath",
+        format="png",
+        interactive=False,
+        buttons=["download", "fullscreen"],
+        height=height,
+        elem_id=elem_id,
+    )
+    settings = gr.Textbox(
+        label="How it was made", interactive=False, buttons=["copy"], elem_id=f"{tab}-settings"
+    )
+    return picture, settings
+
+
 def uploaded_path(payload: Any, folder: str) -> str | None:
     """The file behind an unprocessed image input, which must be one Gradio stored in `folder`
     (uploads and examples): a client could otherwise name any path on the server."""
@@ -193,11 +212,30 @@ def caption_uploaded(
     )
 
 
+@shows_errors
+def caption_upload(
+    config: Config, folder: str, image: dict | None, *, caller: Caller | None = None
+) -> str:
+    """Describe a photo in one sentence with an image-captioning model.
+
+    The API's /caption and the MCP tool caption, from the Caption tab or, without it, the
+    game's. Only a file Gradio stored in the studio's folder is read (see upload_input);
+    Gradio fetches a URL there first.
+
+    Args:
+        image: an image: an http(s) URL or a data: URL (base64), or a file uploaded to the studio
+
+    Returns:
+        the caption: one sentence
+    """
+    return caption_uploaded(config, image, folder, caller=caller)
+
+
 def save_png(picture: Image.Image, request: ImageRequest, *, model: str, folder: str) -> str:
     """Write the PNG with its settings inside where Gradio serves files from, and return its
     path. Gradio serves a file already there as is, so a download is exactly these bytes."""
     png = png_with_parameters(picture, request, model=model)
-    return processing_utils.save_bytes_to_cache(png, f"studio-{request.seed}.png", folder)
+    return save_to_cache(png, f"studio-{request.seed}.png", folder)
 
 
 def settings_line(request: ImageRequest, picture: Image.Image) -> str:

@@ -15,7 +15,7 @@ from studio.services import find_entities as entities_in
 from studio.services import require_setup
 from studio.tasks.entities import Entity, segments
 from studio.tasks.text import checked_text
-from studio.ui.code_panel import code_panel, shown
+from studio.ui.code_panel import code_panel, panel_values
 from studio.ui.common import notify_progress, setup_notice, shows_errors
 from studio.ui.waiting import api_event, page_event, status_line, stop_button, time_limit
 
@@ -99,7 +99,7 @@ def entities_with_code(config: Config, text: str, *, caller: Caller | None = Non
     """The page's view, then its card and code."""
     calls: list = []
     view = entities_view(config, text, calls, caller)
-    return (*view, *shown(config, "Entities", calls, "/ner", [text]))
+    return (*view, *panel_values(config, "Entities", calls, "/ner", [text]))
 
 
 def _piece(piece: str, kind: str | None) -> str:

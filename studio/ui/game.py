@@ -8,20 +8,16 @@ from collections.abc import Collection
 from studio.classroom.usage import Meter
 from studio.config import Config
 from studio.ui import game_code
-from studio.ui.code_panel import empty as code_empty
-from studio.ui.common import caption_uploaded, setup_notice
+from studio.ui.code_panel import empty_panel
+from studio.ui.common import caption_upload, caption_uploaded, setup_notice
 from studio.ui.game_layout import GamePage, layout, no_cards
 from studio.ui.game_play import (
     caption_and_generate,
-    caption_upload,
     generate_from_caption,
     paint_caption,
     play,
-    play_on_cards,
 )
 from studio.ui.waiting import api_event, page_event, stop_button, time_limit
-
-__all__ = ["build", "play_on_cards"]
 
 
 def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
@@ -88,7 +84,7 @@ def clear(page: GamePage, events: list) -> None:
     cleared = [page.upload, page.caption, page.generated, page.settings, page.latest]
     cleared += [page.status, page.rounds_status, *page.panel.outputs]
     page.clear_button.click(
-        lambda: (None, "", None, "", None, "", "", *code_empty(), *no_cards()),
+        lambda: (None, "", None, "", None, "", "", *empty_panel(), *no_cards()),
         None,
         [*cleared, *page.cards.outputs],
         cancels=events,

@@ -11,8 +11,7 @@ from studio.snippets import photo
 from studio.tasks.game import ROUNDS
 from studio.tasks.image_settings import describe, make_image_request
 from studio.ui import game_play as game
-from studio.ui.code_panel import empty as code_empty
-from studio.ui.code_panel import shown
+from studio.ui.code_panel import empty_panel, panel_values
 from studio.ui.game_layout import RoundCards
 from studio.ui.waiting import Doing
 
@@ -29,7 +28,7 @@ def both_with_code(
 ):
     """The page's Caption and generate, then the card and code of both requests."""
     calls: list = []
-    skip = (gr.skip(),) * len(code_empty())
+    skip = (gr.skip(),) * len(empty_panel())
     for step in game.caption_then_paint(config, folder, image, seed, calls, caller):
         if isinstance(step, Doing):
             yield step
@@ -44,7 +43,7 @@ def _game_code(config: Config, calls: list, api_name: str, record: dict, *extra)
     args = [photo(), *extra, seeds[0] if seeds else record["seed"]]
     stream = api_name == "/play_rounds"
     settings = record["settings"] if record else ""
-    return shown(config, TITLE, calls, api_name, args, settings=settings, stream=stream)
+    return panel_values(config, TITLE, calls, api_name, args, settings=settings, stream=stream)
 
 
 def play_with_code(
@@ -58,7 +57,7 @@ def play_with_code(
 ):
     """The page's game, then the card and code of its last round."""
     calls: list = []
-    skip = (gr.skip(),) * len(code_empty())
+    skip = (gr.skip(),) * len(empty_panel())
     for step in game.play_on_cards(config, folder, image, rounds, seed, calls, caller):
         yield step if isinstance(step, Doing) else (*step, *skip)
     last = calls[-2:]  # the last round: its caption, then its picture
@@ -66,4 +65,4 @@ def play_with_code(
     if last and last[-1].seed is not None:
         record["settings"] = describe(make_image_request(last[-1].inputs, seed=last[-1].seed))
     played = ROUNDS.read(rounds)  # read as the game read it: text or a number, or the default
-    yield *RoundCards.shown({}), *_game_code(config, calls, "/play_rounds", record, played)
+    yield *RoundCards.updates({}), *_game_code(config, calls, "/play_rounds", record, played)

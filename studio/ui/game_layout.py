@@ -12,7 +12,7 @@ import gradio as gr
 from studio.tasks.game import ROUNDS, Captioned, Round
 from studio.tasks.image_settings import RANDOM_SEED
 from studio.ui.code_panel import code_panel
-from studio.ui.common import EXAMPLES, slider, upload_input
+from studio.ui.common import EXAMPLES, made_picture, slider, upload_input
 from studio.ui.waiting import status_line
 
 RULES = (
@@ -39,7 +39,7 @@ class RoundCards:
         return [part for card in cards for part in card]
 
     @staticmethod
-    def shown(cards: dict[int, tuple[Any, Any, Any]]) -> tuple:
+    def updates(cards: dict[int, tuple[Any, Any, Any]]) -> tuple:
         """Updates for every card's (box, picture, text); cards not named stay as they are."""
         skip = (gr.skip(),) * 3
         return tuple(part for number in range(CARDS) for part in cards.get(number, skip))
@@ -55,7 +55,7 @@ def card(number: int, picture: str | None, text: str, *, visible: bool = True) -
 
 def no_cards() -> tuple:
     """Every card hidden and empty, as before a game."""
-    return RoundCards.shown(
+    return RoundCards.updates(
         {number: card(number, None, "", visible=False) for number in range(CARDS)}
     )
 
@@ -118,17 +118,8 @@ def layout() -> GamePage:
         with gr.Column(min_width=260):
             parts |= caption_controls()
         with gr.Column(min_width=260):
-            parts["generated"] = gr.Image(
-                label="Generated image",
-                type="filepath",
-                format="png",
-                interactive=False,
-                buttons=["download", "fullscreen"],
-                height=320,
-                elem_id="game-generated",
-            )
-            parts["settings"] = gr.Textbox(
-                label="How it was made", interactive=False, elem_id="game-settings"
+            parts["generated"], parts["settings"] = made_picture(
+                "Generated image", "game", elem_id="game-generated", height=320
             )
     with gr.Row(equal_height=True):
         parts["rounds"] = slider(ROUNDS, 1, label="Rounds", scale=3)

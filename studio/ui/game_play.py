@@ -9,16 +9,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
-from gradio import processing_utils
 from PIL import Image
 
+from studio.classroom.gradio_internals import save_to_cache
 from studio.classroom.usage import Caller
 from studio.config import Config
 from studio.services import caption_image, paint_picture, require_setup
 from studio.tasks.game import ROUNDS, Captioned, Round, play_steps
 from studio.tasks.image_settings import RANDOM_SEED, ImageRequest, make_image_request, resolve_seed
 from studio.tasks.uploads import prepare_upload
-from studio.ui.common import caption_uploaded, keep_picture, notify_progress, prepare, shows_errors
+from studio.ui.common import keep_picture, notify_progress, prepare, shows_errors
 from studio.ui.game_layout import (
     RoundCards,
     captioned_card,
@@ -54,21 +54,6 @@ def _keep(
     config: Config, folder: str, picture: Image.Image, request: ImageRequest
 ) -> tuple[str, dict[str, Any]]:
     return keep_picture(picture, request, model=config.endpoint("image").model, folder=folder)
-
-
-@shows_errors
-def caption_upload(
-    config: Config, folder: str, image: dict | None, *, caller: Caller | None = None
-) -> str:
-    """Describe a photo in one sentence with an image-captioning model.
-
-    Args:
-        image: an image: an http(s) URL or a data: URL (base64), or a file uploaded to the studio
-
-    Returns:
-        the caption: one sentence
-    """
-    return caption_uploaded(config, image, folder, caller=caller)
 
 
 def paint_caption(
@@ -236,17 +221,17 @@ def play_on_cards(
     """The page's game: round 0 (the picture as the captioner sees it) at once, then each
     round's card as its caption and then its picture arrive."""
     prepared, steps, total = start_game(config, folder, image, rounds, seed, calls, caller)
-    original = processing_utils.save_bytes_to_cache(prepared.jpeg, "round-0.jpg", folder)
-    yield RoundCards.shown(original_card(original) | captioning_card(1))
+    original = save_to_cache(prepared.jpeg, "round-0.jpg", folder)
+    yield RoundCards.updates(original_card(original) | captioning_card(1))
     yield Doing(f"Round 1 of {total}: captioning your picture")
     for step in steps:
         if isinstance(step, Captioned):
-            yield RoundCards.shown(captioned_card(step))
+            yield RoundCards.updates(captioned_card(step))
             yield Doing(f"Round {step.number} of {total}: painting the caption")
             continue
         painted = painted_card(step, keep_round(config, folder, step))
         if step.number < total:
-            yield RoundCards.shown(painted | captioning_card(step.number + 1))
+            yield RoundCards.updates(painted | captioning_card(step.number + 1))
             yield Doing(f"Round {step.number + 1} of {total}: captioning round {step.number}")
         else:
-            yield RoundCards.shown(painted)
+            yield RoundCards.updates(painted)

@@ -7,7 +7,7 @@ A picture chosen in the gallery brings back its prompt, settings and seed; a PNG
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from studio.tasks.image_settings import (
     read_parameters,
     settings_from_parameters,
 )
-from studio.ui.code_panel import shown
+from studio.ui.code_panel import panel_values
 from studio.ui.common import keep_picture, notify_progress, setup_notice, shows_errors
 from studio.ui.common import uploaded_path as stored_upload
 from studio.ui.imagine_layout import ImaginePage, layout
@@ -39,28 +39,15 @@ SETTINGS = ("prompt", "negative_prompt", "steps", "guidance", "width", "height",
 def paint(
     config: Config,
     folder: str,
-    prompt: str,
-    negative_prompt: str | None = None,
-    steps: float = 25,
-    guidance: float = 7,
-    width: float = 512,
-    height: float = 512,
-    seed: float = RANDOM_SEED,
+    controls: Sequence[Any],
     *,
     calls: list | None = None,
     caller: Caller | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """The picture's path (a PNG with its settings inside, in `folder`) and its record; `calls`
+    """The picture's path (a PNG with its settings inside, in `folder`) and its record, for
+    `controls` (the values of SETTINGS in its order, as the page or the API sent them); `calls`
     hears of the request, made for `caller`."""
-    request = make_image_request(
-        prompt,
-        negative_prompt=negative_prompt,
-        steps=steps,
-        guidance=guidance,
-        width=width,
-        height=height,
-        seed=seed,
-    )
+    request = make_image_request(**dict(zip(SETTINGS, controls, strict=True)))
     require_setup(config, "image")
     endpoint = config.endpoint("image")
     picture = paint_picture(endpoint, request, progress=notify_progress, calls=calls, caller=caller)
@@ -100,7 +87,7 @@ def generate_image(
         the picture, as a PNG with its settings inside
     """
     controls = (prompt, negative_prompt, steps, guidance, width, height, seed)
-    return paint(config, folder, *controls, caller=caller)
+    return paint(config, folder, controls, caller=caller)
 
 
 def paint_for_page(
@@ -113,7 +100,7 @@ def paint_for_page(
 ) -> tuple:
     """Paint, and put the picture first in the person's gallery: the result, its settings, the
     gallery, the gallery's records and the latest record."""
-    path, record = paint(config, folder, *controls, calls=calls, caller=caller)
+    path, record = paint(config, folder, controls, calls=calls, caller=caller)
     settings, gallery, pictures = remember(record, pictures)
     return path, settings, gallery, pictures, record
 
@@ -131,7 +118,7 @@ def picture_code(config: Config, calls: list, record: dict[str, Any]) -> tuple:
     """The card and code of a picture: /generate_image with every setting, the seed resolved."""
     made = record["request"]
     args = [made[name] for name in SETTINGS]
-    return shown(
+    return panel_values(
         config, "Image", calls, "/generate_image", args, settings=record["settings"], picture=True
     )
 

@@ -18,7 +18,7 @@ from studio.tasks.image_settings import (
     WIDTH,
 )
 from studio.ui.code_panel import code_panel
-from studio.ui.common import slider, upload_input
+from studio.ui.common import made_picture, slider, upload_input
 from studio.ui.waiting import status_line
 
 EXAMPLES = [
@@ -92,20 +92,8 @@ def layout() -> ImaginePage:
                 parts |= png_info()
             gr.Examples(EXAMPLES, inputs=[parts["prompt"]], label="Example prompts")
         with gr.Column(scale=6, min_width=300):
-            parts["result"] = gr.Image(
-                label="Result",
-                type="filepath",
-                format="png",
-                interactive=False,
-                buttons=["download", "fullscreen"],
-                height=480,
-                elem_id="imagine-result",
-            )
-            parts["settings"] = gr.Textbox(
-                label="How it was made",
-                interactive=False,
-                buttons=["copy"],
-                elem_id="imagine-settings",
+            parts["result"], parts["settings"] = made_picture(
+                "Result", "imagine", elem_id="imagine-result", height=480
             )
             parts["panel"] = code_panel("imagine")
     parts["gallery"] = gr.Gallery(

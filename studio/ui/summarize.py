@@ -11,7 +11,7 @@ from studio.classroom.usage import Caller, Meter
 from studio.config import Config
 from studio.services import require_setup, summarize_text
 from studio.tasks import summarize as task
-from studio.ui.code_panel import code_panel, shown
+from studio.ui.code_panel import code_panel, panel_values
 from studio.ui.common import notify_progress, setup_notice, shows_errors
 from studio.ui.waiting import api_event, page_event, status_line, stop_button, time_limit
 
@@ -76,7 +76,7 @@ def summary_with_code(
     answer = summary(config, text, min_length, max_length, calls, caller)
     lengths = task.read_lengths(min_length, max_length)
     args = [text, *lengths] if any(lengths) else [text]
-    return answer, *shown(config, "Summary", calls, "/summarize", args)
+    return answer, *panel_values(config, "Summary", calls, "/summarize", args)
 
 
 @shows_errors

@@ -12,7 +12,7 @@ import requests
 from gradio import route_utils, state_holder
 from gradio.state_holder import SessionState
 
-from studio.classroom.sessions import LatestValue, LazySessionState
+from studio.classroom.gradio_internals import LatestValue, LazySessionState
 from studio.config import load_config
 from studio.ui.app import build_app
 

@@ -172,14 +172,14 @@ def test_memory_stays_bounded_after_ten_thousand_sessions():
         one_request(n)
     after_twenty_thousand = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
-    assert meter.requests.keys() <= 10_000 and len(meter.known) <= 10_000
+    assert len(meter.requests) <= 10_000 and len(meter.known) <= 10_000
     assert len(meter.ledger) <= 20_000
     assert after_ten_thousand < 15_000_000  # bytes; about 12 MB measured (10 MB before the
     # limiters kept running totals, which made counting the whole studio's hour a bisection)
     assert after_twenty_thousand < after_ten_thousand * 1.6  # the caps hold, it does not grow on
     clock.now += 3601  # an hour of quiet: everyone is forgotten
     one_request(99_999)
-    assert meter.requests.keys() == 1 and len(meter.known) == 1 and len(meter.ledger) == 1
+    assert len(meter.requests) == 1 and len(meter.known) == 1 and len(meter.ledger) == 1
 
 
 # --- who may open the usage view ---------------------------------------------------------------

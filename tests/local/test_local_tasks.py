@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import io
 import json
+import struct
+import zlib
 
 import pytest
 
@@ -159,6 +161,26 @@ def test_caption_reads_base64_like_bytes(tiny):
     assert local.complete("caption", tiny["caption"], as_text) == local.complete(
         "caption", tiny["caption"], image
     )
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that claims a size but holds no pixels: a decompression bomb's header."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + body))
+        return struct.pack(">I", len(body)) + kind + body + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("as_text", [False, True], ids=["bytes", "base64"])
+def test_caption_refuses_an_image_over_the_pixel_cap_in_plain_words(tiny, as_text):
+    # 60 megapixels: over the studio's cap, under the size at which Pillow itself would warn.
+    huge = png_header_only(10_000, 6_000)
+    data = base64.b64encode(huge).decode() if as_text else huge
+    with pytest.raises(InputError, match=r"too large to decode safely \(60 megapixels"):
+        local.complete("caption", tiny["caption"], data)
 
 
 @pytest.mark.parametrize("data", [b"", b"not an image at all", "%%% not base64", None])

@@ -8,8 +8,6 @@ nothing of the transport itself.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from collections.abc import Iterator
@@ -19,6 +17,7 @@ import requests
 
 from studio.endpoint import Endpoint
 from studio.errors import BadResponseError
+from studio.tasks.uploads import decode_base64
 
 MAX_ANSWER_BYTES = 32 * 2**20  # a 1024x1024 PNG is a few MB; base64 in JSON a third more
 MAX_LINE_BYTES = 2**20  # one event of a stream: a token, or a short error
@@ -100,13 +99,13 @@ def decode_answer(response: requests.Response, body: bytes, endpoint: Endpoint) 
 
 
 def _base64_image(text: str) -> bytes | None:
-    """The course's endpoints answered a JSON string of base64 PNG: decode it if it is one."""
-    payload = text.partition("base64,")[2] if text.startswith("data:") else text
-    if len(payload) < 32:
+    """The course's endpoints answered a JSON string of base64 PNG: its bytes if it is one. The
+    image task opens them, as every answer, within the pixel cap."""
+    if len(text) < 32:
         return None
     try:
-        data = base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError):
+        data = decode_base64(text)
+    except ValueError:
         return None
     return data if data.startswith(IMAGE_SIGNATURES) else None
 
