@@ -33,7 +33,7 @@ from studio.errors import (
     IncompleteStreamError,
 )
 from studio.tasks.chat import ChatSettings, Delta, Message
-from studio.tasks.continuing import CONTINUE_INSTRUCTION, is_continuation
+from studio.tasks.continue_reply import CONTINUE_INSTRUCTION, continues_reply
 
 CHAT_PATH = "/chat/completions"
 CUT_SHORT = (
@@ -61,11 +61,11 @@ def openai_body(
     refuses it and reads ``frequency_penalty`` as a repetition penalty of 1 + value; the
     router's providers may take neither.
 
-    Messages that end with the model's own reply ask it to go on: the chat-completions API has
+    Messages that end with the model's own reply ask it to continue: the chat-completions API has
     no standard way to extend that reply, so a user turn asks for it.
     """
     messages = list(messages)
-    if is_continuation(messages):
+    if continues_reply(messages):
         messages.append({"role": "user", "content": CONTINUE_INSTRUCTION})
     body: dict[str, Any] = {
         "model": model,

@@ -12,6 +12,7 @@ from types import MappingProxyType
 
 from studio.errors import InputError
 from studio.tasks.chat import Message
+from studio.tasks.continue_reply import continues_reply
 
 
 @dataclass(frozen=True)
@@ -27,11 +28,6 @@ def _split_system(messages: Sequence[Message]) -> tuple[str, list[Message]]:
     return system, [m for m in messages if m["role"] != "system"]
 
 
-def _is_open(messages: Sequence[Message]) -> bool:
-    """Whether the prompt ends inside the model's own reply, for it to go on writing."""
-    return bool(messages) and messages[-1]["role"] == "assistant"
-
-
 def _render_mistral(messages: Sequence[Message]) -> str:
     # Mistral-Instruct has no system role: the system prompt opens the first user turn.
     system, turns = _split_system(messages)
@@ -44,7 +40,7 @@ def _render_mistral(messages: Sequence[Message]) -> str:
             parts.append(f"[INST] {content} [/INST]")
         else:
             parts.append(f" {content}</s>")
-    if _is_open(messages):
+    if continues_reply(messages):
         parts[-1] = parts[-1].removesuffix("</s>")
     return "".join(parts)
 
@@ -56,7 +52,7 @@ def _render_falcon(messages: Sequence[Message]) -> str:
     system, turns = _split_system(messages)
     lines = [f"System: {system}"] if system else []
     lines += [f"{_FALCON_ROLES[m['role']]}: {m['content']}" for m in turns]
-    return "\n".join(lines if _is_open(messages) else [*lines, "Assistant:"])
+    return "\n".join(lines if continues_reply(messages) else [*lines, "Assistant:"])
 
 
 def _render_llama3(messages: Sequence[Message]) -> str:
@@ -88,9 +84,9 @@ def _blocks(
     header of the reply; a last assistant message stays open after that header instead."""
     system, turns = _split_system(messages)
     head = block("system", system) if system else ""
-    open_reply = turns.pop()["content"] if _is_open(messages) else ""
+    reply_to_continue = turns.pop()["content"] if continues_reply(messages) else ""
     closed = "".join(block(m["role"], m["content"]) for m in turns)
-    return head + closed + reply_header + open_reply
+    return head + closed + reply_header + reply_to_continue
 
 
 # Read-only: shared by every session.
@@ -116,5 +112,5 @@ def get_template(name: str) -> ChatTemplate:
 
 def render_prompt(template_name: str, messages: Sequence[Message]) -> str:
     """The prompt for a raw text server; ``messages`` end with the user turn to answer, or
-    with a reply to go on with, which the prompt then ends with, open."""
+    with a reply to continue, which the prompt then ends with, open."""
     return get_template(template_name).render(messages)
