@@ -3,7 +3,7 @@
 import pytest
 
 from studio.errors import InputError
-from studio.tasks.templates import TEMPLATES, get_template, render_prompt
+from studio.tasks.templates import TEMPLATES, get_template
 
 SYSTEM = {"role": "system", "content": "Be brief."}
 CONVERSATION = [
@@ -17,7 +17,7 @@ WITH_SYSTEM = [SYSTEM, *CONVERSATION]
 
 
 def test_mistral_with_system():
-    assert render_prompt("mistral", WITH_SYSTEM) == (
+    assert get_template("mistral").render(WITH_SYSTEM) == (
         "<s>[INST] Be brief.\n\nHi [/INST] Hello!</s>"
         "[INST] What is 2+2? [/INST] 4</s>"
         "[INST] And 3+3? [/INST]"
@@ -25,13 +25,13 @@ def test_mistral_with_system():
 
 
 def test_mistral_without_system():
-    assert render_prompt("mistral", CONVERSATION) == (
+    assert get_template("mistral").render(CONVERSATION) == (
         "<s>[INST] Hi [/INST] Hello!</s>[INST] What is 2+2? [/INST] 4</s>[INST] And 3+3? [/INST]"
     )
 
 
 def test_falcon_with_system():
-    assert render_prompt("falcon", WITH_SYSTEM) == (
+    assert get_template("falcon").render(WITH_SYSTEM) == (
         "System: Be brief.\n"
         "User: Hi\n"
         "Assistant: Hello!\n"
@@ -43,13 +43,13 @@ def test_falcon_with_system():
 
 
 def test_falcon_without_system():
-    assert render_prompt("falcon", CONVERSATION) == (
+    assert get_template("falcon").render(CONVERSATION) == (
         "User: Hi\nAssistant: Hello!\nUser: What is 2+2?\nAssistant: 4\nUser: And 3+3?\nAssistant:"
     )
 
 
 def test_llama3_with_system():
-    assert render_prompt("llama3", WITH_SYSTEM) == (
+    assert get_template("llama3").render(WITH_SYSTEM) == (
         "<|begin_of_text|>"
         "<|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
         "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
@@ -62,7 +62,7 @@ def test_llama3_with_system():
 
 
 def test_llama3_without_system():
-    assert render_prompt("llama3", CONVERSATION) == (
+    assert get_template("llama3").render(CONVERSATION) == (
         "<|begin_of_text|>"
         "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
         "<|start_header_id|>assistant<|end_header_id|>\n\nHello!<|eot_id|>"
@@ -74,7 +74,7 @@ def test_llama3_without_system():
 
 
 def test_chatml_with_system():
-    assert render_prompt("chatml", WITH_SYSTEM) == (
+    assert get_template("chatml").render(WITH_SYSTEM) == (
         "<|im_start|>system\nBe brief.<|im_end|>\n"
         "<|im_start|>user\nHi<|im_end|>\n"
         "<|im_start|>assistant\nHello!<|im_end|>\n"
@@ -86,7 +86,7 @@ def test_chatml_with_system():
 
 
 def test_chatml_without_system():
-    assert render_prompt("chatml", CONVERSATION) == (
+    assert get_template("chatml").render(CONVERSATION) == (
         "<|im_start|>user\nHi<|im_end|>\n"
         "<|im_start|>assistant\nHello!<|im_end|>\n"
         "<|im_start|>user\nWhat is 2+2?<|im_end|>\n"
@@ -97,7 +97,7 @@ def test_chatml_without_system():
 
 
 def test_zephyr_with_system():
-    assert render_prompt("zephyr", WITH_SYSTEM) == (
+    assert get_template("zephyr").render(WITH_SYSTEM) == (
         "<|system|>\nBe brief.</s>\n"
         "<|user|>\nHi</s>\n"
         "<|assistant|>\nHello!</s>\n"
@@ -109,7 +109,7 @@ def test_zephyr_with_system():
 
 
 def test_zephyr_without_system():
-    assert render_prompt("zephyr", CONVERSATION) == (
+    assert get_template("zephyr").render(CONVERSATION) == (
         "<|user|>\nHi</s>\n"
         "<|assistant|>\nHello!</s>\n"
         "<|user|>\nWhat is 2+2?</s>\n"
@@ -122,11 +122,14 @@ def test_zephyr_without_system():
 def test_empty_system_prompt_is_left_out():
     empty_system = [{"role": "system", "content": ""}, *CONVERSATION]
     for name in TEMPLATES:
-        assert render_prompt(name, empty_system) == render_prompt(name, CONVERSATION)
+        assert get_template(name).render(empty_system) == get_template(name).render(CONVERSATION)
 
 
 def test_single_turn():
-    assert render_prompt("mistral", [{"role": "user", "content": "Hi"}]) == "<s>[INST] Hi [/INST]"
+    assert (
+        get_template("mistral").render([{"role": "user", "content": "Hi"}])
+        == "<s>[INST] Hi [/INST]"
+    )
 
 
 @pytest.mark.parametrize(
@@ -149,6 +152,6 @@ def test_template_names_are_case_insensitive():
 
 def test_unknown_template_lists_the_valid_names():
     with pytest.raises(InputError, match="'alpaca'") as error:
-        render_prompt("alpaca", CONVERSATION)
+        get_template("alpaca").render(CONVERSATION)
     for name in TEMPLATES:
         assert name in str(error.value)

@@ -14,7 +14,7 @@ from studio.tasks.continue_reply import (
     continue_messages,
     continued_text,
 )
-from studio.tasks.templates import render_prompt
+from studio.tasks.templates import get_template
 from tests.conftest import make_endpoint
 
 CUT = [
@@ -46,7 +46,7 @@ def test_there_is_nothing_to_continue_without_a_reply():
     ],
 )
 def test_a_raw_prompt_ends_inside_the_reply(template, ending):
-    assert render_prompt(template, CUT).endswith(ending)
+    assert get_template(template).render(CUT).endswith(ending)
 
 
 def test_tgi_continues_the_open_prompt_and_chat_completions_ask_for_it():

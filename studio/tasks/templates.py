@@ -17,6 +17,9 @@ from studio.tasks.continue_reply import continues_reply
 
 @dataclass(frozen=True)
 class ChatTemplate:
+    """`render(messages)`: the prompt for a raw text server; the messages end with the user
+    turn to answer, or with a reply to continue, which the prompt then ends with, open."""
+
     name: str
     render: Callable[[Sequence[Message]], str]
     stop: tuple[str, ...]
@@ -108,9 +111,3 @@ def get_template(name: str) -> ChatTemplate:
             f"There is no prompt template called {name!r}; choose one of: {', '.join(TEMPLATES)}."
         )
     return template
-
-
-def render_prompt(template_name: str, messages: Sequence[Message]) -> str:
-    """The prompt for a raw text server; ``messages`` end with the user turn to answer, or
-    with a reply to continue, which the prompt then ends with, open."""
-    return get_template(template_name).render(messages)
