@@ -1,19 +1,21 @@
-"""The task table: what the studio knows about each task, and nothing else (a leaf module).
+"""The task and tab tables: what the studio knows about each task and each tab (a leaf module).
 
-Settings' names, default models on the router and on this computer, labels for messages. Every
-other module reads these from here, so none of them needs another to know a task's names.
+Tasks: settings' names, default models on the router and on this computer, labels for messages.
+Tabs: their names, titles and the tasks they use, and the other names people type for them. The
+app, the check, the banner, the command line and the code snippets read them here, so none of
+them needs another to know a task's or a tab's names. Which server a task's setting points at
+is the backends' business (`studio.backends.registry`), not this table's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
 ROUTER = "https://router.huggingface.co"  # the default of STUDIO_ROUTER_URL
 ROUTER_SETTING = "STUDIO_ROUTER_URL"
-ROUTER_TASK_PATH = "/hf-inference/models/{model}"  # HF's own provider, the task API
-ROUTER_CHAT_PATH = "/v1"  # OpenAI-compatible chat, every provider
+HF_INFERENCE = "hf-inference"  # HF's own Inference Provider
 HUB = "https://huggingface.co"  # the Hub's API (model info), as huggingface_hub reads HF_ENDPOINT
 HUB_SETTING = "HF_ENDPOINT"
 AUTO_PROVIDER = "auto"  # the provider the Hub maps the model to
@@ -36,8 +38,10 @@ class TaskSpec:
     model_setting: str
     default_model: str  # served on the router today
     local_model: str  # the course's model, for the in-process backend
-    url_protocol: str = "task"  # what a server in `url_setting` speaks: "task" or "tgi"
-    router_protocol: str = "task"  # "task" (hf-inference), "openai" (chat) or "providers"
+    answer: str  # what it answers, for people: "the summary"
+    # The Inference Provider that serves it on the router: "" lets the router's chat API choose
+    # one; a task with a `provider_setting` takes that setting's value (default: auto).
+    router_provider: str = HF_INFERENCE
     chat_base_setting: str | None = None  # an OpenAI-compatible server for this task
     provider_setting: str | None = None  # which Inference Provider serves it on the router
 
@@ -59,6 +63,7 @@ TASKS: Mapping[str, TaskSpec] = MappingProxyType(
                 "STUDIO_SUMMARY_MODEL",
                 default_model="facebook/bart-large-cnn",
                 local_model="sshleifer/distilbart-cnn-12-6",
+                answer="the summary",
             ),
             TaskSpec(
                 "ner",
@@ -68,6 +73,7 @@ TASKS: Mapping[str, TaskSpec] = MappingProxyType(
                 "STUDIO_NER_MODEL",
                 default_model="dslim/bert-base-NER",
                 local_model="dslim/bert-base-NER",
+                answer="the entities",
             ),
             TaskSpec(
                 # Which BLIP models the router still serves is unconfirmed; vision chat models
@@ -79,7 +85,8 @@ TASKS: Mapping[str, TaskSpec] = MappingProxyType(
                 "STUDIO_CAPTION_MODEL",
                 default_model="Qwen/Qwen2.5-VL-7B-Instruct",
                 local_model="Salesforce/blip-image-captioning-base",
-                router_protocol="openai",
+                answer="the caption",
+                router_provider="",
                 chat_base_setting="STUDIO_CAPTION_CHAT_BASE",
             ),
             TaskSpec(
@@ -90,7 +97,7 @@ TASKS: Mapping[str, TaskSpec] = MappingProxyType(
                 "STUDIO_IMAGE_MODEL",
                 default_model="stabilityai/stable-diffusion-xl-base-1.0",
                 local_model="stabilityai/sd-turbo",
-                router_protocol="providers",
+                answer="the picture",
                 provider_setting="STUDIO_IMAGE_PROVIDER",
             ),
             TaskSpec(
@@ -101,17 +108,58 @@ TASKS: Mapping[str, TaskSpec] = MappingProxyType(
                 "STUDIO_CHAT_MODEL",
                 default_model="Qwen/Qwen2.5-7B-Instruct",
                 local_model="Qwen/Qwen2.5-0.5B-Instruct",
-                url_protocol="tgi",
-                router_protocol="openai",
+                answer="the reply",
+                router_provider="",
                 chat_base_setting="STUDIO_CHAT_BASE",
             ),
         )
     }
 )
 
-# What people type for a tab or a task, in either spelling: the Imagine tab runs the task
-# "image", the Entities tab the task "ner", the game two tasks.
-TAB_ALIASES: Mapping[str, str] = MappingProxyType({"image": "imagine", "entities": "ner"})
-TASK_ALIASES: Mapping[str, tuple[str, ...]] = MappingProxyType(
-    {"imagine": ("image",), "entities": ("ner",), "game": ("caption", "image")}
+
+@dataclass(frozen=True)
+class TabSpec:
+    """One tab of the app: its name (for --tabs and --local), its title, the tasks whose
+    endpoints it uses, and the other names people may type for it."""
+
+    name: str
+    title: str
+    tasks: tuple[str, ...]
+    aliases: tuple[str, ...] = ()
+
+
+TABS: Mapping[str, TabSpec] = MappingProxyType(
+    {
+        tab.name: tab
+        for tab in (
+            TabSpec("summarize", "Summarize", ("summarize",)),
+            TabSpec("ner", "Entities", ("ner",), aliases=("entities",)),
+            TabSpec("caption", "Caption", ("caption",)),
+            TabSpec("imagine", "Imagine", ("image",), aliases=("image",)),
+            TabSpec("game", "Describe and generate", ("caption", "image")),
+            TabSpec("chat", "Chat", ("chat",)),
+        )
+    }
 )
+_ALIASES = {alias: tab.name for tab in TABS.values() for alias in tab.aliases}
+
+
+def tab_named(name: str) -> TabSpec:
+    """The tab people mean by `name`, in either spelling ("image" is the Imagine tab)."""
+    tab = TABS.get(_ALIASES.get(name, name))
+    if tab is None:
+        raise ValueError(f"Unknown tab {name}; the tabs are {', '.join(TABS)}.")
+    return tab
+
+
+def tasks_named(name: str) -> tuple[str, ...]:
+    """The tasks a tab's or a task's name means: the game plays caption and image."""
+    if name in TASKS:
+        return (name,)
+    return tab_named(name).tasks
+
+
+def tasks_of(tabs: Iterable[str]) -> list[str]:
+    """The tasks the tabs named use, each once, in the task table's order."""
+    wanted = {task for name in tabs for task in TABS[name].tasks}
+    return [task for task in TASKS if task in wanted]

@@ -14,6 +14,7 @@ from studio.config import Config, load_config, read_environment
 from studio.errors import ConfigurationError
 from studio.secrets import mask_logs
 from studio.serve import Served, serve
+from studio.services import runs_here, setup_problem
 
 log = logging.getLogger("studio")
 
@@ -117,9 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"studio: {exc}", file=sys.stderr)
         return 2
-    local = [task for task, endpoint in config.endpoints.items() if endpoint.protocol == "local"]
-    if local and _setup_problem(config, local[0]):  # the app starts; those tabs say it too
-        print(f"studio: --local {','.join(local)}: {LOCAL_EXTRA_MISSING}", file=sys.stderr)
+    here = [task for task, endpoint in config.endpoints.items() if runs_here(endpoint)]
+    if here and setup_problem(config, here[0]):  # the app starts; those tabs say it too
+        print(f"studio: --local {','.join(here)}: {LOCAL_EXTRA_MISSING}", file=sys.stderr)
     return serve(config, apps)
 
 
@@ -127,12 +128,6 @@ def _local_extra() -> bool:
     from studio.local.models import extra_installed  # looks for the packages, imports none
 
     return extra_installed()
-
-
-def _setup_problem(config: Config, task: str) -> str | None:
-    from studio.services import setup_problem
-
-    return setup_problem(config, task)
 
 
 def _build(config: Config) -> list[Served]:
@@ -152,7 +147,7 @@ def _build(config: Config) -> list[Served]:
 def _check_share(config: Config, *, allow_without_auth: bool) -> None:
     if not config.share or config.auth:
         return
-    if config.token and not allow_without_auth:
+    if config.has_token and not allow_without_auth:
         raise ConfigurationError(
             "--share with an access token and no --auth would let anyone with the link spend the "
             "token's credits. Add --auth user:password, or --share-without-auth if you mean it."

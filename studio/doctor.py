@@ -1,36 +1,29 @@
-"""`python -m studio --check`: before class, whether each tab will work, and what to fix.
+"""What the studio says of its set-up: at start, each tab with its backend and model (or what
+to set) and the addresses students should open; and `python -m studio --check`, before class,
+whether each tab will work and what to fix.
 
-Every task's backend is asked without spending credits (see `Backend.probe`), all at once, and
-the answers are one row per task: tab, backend, host, model, status, time taken, what to do.
+`--check` asks every task's backend without spending credits (see `Backend.probe`), all at
+once, and answers one row per task: tab, backend, host, model, status, time taken, what to do.
 """
 
 from __future__ import annotations
 
+import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from studio.backends.base import Probe
 from studio.backends.registry import backend_for
-from studio.catalog import TASKS
+from studio.catalog import TABS, TASKS, tasks_of
 from studio.config import Config
-
-# The tasks each tab uses, by the names --tabs takes; the game plays caption and image.
-TAB_TASKS = {
-    "summarize": ("summarize",),
-    "ner": ("ner",),
-    "caption": ("caption",),
-    "imagine": ("image",),
-    "game": ("caption", "image"),
-    "chat": ("chat",),
-}
 
 
 @dataclass(frozen=True)
 class Row:
     task: str
-    backend: str
+    where: str  # local, endpoint or the router (`Endpoint.where`)
     host: str
     model: str
     probe: Probe
@@ -41,15 +34,10 @@ class Row:
         return TASKS[self.task].title
 
 
-def tasks_of(tabs: Sequence[str]) -> list[str]:
-    """The tasks the selected tabs use, each once, in the catalog's order (all when none)."""
-    wanted = {task for tab in (tabs or TAB_TASKS) for task in TAB_TASKS.get(tab, (tab,))}
-    return [task for task in TASKS if task in wanted]
-
-
 def check(config: Config, tasks: Sequence[str] | None = None) -> list[Row]:
     """Probe every task the configuration serves (or `tasks`), all at once."""
-    tasks = tasks_of(config.tabs) if tasks is None else list(tasks)
+    if tasks is None:  # the tasks of the tabs served (all when none is named)
+        tasks = tasks_of(config.tabs or TABS)
     with ThreadPoolExecutor(max_workers=len(tasks) or 1) as pool:
         return list(pool.map(lambda task: _row(config, task), tasks))
 
@@ -58,11 +46,11 @@ def _row(config: Config, task: str) -> Row:
     endpoint = config.endpoint(task)
     started = time.perf_counter()
     try:
-        probe = backend_for(endpoint).probe(endpoint, config.token)
+        probe = backend_for(endpoint).probe(endpoint)
     except Exception as error:  # a probe must never stop the others
         probe = Probe(False, "probe failed", f"{type(error).__name__}: {error}")
     model = endpoint.model or "(the server's)"
-    return Row(task, endpoint.backend, endpoint.host, model, probe, time.perf_counter() - started)
+    return Row(task, endpoint.where, endpoint.host, model, probe, time.perf_counter() - started)
 
 
 def table(rows: Sequence[Row]) -> str:
@@ -71,7 +59,7 @@ def table(rows: Sequence[Row]) -> str:
     cells = [header] + [
         (
             row.tab,
-            row.backend,
+            row.where,
             row.host,
             row.model,
             ("ok: " if row.probe.ok else "NO: ") + row.probe.status,
@@ -93,3 +81,57 @@ def run_check(config: Config) -> int:
     rows = check(config)
     print(table(rows))
     return 0 if all(row.probe.ok for row in rows) else 1
+
+
+EVERY_ADDRESS = ("0.0.0.0", "::", "")
+
+
+def lan_addresses() -> list[str]:
+    """This machine's addresses other machines on its networks can reach (no loopback)."""
+    try:
+        _, _, found = socket.gethostbyname_ex(socket.gethostname())
+    except OSError:
+        return []
+    return sorted({address for address in found if not address.startswith("127.")})
+
+
+def addresses(config: Config, port: int, lan: Callable[[], list[str]] = lan_addresses) -> list[str]:
+    """The URLs to open: on every address, this computer's and each LAN address."""
+    if config.host in EVERY_ADDRESS:
+        hosts = ["127.0.0.1", *lan()]
+    else:
+        hosts = [config.host]
+    return [f"http://{f'[{host}]' if ':' in host else host}:{port}/" for host in hosts]
+
+
+def task_line(config: Config, task: str, problem: str | None) -> str:
+    endpoint = config.endpoint(task)
+    where = f"{endpoint.where} · {endpoint.model or 'the server’s model'} · {endpoint.host}"
+    return f"  {TASKS[task].title:<10} {'needs setup: ' + problem if problem else where}"
+
+
+def banner(
+    config: Config,
+    apps: Sequence[tuple[Sequence[str], int]],
+    problems: Callable[[str], str | None],
+    *,
+    share_urls: Sequence[str | None] = (),
+    lan: Callable[[], list[str]] = lan_addresses,
+) -> str:
+    """`apps` are (tab names, port); `problems(task)` says why a task cannot run yet."""
+    tabs = [tab for names, _ in apps for tab in names]
+    tasks = tasks_of(tabs)
+    lines = ["studio is running. The tabs and where their models run:"]
+    lines += [task_line(config, task, problems(task)) for task in tasks]
+    lines.append("")
+    for index, (names, port) in enumerate(apps):
+        urls = addresses(config, port, lan)
+        label = "Open" if len(apps) == 1 else f"{', '.join(names)}:"
+        lines.append(f"{label} {urls[0]}")
+        if len(urls) > 1:
+            lines.append(f"  students on this network: {'  '.join(urls[1:])}")
+        share = share_urls[index] if index < len(share_urls) else None
+        if share:
+            lines.append(f"  public link (anyone who has it can use it): {share}")
+    lines.append("Before class, `python -m studio --check` asks every model server if it is ready.")
+    return "\n".join(lines)

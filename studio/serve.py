@@ -130,7 +130,7 @@ def middleware(
 
 
 def startup_banner(config: Config, apps: Sequence[Served], launched: Sequence) -> str:
-    from studio.banner import banner
+    from studio.doctor import banner
     from studio.services import setup_problem
 
     names_and_ports = [(served.tabs, served.port) for served in apps]

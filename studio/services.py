@@ -28,7 +28,8 @@ from studio.backends.transport import Cancel as Cancel  # Stop, for every tab: s
 from studio.backends.transport import Cancelled as Cancelled
 from studio.backends.transport import stop_with as stop_with
 from studio.classroom.usage import Caller, metered
-from studio.config import Config, Endpoint
+from studio.config import Config
+from studio.endpoint import Endpoint
 from studio.errors import ConfigurationError, InputError
 from studio.tasks import summarize as summaries
 from studio.tasks.chat import ChatSettings, Message
@@ -44,7 +45,7 @@ Progress = Callable[[str], None] | None
 
 def setup_problem(config: Config, task: str) -> str | None:
     """Why a task cannot run yet, in words that say what to set; None when it can."""
-    return backends.setup_problem(config.endpoint(task), config.token)
+    return backends.setup_problem(config.endpoint(task))
 
 
 def require_setup(config: Config, task: str) -> None:
@@ -54,18 +55,32 @@ def require_setup(config: Config, task: str) -> None:
         raise ConfigurationError(problem)
 
 
+# --- what the endpoint's backend says, for the page -------------------------------------------
+
+
 def describe_backend(endpoint: Endpoint) -> str:
     """One line for people: which model, how it is asked, where."""
-    return backends.backend_for(endpoint).describe(endpoint)
+    return backends.capabilities(endpoint).describe(endpoint)
 
 
 def repetition_penalty_info(endpoint: Endpoint) -> str:
-    return backends.backend_for(endpoint).repetition_penalty_info(endpoint)
+    """What the chat's repetition penalty slider does on this endpoint's backend."""
+    return backends.capabilities(endpoint).penalty(endpoint)
 
 
 def ignored_options(endpoint: Endpoint) -> str | None:
     """Which image options the endpoint's server ignores, in a sentence; None: it uses them all."""
-    return backends.backend_for(endpoint).ignored_options(endpoint)
+    return backends.capabilities(endpoint).ignored(endpoint)
+
+
+def runs_here(endpoint: Endpoint) -> bool:
+    """Whether the endpoint's model runs in this process: no server, no time limit."""
+    return backends.capabilities(endpoint).in_process
+
+
+def lists_models(endpoint: Endpoint) -> bool:
+    """Whether the endpoint's server lists the models it serves and takes any per request."""
+    return backends.capabilities(endpoint).lists_models
 
 
 # --- the model, chosen per person -------------------------------------------------------------
@@ -79,18 +94,21 @@ def served_model_choices(endpoint: Endpoint, *, refresh: bool = False) -> ModelC
     """What a model picker offers: `choices` (the server's `GET /v1/models`, the configured
     model first), `default` ("" when the person must pick) and `problem` (None, or what the
     person can do: the reason, with the setting, goes to the log). Never raises for a server
-    that is down; the list is asked once per server unless `refresh`."""
+    that is down; the list is asked once per server unless `refresh`. A server that lists no
+    models offers the configured one alone."""
+    if not lists_models(endpoint):
+        return ModelChoices((endpoint.model,) if endpoint.model else (), endpoint.model)
     return model_choices(endpoint, refresh=refresh)
 
 
 def with_model(endpoint: Endpoint, model: str | None) -> Endpoint:
-    """The endpoint asking `model` instead of its own (None or "": its own). Only chat
-    completions servers take a model per request; any id is sent as typed (the router's list is
+    """The endpoint asking `model` instead of its own (None or "": its own). Only servers that
+    list their models take one per request; any id is sent as typed (the router's list is
     long), and a server that does not serve it says so."""
     chosen = checked_model_id(model)
     if chosen is None or chosen == endpoint.model:
         return endpoint
-    if endpoint.protocol != "openai":
+    if not lists_models(endpoint):
         raise InputError(FIXED_MODEL.format(setting=endpoint.model_setting))
     return dataclasses.replace(endpoint, model=chosen)
 
@@ -101,12 +119,9 @@ def chat_request(
     settings: ChatSettings,
     *,
     model: str | None = None,
-    template: str | None = None,
 ) -> ChatRequest:
-    """The request for a chat turn, for `model` when one was chosen (see `with_model`);
-    `template` as for `backends.chat_request`."""
-    chosen = with_model(endpoint, model)
-    return backends.chat_request(chosen, messages, settings, template=template)
+    """The request for a chat turn, for `model` when one was chosen (see `with_model`)."""
+    return backends.chat_request(with_model(endpoint, model), messages, settings)
 
 
 def ask(

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from studio.config import Endpoint
+from studio.endpoint import Endpoint
 from tests.servers import TaskServer, running
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -180,6 +180,6 @@ def fake_backend():
     previous = backends.register(backend)
     yield backend
     if previous is None:
-        del backends.BACKENDS[backend.protocol]
+        del backends.BACKENDS[backend.caps.protocol]
     else:
         backends.register(previous)

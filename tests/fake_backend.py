@@ -13,9 +13,18 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from studio.backends.base import Backend, ChatRequest
+from studio.backends.base import (
+    Backend,
+    Capabilities,
+    ChatRequest,
+    Probe,
+    TaskRequest,
+    not_set_up,
+    via,
+)
 from studio.backends.transport import Cancel
-from studio.config import Config, Endpoint, load_config
+from studio.config import Config, load_config
+from studio.endpoint import Endpoint
 from studio.tasks.chat import ChatSettings, Delta, Message
 
 
@@ -29,14 +38,16 @@ class Call:
 
 @dataclass
 class FakeBackend(Backend):
-    protocol = "fake"
-    tasks = frozenset({"summarize", "ner", "caption", "image", "chat"})
-    speaks = "a fake backend"
+    caps = Capabilities(
+        protocol="fake",
+        tasks=frozenset({"summarize", "ner", "caption", "image", "chat"}),
+        describe=via("a fake backend"),
+    )
 
     answers: deque = field(default_factory=deque)  # an answer, or an exception to raise
     replies: deque = field(default_factory=deque)  # a list of Deltas (or an exception) per chat
     calls: list[Call] = field(default_factory=list)
-    problem: str | None = None  # what setup_problem answers
+    problem: str | None = None  # the setup problem its probe answers
 
     def answer(self, *answers: Any) -> FakeBackend:
         self.answers.extend(answers)
@@ -48,8 +59,8 @@ class FakeBackend(Backend):
         self.replies.append(deltas)
         return self
 
-    def complete(self, endpoint, inputs, parameters=None, *, content_type=None, progress=None):
-        self.calls.append(Call(endpoint.task, inputs, parameters, content_type))
+    def complete(self, endpoint: Endpoint, asked: TaskRequest, *, progress=None) -> Any:
+        self.calls.append(Call(endpoint.task, asked.inputs, asked.parameters, asked.content_type))
         answer = self.answers.popleft()
         if isinstance(answer, Exception):
             raise answer
@@ -74,8 +85,8 @@ class FakeBackend(Backend):
                 raise delta
             yield delta
 
-    def setup_problem(self, endpoint: Endpoint, token: str | None) -> str | None:
-        return self.problem
+    def probe(self, endpoint: Endpoint, *, network: bool = True) -> Probe:
+        return not_set_up(self.problem) if self.problem else Probe(True, "configured")
 
 
 def fake_config(env: dict | None = None) -> Config:

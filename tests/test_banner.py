@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from studio.banner import banner
 from studio.config import load_config
+from studio.doctor import banner
 from studio.services import setup_problem
 
 

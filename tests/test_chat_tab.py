@@ -265,9 +265,7 @@ def test_repetition_penalty_is_not_sent_to_the_router_and_the_person_is_told():
     endpoint = config.endpoint("chat")
     assert endpoint.on_router and endpoint.protocol == "openai"
     messages = [{"role": "user", "content": "Hi"}]
-    request = chat_request(
-        endpoint, messages, ChatSettings(repetition_penalty=1.3), template="falcon"
-    )
+    request = chat_request(endpoint, messages, ChatSettings(repetition_penalty=1.3))
     assert request.path == "/chat/completions"
     assert "repetition_penalty" not in request.body
     assert any("Repetition penalty 1.3 was not sent" in note for note in request.notes)
@@ -285,9 +283,7 @@ def chat_endpoint(server: ChatServer, protocol: str):
 
 def test_closing_the_stream_closes_the_connection(chat_server):
     endpoint = chat_endpoint(chat_server, "openai")
-    request = chat_request(
-        endpoint, [{"role": "user", "content": "repeat: x"}], ChatSettings(), template="falcon"
-    )
+    request = chat_request(endpoint, [{"role": "user", "content": "repeat: x"}], ChatSettings())
     stream = stream_chat(endpoint, request)
     assert next(stream) == Delta("x")
     closed_at = time.monotonic()
@@ -301,7 +297,7 @@ def test_cancel_from_another_thread_interrupts_a_blocked_read(chat_server):
     endpoint = chat_endpoint(chat_server, "tgi")
     cancel = Cancel()
     received: list = []
-    request = chat_request(endpoint, HELLO, ChatSettings(), template="falcon")
+    request = chat_request(endpoint, HELLO, ChatSettings())
     stream = stream_chat(endpoint, request, cancel)
     reader = threading.Thread(target=lambda: received.extend(stream))
     reader.start()
@@ -337,14 +333,14 @@ def test_a_model_the_server_does_not_serve_names_the_setting_to_change(chat_serv
         url_setting="STUDIO_CHAT_BASE",
         model_setting="STUDIO_CHAT_MODEL",
     )
-    request = chat_request(endpoint, HELLO, ChatSettings(), template="falcon")
+    request = chat_request(endpoint, HELLO, ChatSettings())
     with pytest.raises(errors.ModelNotFoundError, match="STUDIO_CHAT_MODEL"):
         list(stream_chat(endpoint, request))
 
 
 def test_tgi_special_tokens_are_skipped_and_the_leading_space_dropped(chat_server):
     endpoint = chat_endpoint(chat_server, "tgi")
-    request = chat_request(endpoint, HELLO, ChatSettings(), template="falcon")
+    request = chat_request(endpoint, HELLO, ChatSettings())
     deltas = list(stream_chat(endpoint, request))
     assert "".join(d.text for d in deltas) == "Hello there"  # the stream ended with <|endoftext|>
     assert deltas[-1].finish_reason == "eos_token"
@@ -356,7 +352,7 @@ def test_the_local_backend_gets_the_openai_body_and_the_cancel(monkeypatch):
 
     calls = []
 
-    def fake_stream_chat(model, body, cancel, *, device="auto", progress=None):
+    def fake_stream_chat(model, body, cancel, *, device="auto", offline=False, progress=None):
         calls.append((model, body, cancel, device))
         yield {"choices": [{"delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}
         yield {"choices": [{"delta": {"content": "Hi!"}, "finish_reason": None}]}
@@ -365,7 +361,7 @@ def test_the_local_backend_gets_the_openai_body_and_the_cancel(monkeypatch):
     monkeypatch.setattr(studio.local, "stream_chat", fake_stream_chat)
     endpoint = make_endpoint("", task="chat", protocol="local", model="tiny/chat", device="cpu")
     settings = ChatSettings(repetition_penalty=1.3)
-    request = chat_request(endpoint, HELLO, settings, template="falcon")
+    request = chat_request(endpoint, HELLO, settings)
     cancel = Cancel()
     assert list(stream_chat(endpoint, request, cancel)) == [Delta("Hi!"), Delta("", "stop")]
     model, body, given_cancel, device = calls[0]

@@ -84,7 +84,8 @@ def test_dotenv_file_is_read_and_the_shell_wins(tmp_path, monkeypatch):
     monkeypatch.setenv("STUDIO_TIMEOUT", "9")
     monkeypatch.delenv("HF_TOKEN", raising=False)
     config = load_config(read_environment(env_file))
-    assert config.token == "hf_from_file" and config.timeout == 9.0
+    summary = config.endpoint("summarize")
+    assert summary.token == "hf_from_file" and summary.timeout == 9.0
 
 
 def test_local_without_the_extra_says_which_command_installs_it(monkeypatch):

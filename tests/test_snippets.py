@@ -72,7 +72,7 @@ def test_a_summary_on_the_router_shows_the_request_it_made_with_its_parameters()
 
 def test_the_request_shown_is_the_one_the_backend_sends():
     endpoint = router_summarize()
-    sent = backends.request_for(endpoint, "Text.", {"max_length": 9})
+    sent = backends.request(endpoint, backends.TaskRequest("Text.", {"max_length": 9}))
     assert sent.headers["Authorization"] == f"Bearer {TOKEN}"  # the real one, never shown
     snippets = for_calls("Summary", [Call(endpoint, "Text.", {"max_length": 9})], GRADIO)
     assert sent.url in snippets.requests

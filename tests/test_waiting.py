@@ -34,7 +34,7 @@ def test_a_quick_call_shows_what_it_waits_for_then_its_result_then_done():
     assert "Done in" in shown[-1][1] and "role='status'" in shown[-1][1]
 
 
-def test_work_on_this_computer_has_no_limit_to_tell():
+def test_work_on_this_computer_has_no_limit_to_tell(fake_backend):
     assert "gives up" not in waiting.waiting_html("Painting", 3, None)
     config = fake_config()
     assert waiting.time_limit(config, "image") == config.endpoint("image").timeout

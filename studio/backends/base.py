@@ -1,15 +1,16 @@
 """The contract every backend keeps, and the pieces it is made of.
 
-A backend is one way of reaching a model: one protocol, one module. It does three things:
+A backend is one way of reaching a model: one protocol, one module. Five methods:
 
-    complete(endpoint, inputs, parameters)        one task request -> the task API's answer shape
+    request(endpoint, asked)                      the HTTP request for a TaskRequest or a
+                                                  ChatRequest, as data, not sent ("Show the code")
+    complete(endpoint, asked)                     that task request sent -> its answer
     chat_request(endpoint, messages, settings)    a chat turn as data, built by pure code
-    stream_chat(endpoint, request, cancel)        that request sent -> `Delta`s as they arrive
+    stream_chat(endpoint, request, cancel)        that chat request sent -> `Delta`s as they arrive
+    probe(endpoint, network=...)                  whether it can work, and what to do if not
 
-and shows what it sends, built by the same code and not sent ("Show the code"):
-
-    request_for(endpoint, inputs, parameters)     the HTTP request `complete` sends
-    chat_http_request(endpoint, request)          the HTTP request `stream_chat` sends
+and one record, `caps` (`Capabilities`): which tasks it answers, which settings select it, and
+its words for people, as data that the configuration, the UI and the snippets read.
 
 Answers come back in the task API's shapes whatever the protocol (a caption from a vision chat
 model is `[{"generated_text": ...}]` too), so the tasks read one shape. A `Cancel` stops a request
@@ -20,11 +21,12 @@ as an argument; a task request, from the context its thread runs in (`transport.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from studio.config import Endpoint
+from studio.catalog import INSTALL_LOCAL
+from studio.endpoint import Endpoint
 from studio.errors import ConfigurationError
 from studio.tasks.chat import ChatSettings, Delta, Message
 
@@ -32,6 +34,15 @@ if TYPE_CHECKING:
     from studio.backends.transport import Cancel, HttpRequest
 
 Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class TaskRequest:
+    """One task request as data: what is asked (text, or an image's bytes) and with what."""
+
+    inputs: Any
+    parameters: dict | None = None
+    content_type: str | None = None  # the type of raw bytes inputs: "image/jpeg"
 
 
 @dataclass(frozen=True)
@@ -68,60 +79,109 @@ class Probe:
     advice: str = ""
 
 
-class Backend:
-    """The contract. A backend that cannot do something says so in words a person can act on.
+def via(speaks: str) -> Callable[[Endpoint], str]:
+    """The usual line for people about an endpoint, for a backend that speaks `speaks`
+    ("chat completions"): which model, how it is asked, where."""
 
-    Capabilities are plain class attributes: `protocol` is the name `Endpoint.protocol` uses,
-    `tasks` the tasks it answers (`chat` among them when it streams chat).
-    """
-
-    protocol: ClassVar[str]
-    tasks: ClassVar[frozenset[str]]
-    speaks: ClassVar[str]  # how people would name the protocol: "chat completions"
-
-    def describe(self, endpoint: Endpoint) -> str:
-        """One line for people: which model, how it is asked, where."""
+    def describe(endpoint: Endpoint) -> str:
         model = f"Model `{endpoint.model}`" if endpoint.model else "The server's own model"
-        return f"{model} via {self.speaks} at {endpoint.host}."
+        return f"{model} via {speaks} at {endpoint.host}."
 
-    def repetition_penalty_info(self, endpoint: Endpoint) -> str:
-        """What the chat tab's repetition penalty slider does on this backend."""
-        return "1 is off; higher discourages repeating words."
+    return describe
+
+
+def penalty_as_usual(endpoint: Endpoint) -> str:
+    return "1 is off; higher discourages repeating words."
+
+
+def nothing_to_say(endpoint: Endpoint) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Route:
+    """How the Hugging Face router reaches a protocol: at `path` under the router's base URL
+    (`{model}`: the model's id), through `provider`: a name, "" (the router's chat API chooses
+    one), or None (whichever provider the task's provider setting names)."""
+
+    path: str
+    provider: str | None
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend is, which settings select it, and its words for people: data that the
+    configuration (through the registry), the page, the card and the snippets read, as `llm`
+    keeps `can_stream` and huggingface_hub keeps a provider's routes. Where the answer depends
+    on the endpoint, a small function of it."""
+
+    protocol: str  # the name `Endpoint.protocol` uses, and the registry's key
+    tasks: frozenset[str]  # the tasks it answers ("chat" among them when it streams chat)
+    describe: Callable[[Endpoint], str]  # one line: which model, how it is asked, where
+    # Selection. A task's setting whose URL points it at a server of this kind (used as given);
+    # how the router reaches it, for the tasks it answers there; whether it runs the tasks
+    # chosen with STUDIO_LOCAL (--local) in this process: no URL, no token, no time limit.
+    servers: Mapping[str, str] = field(default_factory=dict)  # task -> setting
+    router: Route | None = None
+    in_process: bool = False
+    # The server lists the models it serves (GET {base}/models) and takes any per request: the
+    # model picker shows them, and a person's choice is sent.
+    lists_models: bool = False
+    # "Show the code": the library its requests are written with ("huggingface_hub", "openai"
+    # or "transformers"; for chat, huggingface_hub is `text_generation` on TGI's stream), and
+    # why a request cannot be shown when `request` has none.
+    code: str = "huggingface_hub"
+    unshown: str = "This backend makes no HTTP request that the studio can show."
+    # For the page: what the chat's repetition penalty does; which of the Imagine tab's options
+    # its server ignores (None: it uses them all, or cannot say); the Inference Provider that
+    # serves the endpoint, once known (None: none, or not yet).
+    penalty: Callable[[Endpoint], str] = penalty_as_usual
+    ignored: Callable[[Endpoint], str | None] = nothing_to_say
+    provider_of: Callable[[Endpoint], str | None] = nothing_to_say
+
+
+CONFIGURED = Probe(True, "configured")
+
+
+def not_set_up(problem: str) -> Probe:
+    return Probe(False, "not set up", problem)
+
+
+def router_setup_problem(endpoint: Endpoint) -> str | None:
+    """The router needs a token; a server of one's own may not."""
+    if not endpoint.on_router or endpoint.token:
+        return None
+    return (
+        f"No model server is configured for {endpoint.spec.title}. Set HF_TOKEN in a .env file "
+        f"(a token from https://huggingface.co/settings/tokens with permission to call "
+        f"Inference Providers) to use the Hugging Face router, set "
+        f"{endpoint.spec.own_server_setting} to the URL of your own server, or run it on this "
+        f"computer: install the local extra ({INSTALL_LOCAL}) and start the studio again."
+    )
+
+
+class Backend:
+    """The contract. A backend that cannot do something says so in words a person can act on."""
+
+    caps: ClassVar[Capabilities]
+
+    def request(self, endpoint: Endpoint, asked: TaskRequest | ChatRequest) -> HttpRequest | None:
+        """The HTTP request `complete` sends for a `TaskRequest`, or `stream_chat` for a
+        `ChatRequest`, built by the same code and not sent: what "Show the code" shows. None
+        when there is none to show (a model in this process, a lookup not made yet)."""
+        return None
 
     def complete(
-        self,
-        endpoint: Endpoint,
-        inputs: Any,
-        parameters: dict | None = None,
-        *,
-        content_type: str | None = None,
-        progress: Progress | None = None,
+        self, endpoint: Endpoint, asked: TaskRequest, *, progress: Progress | None = None
     ) -> Any:
+        """One task request -> the task API's answer shape (`bytes` for a picture)."""
         raise self._unsupported(endpoint)
 
-    def request_for(
-        self,
-        endpoint: Endpoint,
-        inputs: Any,
-        parameters: dict | None = None,
-        *,
-        content_type: str | None = None,
-    ) -> HttpRequest | None:
-        """The HTTP request `complete` sends for these inputs, built by the same code, sending
-        nothing; None when there is none to show (a model in this process, a lookup not made)."""
-        return None
-
-    def chat_http_request(self, endpoint: Endpoint, request: ChatRequest) -> HttpRequest | None:
-        """The HTTP request `stream_chat` sends for `request`; None when it sends none."""
-        return None
-
     def chat_request(
-        self,
-        endpoint: Endpoint,
-        messages: Sequence[Message],
-        settings: ChatSettings,
+        self, endpoint: Endpoint, messages: Sequence[Message], settings: ChatSettings
     ) -> ChatRequest:
-        """`endpoint.template` formats the prompt for servers that continue raw text."""
+        """A chat turn as data, built by pure code (`endpoint.template` formats the prompt for
+        servers that continue raw text)."""
         raise self._unsupported(endpoint)
 
     def stream_chat(
@@ -132,28 +192,19 @@ class Backend:
         *,
         progress: Progress | None = None,
     ) -> Iterator[Delta]:
+        """`request` sent -> the reply's `Delta`s as they arrive, until done or `cancel` is set."""
         raise self._unsupported(endpoint)
 
-    def setup_problem(self, endpoint: Endpoint, token: str | None) -> str | None:
-        """Why this endpoint cannot work yet, saying what to set; None when it can."""
-        return None
-
-    def probe(self, endpoint: Endpoint, token: str | None) -> Probe:
-        """Ask the server whether this task would work, spending no credits (health routes,
-        model lists, the Hub's model info). Backends that cannot ask say "configured"."""
-        problem = self.setup_problem(endpoint, token)
-        if problem:
-            return Probe(False, "not set up", problem)
-        return Probe(True, "configured")
-
-    def ignored_options(self, endpoint: Endpoint) -> str | None:
-        """Which of the Imagine tab's options this backend's server ignores, in a sentence for
-        people; None when it uses them all, or cannot say."""
-        return None
+    def probe(self, endpoint: Endpoint, *, network: bool = True) -> Probe:
+        """Whether this endpoint can work, and what to do if not. Without `network`, from the
+        settings alone: why it cannot work yet, saying what to set (setup notes on the page and
+        at start). With it, the server is asked too, spending no credits (health routes, model
+        lists, the Hub's model info), for --check; a backend that cannot ask says "configured"."""
+        return CONFIGURED
 
     def _unsupported(self, endpoint: Endpoint) -> ConfigurationError:
         return ConfigurationError(
-            f"{endpoint.url_setting or 'This backend'} points at a {self.protocol} server, which "
-            f"cannot do {endpoint.spec.label}. Set {endpoint.spec.own_server_setting} to a server "
-            "for this task."
+            f"{endpoint.url_setting or 'This backend'} points at a {self.caps.protocol} server, "
+            f"which cannot do {endpoint.spec.label}. Set {endpoint.spec.own_server_setting} to a "
+            "server for this task."
         )

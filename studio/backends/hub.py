@@ -22,7 +22,7 @@ from urllib.parse import quote
 from studio import errors
 from studio.backends import transport
 from studio.catalog import HUB_SETTING
-from studio.config import Endpoint
+from studio.endpoint import Endpoint
 
 KEEP_SECONDS = 600.0  # how long a model's mapping is trusted before the Hub is asked again
 

@@ -13,40 +13,47 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from studio.backends.base import Backend, ChatRequest, Probe, Progress
-from studio.backends.openai_chat import openai_body, openai_deltas
-from studio.backends.self_hosted import REPETITION_PENALTY
+from studio.backends.base import (
+    CONFIGURED,
+    Backend,
+    Capabilities,
+    ChatRequest,
+    Probe,
+    Progress,
+    TaskRequest,
+)
+from studio.backends.chat_shapes import REPETITION_PENALTY, openai_body, openai_deltas
 from studio.backends.transport import Cancel
 from studio.catalog import LOCAL_EXTRA_MISSING
-from studio.config import Endpoint
+from studio.endpoint import Endpoint
 from studio.tasks.chat import ChatSettings, Delta, Message
 
 
-class LocalBackend(Backend):
-    protocol = "local"
-    tasks = frozenset({"summarize", "ner", "caption", "image", "chat"})
-    speaks = "this computer"
+def describe(endpoint: Endpoint) -> str:
+    return f"Model `{endpoint.model}`, running on this computer."
 
-    def describe(self, endpoint: Endpoint) -> str:
-        return f"Model `{endpoint.model}`, running on this computer."
+
+class LocalBackend(Backend):
+    caps = Capabilities(
+        protocol="local",
+        tasks=frozenset({"summarize", "ner", "caption", "image", "chat"}),
+        describe=describe,
+        in_process=True,
+        code="transformers",
+    )
 
     def complete(
-        self,
-        endpoint: Endpoint,
-        inputs: Any,
-        parameters: dict | None = None,
-        *,
-        content_type: str | None = None,
-        progress: Progress | None = None,
+        self, endpoint: Endpoint, asked: TaskRequest, *, progress: Progress | None = None
     ) -> Any:
         from studio import local  # the optional extra: imported only when chosen
 
         return local.complete(
             endpoint.task,
             endpoint.model,
-            inputs,
-            parameters,
+            asked.inputs,
+            asked.parameters,
             device=endpoint.device,
+            offline=endpoint.offline,
             progress=progress,
         )
 
@@ -71,35 +78,44 @@ class LocalBackend(Backend):
         from studio import local
 
         chunks = local.stream_chat(
-            endpoint.model, request.body, cancel, device=endpoint.device, progress=progress
+            endpoint.model,
+            request.body,
+            cancel,
+            device=endpoint.device,
+            offline=endpoint.offline,
+            progress=progress,
         )
         try:
             yield from openai_deltas(chunks)
         finally:
             chunks.close()
 
-    def probe(self, endpoint: Endpoint, token: str | None) -> Probe:
-        if problem := self.setup_problem(endpoint, token):
-            return Probe(False, "extra missing", problem)
-        folder = Path(endpoint.model).expanduser()
-        if folder.is_dir():
-            found = any((folder / name).is_file() for name in ("config.json", "model_index.json"))
-            if found:
-                return Probe(True, "on disk")
-            return Probe(False, "no model there", f"{folder} holds no model files.")
-        from huggingface_hub import try_to_load_from_cache  # installed with Gradio
-
-        for name in ("config.json", "model_index.json"):
-            if isinstance(try_to_load_from_cache(endpoint.model, name), str):
-                return Probe(True, "downloaded")
-        return Probe(
-            True,
-            "downloads on first use",
-            f"{endpoint.model} is not downloaded yet; the first request downloads it "
-            "(with network access), or run: hf download " + endpoint.model,
-        )
-
-    def setup_problem(self, endpoint: Endpoint, token: str | None) -> str | None:
+    def probe(self, endpoint: Endpoint, *, network: bool = True) -> Probe:
         from studio.local import is_available  # light: looks for the extra, imports none
 
-        return None if is_available() else LOCAL_EXTRA_MISSING
+        if not is_available():
+            return Probe(False, "extra missing", LOCAL_EXTRA_MISSING)
+        if not network:
+            return CONFIGURED
+        return on_disk(endpoint.model)
+
+
+def on_disk(model: str) -> Probe:
+    """Whether the model is a folder, or downloaded; no download is made here."""
+    folder = Path(model).expanduser()
+    if folder.is_dir():
+        found = any((folder / name).is_file() for name in ("config.json", "model_index.json"))
+        if found:
+            return Probe(True, "on disk")
+        return Probe(False, "no model there", f"{folder} holds no model files.")
+    from huggingface_hub import try_to_load_from_cache  # installed with Gradio
+
+    for name in ("config.json", "model_index.json"):
+        if isinstance(try_to_load_from_cache(model, name), str):
+            return Probe(True, "downloaded")
+    return Probe(
+        True,
+        "downloads on first use",
+        f"{model} is not downloaded yet; the first request downloads it "
+        "(with network access), or run: hf download " + model,
+    )

@@ -13,7 +13,7 @@ import threading
 from typing import NamedTuple
 
 from studio.backends import transport
-from studio.config import Endpoint
+from studio.endpoint import Endpoint
 from studio.errors import ConfigurationError
 
 log = logging.getLogger("studio")
@@ -97,12 +97,10 @@ LISTS_NONE = "The model server lists no models. Type the name of one, or tell th
 
 
 def model_choices(endpoint: Endpoint, *, refresh: bool = False) -> ModelChoices:
-    """The models an OpenAI-compatible server lists, for a picker. Other protocols, and a
-    server whose list cannot be read, offer the configured model alone; the reason is logged
-    (`ConfigurationError.message` names the setting) and the person told what to do."""
+    """The models an OpenAI-compatible server lists, for a picker. A server whose list cannot
+    be read offers the configured model alone; the reason is logged (`ConfigurationError.message`
+    names the setting) and the person told what to do."""
     configured = (endpoint.model,) if endpoint.model else ()
-    if endpoint.protocol != "openai":
-        return ModelChoices(configured, endpoint.model)
     try:
         ids = served_models(endpoint, refresh=refresh)
     except ConfigurationError as error:

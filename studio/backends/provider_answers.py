@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from studio import errors
 from studio.backends import transport
 from studio.backends.base import Progress
-from studio.config import Endpoint
+from studio.endpoint import Endpoint
 from studio.tasks.image_answers import describe_answer
 
 TASK = "text-to-image"

@@ -13,7 +13,7 @@ Which provider: the one `STUDIO_IMAGE_PROVIDER` names, or with `auto` the first 
 model to, as huggingface_hub resolves it; the Hub also gives the model's id on the provider's
 side (`hub`). huggingface_hub knows each provider's payload and route: its provider helper builds
 the request (`prepare_request`), given that mapping and the studio's router. The studio sends it,
-and whatever the answer asks for next (`provider_answers`), through its own `transport`.
+and whatever the answer asks for next (`provider_answers`), through its own `http`.
 """
 
 from __future__ import annotations
@@ -24,13 +24,22 @@ from typing import Any
 
 from studio import errors
 from studio.backends import hub, transport
-from studio.backends.base import Backend, Progress
+from studio.backends.base import (
+    CONFIGURED,
+    Backend,
+    Capabilities,
+    ChatRequest,
+    Probe,
+    Progress,
+    Route,
+    TaskRequest,
+    not_set_up,
+    router_setup_problem,
+)
 from studio.backends.provider_answers import TASK, picture, provider_helper
-from studio.backends.task_api import IMAGE_ACCEPT, TaskApiBackend, router_setup_problem
-from studio.catalog import AUTO_PROVIDER, ROUTER_TASK_PATH
-from studio.config import Endpoint
-
-HF_INFERENCE = "hf-inference"
+from studio.backends.task_api import IMAGE_ACCEPT, TaskApiBackend
+from studio.catalog import AUTO_PROVIDER, HF_INFERENCE
+from studio.endpoint import Endpoint
 
 # The tab's options each provider does not use, in the tab's words. huggingface_hub sends them
 # all, under each provider's names (fal-ai's image_size, Together's steps, Nscale's size), except
@@ -107,8 +116,9 @@ def choose_mapping(endpoint: Endpoint, mappings: list) -> Any:
 
 def hf_inference(endpoint: Endpoint, mapping: Any) -> Endpoint:
     """HF's own provider, reached through the task API as the studio always has."""
-    url = endpoint.router + ROUTER_TASK_PATH.format(model=mapping.provider_id)
-    return dataclasses.replace(endpoint, protocol="task", url=url, provider=HF_INFERENCE)
+    caps = TASK_API.caps
+    url = endpoint.router + caps.router.path.format(model=mapping.provider_id)
+    return dataclasses.replace(endpoint, protocol=caps.protocol, url=url, provider=HF_INFERENCE)
 
 
 def ignored_options(provider: str, model: str) -> str:
@@ -125,90 +135,88 @@ def ignored_options(provider: str, model: str) -> str:
     return " ".join(filter(None, [said, CAVEATS.get(provider)]))
 
 
-class ProvidersBackend(Backend):
-    protocol = "providers"
-    tasks = frozenset({"image"})
-    speaks = "Inference Providers"
+def describe(endpoint: Endpoint) -> str:
+    who = (
+        "the provider the Hub maps it to"
+        if endpoint.provider == AUTO_PROVIDER
+        else endpoint.provider
+    )
+    return f"Model `{endpoint.model}` via {who}, through the router at {endpoint.host}."
 
-    def describe(self, endpoint: Endpoint) -> str:
-        who = (
-            "the provider the Hub maps it to"
-            if endpoint.provider == AUTO_PROVIDER
-            else endpoint.provider
+
+def kept_mapping(endpoint: Endpoint) -> Any | None:
+    """The provider the Hub said serves the model, when it has been asked (no request is made
+    here: the page asks as it loads); None before that, or when none serves it."""
+    mappings = hub.kept_mappings(endpoint)
+    try:
+        return choose_mapping(endpoint, mappings) if mappings else None
+    except errors.ModelNotFoundError:
+        return None
+
+
+def serving_provider(endpoint: Endpoint) -> str | None:
+    """The provider that paints for this endpoint, once known."""
+    if endpoint.provider != AUTO_PROVIDER:
+        return endpoint.provider
+    mapping = kept_mapping(endpoint)
+    return mapping.provider if mapping else None
+
+
+def ignored_by(endpoint: Endpoint) -> str | None:
+    """Which options the provider ignores; with auto, once the Hub has said which it is."""
+    if endpoint.provider != AUTO_PROVIDER:
+        return ignored_options(endpoint.provider, endpoint.model)
+    if hub.kept_mappings(endpoint) is None:
+        return (
+            f"The provider is the one the Hub maps {endpoint.model} to; which options it "
+            "ignores shows here once it has made a picture."
         )
-        return f"Model `{endpoint.model}` via {who}, through the router at {endpoint.host}."
+    mapping = kept_mapping(endpoint)
+    if mapping is None:
+        return None
+    return f"Served by {mapping.provider}. " + ignored_options(mapping.provider, endpoint.model)
 
-    def complete(
-        self,
-        endpoint: Endpoint,
-        inputs: Any,
-        parameters: dict | None = None,
-        *,
-        content_type: str | None = None,
-        progress: Progress | None = None,
-    ) -> Any:
-        mapping = choose_mapping(endpoint, hub.provider_mappings(endpoint))
-        if mapping.provider == HF_INFERENCE:
-            return TASK_API.complete(
-                hf_inference(endpoint, mapping), inputs, parameters, progress=progress
-            )
-        request = build_request(endpoint, mapping, inputs, parameters)
-        answer = transport.post(request, endpoint)
-        return picture(answer, mapping.provider, request, endpoint, progress=progress)
 
-    def request_for(
-        self,
-        endpoint: Endpoint,
-        inputs: Any,
-        parameters: dict | None = None,
-        *,
-        content_type: str | None = None,
+class ProvidersBackend(Backend):
+    caps = Capabilities(
+        protocol="providers",
+        tasks=frozenset({"image"}),
+        describe=describe,
+        router=Route("", provider=None),  # each provider at its own route, as huggingface_hub's
+        unshown="The request is shown once the Hub has said which provider serves the model.",
+        ignored=ignored_by,
+        provider_of=serving_provider,
+    )
+
+    def request(
+        self, endpoint: Endpoint, asked: TaskRequest | ChatRequest
     ) -> transport.HttpRequest | None:
         """The provider's first request, once the Hub has said which provider it is (no lookup
         is made here); None before that."""
-        mappings = hub.kept_mappings(endpoint)
-        if mappings is None:
-            return None
-        try:
-            mapping = choose_mapping(endpoint, mappings)
-        except errors.ModelNotFoundError:
+        mapping = None if isinstance(asked, ChatRequest) else kept_mapping(endpoint)
+        if mapping is None:
             return None
         if mapping.provider == HF_INFERENCE:
-            return TASK_API.request_for(hf_inference(endpoint, mapping), inputs, parameters)
-        return build_request(endpoint, mapping, inputs, parameters)
+            return TASK_API.request(hf_inference(endpoint, mapping), asked)
+        return build_request(endpoint, mapping, asked.inputs, asked.parameters)
 
-    def provider(self, endpoint: Endpoint) -> str | None:
-        """The provider that paints for this endpoint, once known."""
-        if endpoint.provider != AUTO_PROVIDER:
-            return endpoint.provider
-        mappings = hub.kept_mappings(endpoint)
-        try:
-            return choose_mapping(endpoint, mappings).provider if mappings else None
-        except errors.ModelNotFoundError:
-            return None
+    def complete(
+        self, endpoint: Endpoint, asked: TaskRequest, *, progress: Progress | None = None
+    ) -> Any:
+        mapping = choose_mapping(endpoint, hub.provider_mappings(endpoint))
+        if mapping.provider == HF_INFERENCE:
+            return TASK_API.complete(hf_inference(endpoint, mapping), asked, progress=progress)
+        request = build_request(endpoint, mapping, asked.inputs, asked.parameters)
+        answer = transport.post(request, endpoint)
+        return picture(answer, mapping.provider, request, endpoint, progress=progress)
 
-    def setup_problem(self, endpoint: Endpoint, token: str | None) -> str | None:
+    def probe(self, endpoint: Endpoint, *, network: bool = True) -> Probe:
         if endpoint.provider != AUTO_PROVIDER and endpoint.provider not in IGNORED:
-            return (
+            return not_set_up(
                 f"{endpoint.spec.provider_setting} is {endpoint.provider!r}, which is not an "
                 f"Inference Provider for text to image. Set it to auto (the provider the Hub maps "
                 f"the model to) or to one of: {', '.join(IGNORED)}."
             )
-        return router_setup_problem(endpoint, token)
-
-    def ignored_options(self, endpoint: Endpoint) -> str | None:
-        """Which options the provider ignores; with auto, once the Hub has said which it is
-        (no request is made here: this runs as the page loads)."""
-        if endpoint.provider != AUTO_PROVIDER:
-            return ignored_options(endpoint.provider, endpoint.model)
-        mappings = hub.kept_mappings(endpoint)
-        if mappings is None:
-            return (
-                f"The provider is the one the Hub maps {endpoint.model} to; which options it "
-                "ignores shows here once it has made a picture."
-            )
-        try:
-            provider = choose_mapping(endpoint, mappings).provider
-        except errors.ModelNotFoundError:
-            return None
-        return f"Served by {provider}. " + ignored_options(provider, endpoint.model)
+        if problem := router_setup_problem(endpoint):
+            return not_set_up(problem)
+        return CONFIGURED

@@ -1,20 +1,23 @@
-"""The registry: protocol name -> backend, and the helpers every caller uses (see the package's
-docstring for the map of protocols)."""
+"""The registry: protocol name -> backend, which backend a setting selects, and the helpers every
+caller uses (see the package's docstring for the map of protocols).
+
+The order of `BACKENDS` is the order in which settings win: when two settings point one task at
+servers of different kinds (a chat base URL and the course's URL), the earlier line's wins.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from studio.backends.base import Backend, ChatRequest, Progress
+from studio.backends.base import Backend, Capabilities, ChatRequest, Progress, TaskRequest
 from studio.backends.local import LocalBackend
 from studio.backends.openai_chat import OpenAIChatBackend
 from studio.backends.providers import ProvidersBackend
 from studio.backends.task_api import TaskApiBackend
 from studio.backends.tgi import TgiBackend
 from studio.backends.transport import Cancel, Cancelled, HttpRequest
-from studio.config import Endpoint
+from studio.endpoint import Endpoint
 from studio.errors import ConfigurationError
 from studio.tasks.chat import ChatSettings, Delta, Message
 
@@ -24,22 +27,26 @@ __all__ = [
     "Cancel",
     "Cancelled",
     "ChatRequest",
+    "TaskRequest",
     "backend_for",
-    "chat_http_request",
+    "capabilities",
     "chat_request",
     "get_completion",
+    "in_process",
+    "on_router",
     "register",
-    "request_for",
+    "request",
+    "server_settings",
     "setup_problem",
     "stream_chat",
 ]
 
 BACKENDS: dict[str, Backend] = {
-    backend.protocol: backend
+    backend.caps.protocol: backend
     for backend in (
-        TaskApiBackend(),
         OpenAIChatBackend(),
         TgiBackend(),
+        TaskApiBackend(),
         ProvidersBackend(),
         LocalBackend(),
     )
@@ -47,9 +54,9 @@ BACKENDS: dict[str, Backend] = {
 
 
 def register(backend: Backend) -> Backend | None:
-    """Serve `backend.protocol` with `backend`; answer the one it replaces (None if new)."""
-    previous = BACKENDS.get(backend.protocol)
-    BACKENDS[backend.protocol] = backend
+    """Serve `backend.caps.protocol` with `backend`; answer the one it replaces (None if new)."""
+    previous = BACKENDS.get(backend.caps.protocol)
+    BACKENDS[backend.caps.protocol] = backend
     return previous
 
 
@@ -60,6 +67,44 @@ def backend_for(endpoint: Endpoint) -> Backend:
             f"No backend speaks {endpoint.protocol!r}; the studio knows {', '.join(BACKENDS)}."
         )
     return backend
+
+
+def capabilities(endpoint: Endpoint) -> Capabilities:
+    """What the endpoint's backend can do and says (see `base.Capabilities`)."""
+    return backend_for(endpoint).caps
+
+
+# --- which backend a setting selects (asked by the configuration) -----------------------------
+
+
+def server_settings(task: str) -> list[tuple[str, Backend]]:
+    """The settings that point `task` at a server of one's own, each with the backend that
+    speaks to it, in the order they win."""
+    return [(b.caps.servers[task], b) for b in BACKENDS.values() if task in b.caps.servers]
+
+
+def in_process(task: str) -> Backend:
+    """The backend that runs `task` in this process (STUDIO_LOCAL, --local)."""
+    for backend in BACKENDS.values():
+        if backend.caps.in_process and task in backend.caps.tasks:
+            return backend
+    raise ConfigurationError(f"The studio cannot run {task} on this computer.")
+
+
+def on_router(task: str, provider: str) -> Backend:
+    """The backend that asks the router for `task` through `provider` ("" for the router's own
+    choice): the one whose route names that provider, else one that takes any it is given."""
+    serving = [b for b in BACKENDS.values() if b.caps.router and task in b.caps.tasks]
+    named = [b for b in serving if b.caps.router.provider == provider]
+    anyone = [b for b in serving if b.caps.router.provider is None and provider]
+    for backend in named + anyone:
+        return backend
+    raise ConfigurationError(
+        f"No backend asks the Hugging Face router for {task} through {provider or 'its chat API'}."
+    )
+
+
+# --- what every caller uses ---------------------------------------------------------------------
 
 
 def get_completion(
@@ -74,41 +119,22 @@ def get_completion(
 
     `progress` hears about slow steps a person should know of (a local model loading).
     """
-    return backend_for(endpoint).complete(
-        endpoint, inputs, parameters, content_type=content_type, progress=progress
-    )
+    asked = TaskRequest(inputs, parameters, content_type)
+    return backend_for(endpoint).complete(endpoint, asked, progress=progress)
 
 
-def request_for(
-    endpoint: Endpoint,
-    inputs: Any,
-    parameters: dict | None = None,
-    *,
-    content_type: str | None = None,
-) -> HttpRequest | None:
-    """The HTTP request `get_completion` sends for these inputs, built by the same code and not
-    sent (None for a model in this process): what "Show the code" shows."""
-    return backend_for(endpoint).request_for(
-        endpoint, inputs, parameters, content_type=content_type
-    )
-
-
-def chat_http_request(endpoint: Endpoint, request: ChatRequest) -> HttpRequest | None:
-    """The HTTP request `stream_chat` sends for `request` (None for a model in this process)."""
-    return backend_for(endpoint).chat_http_request(endpoint, request)
+def request(endpoint: Endpoint, asked: TaskRequest | ChatRequest) -> HttpRequest | None:
+    """The HTTP request `get_completion` (for a TaskRequest) or `stream_chat` (for a
+    ChatRequest) sends, built by the same code and not sent (None for a model in this process):
+    what "Show the code" shows."""
+    return backend_for(endpoint).request(endpoint, asked)
 
 
 def chat_request(
-    endpoint: Endpoint,
-    messages: Sequence[Message],
-    settings: ChatSettings,
-    *,
-    template: str | None = None,
+    endpoint: Endpoint, messages: Sequence[Message], settings: ChatSettings
 ) -> ChatRequest:
-    """The request for the endpoint's protocol. `template` (default: the endpoint's) formats
-    the prompt for servers that continue raw text."""
-    if template is not None:
-        endpoint = dataclasses.replace(endpoint, template=template)
+    """The request for the endpoint's protocol (`endpoint.template` formats the prompt for
+    servers that continue raw text)."""
     return backend_for(endpoint).chat_request(endpoint, messages, settings)
 
 
@@ -152,6 +178,7 @@ def within(deltas: Iterator[Delta], max_tokens: int) -> Iterator[Delta]:
             close()
 
 
-def setup_problem(endpoint: Endpoint, token: str | None) -> str | None:
+def setup_problem(endpoint: Endpoint) -> str | None:
     """Why this endpoint cannot work yet, in words that say what to set; None when it can."""
-    return backend_for(endpoint).setup_problem(endpoint, token)
+    probe = backend_for(endpoint).probe(endpoint, network=False)
+    return None if probe.ok else probe.advice

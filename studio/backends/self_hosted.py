@@ -19,12 +19,11 @@ import threading
 
 from studio.backends import transport
 from studio.backends.base import ChatRequest
+from studio.backends.chat_shapes import FREQUENCY_PENALTY, REPETITION_PENALTY, as_frequency_penalty
 from studio.backends.model_list import served_models
-from studio.config import Endpoint
+from studio.endpoint import Endpoint
 from studio.errors import BackendError, ConfigurationError, ServerError, ValidationError
 
-REPETITION_PENALTY = "repetition_penalty"  # vLLM, TGI, llama.cpp's server
-FREQUENCY_PENALTY = "frequency_penalty"  # transformers serve: a repetition penalty of 1 + value
 RETRY = dataclasses.replace(transport.DEFAULT_RETRY, server_error_retries=1)
 MODELS_SHOWN = 5  # names of listed models in a message; the rest are counted
 # How servers say a field is not theirs: transformers serve ("Unexpected fields in the request"),
@@ -78,27 +77,6 @@ def refuses_repetition_penalty(error: BackendError) -> bool:
         and REPETITION_PENALTY in text
         and any(word in text for word in REFUSALS)
     )
-
-
-def as_frequency_penalty(penalty: float) -> float:
-    """transformers serve's reading: repetition penalty = 1 + frequency_penalty."""
-    return round(penalty - 1.0, 6)
-
-
-def penalty_note(penalty: float, form: str | None) -> str:
-    """What the person is told about a repetition penalty other than 1, sent as `form`."""
-    if form == REPETITION_PENALTY:
-        return (
-            f"Repetition penalty {penalty:g} is not part of the OpenAI API; sent as "
-            "repetition_penalty, which vLLM and TGI accept."
-        )
-    if form == FREQUENCY_PENALTY:
-        return (
-            f"Repetition penalty {penalty:g} was sent as frequency_penalty "
-            f"{as_frequency_penalty(penalty):g}: this server refuses repetition_penalty and "
-            "reads frequency_penalty as a repetition penalty of 1 + value (transformers serve)."
-        )
-    return f"Repetition penalty {penalty:g} was not sent: this server's API has no such setting."
 
 
 def retry_note(endpoint: Endpoint, penalty: float, form: str | None, status: int | None) -> str:

@@ -15,9 +15,21 @@ import base64
 from typing import Any
 
 from studio.backends import transport
-from studio.backends.base import Backend, Probe, Progress
-from studio.catalog import INSTALL_LOCAL
-from studio.config import Endpoint
+from studio.backends.base import (
+    CONFIGURED,
+    Backend,
+    Capabilities,
+    ChatRequest,
+    Probe,
+    Progress,
+    Route,
+    TaskRequest,
+    not_set_up,
+    router_setup_problem,
+    via,
+)
+from studio.catalog import HF_INFERENCE, TASKS
+from studio.endpoint import Endpoint
 
 # The inference toolkit matches Accept exactly: one type per task, as huggingface_hub sends.
 IMAGE_ACCEPT = "image/png"
@@ -54,41 +66,40 @@ def shape_parameters(endpoint: Endpoint, parameters: dict | None) -> dict | None
     return {"generate_parameters": dict(parameters)}
 
 
+TASK_API_TASKS = frozenset({"summarize", "ner", "caption", "image"})
+
+
 class TaskApiBackend(Backend):
-    protocol = "task"
-    tasks = frozenset({"summarize", "ner", "caption", "image"})
-    speaks = "the task API"
+    caps = Capabilities(
+        protocol="task",
+        tasks=TASK_API_TASKS,
+        describe=via("the task API"),
+        # The course's settings: a server for the task, at its full URL.
+        servers={task: TASKS[task].url_setting for task in TASK_API_TASKS},
+        router=Route("/hf-inference/models/{model}", provider=HF_INFERENCE),
+    )
+
+    def request(
+        self, endpoint: Endpoint, asked: TaskRequest | ChatRequest
+    ) -> transport.HttpRequest | None:
+        if isinstance(asked, ChatRequest):
+            return None
+        return build_request(
+            endpoint, asked.inputs, asked.parameters, content_type=asked.content_type
+        )
 
     def complete(
-        self,
-        endpoint: Endpoint,
-        inputs: Any,
-        parameters: dict | None = None,
-        *,
-        content_type: str | None = None,
-        progress: Progress | None = None,
+        self, endpoint: Endpoint, asked: TaskRequest, *, progress: Progress | None = None
     ) -> Any:
-        request = self.request_for(endpoint, inputs, parameters, content_type=content_type)
-        return transport.post(request, endpoint)
+        return transport.post(self.request(endpoint, asked), endpoint)
 
-    def request_for(
-        self,
-        endpoint: Endpoint,
-        inputs: Any,
-        parameters: dict | None = None,
-        *,
-        content_type: str | None = None,
-    ) -> transport.HttpRequest:
-        return build_request(endpoint, inputs, parameters, content_type=content_type)
-
-    def setup_problem(self, endpoint: Endpoint, token: str | None) -> str | None:
-        return router_setup_problem(endpoint, token)
-
-    def probe(self, endpoint: Endpoint, token: str | None) -> Probe:
-        if problem := self.setup_problem(endpoint, token):
-            return Probe(False, "not set up", problem)
+    def probe(self, endpoint: Endpoint, *, network: bool = True) -> Probe:
+        if problem := router_setup_problem(endpoint):
+            return not_set_up(problem)
+        if not network:
+            return CONFIGURED
         if endpoint.on_router:
-            return hub_probe(endpoint, provider="hf-inference")
+            return hub_probe(endpoint, provider=HF_INFERENCE)
         return reachable(endpoint, endpoint.url)
 
 
@@ -133,16 +144,3 @@ def reachable(endpoint: Endpoint, url: str) -> Probe:
     if looked.status >= 500:
         return Probe(False, f"failing ({looked.status})", f"{endpoint.host} is failing.")
     return Probe(True, "answers", "")
-
-
-def router_setup_problem(endpoint: Endpoint, token: str | None) -> str | None:
-    """The router needs a token; a server of one's own may not."""
-    if not endpoint.on_router or token:
-        return None
-    return (
-        f"No model server is configured for {endpoint.spec.title}. Set HF_TOKEN in a .env file "
-        f"(a token from https://huggingface.co/settings/tokens with permission to call "
-        f"Inference Providers) to use the Hugging Face router, set "
-        f"{endpoint.spec.own_server_setting} to the URL of your own server, or run it on this "
-        f"computer: install the local extra ({INSTALL_LOCAL}) and start the studio again."
-    )

@@ -12,10 +12,20 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from studio.backends import transport
-from studio.backends.base import Backend, ChatRequest, Probe, Progress
-from studio.backends.openai_chat import CUT_SHORT
+from studio.backends.base import (
+    CONFIGURED,
+    Backend,
+    Capabilities,
+    ChatRequest,
+    Probe,
+    Progress,
+    TaskRequest,
+    not_set_up,
+)
+from studio.backends.chat_shapes import CUT_SHORT
 from studio.backends.transport import Cancel
-from studio.config import Endpoint
+from studio.catalog import TASKS
+from studio.endpoint import Endpoint
 from studio.errors import BadResponseError, IncompleteStreamError
 from studio.tasks.chat import ChatSettings, Delta, Message
 from studio.tasks.continue_reply import continues_reply
@@ -131,42 +141,37 @@ def _partial_stop_length(text: str, stops: Sequence[str]) -> int:
     return longest
 
 
+def describe(endpoint: Endpoint) -> str:
+    model = f"Model `{endpoint.model}`" if endpoint.model else "The server's own model"
+    return (
+        f"{model} via TGI's `/generate_stream`, prompt format `{endpoint.template}`, at "
+        f"{endpoint.host}."
+    )
+
+
+def template_problem(endpoint: Endpoint) -> str | None:
+    if endpoint.template in TEMPLATES:
+        return None
+    return (
+        f"STUDIO_CHAT_TEMPLATE={endpoint.template} is not a prompt format the studio knows; "
+        f"set it to one of {', '.join(TEMPLATES)} (the format the model was trained on)."
+    )
+
+
 class TgiBackend(Backend):
-    protocol = "tgi"
-    tasks = frozenset({"chat"})
+    caps = Capabilities(
+        protocol="tgi",
+        tasks=frozenset({"chat"}),
+        describe=describe,
+        servers={"chat": TASKS["chat"].url_setting},  # the course's Falcon endpoint
+    )
 
-    def describe(self, endpoint: Endpoint) -> str:
-        model = f"Model `{endpoint.model}`" if endpoint.model else "The server's own model"
-        return (
-            f"{model} via TGI's `/generate_stream`, prompt format `{endpoint.template}`, at "
-            f"{endpoint.host}."
-        )
-
-    def probe(self, endpoint: Endpoint, token: str | None) -> Probe:
-        if problem := self.setup_problem(endpoint, token):
-            return Probe(False, "not set up", problem)
-        base = endpoint.url.rstrip("/")
-        health = transport.look(base + "/health", endpoint)
-        if health.status != 200:
-            why = health.failure or f"/health answered {health.status}"
-            return Probe(
-                False,
-                "down" if health.status is None else "not ready",
-                f"{endpoint.host}: {why}. Check that TGI is running and HF_API_FALCOM_BASE.",
-            )
-        try:
-            model = transport.look(base + "/info", endpoint).json().get("model_id")
-        except (ValueError, AttributeError):
-            model = None
-        return Probe(True, f"ready: {model}" if model else "ready")
-
-    def setup_problem(self, endpoint: Endpoint, token: str | None) -> str | None:
-        if endpoint.template in TEMPLATES:
-            return None
-        return (
-            f"STUDIO_CHAT_TEMPLATE={endpoint.template} is not a prompt format the studio knows; "
-            f"set it to one of {', '.join(TEMPLATES)} (the format the model was trained on)."
-        )
+    def request(
+        self, endpoint: Endpoint, asked: TaskRequest | ChatRequest
+    ) -> transport.HttpRequest | None:
+        if isinstance(asked, ChatRequest):
+            return transport.at_path(endpoint, asked.path, asked.body)
+        return None
 
     def chat_request(
         self,
@@ -187,9 +192,6 @@ class TgiBackend(Backend):
             continues_exactly=continues_reply(messages),  # the prompt ends inside the reply
         )
 
-    def chat_http_request(self, endpoint: Endpoint, request: ChatRequest) -> transport.HttpRequest:
-        return transport.at_path(endpoint, request.path, request.body)
-
     def stream_chat(
         self,
         endpoint: Endpoint,
@@ -199,7 +201,7 @@ class TgiBackend(Backend):
         progress: Progress | None = None,
     ) -> Iterator[Delta]:
         events = transport.stream(
-            self.chat_http_request(endpoint, request), endpoint, cancel=cancel
+            transport.at_path(endpoint, request.path, request.body), endpoint, cancel=cancel
         )
         try:
             # Going on with a reply, its next token's space belongs between the words.
@@ -209,3 +211,23 @@ class TgiBackend(Backend):
         except IncompleteStreamError:
             if not cancel.is_set():  # Stop cut it, on purpose
                 raise
+
+    def probe(self, endpoint: Endpoint, *, network: bool = True) -> Probe:
+        if problem := template_problem(endpoint):
+            return not_set_up(problem)
+        if not network:
+            return CONFIGURED
+        base = endpoint.url.rstrip("/")
+        health = transport.look(base + "/health", endpoint)
+        if health.status != 200:
+            why = health.failure or f"/health answered {health.status}"
+            return Probe(
+                False,
+                "down" if health.status is None else "not ready",
+                f"{endpoint.host}: {why}. Check that TGI is running and {endpoint.url_setting}.",
+            )
+        try:
+            model = transport.look(base + "/info", endpoint).json().get("model_id")
+        except (ValueError, AttributeError):
+            model = None
+        return Probe(True, f"ready: {model}" if model else "ready")

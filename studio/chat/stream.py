@@ -23,7 +23,7 @@ from studio.backends import registry as backends
 from studio.backends.registry import Cancel, ChatRequest
 from studio.chat.pacing import UPDATE_INTERVAL, ReplyBuffer, Update
 from studio.classroom.usage import Caller, metered
-from studio.config import Endpoint
+from studio.endpoint import Endpoint
 from studio.services import with_model
 from studio.tasks.chat import Delta
 

@@ -6,8 +6,9 @@ No token and no network once a model is on disk. The answers have the task API's
 request without it raises ConfigurationError naming that command.
 
 Models load on first use, once per process per (task, model, device); concurrent first requests
-wait for one load. A model is a hub id (from the local cache; HF_HUB_OFFLINE is honoured) or a
-folder. Suggested models, small enough for a CPU (the configuration holds the defaults):
+wait for one load. A model is a hub id (downloaded on first use, or with `offline` from the
+local cache only: the configuration reads HF_HUB_OFFLINE) or a folder. Suggested models, small
+enough for a CPU (the configuration holds the defaults):
 
     summarize  sshleifer/distilbart-cnn-12-6          STUDIO_SUMMARY_MODEL
     ner        dslim/bert-base-NER                    STUDIO_NER_MODEL
@@ -16,6 +17,7 @@ folder. Suggested models, small enough for a CPU (the configuration holds the de
     chat       Qwen/Qwen2.5-0.5B-Instruct             STUDIO_CHAT_MODEL     (needs a chat template)
 
 device: "auto" (cuda, else mps, else cpu), "cpu", "cuda", "cuda:N" or "mps" (STUDIO_DEVICE).
+offline: nothing is downloaded; models come from the cache or folders only (HF_HUB_OFFLINE).
 progress: an optional callable given short messages while a model downloads (bytes and
 percent: studio.local.download), loads, or makes an image.
 """
@@ -34,7 +36,6 @@ from studio.local.models import (
     extra_installed,
     loading_errors,
     model_source,
-    offline,
     require_extra,
     resolve_device,
     running_errors,
@@ -54,6 +55,7 @@ def complete(
     parameters: Mapping[str, Any] | None = None,
     *,
     device: str = "auto",
+    offline: bool = False,
     progress: Progress | None = None,
 ) -> Any:
     """Run one task-API request in this process; answer in the task API's shape.
@@ -71,7 +73,7 @@ def complete(
         raise ConfigurationError(
             f"Unknown local task {task!r}; expected one of {', '.join(TASKS)}."
         )
-    loaded = _load(task, model, device, progress)
+    loaded = _load(task, model, device, offline, progress)
     module = _task_module(task)
     with running_errors(task):
         if task == "image":
@@ -85,6 +87,7 @@ def stream_chat(
     cancel: threading.Event,
     *,
     device: str = "auto",
+    offline: bool = False,
     progress: Progress | None = None,
 ) -> Iterator[dict]:
     """Answer an OpenAI chat-completions request as the stream chunks a server would send.
@@ -95,7 +98,7 @@ def stream_chat(
     first iteration, so errors (ConfigurationError, ModelNotFoundError, BackendError) arrive
     from next(), like a server's.
     """
-    loaded = _load("chat", model, device, progress)
+    loaded = _load("chat", model, device, offline, progress)
     from studio.local import chat
 
     yield from chat.stream(loaded, body, cancel)
@@ -135,16 +138,16 @@ def _task_module(task: str) -> Any:
     return module
 
 
-def _load(task: str, model: str, device: str, progress: Progress | None) -> Any:
+def _load(task: str, model: str, device: str, offline: bool, progress: Progress | None) -> Any:
     require_extra(task)
     resolved = resolve_device(device)
     source = model_source(task, model)
     module = _task_module(task)
 
     def load() -> Any:
-        with loading_errors(task, model):
-            if not os.path.isdir(source) and not offline():
+        with loading_errors(task, model, offline=offline):
+            if not os.path.isdir(source) and not offline:
                 download.fetch(source, progress)  # the first use: the files, with progress
-            return module.load(model, source, resolved)
+            return module.load(model, source, resolved, offline=offline)
 
     return CACHE.get((task, source, resolved), load, progress)

@@ -17,7 +17,7 @@ from transformers import BlipForConditionalGeneration, BlipProcessor
 
 from studio.errors import InputError
 from studio.local.cache import LoadedModel
-from studio.local.models import load_config, model_dtype, offline, wrong_task
+from studio.local.models import load_config, model_dtype, wrong_task
 from studio.local.options import generation_options
 
 
@@ -27,13 +27,15 @@ class Captioner:
     model: Any
 
 
-def load(model: str, source: str, device: str) -> Captioner:
-    config = load_config("caption", model, source, suffixes=("ForConditionalGeneration",))
+def load(model: str, source: str, device: str, *, offline: bool = False) -> Captioner:
+    config = load_config(
+        "caption", model, source, suffixes=("ForConditionalGeneration",), offline=offline
+    )
     if config.model_type != "blip":
         raise wrong_task("caption", model, f"the {config.model_type} architecture, not BLIP")
-    processor = BlipProcessor.from_pretrained(source, local_files_only=offline())
+    processor = BlipProcessor.from_pretrained(source, local_files_only=offline)
     network = BlipForConditionalGeneration.from_pretrained(
-        source, config=config, dtype=model_dtype(device), local_files_only=offline()
+        source, config=config, dtype=model_dtype(device), local_files_only=offline
     )
     return Captioner(processor, network.to(device).eval())
 

@@ -14,6 +14,7 @@ n and tools are not mapped.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import uuid
@@ -40,7 +41,6 @@ from studio.local.models import (
     is_out_of_memory,
     load_config,
     model_dtype,
-    offline,
     out_of_memory,
 )
 from studio.local.options import optional
@@ -55,18 +55,23 @@ class ChatModel:
     model: Any
 
 
-def load(model: str, source: str, device: str) -> ChatModel:
+def load(model: str, source: str, device: str, *, offline: bool = False) -> ChatModel:
     config = load_config(
-        "chat", model, source, suffixes=CHAT_SUFFIXES, auto_class=AutoModelForCausalLM
+        "chat",
+        model,
+        source,
+        suffixes=CHAT_SUFFIXES,
+        auto_class=AutoModelForCausalLM,
+        offline=offline,
     )
-    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=offline())
+    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=offline)
     if not getattr(tokenizer, "chat_template", None):
         raise BackendError(
             f"{model} has no chat template, so it is a base model rather than a chat model. "
             f"Set {SETTINGS['chat']} to an instruct model such as {EXAMPLE_MODELS['chat']}."
         )
     network = AutoModelForCausalLM.from_pretrained(
-        source, config=config, dtype=model_dtype(device), local_files_only=offline()
+        source, config=config, dtype=model_dtype(device), local_files_only=offline
     )
     return ChatModel(tokenizer, network.to(device).eval())
 
@@ -210,22 +215,10 @@ def stream(
     halt = threading.Event()
     streamer = TextIteratorStreamer(chat.tokenizer, skip_prompt=True, skip_special_tokens=True)
     outcome: dict[str, Any] = {}
-
-    def generate() -> None:
-        try:
-            if seed is not None:
-                torch.manual_seed(seed)
-            with torch.inference_mode():
-                outcome["output"] = chat.model.generate(
-                    **prompt,
-                    **options,
-                    streamer=streamer,
-                    stopping_criteria=StoppingCriteriaList([StopWhenSet(cancel, halt)]),
-                )
-        except BaseException as exc:  # handed to the reader, which raises it
-            outcome["error"] = exc
-        finally:
-            streamer.end()  # a second end() after generate's own is harmless
+    criteria = StoppingCriteriaList([StopWhenSet(cancel, halt)])
+    generate = functools.partial(
+        _generate, chat, prompt, options, seed, streamer, criteria, outcome
+    )
 
     chunk_id = f"chatcmpl-local-{uuid.uuid4().hex[:24]}"
     worker = threading.Thread(target=generate, name="studio-local-chat", daemon=True)
@@ -267,3 +260,19 @@ def finish_reason(
     eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
     ended = len(new_tokens) > 0 and int(new_tokens[-1]) in eos_ids
     return "length" if len(new_tokens) >= options["max_new_tokens"] and not ended else "stop"
+
+
+def _generate(chat, prompt, options, seed, streamer, criteria, outcome: dict[str, Any]) -> None:
+    """The model's generation, in a thread of its own: its pieces go to `streamer`, its output
+    or its failure to `outcome`, which the reader raises."""
+    try:
+        if seed is not None:
+            torch.manual_seed(seed)
+        with torch.inference_mode():
+            outcome["output"] = chat.model.generate(
+                **prompt, **options, streamer=streamer, stopping_criteria=criteria
+            )
+    except BaseException as exc:  # handed to the reader, which raises it
+        outcome["error"] = exc
+    finally:
+        streamer.end()  # a second end() after generate's own is harmless

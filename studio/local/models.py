@@ -11,7 +11,6 @@ import contextlib
 import importlib
 import importlib.util
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -110,11 +109,6 @@ def model_dtype(device: str, *, half_on_gpu: bool = False) -> Any:
     return torch.float16 if half_on_gpu else "auto"
 
 
-def offline() -> bool:
-    """HF_HUB_OFFLINE, read on every load so a change takes effect without a restart."""
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
-
-
 def model_source(task: str, model: str) -> str:
     """Check a model string before any library sees it; answer what to pass to from_pretrained.
 
@@ -194,7 +188,13 @@ def wrong_task(task: str, model: str, what_it_is: str) -> BackendError:
 
 
 def load_config(
-    task: str, model: str, source: str, *, suffixes: tuple[str, ...], auto_class: Any = None
+    task: str,
+    model: str,
+    source: str,
+    *,
+    suffixes: tuple[str, ...],
+    auto_class: Any = None,
+    offline: bool = False,
 ) -> Any:
     """Read the model's config and refuse a model made for another task.
 
@@ -204,7 +204,7 @@ def load_config(
     """
     from transformers import AutoConfig
 
-    config = AutoConfig.from_pretrained(source, local_files_only=offline())
+    config = AutoConfig.from_pretrained(source, local_files_only=offline)
     names = getattr(config, "architectures", None) or []
     declared_elsewhere = bool(names) and not any(name.endswith(suffixes) for name in names)
     # _model_mapping is how every Auto class decides; a config it lacks would raise later.
@@ -216,8 +216,9 @@ def load_config(
 
 
 @contextlib.contextmanager
-def loading_errors(task: str, model: str) -> Iterator[None]:
-    """Turn what from_pretrained raises into ModelNotFoundError / BackendError."""
+def loading_errors(task: str, model: str, *, offline: bool = False) -> Iterator[None]:
+    """Turn what from_pretrained raises into ModelNotFoundError / BackendError. `offline`:
+    whether downloads were off (HF_HUB_OFFLINE), which is then what the message says."""
     setting = SETTINGS[task]
     try:
         yield
@@ -242,7 +243,7 @@ def loading_errors(task: str, model: str) -> Iterator[None]:
         if isinstance(exc, OSError):
             reason = (
                 "HF_HUB_OFFLINE is set, so nothing is downloaded"
-                if offline()
+                if offline
                 else "it could not be downloaded"
             )
             raise ModelNotFoundError(

@@ -12,25 +12,26 @@ from transformers import AutoModelForTokenClassification, AutoTokenizer, pipelin
 
 from studio.errors import BackendError, InputError
 from studio.local.cache import LoadedModel
-from studio.local.models import load_config, model_dtype, offline
+from studio.local.models import load_config, model_dtype
 
 AGGREGATIONS = ("none", "simple", "first", "average", "max")
 
 
-def load(model: str, source: str, device: str) -> Any:
+def load(model: str, source: str, device: str, *, offline: bool = False) -> Any:
     config = load_config(
         "ner",
         model,
         source,
         suffixes=("ForTokenClassification",),
         auto_class=AutoModelForTokenClassification,
+        offline=offline,
     )
-    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=offline())
+    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=offline)
     if not getattr(tokenizer, "is_fast", False):
         # Offsets into the text (start/end) need a fast tokenizer.
         raise BackendError(f"{model} has no fast tokenizer, so entity offsets cannot be given.")
     network = AutoModelForTokenClassification.from_pretrained(
-        source, config=config, dtype=model_dtype(device), local_files_only=offline()
+        source, config=config, dtype=model_dtype(device), local_files_only=offline
     )
     return pipeline(
         "token-classification",

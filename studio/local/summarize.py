@@ -13,7 +13,7 @@ from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
 from studio.errors import InputError
 from studio.local.cache import LoadedModel
-from studio.local.models import load_config, model_dtype, offline
+from studio.local.models import load_config, model_dtype
 from studio.local.options import generation_options
 
 
@@ -24,17 +24,18 @@ class Summarizer:
     max_input_tokens: int
 
 
-def load(model: str, source: str, device: str) -> Summarizer:
+def load(model: str, source: str, device: str, *, offline: bool = False) -> Summarizer:
     config = load_config(
         "summarize",
         model,
         source,
         suffixes=("ForConditionalGeneration",),
         auto_class=AutoModelForSeq2SeqLM,
+        offline=offline,
     )
-    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=offline())
+    tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=offline)
     network = AutoModelForSeq2SeqLM.from_pretrained(
-        source, config=config, dtype=model_dtype(device), local_files_only=offline()
+        source, config=config, dtype=model_dtype(device), local_files_only=offline
     )
     return Summarizer(tokenizer, network.to(device).eval(), input_limit(tokenizer, config))
 

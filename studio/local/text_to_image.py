@@ -24,16 +24,16 @@ from diffusers import AutoPipelineForText2Image
 
 from studio.errors import InputError
 from studio.local.cache import LoadedModel
-from studio.local.models import model_dtype, offline
+from studio.local.models import model_dtype
 from studio.local.options import convert, multiple_of, optional
 
 SIZE_STEP = 8
 TURBO_STEPS = 1
 
 
-def load(model: str, source: str, device: str) -> Any:
+def load(model: str, source: str, device: str, *, offline: bool = False) -> Any:
     pipeline = AutoPipelineForText2Image.from_pretrained(
-        source, dtype=model_dtype(device, half_on_gpu=True), local_files_only=offline()
+        source, dtype=model_dtype(device, half_on_gpu=True), local_files_only=offline
     )
     pipeline.set_progress_bar_config(disable=True)
     return pipeline.to(device)

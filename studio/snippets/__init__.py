@@ -1,9 +1,9 @@
 """The code behind every answer: the request a tab made, as code a person can copy and run.
 
-Each snippet is written from the request the backend builds to send (`registry.request_for`,
-`registry.chat_http_request`), built again for an endpoint whose token is a placeholder, so the
-token cannot be in it: where it goes stands `$HF_TOKEN` or os.environ["HF_TOKEN"]. Nothing is
-sent here.
+Each snippet is written from the request the backend builds to send (`registry.request`),
+built again for an endpoint whose token is a placeholder, so the token cannot be in it: where it
+goes stands `$HF_TOKEN` or os.environ["HF_TOKEN"]. Nothing is sent here. Which library writes
+it is the backend's to say (`Capabilities.code`): huggingface_hub, openai or transformers.
 
     for_calls(title, calls, gradio)      a task answer: Summarize, Entities, Caption, Imagine
     for_chat(endpoint, request, gradio)  a chat reply, streamed
@@ -13,23 +13,25 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from studio.backends import registry as backends
-from studio.backends.base import ChatRequest
-from studio.config import Endpoint
+from studio.backends.base import ChatRequest, TaskRequest
+from studio.backends.transport import HttpRequest
+from studio.catalog import TASKS
+from studio.endpoint import Endpoint
 from studio.secrets import redact
 from studio.snippets import libraries
 from studio.snippets.chat_code import chat_curl_line, chat_requests_snippet
 from studio.snippets.http_code import PHOTO, PICTURE, TOKEN_MARK, curl_line, requests_snippet
 from studio.tasks.reproduce import Call, Expr, card, py
 
-LOCAL_NOTE = "# The model runs inside the studio, so there is no HTTP request: {what}.\n"
-TASK_WORDS = {"caption": "the caption", "image": "the picture"}
-NO_REQUEST = "# The request is shown once the Hub has said which provider serves the model.\n"
-NO_HTTP = "# This backend makes no HTTP request that the studio can show.\n"
+HERE = (
+    "# The model runs inside the studio, so there is no HTTP request: this is the code that "
+    "runs it on your computer.\n"
+)
 
 
 @dataclass(frozen=True)
@@ -92,33 +94,54 @@ def gradio_snippet(call: GradioCall) -> str:
 
 
 def _call_code(call: Call) -> tuple[str, str, str, str]:
-    """(requests, library, library name, curl) for one call."""
+    """(requests, library, library name, curl) for one call, in its backend's library."""
+    code = backends.capabilities(call.endpoint).code
+    if code not in CALL_CODE:
+        raise ValueError(
+            f"The studio writes no code with {code!r}; it knows {', '.join(CALL_CODE)}."
+        )
+    return CALL_CODE[code](call)
+
+
+def _here_code(call: Call) -> tuple[str, str, str, str]:
+    """A model in this process: no request, and the code that runs it on your computer."""
+    code = libraries.local_snippet(call.endpoint, call.inputs, call.parameters)
+    return HERE, code, "transformers", HERE
+
+
+def _sent_code(call: Call) -> tuple[HttpRequest | None, str, str]:
+    """The request the backend sends for the call, and the requests and curl code of it."""
     endpoint = call.endpoint
-    image = endpoint.task == "image"
-    provider = _provider([call])
-    if endpoint.protocol == "local":
-        code = libraries.local_snippet(endpoint, call.inputs, call.parameters)
-        note = LOCAL_NOTE.format(what="this is the code that runs it on your computer")
-        return note, code, "transformers", note
-    request = backends.request_for(
-        shown(endpoint), call.inputs, call.parameters, content_type=call.content_type
-    )
+    asked = TaskRequest(call.inputs, call.parameters, call.content_type)
+    request = backends.request(shown(endpoint), asked)
     if request is None:
-        code = curl = NO_REQUEST if endpoint.protocol == "providers" else NO_HTTP
-    else:
-        code = requests_snippet(request, timeout=endpoint.timeout, answer_is_image=image)
-        curl = curl_line(request, answer_is_image=image)
-    if endpoint.protocol == "openai" and request is not None:
-        return code, libraries.openai_snippet(endpoint, request.json), "openai", curl
-    library = libraries.hub_snippet(endpoint, call.inputs, call.parameters, provider)
+        unshown = f"# {backends.capabilities(endpoint).unshown}\n"
+        return None, unshown, unshown
+    image = endpoint.task == "image"
+    code = requests_snippet(request, timeout=endpoint.timeout, answer_is_image=image)
+    return request, code, curl_line(request, answer_is_image=image)
+
+
+def _hub_code(call: Call) -> tuple[str, str, str, str]:
+    _, code, curl = _sent_code(call)
+    library = libraries.hub_snippet(call.endpoint, call.inputs, call.parameters, _provider([call]))
     return code, library, "huggingface_hub", curl
+
+
+def _openai_code(call: Call) -> tuple[str, str, str, str]:
+    request, code, curl = _sent_code(call)
+    library = libraries.openai_snippet(call.endpoint, request.json) if request else code
+    return code, library, "openai", curl
+
+
+# The library each backend's task requests are shown with (`Capabilities.code`).
+CALL_CODE = {"huggingface_hub": _hub_code, "openai": _openai_code, "transformers": _here_code}
 
 
 def _provider(calls: Sequence[Call]) -> str | None:
     """The Inference Provider that painted, once the Hub has said (image calls only)."""
     endpoint = calls[-1].endpoint
-    known = getattr(backends.backend_for(endpoint), "provider", None)
-    return known(endpoint) if known else None
+    return backends.capabilities(endpoint).provider_of(endpoint)
 
 
 def for_calls(
@@ -141,7 +164,7 @@ def for_calls(
     cards = []
     for task in chosen:
         of_task = [call for call in calls if call.endpoint.task == task]
-        named = title if len(chosen) == 1 else f"{title}: {TASK_WORDS.get(task, task)}"
+        named = title if len(chosen) == 1 else f"{title}: {TASKS[task].answer}"
         shown_settings = settings if task == "image" or len(chosen) == 1 else ""
         cards.append(
             card(named, of_task, settings=shown_settings, when=when, provider=_provider(of_task))
@@ -161,19 +184,34 @@ def for_calls(
 def for_chat(endpoint: Endpoint, request: ChatRequest, gradio: GradioCall) -> Snippets:
     """The code of a chat reply (streamed): the request `registry.chat_request` built. The card
     comes from `studio.tasks.reproduce.chat_card`, once the reply has ended."""
-    if endpoint.protocol == "local":
-        code = libraries.local_chat_snippet(endpoint, request.body)
-        note = LOCAL_NOTE.format(what="this is the code that runs it on your computer")
-        return _redacted(Snippets("", note, code, "transformers", note, gradio_snippet(gradio)))
-    sent = backends.chat_http_request(shown(endpoint), request)
-    tgi = endpoint.protocol == "tgi"
-    code = chat_requests_snippet(sent, tgi=tgi, timeout=endpoint.timeout)
-    if tgi:
-        library, name = libraries.tgi_snippet(endpoint, request.body), "huggingface_hub"
-    else:
-        library, name = libraries.openai_snippet(endpoint, request.body), "openai"
+    code = backends.capabilities(endpoint).code
+    if code not in CHAT_CODE:
+        raise ValueError(
+            f"The studio writes no chat code with {code!r}; it knows {', '.join(CHAT_CODE)}."
+        )
+    way = CHAT_CODE[code]
+    written = way.library(endpoint, request.body)
+    if not way.sent:
+        return _redacted(Snippets("", HERE, written, code, HERE, gradio_snippet(gradio)))
+    sent = backends.request(shown(endpoint), request)
+    requests = chat_requests_snippet(sent, tgi=way.tgi_stream, timeout=endpoint.timeout)
     curl = chat_curl_line(curl_line(sent))
-    return _redacted(Snippets("", code, library, name, curl, gradio_snippet(gradio)))
+    return _redacted(Snippets("", requests, written, code, curl, gradio_snippet(gradio)))
+
+
+class ChatCode(NamedTuple):
+    library: Callable[[Endpoint, Mapping[str, Any]], str]  # (endpoint, the request's body)
+    sent: bool = True  # a request to show (False: a model in this process)
+    tgi_stream: bool = False  # the requests code reads TGI's stream, not chat completions'
+
+
+# The library each backend's chat is shown with (`Capabilities.code`): huggingface_hub's
+# text_generation reads TGI's stream.
+CHAT_CODE = {
+    "huggingface_hub": ChatCode(libraries.tgi_snippet, tgi_stream=True),
+    "openai": ChatCode(libraries.openai_snippet),
+    "transformers": ChatCode(libraries.local_chat_snippet, sent=False),
+}
 
 
 def _redacted(snippets: Snippets) -> Snippets:

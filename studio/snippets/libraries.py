@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from studio.config import Endpoint
+from studio.endpoint import Endpoint
 from studio.snippets.http_code import DATA_URL_START, PHOTO, PICTURE, _data_url
 from studio.tasks.reproduce import py
 
@@ -65,12 +65,14 @@ def hub_snippet(
     elif task == "caption":
         lines += [f'result = client.image_to_text(\n    "{PHOTO}",\n{model})']
         lines.append("print(result.generated_text)")
-    else:
+    elif task == "image":
         lines += [
             f"picture = client.text_to_image(\n    {py(inputs, 4)},\n"
             f"{model}{_keywords(parameters)})",
             f'picture.save("{PICTURE}")',
         ]
+    else:
+        raise ValueError(f"No huggingface_hub code is written for the task {task!r}.")
     return "\n".join(lines) + "\n"
 
 

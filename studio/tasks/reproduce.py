@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from studio.config import Endpoint
+from studio.endpoint import Endpoint
 
 NO_TOKEN = "none (this server takes none)"
 
@@ -90,20 +90,20 @@ class Card:
 
 
 def endpoint_lines(endpoint: Endpoint, provider: str | None = None) -> list[tuple[str, str]]:
-    """Backend, model, host and URL: what the studio asked, never the token."""
-    backend = endpoint.backend
-    if provider and endpoint.protocol == "providers" and provider not in backend:
-        backend = f"{backend}, provider {provider}"
+    """Backend, model, host, and the URL and token of a server (a model in this process has
+    neither): what the studio asked, never the token. `provider`: the Inference Provider that
+    answered, when its backend knew it."""
+    where = endpoint.where
+    if provider and provider not in where:
+        where = f"{where}, provider {provider}"
     lines = [
-        ("Backend", backend),
+        ("Backend", where),
         ("Model", endpoint.model or "(the server's own)"),
         ("Host", endpoint.host),
     ]
     if endpoint.url:
-        lines.append(("URL", endpoint.url))
-    token = "HF_TOKEN, sent as Authorization: Bearer" if endpoint.token else NO_TOKEN
-    if endpoint.protocol != "local":
-        lines.append(("Token", token))
+        token = "HF_TOKEN, sent as Authorization: Bearer" if endpoint.token else NO_TOKEN
+        lines += [("URL", endpoint.url), ("Token", token)]
     return lines
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from studio.catalog import TASKS
+from studio import catalog
 from studio.classroom.sessions import use_lazy_session_state
 from studio.classroom.usage import Meter
 from studio.config import Config
@@ -20,23 +20,29 @@ from studio.errors import ConfigurationError
 from studio.ui import caption, chat, entities, game, imagine, look, summarize
 from studio.ui.common import describe_endpoint
 
+# (config, the app's tab names, the app's meter or None)
+Build = Callable[[Config, Collection[str], Meter | None], None]
+
 
 @dataclass(frozen=True)
 class Tab:
     name: str  # for --tabs
     title: str
     tasks: tuple[str, ...]  # whose endpoints it uses, for the backends table
-    # (config, the app's tab names, the app's meter or None)
-    build: Callable[[Config, Collection[str], Meter | None], None]
+    build: Build
 
 
-TABS: tuple[Tab, ...] = (
-    Tab("summarize", "Summarize", ("summarize",), summarize.build),
-    Tab("ner", "Entities", ("ner",), entities.build),
-    Tab("caption", "Caption", ("caption",), caption.build),
-    Tab("imagine", "Imagine", ("image",), imagine.build),
-    Tab("game", "Describe and generate", ("caption", "image"), game.build),
-    Tab("chat", "Chat", ("chat",), chat.build),
+# What builds each tab of the catalog's table (`catalog.TABS`: names, titles, tasks).
+BUILDERS: dict[str, Build] = {
+    "summarize": summarize.build,
+    "ner": entities.build,
+    "caption": caption.build,
+    "imagine": imagine.build,
+    "game": game.build,
+    "chat": chat.build,
+}
+TABS: tuple[Tab, ...] = tuple(
+    Tab(spec.name, spec.title, spec.tasks, BUILDERS[spec.name]) for spec in catalog.TABS.values()
 )
 TAB_NAMES = tuple(tab.name for tab in TABS)
 
@@ -118,7 +124,7 @@ def title_line(title: str) -> gr.Checkbox:
 def status_table(config: Config, tabs: Sequence[Tab]) -> str:
     """The backends table with each task's status, asked of its server without spending
     credits (the same probes as `python -m studio --check`), and what to do."""
-    tasks = [task for task in TASKS if any(task in tab.tasks for tab in tabs)]
+    tasks = catalog.tasks_of(tab.name for tab in tabs)
     rows = ["| Tab | Backend · model · host | Status | What to do |", "|---|---|---|---|"]
     for row in check_tasks(config, tasks):
         mark = "ok" if row.probe.ok else "**not ready**"
@@ -131,6 +137,7 @@ def backends_table(config: Config, tabs: Sequence[Tab]) -> str:
     rows = ["| Tab | Backend · model · host |", "|---|---|"]
     for tab in tabs:
         for task in tab.tasks:
-            label = tab.title if len(tab.tasks) == 1 else f"{tab.title} ({TASKS[task].title})"
+            title = catalog.TASKS[task].title
+            label = tab.title if len(tab.tasks) == 1 else f"{tab.title} ({title})"
             rows.append(f"| {label} | {describe_endpoint(config.endpoint(task))} |")
     return "\n".join(rows)

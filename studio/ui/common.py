@@ -18,7 +18,8 @@ from gradio import processing_utils
 from PIL import Image
 
 from studio.classroom.usage import Caller
-from studio.config import Config, Endpoint
+from studio.config import Config
+from studio.endpoint import Endpoint
 from studio.errors import TELL_TEACHER, UNEXPECTED, InputError, StudioError
 from studio.services import caption_image, require_setup, setup_problem
 from studio.tasks.image_settings import ImageRequest, describe, png_with_parameters
@@ -124,7 +125,7 @@ def setup_notice(config: Config, task: str, words: str | None = None) -> None:
 def describe_endpoint(endpoint: Endpoint) -> str:
     """Backend, model and host, never the token."""
     model = endpoint.model or "(the endpoint's model)"
-    return f"{endpoint.backend} · `{model}` · {endpoint.host}"
+    return f"{endpoint.where} · `{model}` · {endpoint.host}"
 
 
 # --- pictures ---------------------------------------------------------------------------------

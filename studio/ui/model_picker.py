@@ -1,5 +1,5 @@
-"""A model picker for tabs whose server is a chat completions server: the models it lists
-(`GET /v1/models`), filled when the page opens and again on Refresh, and any id typed in.
+"""A model picker for tabs whose server lists the models it serves (a chat completions server's
+`GET /v1/models`), filled when the page opens and again on Refresh, and any id typed in.
 
 The choice is the Dropdown's value, which Gradio keeps per session: each person picks their
 own, and nobody's choice changes anyone else's or needs a restart. Handlers pass it on as the
@@ -12,17 +12,17 @@ from typing import Any
 
 import gradio as gr
 
-from studio.config import Endpoint
-from studio.services import served_model_choices
+from studio.endpoint import Endpoint
+from studio.services import lists_models, served_model_choices
 
 PRIVATE = dict(api_visibility="private", show_progress="hidden")
 TYPE_ANY = "Pick one the server serves, or type a model's id."
 
 
 def model_picker(endpoint: Endpoint, *, label: str = "Model") -> gr.Dropdown | None:
-    """The picker, or None when the endpoint's model is fixed where the studio runs (any
-    protocol but chat completions)."""
-    if endpoint.protocol != "openai":
+    """The picker, or None when the endpoint's model is fixed where the studio runs (its server
+    lists no models to pick from)."""
+    if not lists_models(endpoint):
         return None
     with gr.Row(elem_classes=["model-picker"]):
         picker = gr.Dropdown(

@@ -37,7 +37,7 @@ from studio.classroom.people import with_caller
 from studio.classroom.usage import Meter
 from studio.config import Config
 from studio.errors import StudioError
-from studio.services import Cancel, Cancelled, stop_with
+from studio.services import Cancel, Cancelled, runs_here, stop_with
 from studio.ui.common import PAGE_NOTES, UNEXPECTED, report
 
 TICK = 1.0  # seconds between updates of the status line while waiting
@@ -64,7 +64,7 @@ def time_limit(config: Config, *tasks: str) -> float | None:
     """How long the studio waits for an answer to one request of these tasks; None when they
     run on this computer, where nothing times out."""
     endpoints = [config.endpoint(task) for task in tasks]
-    remote = [endpoint.timeout for endpoint in endpoints if endpoint.protocol != "local"]
+    remote = [endpoint.timeout for endpoint in endpoints if not runs_here(endpoint)]
     return max(remote) if remote else None
 
 

@@ -51,7 +51,7 @@ def test_missing_extra_is_a_configuration_error(project_env, blocked):
             print("complete:", type(error).__name__, error)
         try:
             next(local.stream_chat("Qwen/Qwen2.5-0.5B-Instruct", {{"messages": []}},
-                                   threading.Event()))
+                                   threading.Event(), offline=True))
         except StudioError as error:
             print("chat:", type(error).__name__, error)
         print("available:", local.status()["available"])

@@ -113,12 +113,14 @@ def test_a_folder_missing_the_weights_names_the_setting(tiny, tmp_path):
 )
 def test_an_uncached_hub_model_while_offline_names_the_setting(task, setting):
     with pytest.raises(ModelNotFoundError, match=setting) as caught:
-        local.complete(task, "studio-tests/not-a-real-model", "text")
+        local.complete(task, "studio-tests/not-a-real-model", "text", offline=True)
     assert "HF_HUB_OFFLINE" in str(caught.value)
 
 
 def test_an_uncached_chat_model_while_offline_names_the_setting():
-    stream = local.stream_chat("studio-tests/not-a-real-model", {"messages": []}, threading.Event())
+    stream = local.stream_chat(
+        "studio-tests/not-a-real-model", {"messages": []}, threading.Event(), offline=True
+    )
     with pytest.raises(ModelNotFoundError, match="STUDIO_CHAT_MODEL"):
         next(stream)
 

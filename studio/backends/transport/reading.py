@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from studio.config import Endpoint
+from studio.endpoint import Endpoint
 from studio.errors import BadResponseError
 
 MAX_ANSWER_BYTES = 32 * 2**20  # a 1024x1024 PNG is a few MB; base64 in JSON a third more

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from studio.config import Endpoint
+from studio.endpoint import Endpoint
 
 JSON = "application/json"
 

@@ -27,7 +27,7 @@ from studio.backends.transport.request import HttpRequest, auth_headers
 from studio.backends.transport.status import error_for, estimated_time, retry_after
 from studio.backends.transport.stop import Cancel, Cancelled, current_cancel
 from studio.backends.transport.wire import Sent, Wire, WiredAdapter
-from studio.config import Endpoint
+from studio.endpoint import Endpoint
 
 log = logging.getLogger(__name__)
 

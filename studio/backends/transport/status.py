@@ -14,7 +14,7 @@ import requests
 
 from studio import errors
 from studio.backends.transport.reading import describe_body, load_json
-from studio.config import Endpoint
+from studio.endpoint import Endpoint
 from studio.secrets import shorten
 
 ERROR_TEXT_LIMIT = 300

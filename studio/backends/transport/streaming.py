@@ -23,7 +23,7 @@ from studio.backends.transport.sending import (
 )
 from studio.backends.transport.stop import Cancel, Cancelled
 from studio.backends.transport.wire import Sent
-from studio.config import Endpoint
+from studio.endpoint import Endpoint
 
 
 def stream(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-from studio.catalog import TASK_ALIASES, TASKS, TaskSpec
+from studio.catalog import TASKS, tasks_named
 from studio.errors import ConfigurationError
 
 
@@ -44,24 +44,24 @@ def name_list(text: str) -> list[str]:
     return list(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
 
 
-def server_set(spec: TaskSpec, env: Mapping[str, str]) -> bool:
-    settings = [spec.url_setting, spec.chat_base_setting]
-    return any(env.get(setting, "").strip() for setting in settings if setting)
-
-
 def task_list(text: str, setting: str) -> list[str]:
     names = name_list(text)
     if names == ["all"]:
         return list(TASKS)
     if names == ["none"]:
         return []
-    names = list(dict.fromkeys(t for name in names for t in TASK_ALIASES.get(name, (name,))))
-    unknown = [name for name in names if name not in TASKS]
+    tasks: list[str] = []
+    unknown = []
+    for name in names:
+        try:
+            tasks += tasks_named(name)  # a tab's name means its tasks
+        except ValueError:
+            unknown.append(name)
     if unknown:
         raise ConfigurationError(
             f"{setting}: unknown tab {', '.join(unknown)}; choose from {', '.join(TASKS)} or all."
         )
-    return names
+    return list(dict.fromkeys(tasks))
 
 
 def switch(env: Mapping[str, str], name: str) -> bool:
@@ -87,11 +87,6 @@ def base_url(env: Mapping[str, str], setting: str, default: str) -> str:
         return default
     check_url(url, setting)
     return url
-
-
-def host(url: str) -> str:
-    # Without any user:password@ a URL may carry: the host is shown to people and logged.
-    return urlsplit(url).netloc.rpartition("@")[2]
 
 
 def check_url(url: str, setting: str) -> None:

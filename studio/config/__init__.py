@@ -1,13 +1,14 @@
 """Configuration: read once at start from the environment, a `.env` file and flags; then frozen.
 
-Each task resolves to one `Endpoint`: where to send requests, in which protocol, with which model.
-Each task's `Endpoint.protocol` names the backend that serves it (see `studio.backends`); this
-module imports none of them. Resolution, per task:
-  1. the task is chosen to run locally (`--local`, `STUDIO_LOCAL`)   -> protocol "local"
-  2. its endpoint URL setting is set (the course's names)            -> that URL, used as given
-  3. otherwise the Hugging Face router (`STUDIO_ROUTER_URL`) with the task's model setting; for
-     text to image, through the Inference Provider `STUDIO_IMAGE_PROVIDER` names (default: the
-     one the Hub maps the model to), HF's own provider through the task API
+Each task resolves to one `Endpoint`: where to send requests, through which backend, with which
+model. This module reads the settings; which backend a setting selects is for the backends to
+say (`studio.backends.registry`). Resolution, per task:
+  1. the task is chosen to run locally (`--local`, `STUDIO_LOCAL`)  -> the in-process backend
+  2. a server setting of the task is set (the course's URL names,  -> that URL, used as given
+     a chat base URL)
+  3. otherwise the Hugging Face router (`STUDIO_ROUTER_URL`) with the task's model setting,
+     through the task's Inference Provider (for text to image, the one `STUDIO_IMAGE_PROVIDER`
+     names; by default the one the Hub maps the model to)
 """
 
 from __future__ import annotations
@@ -17,70 +18,36 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from studio import setting_values as values
+from studio.backends import registry
 from studio.catalog import (
     AUTO_PROVIDER,
     HUB,
     HUB_SETTING,
     ROUTER,
-    ROUTER_CHAT_PATH,
     ROUTER_SETTING,
-    ROUTER_TASK_PATH,
-    TAB_ALIASES,
     TASKS,
     TOKEN_SETTINGS,
     TaskSpec,
+    tab_named,
 )
 from studio.classroom.limits import FLOOD_GUARD, Limits, parse_rules
+from studio.config import values
+from studio.endpoint import Endpoint
+from studio.errors import ConfigurationError
 from studio.secrets import keep_secret
 
+__all__ = ["Config", "Endpoint", "load_config", "read_environment"]
 
-@dataclass(frozen=True)
-class Endpoint:
-    """Where one task's requests go. The token is kept out of repr so it never reaches a log."""
-
-    task: str
-    protocol: str  # "task" | "openai" | "tgi" | "providers" | "local"
-    url: str  # full URL for "task"; base URL for "openai", "tgi" and "providers"; "" for "local"
-    model: str
-    url_setting: str
-    model_setting: str
-    token: str | None = field(default=None, repr=False)
-    timeout: float = 60.0
-    device: str = "auto"
-    template: str = "falcon"  # the prompt format, for servers that continue raw text (TGI)
-    router: str = ROUTER  # the router's base URL (STUDIO_ROUTER_URL)
-    hub: str = HUB  # the Hub's base URL, asked for model info (HF_ENDPOINT)
-    provider: str = ""  # on the router, the Inference Provider: a name, or "auto"
-
-    @property
-    def host(self) -> str:
-        return values.host(self.url) if self.url else "this computer"
-
-    @property
-    def spec(self) -> TaskSpec:
-        return TASKS[self.task]
-
-    @property
-    def on_router(self) -> bool:
-        return bool(self.url) and self.host == values.host(self.router)
-
-    @property
-    def backend(self) -> str:
-        """A short name for people: router, endpoint or local."""
-        if self.protocol == "local":
-            return "local"
-        if not self.on_router:
-            return "endpoint"
-        return f"Hugging Face router ({self.provider})" if self.provider else "Hugging Face router"
+ON = ("1", "true", "yes", "on")  # HF_HUB_OFFLINE, read as huggingface_hub reads it
 
 
 @dataclass(frozen=True)
 class Config:
+    """Everything the studio was told at start. The token and the time limit are in each task's
+    `Endpoint`, with the rest of what its requests need."""
+
     endpoints: Mapping[str, Endpoint]
-    token: str | None = field(default=None, repr=False)
     auth: tuple[str, str] | None = field(default=None, repr=False)
-    timeout: float = 60.0
     host: str = "127.0.0.1"
     port: int = 7860
     share: bool = False
@@ -88,7 +55,6 @@ class Config:
     per_tab_ports: bool = False
     concurrency: int = 64
     max_image_side: int = 1024  # long side of an image sent upstream
-    chat_template: str = "falcon"  # prompt format for a TGI server (HF_API_FALCOM_BASE)
     chat_budget_chars: int = 24_000  # conversation kept per request, oldest turns dropped first
     allowed_hosts: tuple[str, ...] = ()  # names served besides the defaults (classroom.hosts)
     max_sessions: int = 1000  # Gradio sessions kept in memory; the oldest unused go first
@@ -99,6 +65,11 @@ class Config:
 
     def endpoint(self, task: str) -> Endpoint:
         return self.endpoints[task]
+
+    @property
+    def has_token(self) -> bool:
+        """Whether an access token was given: requests then spend its credits."""
+        return any(endpoint.token for endpoint in self.endpoints.values())
 
 
 def read_environment(dotenv_path: str | os.PathLike = ".env") -> dict[str, str]:
@@ -118,49 +89,36 @@ def load_config(env: Mapping[str, str], *, local_extra: bool = False, **flags) -
     """
     token = values.first(env, TOKEN_SETTINGS)
     keep_secret(token)  # masked in every message and log line from now on
-    timeout = values.positive_float(env, "STUDIO_TIMEOUT", 60.0)
     local_setting = "--local" if flags.get("local") else "STUDIO_LOCAL"
     chosen = flags.get("local") or env.get("STUDIO_LOCAL", "")
     local = values.task_list(chosen, local_setting)
     if local_extra and not token and not chosen:
-        local = [name for name, spec in TASKS.items() if not values.server_set(spec, env)]
-    device = env.get("STUDIO_DEVICE", "auto").strip() or "auto"
-    template = env.get("STUDIO_CHAT_TEMPLATE", "").strip().lower() or "falcon"
-    places = dict(
+        local = [name for name in TASKS if not _server_set(name, env)]
+    common = dict(
+        token=token,
+        timeout=values.positive_float(env, "STUDIO_TIMEOUT", 60.0),
+        device=env.get("STUDIO_DEVICE", "auto").strip() or "auto",
+        offline=env.get("HF_HUB_OFFLINE", "").strip().lower() in ON,
+        template=env.get("STUDIO_CHAT_TEMPLATE", "").strip().lower() or "falcon",
         router=values.base_url(env, ROUTER_SETTING, ROUTER),
         hub=values.base_url(env, HUB_SETTING, HUB),
     )
     endpoints = {
-        name: _resolve(
-            spec,
-            env,
-            token,
-            timeout,
-            local=name in local,
-            device=device,
-            template=template,
-            **places,
-        )
-        for name, spec in TASKS.items()
+        name: _resolve(spec, env, local=name in local, **common) for name, spec in TASKS.items()
     }
     auth_text = flags.get("auth") or env.get("STUDIO_AUTH")
     keep_secret(auth_text.partition(":")[2] if auth_text else None, pieces=False)
     return Config(
         endpoints=MappingProxyType(endpoints),
-        token=token,
         auth=values.parse_auth(auth_text) if auth_text else None,
-        timeout=timeout,
         host=flags.get("host") or env.get("STUDIO_HOST", "127.0.0.1"),
         port=flags.get("port") or values.positive_int(env, "STUDIO_PORT", 7860, "a port"),
         share=bool(flags.get("share")),
-        tabs=tuple(
-            dict.fromkeys(TAB_ALIASES.get(n, n) for n in values.name_list(flags.get("tabs") or ""))
-        ),
+        tabs=_tabs(flags.get("tabs") or ""),
         per_tab_ports=bool(flags.get("per_tab_ports")),
         concurrency=flags.get("concurrency")
         or values.positive_int(env, "STUDIO_CONCURRENCY", 64, "requests at once"),
         max_image_side=values.positive_int(env, "STUDIO_MAX_IMAGE_SIDE", 1024, "pixels"),
-        chat_template=template,
         chat_budget_chars=values.positive_int(
             env, "STUDIO_CHAT_BUDGET_CHARS", 24_000, "characters"
         ),
@@ -172,6 +130,14 @@ def load_config(env: Mapping[str, str], *, local_extra: bool = False, **flags) -
         usage_prompts=bool(flags.get("usage_prompts"))
         or values.switch(env, "STUDIO_USAGE_PROMPTS"),
     )
+
+
+def _tabs(text: str) -> tuple[str, ...]:
+    """The tabs --tabs names, in either spelling; an unknown one is refused here."""
+    try:
+        return tuple(dict.fromkeys(tab_named(name).name for name in values.name_list(text)))
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
 
 
 LIMIT_SETTINGS = {  # Limits field: (environment variable, flag)
@@ -203,79 +169,44 @@ def _admin(env: Mapping[str, str], flags: Mapping[str, object]) -> tuple[str, st
     return values.parse_auth(str(text), "STUDIO_ADMIN and --admin")
 
 
-def _resolve(
-    spec: TaskSpec, env, token, timeout, *, local: bool, device: str, template: str, **places
-) -> Endpoint:
-    url = env.get(spec.url_setting, "").strip()
-    chat_base = env.get(spec.chat_base_setting, "").strip() if spec.chat_base_setting else ""
+def _server_set(task: str, env: Mapping[str, str]) -> bool:
+    """Whether a setting points `task` at a server of one's own."""
+    return any(env.get(setting, "").strip() for setting, _ in registry.server_settings(task))
+
+
+def _resolve(spec: TaskSpec, env: Mapping[str, str], *, local: bool, **common) -> Endpoint:
     model = env.get(spec.model_setting, "").strip()
-    common = dict(
-        task=spec.name,
-        model_setting=spec.model_setting,
-        timeout=timeout,
-        device=device,
-        template=template,
-        **places,
-    )
+    common |= dict(task=spec.name, model_setting=spec.model_setting)
     if local:
+        backend = registry.in_process(spec.name)
         return Endpoint(
-            protocol="local",
+            protocol=backend.caps.protocol,
             url="",
             model=model or spec.local_model,
             url_setting=spec.url_setting,
             **common,
         )
-    if chat_base:  # an OpenAI-compatible server chosen for this task wins
-        values.check_url(chat_base, spec.chat_base_setting)
-        return Endpoint(
-            protocol="openai",
-            url=chat_base,
-            model=model,  # none: the one the server lists (see backends.model_list)
-            token=token,
-            url_setting=spec.chat_base_setting,
-            **common,
-        )
-    if url:
-        values.check_url(url, spec.url_setting)
-        return Endpoint(
-            protocol=spec.url_protocol,
-            url=url,
-            model=model,
-            token=token,
-            url_setting=spec.url_setting,
-            **common,
-        )
+    for setting, backend in registry.server_settings(spec.name):
+        url = env.get(setting, "").strip()
+        if url:
+            values.check_url(url, setting)
+            return Endpoint(
+                protocol=backend.caps.protocol,
+                url=url,
+                model=model,  # none: the one the server lists (see backends.model_list)
+                url_setting=setting,
+                **common,
+            )
     model = model or spec.default_model
-    provider = _provider(env, spec)
-    protocol, router_url = _on_router(spec, places["router"], model, provider)
+    provider = spec.router_provider
+    if spec.provider_setting:
+        provider = env.get(spec.provider_setting, "").strip().lower() or AUTO_PROVIDER
+    backend = registry.on_router(spec.name, provider)
     return Endpoint(
-        protocol=protocol,
-        url=router_url,
+        protocol=backend.caps.protocol,
+        url=common["router"] + backend.caps.router.path.format(model=model),
         model=model,
-        token=token,
         url_setting=spec.url_setting,
         provider=provider,
         **common,
     )
-
-
-def _provider(env: Mapping[str, str], spec: TaskSpec) -> str:
-    """The Inference Provider a task asks on the router: HF's own unless the task may choose."""
-    if not spec.provider_setting:
-        return "hf-inference" if spec.router_protocol == "task" else ""
-    return env.get(spec.provider_setting, "").strip().lower() or AUTO_PROVIDER
-
-
-def _on_router(spec: TaskSpec, router: str, model: str, provider: str) -> tuple[str, str]:
-    """The protocol and URL for a task on the router. HF's own provider speaks the task API at
-    one URL per model; the others are reached through the providers backend."""
-    if spec.router_protocol == "openai":
-        return "openai", router + ROUTER_CHAT_PATH
-    if provider == "hf-inference":
-        return "task", router + ROUTER_TASK_PATH.format(model=model)
-    return spec.router_protocol, router
-
-
-def _tab_names(text: str) -> tuple[str, ...]:
-    """The tabs named, in either spelling; checked against the app's tabs when it is built."""
-    return tuple(dict.fromkeys(TAB_ALIASES.get(name, name) for name in values.name_list(text)))
