@@ -24,7 +24,6 @@ from studio.backends.registry import Cancel, ChatRequest
 from studio.chat.pacing import UPDATE_INTERVAL, ReplyBuffer, Update
 from studio.classroom.usage import Caller, metered
 from studio.endpoint import Endpoint
-from studio.services import with_model
 from studio.tasks.chat import Delta
 
 Progress = Callable[[str], None] | None
@@ -34,7 +33,6 @@ async def stream_reply(
     endpoint: Endpoint,
     request: ChatRequest,
     *,
-    model: str | None = None,
     progress: Progress = None,
     interval: float = UPDATE_INTERVAL,
     caller: Caller | None = None,
@@ -44,10 +42,9 @@ async def stream_reply(
     raised after an update with the text that came before it. Closing or cancelling this
     closes the upstream connection at once.
 
-    `model`: the one the request was built for, when the person chose one; the backend explains
-    a failure with it. `caller`: whom the reply's tokens count against.
+    `endpoint`: the one the request was built for, with the model the person chose, which the
+    backend names when it explains a failure. `caller`: whom the reply's tokens count against.
     """
-    endpoint = with_model(endpoint, model)
     with metered(caller, endpoint.task, endpoint.host, prompt=_last_words(request)) as call:
         paced = _paced(endpoint, request, progress, interval)
         async with contextlib.aclosing(paced) as updates:

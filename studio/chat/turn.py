@@ -23,9 +23,9 @@ from studio.backends.registry import ChatRequest
 from studio.chat.stats import ReplyStats, request_notes, stats_line
 from studio.chat.stream import stream_reply
 from studio.classroom.usage import Caller
-from studio.config import Config
+from studio.config import Config, Endpoint
 from studio.errors import UNEXPECTED, StudioError
-from studio.services import chat_request, require_setup
+from studio.services import chat_request, require_setup, with_model
 from studio.tasks.chat import (
     ChatSettings,
     Message,
@@ -95,12 +95,9 @@ async def stream_turn(
     earlier = chat[:-1] if turn.continue_reply else chat
     request, notes, text, stats = None, "", partial, None
     try:
-        request, notes = prepare(config, turn)
+        endpoint, request, notes = prepare(config, turn)
         yield Shown(chat, partial, "", sent=request)  # shown before the first token
-        stats = ReplyStats()  # from the request on: the wait for the first token
-        replying = stream_reply(
-            config.endpoint("chat"), request, model=turn.model, progress=progress, caller=caller
-        )
+        replying = stream_reply(endpoint, request, progress=progress, caller=caller)
         async with contextlib.aclosing(replying) as updates:
             async for update in updates:
                 text = continued_text(partial, update.text, exact=request.continues_exactly)
@@ -118,9 +115,9 @@ async def stream_turn(
         yield Shown([*kept, note], text, line, failure=exc)
 
 
-def prepare(config: Config, turn: Turn) -> tuple[ChatRequest, str]:
-    """The request for this turn, and the notes for the stats line (settings not sent, turns
-    left out). Raises our errors for what cannot be sent."""
+def prepare(config: Config, turn: Turn) -> tuple[Endpoint, ChatRequest, str]:
+    """The endpoint with the person's model, the request for this turn, and the notes for the
+    stats line (settings not sent, turns left out). Raises our errors for what cannot be sent."""
     require_setup(config, "chat")
     budget = config.chat_budget_chars
     if turn.continue_reply:
@@ -130,9 +127,10 @@ def prepare(config: Config, turn: Turn) -> tuple[ChatRequest, str]:
         asked, question = turn.chat[:-1], turn.chat[-1]["content"]
         messages = build_messages(turn.system_prompt, asked, question, budget_chars=budget)
     settings = ChatSettings.from_controls(*turn.settings)
-    request = chat_request(config.endpoint("chat"), messages, settings, model=turn.model)
+    endpoint = with_model(config.endpoint("chat"), turn.model)
+    request = chat_request(endpoint, messages, settings)
     left_out = count_turns(asked) - sum(m["role"] == "assistant" for m in messages)
-    return request, request_notes(request.notes, left_out, budget)
+    return endpoint, request, request_notes(request.notes, left_out, budget)
 
 
 def assistant(text: str) -> Message:
