@@ -81,12 +81,6 @@ class ChatServer(LocalServer):
     def handler_class(self) -> type:
         return type("Handler", (_Handler,), {"state": self})
 
-    def reset(self) -> None:
-        with self.lock:
-            self.records.clear()
-            self.failures.clear()
-        self.token_delay, self.first_token_delay = 0.02, 0.0
-
     def fail_next(self, after: int, kind: str, message: str = "CUDA out of memory") -> None:
         with self.lock:
             self.failures.append(Failure(after, kind, message))

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from studio.endpoint import Endpoint
-from tests.servers import TaskServer, running
+from tests.servers import TaskServer, reset_serving, server_fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,19 +33,14 @@ QUIET_FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def task_server_session():
-    with running(TaskServer()) as server:
-        yield server
+# The task-API stand-in, one for the whole run: the shared app (`studio_app`) points at it.
+task_server = server_fixture(TaskServer, scope="session")
 
 
-@pytest.fixture
-def task_server(task_server_session):
-    """The session's server, with a clean record and no pending failures for each test."""
-    task_server_session.requests.clear()
-    task_server_session.failures.clear()
-    task_server_session.delay = 0.0
-    return task_server_session
+@pytest.fixture(autouse=True)
+def clean_servers():
+    """Each test finds every stand-in server clean: no records, no queued failures, no delay."""
+    reset_serving()
 
 
 def make_endpoint(url: str, task: str = "summarize", **changes) -> Endpoint:
@@ -70,45 +65,57 @@ def free_port() -> int:
 
 
 def start_studio(env: dict, *args: str, port: int | None = None, cwd: Path | None = None):
-    """Run `python -m studio` as a person would, configured only by environment variables."""
+    """Run `python -m studio` as a person would, configured only by environment variables.
+    Its output goes to a file (`studio_output`): a pipe nobody read would fill, and a studio
+    that logs a lot would then stop mid-test."""
     port = port or free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "STUDIO_"))}
+    log = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [sys.executable, "-m", "studio", "--port", str(port), *args],
         env={**clean, "PYTHONPATH": str(ROOT), "GRADIO_ANALYTICS_ENABLED": "False", **env},
         cwd=cwd or tempfile.mkdtemp(),  # no developer's .env leaks into the test
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
-        text=True,
     )
+    process.log = log
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"studio exited: {process.stdout.read()}")
+            raise RuntimeError(f"studio exited: {stop_studio(process)}")
         try:
             if requests.get(url, timeout=1).ok:
                 return process, url
         except requests.RequestException:
             time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("studio did not start within 60 s")
+    output = stop_studio(process)
+    raise RuntimeError(f"studio did not start within 60 s: {output[-3000:]}")
+
+
+def studio_output(process) -> str:
+    """What the studio started by `start_studio` has written so far (stdout and stderr)."""
+    process.log.seek(0)
+    return process.log.read().decode("utf-8", errors="replace")
 
 
 def stop_studio(process) -> str:
+    """Stop the studio; everything it wrote."""
     process.terminate()
     try:
-        out, _ = process.communicate(timeout=10)
+        process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
-        out, _ = process.communicate()
-    return out or ""
+        process.wait()
+    output = studio_output(process)
+    process.log.close()
+    return output
 
 
 @pytest.fixture(scope="session")
-def studio_app(task_server_session):
+def studio_app(task_server):
     """The real app in its own process, pointed at the local server through the environment."""
-    base = task_server_session.url
+    base = task_server.url
     env = {
         "HF_API_SUMMARY_BASE": f"{base}/summarize/models/sshleifer/distilbart-cnn-12-6",
         "HF_API_NER_BASE": f"{base}/ner/models/dslim/bert-base-NER",

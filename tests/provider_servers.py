@@ -26,6 +26,7 @@ import itertools
 import json
 import re
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from tests.image_servers import Raw, _ImageHandler, encode, paint
 from tests.servers import Recorded, TaskServer, _Invalid
@@ -43,6 +44,7 @@ class ProviderServer(TaskServer):
     files: dict[str, bytes] = field(default_factory=dict)
     tasks: dict[str, list] = field(default_factory=dict)  # task id -> [polls left, picture url]
     ids: itertools.count = field(default_factory=itertools.count)
+    kept: ClassVar[tuple[str, ...]] = ("lock", "ids")  # names stay unique across tests
 
     def handler_class(self) -> type:
         return type("Handler", (_ProviderHandler,), {"server_state": self})

@@ -10,18 +10,28 @@ Routes (POST):
   /ner-grouped/models/{model}   -> [{"entity_group", ...}] as the router sends
   /hang/...                     -> never answers in time
 Any route can be told to fail first: `server.fail_next("/ner", (503, {...}, {}), ...)`.
+
+Every stand-in server in tests/ is a `LocalServer`: a test module gets one with
+`chat_server = server_fixture(ChatServer, models=...)`, started once for the module and reset
+(`reset()`) before each of its tests.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import json
 import re
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+
+import pytest
 
 # Names the toy NER "model" knows, and their types.
 GAZETTEER = {
@@ -58,14 +68,28 @@ class Recorded:
 
 class LocalServer:
     """What every stand-in server shares: threads on a free loopback port, started and stopped
-    the same way (`running`). A subclass says which handler class answers, given itself."""
+    the same way (`running`), and made clean again by `reset`. A subclass says which handler
+    class answers, given itself; as a dataclass, its fields are the settings and records that
+    `reset` restores (a subclass that is none has nothing to reset)."""
 
     url: str = ""
+    kept: ClassVar[tuple[str, ...]] = ("lock",)  # fields `reset` leaves alone
 
     def handler_class(self) -> type[BaseHTTPRequestHandler]:
         raise NotImplementedError
 
+    def reset(self) -> None:
+        """Every field as it was when the server started: records and queued failures empty,
+        settings a test changed (delays, models) back to what the server was built with. A
+        request still in flight from before records into the old lists, not the new ones."""
+        for name, value in self._as_started.items():
+            setattr(self, name, copy.deepcopy(value))
+
     def start(self) -> str:
+        fields = dataclasses.fields(self) if dataclasses.is_dataclass(self) else ()
+        self._as_started = {
+            f.name: copy.deepcopy(getattr(self, f.name)) for f in fields if f.name not in self.kept
+        }
         self.httpd = _Server(("127.0.0.1", 0), self.handler_class())
         self.httpd.daemon_threads = True
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
@@ -93,6 +117,32 @@ def running(server: LocalServer):
         yield server
     finally:
         server.stop()
+
+
+_SERVING: list[LocalServer] = []  # started by a `server_fixture`, not yet stopped
+
+
+def server_fixture(kind: Callable[..., LocalServer], *, scope: str = "module", **settings):
+    """A fixture of the server `kind(**settings)`, started once for the module (or `scope`)
+    and stopped after it, so the module's apps can be pointed at it once. Each test still gets
+    it clean: conftest's autouse `clean_servers` resets every one serving before each test."""
+
+    @pytest.fixture(scope=scope)
+    def server():
+        with running(kind(**settings)) as started:
+            _SERVING.append(started)
+            try:
+                yield started
+            finally:
+                _SERVING.remove(started)
+
+    return server
+
+
+def reset_serving() -> None:
+    """Reset each server a `server_fixture` serves now (see `server_fixture`)."""
+    for server in _SERVING:
+        server.reset()
 
 
 @dataclass

@@ -22,7 +22,7 @@ from studio.ui.app import build_app, select_tabs
 from tests.chat_servers import ChatServer
 from tests.conftest import ROOT, free_port, start_studio, stop_studio
 from tests.image_servers import ImageServer
-from tests.servers import TaskServer, running
+from tests.servers import TaskServer, server_fixture
 
 TOKEN = "hf_test_secret_token_0123456789"
 CHELSEA = ROOT / "assets" / "chelsea.jpg"
@@ -66,14 +66,14 @@ PUBLISHED_BY_THE_GAME_ALONE = {
 }
 
 
+text_server = server_fixture(TaskServer)
+image_server = server_fixture(ImageServer)
+chat_server = server_fixture(ChatServer, token_delay=0.0)
+
+
 @pytest.fixture(scope="module")
-def servers():
-    with (
-        running(TaskServer()) as text,
-        running(ImageServer()) as images,
-        running(ChatServer(token_delay=0.0)) as chat,
-    ):
-        yield text, images, chat
+def servers(text_server, image_server, chat_server):
+    return text_server, image_server, chat_server
 
 
 def environment(servers) -> dict:
@@ -102,15 +102,6 @@ def url(servers):
 @pytest.fixture(scope="module")
 def client(url):
     return Client(url, verbose=False)
-
-
-@pytest.fixture(autouse=True)
-def fresh(servers):
-    text, images, chat = servers
-    text.requests.clear()
-    images.requests.clear()
-    chat.reset()
-    chat.token_delay = 0.0
 
 
 def model_requests(servers) -> list:

@@ -14,16 +14,13 @@ from studio.backends.transport import reading
 from studio.tasks.chat import ChatSettings
 from tests.conftest import make_endpoint
 from tests.evil_server import EvilServer
-from tests.servers import running
+from tests.servers import server_fixture
 
 TIMEOUT = 5.0  # STUDIO_TIMEOUT for these endpoints: slack for a loaded machine
 SENTINEL = "hf_test_secret_token_0123456789"
 
 
-@pytest.fixture(scope="module")
-def evil():
-    with running(EvilServer()) as server:
-        yield server
+evil = server_fixture(EvilServer)
 
 
 def endpoint(server, route: str, **changes):

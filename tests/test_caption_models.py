@@ -8,7 +8,7 @@ from gradio_client import Client, handle_file
 
 from tests.conftest import ROOT, start_studio, stop_studio
 from tests.image_servers import ImageServer
-from tests.servers import running
+from tests.servers import server_fixture
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -17,15 +17,7 @@ CHELSEA = ROOT / "assets" / "chelsea.jpg"
 MODELS = ("vision/model", "vision/other", "vision/third")
 
 
-@pytest.fixture(scope="module")
-def vision_server():
-    with running(ImageServer(vision_models=MODELS)) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def fresh(vision_server):
-    vision_server.requests.clear()
+vision_server = server_fixture(ImageServer, vision_models=MODELS)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from gradio_client import Client
 
 from tests.chat_servers import ChatServer
 from tests.conftest import screenshot, start_studio, stop_studio
-from tests.servers import running
+from tests.servers import server_fixture
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -20,15 +20,7 @@ MODELS = ("tiny/first", "tiny/second", "tiny/third")
 pytestmark = pytest.mark.usefixtures("patient_expect")
 
 
-@pytest.fixture(scope="module")
-def chat_server():
-    with running(ChatServer(models=MODELS)) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def fresh(chat_server):
-    chat_server.reset()
+chat_server = server_fixture(ChatServer, models=MODELS)
 
 
 @pytest.fixture(scope="module")

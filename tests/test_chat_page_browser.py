@@ -11,7 +11,7 @@ from studio.tasks.continue_reply import CONTINUE_INSTRUCTION
 from studio.ui.chat import EXAMPLES
 from tests.chat_servers import ChatServer
 from tests.conftest import screenshot, start_studio, stop_studio
-from tests.servers import running
+from tests.servers import server_fixture
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -22,15 +22,7 @@ TWO_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnima
 pytestmark = pytest.mark.usefixtures("patient_expect")
 
 
-@pytest.fixture(scope="module")
-def chat_server():
-    with running(ChatServer()) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def fresh(chat_server):
-    chat_server.reset()
+chat_server = server_fixture(ChatServer)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from studio.config import load_config
 from studio.tasks.chat import ChatSettings, Delta
 from tests.chat_servers import EOS, ChatServer
 from tests.conftest import make_endpoint, start_studio, stop_studio
-from tests.servers import running
+from tests.servers import server_fixture
 
 BUDGET = 400  # characters of conversation per request, small so a few turns overflow it
 # Stopping must not wait for the stream: the servers would go on for a minute or more. A bound of
@@ -25,15 +25,7 @@ BUDGET = 400  # characters of conversation per request, small so a few turns ove
 STOP_BOUND = 5.0
 
 
-@pytest.fixture(scope="module")
-def chat_server():
-    with running(ChatServer()) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def fresh(chat_server):
-    chat_server.reset()
+chat_server = server_fixture(ChatServer)
 
 
 def protocol_env(protocol: str, server: ChatServer) -> dict:

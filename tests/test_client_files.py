@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 import uuid
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from studio.chat.history import NOT_TEXT
 from studio.config import load_config
 from studio.ui.app import build_app, select_tabs
 from studio.ui.common import NOT_UPLOADED
-from tests.conftest import start_studio
+from tests.conftest import start_studio, stop_studio
 
 FILE = {"_type": "gradio.FileData"}  # the mark of a file in Gradio's payloads
 EDITED = {"index": 0, "value": "Look here", "previous_value": "Look at this"}  # an edit's data
@@ -43,17 +42,12 @@ def studio(tmp_path_factory):
         path.write_bytes(png())
     names[1].write_text("STUDIO_TIMEOUT=5\n")  # the studio reads it: no token to spend here
     env = {"GRADIO_TEMP_DIR": str(cache), "TMPDIR": str(temp), "STUDIO_LOCAL": "none"}
+    # Gradio logs each path it refuses with a traceback: the log goes to a file, never a full pipe.
     process, url = start_studio(env, cwd=work)
-    # Read its log as it comes: Gradio logs each path it refuses with a traceback, and a full
-    # pipe would stop the studio mid-test.
-    log = threading.Thread(target=process.stdout.read, daemon=True)
-    log.start()
     try:
         yield url, requests.get(f"{url}config", timeout=30).json(), cache, names
     finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.join()
+        stop_studio(process)
 
 
 def png() -> bytes:

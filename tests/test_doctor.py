@@ -5,22 +5,17 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
-
 from studio.config import load_config
 from studio.doctor import check, table
 from tests.chat_servers import ChatServer
 from tests.conftest import ROOT, free_port
 from tests.evil_server import EvilServer
-from tests.servers import running
+from tests.servers import running, server_fixture
 
 TOKEN = "hf_test_secret_token_0123456789"
 
 
-@pytest.fixture(scope="module")
-def chat_server():
-    with running(ChatServer()) as server:
-        yield server
+chat_server = server_fixture(ChatServer)
 
 
 def rows_by_task(env: dict, tabs: str) -> dict:

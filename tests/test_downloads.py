@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import time
+import threading
 
 import pytest
 
@@ -137,16 +137,22 @@ def test_a_repository_the_hub_does_not_have_is_left_to_the_loader(hub):
 
 def test_the_status_line_shows_the_latest_progress_of_the_work():
     """A page event's work that reports progress: the status line carries it as its note."""
+    halfway_shown = threading.Event()
 
     def work() -> str:
         notify_progress(download_line(REPO, 0, 1_000_000))
         notify_progress(download_line(REPO, 500_000, 1_000_000))
-        time.sleep(2.5)  # two ticks of the status line
+        halfway_shown.wait(30)  # the work goes on waiting until the line has told it
         return "done"
 
     async def shown() -> list[str]:
-        handler = on_page(work, 1, doing="Summarizing", limit=None, where="test")
-        return [update[-1] async for update in handler()]
+        handler = on_page(work, 1, doing="Summarizing", limit=None, where="test", tick=0.01)
+        statuses = []
+        async for update in handler():
+            statuses.append(update[-1])
+            if "(50%)" in update[-1]:
+                halfway_shown.set()
+        return statuses
 
     statuses = asyncio.run(shown())
     noted = [s for s in statuses if "Downloading" in s]

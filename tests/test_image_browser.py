@@ -10,7 +10,7 @@ import pytest
 from studio.tasks.image_settings import read_parameters
 from tests.conftest import ROOT, screenshot, start_studio, stop_studio
 from tests.image_servers import ImageServer, picture_tabs_env
-from tests.servers import running
+from tests.servers import server_fixture
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -18,10 +18,7 @@ CHELSEA = str(ROOT / "assets" / "chelsea.jpg")  # 451x300
 TWO_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
 
-@pytest.fixture(scope="module")
-def image_server():
-    with running(ImageServer()) as server:
-        yield server
+image_server = server_fixture(ImageServer)
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +26,6 @@ def image_app(image_server):
     process, url = start_studio(picture_tabs_env(image_server))
     yield url
     stop_studio(process)
-
-
-@pytest.fixture(autouse=True)
-def fresh(image_server):
-    image_server.delay = 0.0
 
 
 def open_app(page, url: str) -> None:

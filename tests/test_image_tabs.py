@@ -24,7 +24,7 @@ from studio.tasks.uploads import MAX_UPLOAD_BYTES, prepare_upload
 from studio.ui.common import settings_line
 from tests.conftest import ROOT, make_endpoint, start_studio, stop_studio
 from tests.image_servers import ImageServer
-from tests.servers import running
+from tests.servers import server_fixture
 
 TOKEN = "hf_test_secret_token_0123456789"
 CHELSEA = ROOT / "assets" / "chelsea.jpg"  # 451x300
@@ -34,19 +34,7 @@ RED, GREY = (220, 20, 20), (128, 128, 128)
 # --- servers and apps ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def image_server_module():
-    with running(ImageServer()) as server:
-        yield server
-
-
-@pytest.fixture
-def image_server(image_server_module):
-    """The module's server with a clean record and no pending failures for each test."""
-    image_server_module.requests.clear()
-    image_server_module.failures.clear()
-    image_server_module.delay = 0.0
-    return image_server_module
+image_server = server_fixture(ImageServer)
 
 
 def run_app(env: dict, *args: str):
@@ -66,21 +54,21 @@ def task_api_servers(server) -> dict:
 
 
 @pytest.fixture(scope="module")
-def client(image_server_module):
+def client(image_server):
     """The app with every tab, against task-API servers."""
-    yield from run_app(task_api_servers(image_server_module))
+    yield from run_app(task_api_servers(image_server))
 
 
 @pytest.fixture(scope="module")
-def game_client(image_server_module):
+def game_client(image_server):
     """The describe-and-generate tab served alone, as --per-tab-ports also serves it."""
-    yield from run_app(task_api_servers(image_server_module), "--tabs", "game")
+    yield from run_app(task_api_servers(image_server), "--tabs", "game")
 
 
 @pytest.fixture(scope="module")
-def chat_client(image_server_module):
+def chat_client(image_server):
     """The app with a vision chat server for captions, and pictures answered as b64_json."""
-    base = image_server_module.url
+    base = image_server.url
     yield from run_app(
         {
             "STUDIO_CAPTION_CHAT_BASE": f"{base}/v1",

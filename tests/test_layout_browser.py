@@ -4,14 +4,12 @@ Refresh sits beside the list, and the game's open panels leave its rounds where 
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 
 from tests.chat_servers import ChatServer
 from tests.conftest import ROOT, screenshot, start_studio, stop_studio
 from tests.image_servers import ImageServer
-from tests.servers import TaskServer, running
+from tests.servers import TaskServer, server_fixture
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -22,26 +20,28 @@ PHONE = {"width": 390, "height": 844}
 pytestmark = pytest.mark.usefixtures("patient_expect")
 
 
+text_server = server_fixture(TaskServer)
+image_server = server_fixture(ImageServer, vision_models=("vision/a", "vision/b"))
+chat_server = server_fixture(ChatServer, models=("chat/a", "chat/b"))
+
+
 @pytest.fixture(scope="module")
-def whole_app():
+def whole_app(text_server, image_server, chat_server):
     """Every tab configured, Caption and Chat on chat-completions servers (so with a picker)."""
-    with contextlib.ExitStack() as stack:
-        task = stack.enter_context(running(TaskServer()))
-        image = stack.enter_context(running(ImageServer(vision_models=("vision/a", "vision/b"))))
-        chat = stack.enter_context(running(ChatServer(models=("chat/a", "chat/b"))))
-        env = {
-            "HF_API_SUMMARY_BASE": f"{task.url}/summarize/models/sshleifer/distilbart-cnn-12-6",
-            "HF_API_NER_BASE": f"{task.url}/ner/models/dslim/bert-base-NER",
-            "STUDIO_CAPTION_CHAT_BASE": f"{image.url}/v1",
-            "STUDIO_CAPTION_MODEL": "vision/a",
-            "HF_API_TTI_BASE": f"{image.url}/tti/models/stabilityai/sd-turbo",
-            "STUDIO_CHAT_BASE": f"{chat.url}/v1",
-            "STUDIO_CHAT_MODEL": "chat/a",
-            "STUDIO_TIMEOUT": "10",
-        }
-        process, url = start_studio(env)
-        yield url
-        stop_studio(process)
+    task, image, chat = text_server.url, image_server.url, chat_server.url
+    env = {
+        "HF_API_SUMMARY_BASE": f"{task}/summarize/models/sshleifer/distilbart-cnn-12-6",
+        "HF_API_NER_BASE": f"{task}/ner/models/dslim/bert-base-NER",
+        "STUDIO_CAPTION_CHAT_BASE": f"{image}/v1",
+        "STUDIO_CAPTION_MODEL": "vision/a",
+        "HF_API_TTI_BASE": f"{image}/tti/models/stabilityai/sd-turbo",
+        "STUDIO_CHAT_BASE": f"{chat}/v1",
+        "STUDIO_CHAT_MODEL": "chat/a",
+        "STUDIO_TIMEOUT": "10",
+    }
+    process, url = start_studio(env)
+    yield url
+    stop_studio(process)
 
 
 def summarize(page) -> None:

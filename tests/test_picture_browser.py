@@ -13,7 +13,7 @@ from PIL import Image
 from studio.tasks.image_settings import make_image_request, png_with_parameters
 from tests.conftest import ROOT, screenshot, start_studio, stop_studio
 from tests.image_servers import ImageServer, picture_tabs_env
-from tests.servers import running
+from tests.servers import server_fixture
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
@@ -25,10 +25,7 @@ CHELSEA = str(ROOT / "assets" / "chelsea.jpg")  # 451x300
 TWO_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
 
-@pytest.fixture(scope="module")
-def picture_server():
-    with running(ImageServer()) as server:
-        yield server
+picture_server = server_fixture(ImageServer)
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +33,6 @@ def picture_app(picture_server):
     process, url = start_studio(picture_tabs_env(picture_server))
     yield url
     stop_studio(process)
-
-
-@pytest.fixture(autouse=True)
-def fresh(picture_server):
-    picture_server.delay = 0.0
-    picture_server.requests.clear()
 
 
 def wait_until(condition, what: str, timeout: float = 30.0) -> None:
@@ -108,10 +99,17 @@ def test_stop_ends_the_game_before_the_next_request(page, picture_app, picture_s
 
     # the caption in flight is answered; no painting and no later round is asked for
     wait_until(lambda: picture_server.requests[0].answered_at, "the caption's answer")
-    time.sleep(3)
-    assert [r.path.split("/")[1] for r in picture_server.requests] == ["itt"]
     expect(page.locator("#round-0-picture img")).to_be_visible()
     expect(page.locator("#round-1-picture img")).to_have_count(0)
+    # A caption asked after it is the server's next request: a painting of the stopped game
+    # would have gone out the moment its caption was answered, before this one.
+    picture_server.delay = 0.0
+    page.get_by_role("tab", name="Caption").click()
+    page.locator("#caption-image input[type=file]").set_input_files(CHELSEA)
+    expect(page.locator("#caption-image img").first).to_be_visible()
+    page.get_by_role("button", name="Caption", exact=True).click()
+    expect(page.locator("#caption-status")).to_contain_text("Done in")
+    assert [r.path.split("/")[1] for r in picture_server.requests] == ["itt", "itt"]
 
 
 def test_caption_shows_the_seconds_and_stop_ends_the_wait(page, picture_app, picture_server):

@@ -20,7 +20,7 @@ from studio.services import paint_picture
 from studio.tasks.image_settings import make_image_request, read_parameters
 from tests.conftest import start_studio, stop_studio
 from tests.provider_servers import ProviderServer, mapping
-from tests.servers import running
+from tests.servers import server_fixture
 
 TOKEN = "hf_test_secret_token_0123456789"
 NOWHERE = SimpleNamespace(url="http://127.0.0.1:9")  # for tests that send nothing
@@ -43,20 +43,13 @@ SERVED = {
 }
 
 
-@pytest.fixture(scope="module")
-def router_module():
-    with running(ProviderServer(mappings=SERVED)) as server:
-        yield server
+router = server_fixture(ProviderServer, mappings=SERVED)  # the router and the Hub
 
 
-@pytest.fixture
-def router(router_module):
-    """The module's router and Hub, with a clean record, and the studio with no kept mappings."""
-    router_module.requests.clear()
-    router_module.failures.clear()
-    router_module.pending = 1
+@pytest.fixture(autouse=True)
+def no_kept_mappings():
+    """The studio asks the Hub afresh in each test."""
     hub.forget()
-    return router_module
 
 
 def image_endpoint(server, model: str, provider: str = "auto"):
@@ -185,12 +178,11 @@ def test_the_tab_says_which_options_a_provider_ignores(router):
 # --- the app, configured only by the environment -------------------------------------------------
 
 
-def test_the_app_paints_with_a_model_only_fal_ai_serves(router_module):
-    router_module.requests.clear()
+def test_the_app_paints_with_a_model_only_fal_ai_serves(router):
     env = {
         "HF_TOKEN": TOKEN,
-        "STUDIO_ROUTER_URL": router_module.url,
-        "HF_ENDPOINT": router_module.url,
+        "STUDIO_ROUTER_URL": router.url,
+        "HF_ENDPOINT": router.url,
         "STUDIO_IMAGE_MODEL": FLUX,
         "STUDIO_TIMEOUT": "5",
     }
@@ -207,7 +199,7 @@ def test_the_app_paints_with_a_model_only_fal_ai_serves(router_module):
         parameters = read_parameters(open(path, "rb").read())
     assert "Negative prompt: fog" in parameters and "Seed: 1234" in parameters
     assert FLUX in parameters
-    (posted,) = sent(router_module, "/fal-ai/")
+    (posted,) = sent(router, "/fal-ai/")
     assert posted.path == "/fal-ai/fal-ai/flux/dev"
     assert posted.json() == {
         "prompt": "A watercolour of a lighthouse at dawn",
@@ -217,5 +209,5 @@ def test_the_app_paints_with_a_model_only_fal_ai_serves(router_module):
         "seed": 1234,
         "image_size": {"width": 768, "height": 512},
     }
-    (fetched,) = sent(router_module, "/files/")
+    (fetched,) = sent(router, "/files/")
     assert "Authorization" not in fetched.headers

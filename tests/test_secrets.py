@@ -18,7 +18,7 @@ from studio.tasks.uploads import prepare_upload
 from studio.ui.common import shows_errors
 from tests.conftest import ROOT, start_studio, stop_studio
 from tests.evil_server import EvilServer
-from tests.servers import running
+from tests.servers import server_fixture
 
 SENTINEL = "hf_sentinel_secret_0123456789abcdef"
 # As long as a Hugging Face token (37 characters), and unlike any other text in the messages.
@@ -35,10 +35,7 @@ def pieces_shown(text: str, secret: str = PROBE) -> list[str]:
     ]
 
 
-@pytest.fixture(scope="module")
-def evil():
-    with running(EvilServer()) as server:
-        yield server
+evil = server_fixture(EvilServer)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from studio.backends.self_hosted import ServerNotes
 from studio.config import load_config
 from studio.tasks.chat import ChatSettings, Delta
 from tests.conftest import make_endpoint, start_studio, stop_studio
-from tests.servers import running
+from tests.servers import server_fixture
 from tests.test_tabs import turn_shown
 from tests.transformers_stand_in import TransformersServeStandIn
 
@@ -23,16 +23,7 @@ HELLO = [{"role": "user", "content": "Hello there"}]
 PENALTY = ChatSettings(repetition_penalty=1.3)
 
 
-@pytest.fixture(scope="module")
-def stand_in_session():
-    with running(TransformersServeStandIn()) as server:
-        yield server
-
-
-@pytest.fixture
-def stand_in(stand_in_session):
-    stand_in_session.reset()
-    return stand_in_session
+stand_in = server_fixture(TransformersServeStandIn)
 
 
 @pytest.fixture
@@ -181,10 +172,9 @@ def test_a_500_from_a_server_that_lists_nothing_still_names_the_setting(stand_in
 # --- through the app ---------------------------------------------------------------------------
 
 
-def test_the_chat_tab_answers_with_a_penalty_and_remembers_the_form(stand_in_session):
-    stand_in_session.reset()
+def test_the_chat_tab_answers_with_a_penalty_and_remembers_the_form(stand_in):
     env = {
-        "STUDIO_CHAT_BASE": f"{stand_in_session.url}/v1",
+        "STUDIO_CHAT_BASE": f"{stand_in.url}/v1",
         "STUDIO_CHAT_MODEL": "stand-in/chat",
         "STUDIO_TIMEOUT": "5",
     }
@@ -198,7 +188,7 @@ def test_the_chat_tab_answers_with_a_penalty_and_remembers_the_form(stand_in_ses
         assert client.predict("Again", repetition_penalty=1.3, api_name="/chat") == "Again"
     finally:
         stop_studio(process)
-    sent = [record.body for record in stand_in_session.records]
+    sent = [record.body for record in stand_in.records]
     assert [("repetition_penalty" in body, "frequency_penalty" in body) for body in sent] == [
         (True, False),
         (False, True),

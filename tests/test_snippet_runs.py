@@ -21,7 +21,7 @@ from studio.tasks.reproduce import Call
 from tests.chat_servers import ChatServer
 from tests.conftest import make_endpoint, start_studio, stop_studio
 from tests.image_servers import ImageServer
-from tests.servers import running
+from tests.servers import running, server_fixture
 
 TOKEN = "hf_test_secret_token_0123456789"
 RUN_LIMIT = 60  # seconds a snippet may take, on a busy machine
@@ -55,10 +55,7 @@ def sent_token(server) -> str:
     return server.requests[-1].headers.get("Authorization")
 
 
-@pytest.fixture(scope="module")
-def image_server():
-    with running(ImageServer()) as server:
-        yield server
+image_server = server_fixture(ImageServer)
 
 
 @pytest.fixture

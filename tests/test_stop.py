@@ -15,7 +15,7 @@ from studio.backends.registry import get_completion
 from studio.ui.waiting import on_page
 from tests.conftest import ROOT, make_endpoint, start_studio, stop_studio
 from tests.evil_server import EvilServer
-from tests.servers import running
+from tests.servers import server_fixture
 
 TIMEOUT = 60  # STUDIO_TIMEOUT: the request's own deadline is far beyond the bound
 STOP_BOUND = 5.0  # Stop closes the connection at once; seconds of slack for a loaded machine
@@ -23,10 +23,7 @@ TOKEN = "hf_test_secret_token_0123456789"
 CHELSEA = ROOT / "assets" / "chelsea.jpg"
 
 
-@pytest.fixture(scope="module")
-def evil():
-    with running(EvilServer()) as server:
-        yield server
+evil = server_fixture(EvilServer)
 
 
 def held_request(evil: EvilServer, before: int, timeout: float = 30.0) -> threading.Event:

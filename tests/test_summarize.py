@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextvars
 import threading
-import time
 
 import pytest
 
@@ -98,20 +97,21 @@ def test_each_piece_runs_in_the_callers_context():
 
 
 def test_one_failed_piece_is_shown_at_once_and_the_rest_are_not_sent():
-    calls, others_may_go = [], threading.Event()
+    calls, others_may_go, gave_up_waiting = [], threading.Event(), []
 
     def complete(piece, _):
         calls.append(piece)
         if piece == first:
             raise PaymentRequiredError("credits are used up")
-        others_may_go.wait(5)
+        if not others_may_go.wait(30):  # only if summarize waits for this piece's answer
+            gave_up_waiting.append(piece)
         return [{"summary_text": "s"}]
 
     first = task.split_text(LONG_TEXT)[0]
-    started = time.monotonic()
     with pytest.raises(PaymentRequiredError):
         task.summarize(LONG_TEXT, complete)
-    assert time.monotonic() - started < 2, "the person waited for the pieces under way"
+    # The pieces under way are still held up: summarize did not wait for their answers.
+    assert gave_up_waiting == [], "the person waited for the pieces under way"
     others_may_go.set()
     # At most the pieces under way, and one more each worker may have taken before the cancel.
     assert len(calls) <= 2 * task.MAX_PARALLEL_PIECES < 20

@@ -53,11 +53,6 @@ class TransformersServeStandIn(ChatServer):
     def handler_class(self) -> type:
         return type("Handler", (_TransformersHandler,), {"state": self})
 
-    def reset(self) -> None:
-        super().reset()
-        with self.lock:
-            self.loaded.clear()
-
     def load(self, model: str) -> None:
         with self.lock:
             if model not in self.loaded:

@@ -125,9 +125,10 @@ def on_page(
     limit: float | None,
     where: str,
     done: str | None = None,
+    tick: float = TICK,
 ) -> Callable[..., AsyncIterator[tuple]]:
     """The page's handler for `work`: its `outputs` results, then the status line, which ends
-    with `done` (or the seconds it took)."""
+    with `done` (or the seconds it took), updated every `tick` seconds while it waits."""
     streams = inspect.isgeneratorfunction(inspect.unwrap(work))
     skip = (gr.skip(),) * outputs
 
@@ -145,7 +146,7 @@ def on_page(
         now = doing
         yield (*skip, waiting_html(now, 0, limit))
         try:
-            async for item in in_thread(steps):
+            async for item in in_thread(steps, tick=tick):
                 if item is STILL_WAITING:
                     waited = time.monotonic() - step_started
                     yield (*skip, waiting_html(now, waited, limit, notes.latest))

@@ -22,7 +22,7 @@ from studio.serve import launch_options
 from tests.chat_servers import ChatServer
 from tests.conftest import start_studio, stop_studio
 from tests.image_servers import ImageServer
-from tests.servers import TaskServer, running
+from tests.servers import TaskServer, server_fixture
 
 mcp = pytest.importorskip("mcp", reason="the MCP extra: pip install -r requirements-mcp.txt")
 from mcp.client.sse import sse_client  # noqa: E402
@@ -42,11 +42,14 @@ LOGIN = ("teacher", "a-long-password")
 SECRET = "hf_test_secret_token_0123456789"
 
 
+text_server = server_fixture(TaskServer)
+image_server = server_fixture(ImageServer)
+chat_server = server_fixture(ChatServer)
+
+
 @pytest.fixture(scope="module")
-def servers():
-    with running(TaskServer()) as text, running(ImageServer()) as images:
-        with running(ChatServer()) as chat:
-            yield text, images, chat
+def servers(text_server, image_server, chat_server):
+    return text_server, image_server, chat_server
 
 
 def environment(servers) -> dict:

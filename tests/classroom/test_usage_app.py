@@ -16,7 +16,9 @@ from studio.classroom.usage import meter_for
 from studio.config import load_config
 from studio.serve import launch_options
 from studio.ui.app import build_app, select_tabs
+from tests.chat_servers import ChatServer
 from tests.conftest import free_port
+from tests.servers import server_fixture
 
 TOKEN = "hf_test_secret_token_0123456789"
 TEXT = "The tower is 324 metres tall, about the same height as an 81-storey building."
@@ -188,13 +190,7 @@ def test_without_a_teachers_login_the_usage_view_refuses_a_tunnelled_client(task
 # --- chat tokens, through the real Chat tab and a streaming server ----------------------------
 
 
-@pytest.fixture(scope="module")
-def chat_server():
-    from tests.chat_servers import ChatServer
-    from tests.servers import running
-
-    with running(ChatServer()) as server:
-        yield server
+chat_server = server_fixture(ChatServer)
 
 
 def test_chat_tokens_are_counted_after_each_reply_and_then_wait(chat_server):

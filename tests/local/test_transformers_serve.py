@@ -26,13 +26,11 @@ from studio.backends.openai_chat import OpenAIChatBackend
 from studio.config import load_config
 from studio.tasks.chat import ChatSettings, Delta
 from tests.conftest import free_port, start_studio, stop_studio
+from tests.local.cpu import WINDOW, cpu_seconds, idle_since
 from tests.test_tabs import turn_shown
 
 STARTUP_BOUND = 180.0  # seconds for the server to answer /health and load the model, loaded CI
 STOP_BOUND = 5.0  # seconds from Stop until the server's CPU time stops growing
-IDLE_WINDOW = 1.0  # seconds of (almost) no CPU time that count as idle
-IDLE_GROWTH = 0.1  # CPU seconds allowed within that window: uvicorn's loop, not generation
-TICKS = os.sysconf("SC_CLK_TCK")
 # Heavier than the other tiny chat models so that 4096 tokens take many seconds of CPU, and a
 # Stop that did not reach the server would show; a short reply still takes a fraction of one.
 SIZES = dict(
@@ -172,27 +170,6 @@ def respond(config, message: str, *, max_new_tokens=16, penalty=1.0, seed=None, 
     return turn_shown(config, history, "", *settings)[-1]
 
 
-def cpu_seconds(process: subprocess.Popen) -> float:
-    """User and system CPU time of the process so far (/proc/<pid>/stat, fields 14 and 15)."""
-    with open(f"/proc/{process.pid}/stat") as stat:
-        fields = stat.read().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def idle_since(process: subprocess.Popen, timeout: float) -> float | None:
-    """When the process's CPU time stopped growing (monotonic seconds), or None within timeout."""
-    samples: list[tuple[float, float]] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        now, used = time.monotonic(), cpu_seconds(process)
-        samples.append((now, used))
-        window = [(t, c) for t, c in samples if now - t <= IDLE_WINDOW]
-        if now - window[0][0] >= IDLE_WINDOW * 0.9 and used - window[0][1] <= IDLE_GROWTH:
-            return window[0][0]
-        time.sleep(0.1)
-    return None
-
-
 # --- streaming ---------------------------------------------------------------------------------
 
 
@@ -244,11 +221,11 @@ def test_stop_ends_generation_on_the_server(client, server):
     process = server[1]
     job = client.submit("go on and on", max_new_tokens=4096, api_name="/chat")
     wait_for(lambda: len(job.outputs()) >= 5, 60, "the first pieces of the reply")
-    busy_from = cpu_seconds(process)
-    wait_for(lambda: cpu_seconds(process) - busy_from > 0.3, 30, "the server to be generating")
+    busy_from = cpu_seconds(process.pid)
+    wait_for(lambda: cpu_seconds(process.pid) - busy_from > 0.3, 30, "the server to be generating")
     stopped_at = time.monotonic()
     job.cancel()
-    idle = idle_since(process, timeout=STOP_BOUND + IDLE_WINDOW + 5)
+    idle = idle_since(process.pid, timeout=STOP_BOUND + WINDOW + 5)
     assert idle is not None, "the server went on generating after Stop"
     assert idle - stopped_at < STOP_BOUND
     asked_at = time.monotonic()  # the server generates one reply at a time: it is free now
