@@ -28,9 +28,9 @@ from collections.abc import Callable
 
 from studio.backends import registry as backends
 from studio.backends.base import ChatSettings
+from studio.chat.stats import ReplyStats
 from studio.config import load_config
 from studio.tasks.chat import Delta
-from studio.tasks.replies import ReplyStats
 from studio.tasks.reproduce import Call
 from studio.ui.code_panel import chat_shown, shown
 from tests.conftest import ROOT

@@ -36,6 +36,11 @@ from studio.secrets import redact
 # that may pass.
 TELL_TEACHER = "Tell the teacher: the terminal that runs the studio says what to fix."
 IF_IT_PERSISTS = "If it keeps happening, tell the teacher."
+# What a person is told of a failure that is none of these: a fault of the studio itself.
+UNEXPECTED = (
+    "Something went wrong inside the studio: {name}. Your input is kept; try again, and if it "
+    "happens again, the terminal that runs the studio shows the details."
+)
 
 
 class StudioError(Exception):

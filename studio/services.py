@@ -1,21 +1,21 @@
 """What the tabs do with models, shared by every tab that needs it: no Gradio, no HTTP.
 
 Each service joins the pure task logic (`studio.tasks`) to a backend (`studio.backends`):
-summarize a text, find entities, caption an image, paint a prompt, stream a chat reply. The UI
-calls these; no UI module imports another to reach one.
+summarize a text, find entities, caption an image, paint a prompt, build a chat request (the
+chat's turn and its stream are in `studio.chat`). The UI calls these; no UI module imports
+another to reach one.
 
-Each model request is counted here, whoever calls (page or API): the UI hands each service the
+Each model request is counted here, whoever calls (page or API), a chat reply's tokens in
+`studio.chat.stream` as it streams: the UI hands each service the
 `caller` (the app's meter and the person asking; None: nothing is counted), and
 `studio.classroom.usage.metered` refuses with the wait when they are over a limit, and notes the
-request for the teacher's usage view (a chat reply's tokens when it ends).
+request for the teacher's usage view.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from PIL import Image
@@ -30,14 +30,12 @@ from studio.classroom.usage import Caller, metered
 from studio.config import Config
 from studio.endpoint import Endpoint
 from studio.errors import ConfigurationError, InputError
-from studio.reply_stream import paced_reply
 from studio.tasks import summarize as summaries
 from studio.tasks.chat import ChatSettings, Message
 from studio.tasks.entities import Entity, merge_entities
 from studio.tasks.image_answers import caption_from_answer, image_from_answer
 from studio.tasks.image_settings import ImageRequest
 from studio.tasks.models import checked_model_id
-from studio.tasks.pacing import UPDATE_INTERVAL, Update
 from studio.tasks.progress import Progress
 from studio.tasks.reproduce import Call
 from studio.tasks.uploads import PreparedImage
@@ -216,44 +214,3 @@ def paint_picture(
             seed=request.seed,
         )
         return image_from_answer(answer)
-
-
-# --- streaming a chat reply --------------------------------------------------------------------
-
-
-async def stream_reply(
-    endpoint: Endpoint,
-    request: ChatRequest,
-    *,
-    model: str | None = None,
-    progress: Progress | None = None,
-    interval: float = UPDATE_INTERVAL,
-    caller: Caller | None = None,
-) -> AsyncIterator[Update]:
-    """The reply as it grows: the first text at once, then at most one update per `interval`
-    with all that came meanwhile, and a `final` one when the reply has ended well. A failure is
-    raised after an update with the text that came before it.
-
-    Closing or cancelling this closes the upstream connection at once (see
-    `studio.reply_stream`).
-
-    `model`: the one `chat_request` was built for, when the person chose one; the backend
-    explains a failure with it. `caller`: whom the reply's tokens count against.
-    """
-    endpoint = with_model(endpoint, model)
-    with metered(caller, endpoint.task, endpoint.host, prompt=_last_words(request)) as call:
-        paced = paced_reply(endpoint, request, progress, interval)
-        async with contextlib.aclosing(paced) as updates:
-            async for update in updates:
-                call.tokens = update.stats.tokens  # counted against the person's chat tokens
-                yield update
-
-
-def _last_words(request: ChatRequest) -> str:
-    """What the person asked last, for the usage view (when the teacher keeps prompts)."""
-    messages = request.body.get("messages")
-    if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
-        content = messages[-1].get("content")
-        return content if isinstance(content, str) else ""
-    inputs = request.body.get("inputs")
-    return inputs[-200:] if isinstance(inputs, str) else ""

@@ -15,8 +15,8 @@ The "model" echoes the words of the last user message, one token per word with i
 space, and ends: on TGI, a question runs on into a made-up next turn that the first stop sequence
 cuts ("stop_sequence"); anything else ends with the end-of-text token, marked special
 ("eos_token"). A message starting with "repeat:" repeats its words until max tokens ("length"):
-long replies for Stop tests. Asked to go on with a reply the token limit cut (the prompt ends
-inside the reply, or a user turn asks to continue it), the echo goes on from the next word.
+long replies for Stop tests. Asked to continue a reply the token limit cut (the prompt ends
+inside the reply, or a user turn asks to continue it), the echo continues from the next word.
 Every request is recorded with the times it arrived, sent its first
 and last tokens, finished, and saw the client go away: a failed write, or the connection closing
 while the server waits between tokens.
@@ -362,8 +362,8 @@ def last_user_text(messages: list[dict]) -> str:
 def openai_echo(messages: list[dict]) -> tuple[str, int]:
     """The message to echo, and how many of its words the reply being continued has written."""
     last = messages[-1] if messages else {}
-    asks_to_go_on = str(last.get("content", "")).startswith("Continue your last reply")
-    if asks_to_go_on and len(messages) >= 3 and messages[-2].get("role") == "assistant":
+    asks_to_continue = str(last.get("content", "")).startswith("Continue your last reply")
+    if asks_to_continue and len(messages) >= 3 and messages[-2].get("role") == "assistant":
         earlier = messages[:-2]
         return last_user_text(earlier), len(MESSAGE_WORDS.findall(messages[-2]["content"]))
     return last_user_text(messages), 0

@@ -6,6 +6,9 @@ import pytest
 
 from studio.backends.openai_chat import openai_body
 from studio.backends.tgi import tgi_parameters, trim_stops
+from studio.chat.history import text_only
+from studio.chat.pacing import ReplyBuffer
+from studio.chat.stats import ReplyStats
 from studio.errors import InputError
 from studio.tasks.chat import (
     ChatSettings,
@@ -14,9 +17,7 @@ from studio.tasks.chat import (
     content_text,
     error_note,
     normalise_history,
-    text_only,
 )
-from studio.tasks.replies import ReplyStats
 
 
 def user(content):
@@ -428,8 +429,11 @@ def test_stats_one_token_has_no_rate():
     assert stats.summary() == "first token 0.50 s"
 
 
-def test_stats_watch_passes_deltas_through():
-    stats = ReplyStats(clock=fake_clock(0.0, 1.0, 2.0))
+def test_the_deltas_a_reply_gathers_are_counted_as_they_pass():
+    reply = ReplyBuffer(clock=fake_clock(0.0, 1.0, 2.0, 3.0))  # as the stream's thread fills it
     deltas = [Delta("a"), Delta("b", "stop")]
-    assert list(stats.watch(deltas)) == deltas
-    assert stats.summary() == "first token 1.00 s · 1.0 tok/s · finished: stop"
+    for delta in deltas:
+        reply.add(delta)
+    update = reply.take()
+    assert update.text == "".join(delta.text for delta in deltas)
+    assert update.stats.summary() == "first token 1.00 s · 1.0 tok/s · finished: stop"

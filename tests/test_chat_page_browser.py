@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from studio.tasks.continuing import CONTINUE_INSTRUCTION
+from studio.tasks.continue_reply import CONTINUE_INSTRUCTION
 from studio.ui.chat import EXAMPLES
 from tests.chat_servers import ChatServer
 from tests.conftest import screenshot, start_studio, stop_studio
@@ -201,24 +201,24 @@ def test_an_edited_question_drops_what_followed_and_is_answered_again(
 def test_continue_goes_on_with_a_reply_the_token_limit_cut(page, openai_app, chat_server):
     open_chat(page, openai_app)
     set_max_tokens(page, 3)
-    carry_on = page.get_by_role("button", name="Continue")
-    expect(carry_on).to_be_hidden()
+    continue_button = page.get_by_role("button", name="Continue")
+    expect(continue_button).to_be_hidden()
     send(page, "alpha beta gamma delta epsilon zeta eta")
     expect(replies(page).last).to_have_text("alpha beta gamma")
     expect(page.locator("#chat-stats")).to_contain_text("finished: length")
-    expect(carry_on).to_be_visible()
+    expect(continue_button).to_be_visible()
     screenshot(page, "chat-continue.png")
-    carry_on.click()
+    continue_button.click()
     expect(replies(page).last).to_have_text("alpha beta gamma delta epsilon zeta")
     sent = chat_server.records[-1].messages
     assert sent[-2:] == [
         {"role": "assistant", "content": "alpha beta gamma"},
         {"role": "user", "content": CONTINUE_INSTRUCTION},
     ]
-    carry_on.click()
+    continue_button.click()
     expect(replies(page).last).to_have_text("alpha beta gamma delta epsilon zeta eta")
     expect(page.locator("#chat-stats")).to_contain_text("finished: stop")
-    expect(carry_on).to_be_hidden()  # the reply is whole
+    expect(continue_button).to_be_hidden()  # the reply is whole
     expect(replies(page)).to_have_count(1)  # one reply, grown
     expect_no_error_shown(page)
 

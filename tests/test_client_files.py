@@ -1,5 +1,5 @@
 """The studio reads no file because a client named it: only a file uploaded through Gradio's
-upload route can reach it (see studio.ui.chat_turns.received).
+upload route can reach it (see studio.ui.chat.turns.received).
 
 The real app, every tab, runs as `python -m studio` in a working folder that holds a file and a
 `.env`, with its own temp folder and Gradio cache. Each test posts crafted values to Gradio's
@@ -19,8 +19,8 @@ import pytest
 import requests
 from PIL import Image
 
+from studio.chat.history import NOT_TEXT
 from studio.config import load_config
-from studio.tasks.chat import NOT_TEXT
 from studio.ui.app import build_app, select_tabs
 from studio.ui.common import NOT_UPLOADED
 from tests.conftest import start_studio, stop_studio
@@ -211,7 +211,7 @@ def test_no_image_input_takes_a_path_it_was_not_uploaded_through(studio):
 
 def test_every_event_that_takes_the_chat_takes_it_as_sent():
     """Gradio's processing of a Chatbot's value reads files it names: each event that takes
-    the chat skips it, and checks the chat itself (studio.ui.chat_turns.received)."""
+    the chat skips it, and checks the chat itself (studio.ui.chat.turns.received)."""
     app = build_app(load_config({"STUDIO_LOCAL": "none"}), select_tabs(["chat"]))
     taking = [fn for fn in app.fns.values() if any(isinstance(b, gr.Chatbot) for b in fn.inputs)]
     assert len(taking) == 5 and not any(fn.preprocess for fn in taking)

@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 
 from studio.backends.registry import chat_request
+from studio.chat.history import history_edited
 from studio.errors import InputError
 from studio.tasks.chat import ChatSettings, error_note
-from studio.tasks.continuing import (
+from studio.tasks.continue_reply import (
     CONTINUE_INSTRUCTION,
-    continuation_messages,
-    history_edited,
-    join_continuation,
+    continue_messages,
+    continued_text,
 )
 from studio.tasks.templates import get_template
 from tests.conftest import make_endpoint
@@ -24,15 +24,15 @@ CUT = [
 
 
 def test_the_messages_end_with_the_reply_so_far():
-    messages = continuation_messages("Be kind.", CUT, budget_chars=1000)
+    messages = continue_messages("Be kind.", CUT, budget_chars=1000)
     assert messages == [{"role": "system", "content": "Be kind."}, *CUT]
 
 
 def test_there_is_nothing_to_continue_without_a_reply():
     with pytest.raises(InputError, match="no reply to continue"):
-        continuation_messages("", CUT[:1], budget_chars=1000)
+        continue_messages("", CUT[:1], budget_chars=1000)
     with pytest.raises(InputError, match="no reply to continue"):
-        continuation_messages("", [*CUT[:1], error_note("failed")], budget_chars=1000)
+        continue_messages("", [*CUT[:1], error_note("failed")], budget_chars=1000)
 
 
 @pytest.mark.parametrize(
@@ -52,10 +52,10 @@ def test_a_raw_prompt_ends_inside_the_reply(template, ending):
 def test_tgi_continues_the_open_prompt_and_chat_completions_ask_for_it():
     tgi = make_endpoint("http://127.0.0.1:9", task="chat", protocol="tgi", template="falcon")
     request = chat_request(tgi, CUT, ChatSettings())
-    assert request.prefilled and request.shown() == (request.body["inputs"], None)
+    assert request.continues_exactly and request.shown() == (request.body["inputs"], None)
     openai = make_endpoint("http://127.0.0.1:9/v1", task="chat", protocol="openai")
     request = chat_request(openai, CUT, ChatSettings())
-    assert not request.prefilled
+    assert not request.continues_exactly
     assert request.body["messages"] == [*CUT, {"role": "user", "content": CONTINUE_INSTRUCTION}]
     text, language = request.shown()
     assert language == "json" and CONTINUE_INSTRUCTION in text
@@ -72,7 +72,7 @@ def test_tgi_continues_the_open_prompt_and_chat_completions_ask_for_it():
     ],
 )
 def test_the_text_that_follows_is_joined(partial, more, exact, joined):
-    assert join_continuation(partial, more, exact=exact) == joined
+    assert continued_text(partial, more, exact=exact) == joined
 
 
 def test_an_edit_drops_what_followed_the_edited_message():

@@ -9,6 +9,7 @@ import logging
 import pytest
 
 from studio import services
+from studio.chat.stream import stream_reply
 from studio.errors import InputError
 from studio.tasks.chat import ChatSettings
 from studio.tasks.models import checked_model_id
@@ -86,8 +87,9 @@ def test_other_protocols_offer_their_configured_model_alone():
 
 def test_a_chosen_model_reaches_the_server_per_request_without_a_restart():
     async def reply(endpoint, model):
+        chosen = services.with_model(endpoint, model)
         request = services.chat_request(endpoint, HELLO, ChatSettings(), model=model)
-        return [u.text async for u in services.stream_reply(endpoint, request, model=model)][-1]
+        return [u.text async for u in stream_reply(chosen, request)][-1]
 
     with served("a/one", "b/two") as server:
         endpoint = chat_endpoint(f"{server.url}/v1", "a/one")

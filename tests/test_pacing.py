@@ -1,4 +1,4 @@
-"""How often a streamed reply is shown (studio.tasks.pacing), on a clock the test moves."""
+"""How often a streamed reply is shown (studio.chat.pacing), on a clock the test moves."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from studio.chat.pacing import ReplyBuffer, Update
 from studio.errors import BackendConnectionError
 from studio.tasks.chat import Delta
-from studio.tasks.pacing import ReplyBuffer, Update
 
 INTERVAL = 0.04
 

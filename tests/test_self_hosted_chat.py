@@ -14,10 +14,9 @@ from studio.backends.openai_chat import OpenAIChatBackend
 from studio.backends.self_hosted import ServerNotes
 from studio.config import load_config
 from studio.tasks.chat import ChatSettings, Delta
-from studio.ui import chat
 from tests.conftest import make_endpoint, start_studio, stop_studio
 from tests.servers import server_fixture
-from tests.test_tabs import collect
+from tests.test_tabs import turn_shown
 from tests.transformers_stand_in import TransformersServeStandIn
 
 HELLO = [{"role": "user", "content": "Hello there"}]
@@ -117,9 +116,8 @@ def test_the_note_reaches_the_chat_tabs_stats_line(stand_in):
     )
     previous = backends.register(OpenAIChatBackend())
     try:
-        replies = chat.Replies(config)
         history = [{"role": "user", "content": "Hello there"}]
-        final_history, stats = collect(replies.respond(history, "", 0.7, 0.95, 64, 1.3, None))[-1]
+        final_history, stats = turn_shown(config, history, "", 0.7, 0.95, 64, 1.3, None)[-1]
     finally:
         backends.register(previous)
     assert final_history[-1] == {"role": "assistant", "content": "Hello there"}

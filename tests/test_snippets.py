@@ -246,9 +246,9 @@ def test_the_studios_address_is_one_a_client_here_can_reach():
 
 
 def test_the_chat_tab_gets_its_panel_from_one_call():
+    from studio.chat.stats import ReplyStats
     from studio.config import Config
     from studio.tasks.chat import Delta
-    from studio.tasks.replies import ReplyStats
     from studio.ui.code_panel import chat_shown
 
     endpoint = make_endpoint(

@@ -13,10 +13,12 @@ from PIL import Image
 
 from studio import errors
 from studio.backends.registry import chat_request
-from studio.services import stream_reply
+from studio.chat.stream import stream_reply
+from studio.chat.turn import Turn, stream_turn
 from studio.tasks.chat import ChatSettings, Delta
 from studio.tasks.image_settings import read_parameters
-from studio.ui import caption, chat, entities, imagine, summarize
+from studio.ui import caption, entities, imagine, summarize
+from studio.ui.chat.api import ChatApi
 from tests.conftest import ROOT
 from tests.fake_backend import fake_config
 
@@ -122,11 +124,16 @@ def collect(async_generator) -> list:
     return asyncio.run(run())
 
 
+def turn_shown(config, history: list, system: str, *settings, caller=None) -> list:
+    """The turn as the page and the API stream it (stream_turn): (chat, stats line) each."""
+    states = collect(stream_turn(config, Turn(history, system, settings), caller=caller))
+    return [(state.chat, state.stats_line) for state in states]
+
+
 def test_a_chat_reply_streams_into_the_conversation(fake_backend):
     fake_backend.reply("Hello", " there", "!")
-    replies = chat.Replies(fake_config())
     history = [{"role": "user", "content": "Hi"}]
-    shown = collect(replies.respond(history, "Be brief.", 0.7, 0.95, 64, 1.0, None))
+    shown = turn_shown(fake_config(), history, "Be brief.", 0.7, 0.95, 64, 1.0, None)
     final_history, final_stats = shown[-1]
     assert final_history[-1] == {"role": "assistant", "content": "Hello there!"}
     assert "finished: stop" in final_stats
@@ -141,9 +148,8 @@ def test_a_chat_failure_mid_reply_keeps_what_arrived(fake_backend):
     fake_backend.replies.append(
         [Delta("Half a"), errors.BackendConnectionError("The connection dropped.")]
     )
-    replies = chat.Replies(fake_config())
     history = [{"role": "user", "content": "Hi"}]
-    final_history, stats = collect(replies.respond(history, "", 0.7, 0.95, 64, 1.0, None))[-1]
+    final_history, stats = turn_shown(fake_config(), history, "", 0.7, 0.95, 64, 1.0, None)[-1]
     assert final_history[1] == {"role": "assistant", "content": "Half a"}
     # the page's short message; the details went to the log
     note = final_history[2]["content"]
@@ -171,7 +177,7 @@ def test_a_setting_that_is_not_a_finite_number_names_the_setting(fake_backend, v
     with pytest.raises(gr.Error, match="Minimum length must be between 1 and 1024 tokens, not"):
         summarize.summarize(fake_config(), "Some text.", value, None)
     history = [{"role": "user", "content": "Hi"}]
-    shown = collect(chat.Replies(fake_config()).respond(history, "", value, 0.9, 64, 1.0, None))
+    shown = turn_shown(fake_config(), history, "", value, 0.9, 64, 1.0, None)
     assert "Temperature must be between 0 and 1, not" in shown[-1][0][-1]["content"]
     assert fake_backend.calls == []
 
@@ -216,7 +222,7 @@ def chat_request_for(endpoint):
 def test_the_chat_api_sends_its_history_once_at_the_end(fake_backend):
     fake_backend.reply("Hello", " there")
     history: list = []
-    outputs = collect(chat.Replies(fake_config()).chat("Hi", history=history))
+    outputs = collect(ChatApi(fake_config()).chat("Hi", history=history))
     assert outputs[-1] == ("Hello there", history)
     assert all(state == gr.skip() for _, state in outputs[:-1])
     assert history == [
@@ -230,7 +236,7 @@ def test_a_chat_api_reply_stopped_midway_stays_in_the_session_history(fake_backe
     history: list = []
 
     async def stop_after_the_first_update():
-        replies = chat.Replies(fake_config()).chat("Hi", history=history)
+        replies = ChatApi(fake_config()).chat("Hi", history=history)
         shown, _ = await replies.__anext__()
         await replies.aclose()  # as Gradio does when the person presses Stop
         return shown

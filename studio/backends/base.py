@@ -53,7 +53,7 @@ class ChatRequest:
     stops: tuple[str, ...] = ()  # trimmed from the reply on our side (raw text servers)
     notes: tuple[str, ...] = ()  # settings that were mapped or not sent, in words for people
     max_tokens: int | None = None  # our own cap, for servers that ignore theirs
-    prefilled: bool = False  # the prompt ends with the reply so far: the model writes on from it
+    continues_exactly: bool = False  # the prompt ends inside the reply: the model continues it
 
     def shown(self) -> tuple[str, str | None]:
         """What the server receives, for people to read: the prompt a raw text server

@@ -13,7 +13,7 @@ from typing import Any
 
 from studio.errors import BadResponseError, IncompleteStreamError
 from studio.tasks.chat import ChatSettings, Delta, Message
-from studio.tasks.continuing import CONTINUE_INSTRUCTION, is_continuation
+from studio.tasks.continue_reply import CONTINUE_INSTRUCTION, continues_reply
 
 CUT_SHORT = (
     "The server ended the stream before the reply was complete (no finish reason): the "
@@ -38,11 +38,11 @@ def openai_body(
     refuses it and reads ``frequency_penalty`` as a repetition penalty of 1 + value; the
     router's providers may take neither.
 
-    Messages that end with the model's own reply ask it to go on: the chat-completions API has
+    Messages that end with the model's own reply ask it to continue: the chat-completions API has
     no standard way to extend that reply, so a user turn asks for it.
     """
     messages = list(messages)
-    if is_continuation(messages):
+    if continues_reply(messages):
         messages.append({"role": "user", "content": CONTINUE_INSTRUCTION})
     body: dict[str, Any] = {
         "model": model,

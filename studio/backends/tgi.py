@@ -27,7 +27,7 @@ from studio.catalog import TASKS
 from studio.endpoint import Endpoint
 from studio.errors import BadResponseError, IncompleteStreamError
 from studio.tasks.chat import ChatSettings, Delta, Message
-from studio.tasks.continuing import is_continuation
+from studio.tasks.continue_reply import continues_reply
 from studio.tasks.progress import Progress
 from studio.tasks.templates import TEMPLATES, get_template
 
@@ -189,7 +189,7 @@ class TgiBackend(Backend):
             body,
             stops=chat_template.stop,
             max_tokens=settings.max_new_tokens,
-            prefilled=is_continuation(messages),  # the prompt ends inside the reply
+            continues_exactly=continues_reply(messages),  # the prompt ends inside the reply
         )
 
     def stream_chat(
@@ -206,7 +206,7 @@ class TgiBackend(Backend):
         try:
             # Going on with a reply, its next token's space belongs between the words.
             yield from trim_stops(
-                tgi_deltas(events), request.stops, drop_leading_space=not request.prefilled
+                tgi_deltas(events), request.stops, drop_leading_space=not request.continues_exactly
             )
         except IncompleteStreamError:
             if not cancel.is_set():  # Stop cut it, on purpose

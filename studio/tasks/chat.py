@@ -1,7 +1,8 @@
-"""Chat: from the Chatbot's history to messages, settings checked, and a reply timed.
+"""Chat requests: from the Chatbot's history to messages, the settings checked, and the pieces
+a reply streams in; what every backend builds a chat request from.
 
     Chatbot history ─ build_messages ─ messages ─ a backend's chat_request (studio.backends)
-    the backend's stream ─ Delta ... ─ reply text (ReplyStats times it)
+    the backend's stream ─ Delta ... ─ the reply (studio.chat streams it to the page and API)
 
 Messages here are plain ``{"role": "system" | "user" | "assistant", "content": str}`` dicts.
 """
@@ -34,33 +35,6 @@ def error_note(message: str) -> dict[str, Any]:
     return {"role": "assistant", "content": message, "metadata": {"title": f"{ERROR_MARK} Error"}}
 
 
-NOT_TEXT = (
-    "The chat history this page sent has a file or a component in it, which the chat did not "
-    "make: the Chat tab takes only text, so nothing was read. Reload the page to start a new "
-    "chat."
-)
-
-
-def text_only(history: Any) -> list:
-    """``history`` as a page sends it, if every part of every message is text (a str or a
-    ``{"type": "text", "text": str}`` part); InputError otherwise."""
-    if history is None:
-        return []
-    if not isinstance(history, list):
-        raise InputError(NOT_TEXT)
-    for message in history:
-        content = _field(message, "content")
-        if not all(map(_is_text, content if isinstance(content, list) else [content])):
-            raise InputError(NOT_TEXT)
-    return history
-
-
-def _is_text(part: Any) -> bool:
-    if isinstance(part, Mapping):
-        return part.get("type") == "text" and isinstance(part.get("text"), str)
-    return isinstance(part, str)
-
-
 def content_text(content: Any) -> str:
     """The text of a message's content: a str, one part, or a list of parts.
 
@@ -82,14 +56,15 @@ def _part_text(part: Any) -> str:
     return ""
 
 
-def _field(item: Any, name: str) -> Any:
+def field_of(item: Any, name: str) -> Any:
+    """A field of a history item: a dict's key, or a gr.ChatMessage's attribute."""
     # History items are dicts, but gr.ChatMessage objects returned by the app may appear too.
     return item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
 
 
 def _is_error_note(item: Any) -> bool:
-    metadata = _field(item, "metadata")
-    title = _field(metadata, "title") if metadata else None
+    metadata = field_of(item, "metadata")
+    title = field_of(metadata, "title") if metadata else None
     return isinstance(title, str) and title.strip().startswith(ERROR_MARK)
 
 
@@ -102,10 +77,10 @@ def normalise_history(history: Iterable[Any] | None) -> list[Message]:
     """
     messages = []
     for item in history or ():
-        role = _field(item, "role")
+        role = field_of(item, "role")
         if role not in ("user", "assistant") or _is_error_note(item):
             continue
-        text = content_text(_field(item, "content"))
+        text = content_text(field_of(item, "content"))
         if text:
             messages.append({"role": role, "content": text})
     return messages
@@ -132,27 +107,6 @@ def _turns(messages: Sequence[Message]) -> list[tuple[Message, Message]]:
             joined = f"{reply['content']}\n\n{message['content']}"
             turns[-1] = (question, {"role": "assistant", "content": joined})
     return turns
-
-
-def _last_user_index(history: Sequence[Any]) -> int | None:
-    indices = range(len(history) - 1, -1, -1)
-    return next((i for i in indices if _field(history[i], "role") == "user"), None)
-
-
-def without_last_reply(history: Iterable[Any] | None) -> list:
-    """For Retry: the chat up to the last user message, whose reply is then asked for again."""
-    history = list(history or [])
-    index = _last_user_index(history)
-    return history if index is None else history[: index + 1]
-
-
-def undo_last_message(history: Iterable[Any] | None) -> tuple[list, str]:
-    """For Undo: the chat before the last user message, which goes back into the message box."""
-    history = list(history or [])
-    index = _last_user_index(history)
-    if index is None:
-        return history, ""
-    return history[:index], content_text(_field(history[index], "content"))
 
 
 def count_turns(history: Iterable[Any] | None) -> int:

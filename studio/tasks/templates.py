@@ -12,10 +12,14 @@ from types import MappingProxyType
 
 from studio.errors import InputError
 from studio.tasks.chat import Message
+from studio.tasks.continue_reply import continues_reply
 
 
 @dataclass(frozen=True)
 class ChatTemplate:
+    """`render(messages)`: the prompt for a raw text server; the messages end with the user
+    turn to answer, or with a reply to continue, which the prompt then ends with, open."""
+
     name: str
     render: Callable[[Sequence[Message]], str]
     stop: tuple[str, ...]
@@ -25,11 +29,6 @@ def _split_system(messages: Sequence[Message]) -> tuple[str, list[Message]]:
     """The system prompt (empty when absent) and the user/assistant turns after it."""
     system = next((m["content"] for m in messages if m["role"] == "system"), "")
     return system, [m for m in messages if m["role"] != "system"]
-
-
-def _is_open(messages: Sequence[Message]) -> bool:
-    """Whether the prompt ends inside the model's own reply, for it to go on writing."""
-    return bool(messages) and messages[-1]["role"] == "assistant"
 
 
 def _render_mistral(messages: Sequence[Message]) -> str:
@@ -44,7 +43,7 @@ def _render_mistral(messages: Sequence[Message]) -> str:
             parts.append(f"[INST] {content} [/INST]")
         else:
             parts.append(f" {content}</s>")
-    if _is_open(messages):
+    if continues_reply(messages):
         parts[-1] = parts[-1].removesuffix("</s>")
     return "".join(parts)
 
@@ -56,7 +55,7 @@ def _render_falcon(messages: Sequence[Message]) -> str:
     system, turns = _split_system(messages)
     lines = [f"System: {system}"] if system else []
     lines += [f"{_FALCON_ROLES[m['role']]}: {m['content']}" for m in turns]
-    return "\n".join(lines if _is_open(messages) else [*lines, "Assistant:"])
+    return "\n".join(lines if continues_reply(messages) else [*lines, "Assistant:"])
 
 
 def _render_llama3(messages: Sequence[Message]) -> str:
@@ -88,9 +87,9 @@ def _blocks(
     header of the reply; a last assistant message stays open after that header instead."""
     system, turns = _split_system(messages)
     head = block("system", system) if system else ""
-    open_reply = turns.pop()["content"] if _is_open(messages) else ""
+    reply_to_continue = turns.pop()["content"] if continues_reply(messages) else ""
     closed = "".join(block(m["role"], m["content"]) for m in turns)
-    return head + closed + reply_header + open_reply
+    return head + closed + reply_header + reply_to_continue
 
 
 # Read-only: shared by every session.

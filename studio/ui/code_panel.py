@@ -15,10 +15,10 @@ from typing import Any
 import gradio as gr
 
 from studio.backends.base import ChatRequest
+from studio.chat.stats import ReplyStats
 from studio.config import Config, Endpoint
 from studio.services import with_model
 from studio.snippets import GradioCall, Snippets, for_calls, for_chat
-from studio.tasks.replies import ReplyStats
 from studio.tasks.reproduce import Call, chat_card
 from studio.ui.common import report
 

@@ -20,7 +20,7 @@ from studio.classroom.gradio_internals import save_to_cache
 from studio.classroom.usage import Caller
 from studio.config import Config
 from studio.endpoint import Endpoint
-from studio.errors import TELL_TEACHER, InputError, StudioError
+from studio.errors import TELL_TEACHER, UNEXPECTED, InputError, StudioError
 from studio.services import caption_image, require_setup, setup_problem
 from studio.tasks.image_settings import ImageRequest, describe, png_with_parameters
 from studio.tasks.pixels import looks_blank
@@ -29,11 +29,6 @@ from studio.tasks.text import NumberBox
 from studio.tasks.uploads import PreparedImage, prepare_upload
 
 log = logging.getLogger("studio")
-
-UNEXPECTED = (
-    "Something went wrong inside the studio: {name}. Your input is kept; try again, and if it "
-    "happens again, the terminal that runs the studio shows the details."
-)
 
 
 def slider(box: NumberBox, step: float, **options: Any) -> gr.Slider:

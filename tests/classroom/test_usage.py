@@ -19,8 +19,10 @@ from studio.classroom.people import caller_of
 from studio.classroom.usage import Caller, Entry, Meter, Person
 from studio.classroom.usage_page import may_see_usage
 from studio.errors import LimitReached
-from studio.ui import chat, imagine, summarize
+from studio.ui import imagine, summarize
+from studio.ui.chat.api import ChatApi
 from tests.fake_backend import fake_config
+from tests.test_tabs import turn_shown
 
 
 class Clock:
@@ -85,7 +87,7 @@ def test_pictures_have_a_limit_of_their_own(fake_backend, tmp_path):
 def test_chat_tokens_are_counted_after_each_reply(fake_backend):
     meter = Meter(limits(chat_tokens="60/hour"), clock=Clock())
     ada = asking(meter, "ada")
-    replies = chat.Replies(fake_config())
+    replies = ChatApi(fake_config())
     for _ in range(2):
         fake_backend.reply(*[f" w{n}" for n in range(40)])
         collect(replies.chat("Hi", history=[], caller=ada))
@@ -93,7 +95,7 @@ def test_chat_tokens_are_counted_after_each_reply(fake_backend):
         collect(replies.chat("Hi", history=[], caller=ada))
     # the page's chat says it in the conversation, as it says every failure
     asked = [{"role": "user", "content": "Hi"}]
-    shown = collect(replies.reply(asked, "", 0.7, 0.9, 64, 1, None, caller=ada))
+    shown = turn_shown(fake_config(), asked, "", 0.7, 0.9, 64, 1, None, caller=ada)
     assert "60 per hour. Try again in about" in shown[-1][0][-1]["content"]
     assert meter.report()["tabs"]["Chat"] == {
         "requests": 2,
@@ -110,7 +112,7 @@ def test_a_reply_stopped_midway_counts_what_came(fake_backend):
     fake_backend.reply("Hello", " there", " and on")
 
     async def stop_after_the_first_update():
-        replies = chat.Replies(fake_config()).chat("Hi", history=[], caller=ada)
+        replies = ChatApi(fake_config()).chat("Hi", history=[], caller=ada)
         await replies.__anext__()
         await replies.aclose()
 

@@ -25,10 +25,9 @@ from studio.backends import registry as backends
 from studio.backends.openai_chat import OpenAIChatBackend
 from studio.config import load_config
 from studio.tasks.chat import ChatSettings, Delta
-from studio.ui import chat
 from tests.conftest import free_port, start_studio, stop_studio
 from tests.local.cpu import WINDOW, cpu_seconds, idle_since
-from tests.test_tabs import collect
+from tests.test_tabs import turn_shown
 
 STARTUP_BOUND = 180.0  # seconds for the server to answer /health and load the model, loaded CI
 STOP_BOUND = 5.0  # seconds from Stop until the server's CPU time stops growing
@@ -158,16 +157,17 @@ def client(app) -> Client:
 
 @pytest.fixture
 def replies(env):
-    """The tab's own handler in this process, with a backend that has learnt nothing yet."""
+    """The tab's configuration in this process, with a backend that has learnt nothing yet."""
     previous = backends.register(OpenAIChatBackend())
-    yield chat.Replies(load_config(env))
+    yield load_config(env)
     backends.register(previous)
 
 
-def respond(replies, message: str, *, max_new_tokens=16, penalty=1.0, seed=None, temperature=0.7):
+def respond(config, message: str, *, max_new_tokens=16, penalty=1.0, seed=None, temperature=0.7):
+    """The turn as the page and the API stream it: the last (chat, stats line)."""
     history = [{"role": "user", "content": message}]
-    controls = (temperature, 0.95, max_new_tokens, penalty, seed)
-    return collect(replies.respond(history, "", *controls))[-1]
+    settings = (temperature, 0.95, max_new_tokens, penalty, seed)
+    return turn_shown(config, history, "", *settings)[-1]
 
 
 # --- streaming ---------------------------------------------------------------------------------

@@ -1,9 +1,14 @@
-"""A chat reply read in a thread of its own and handed to the event loop in paced updates.
+"""The stream of a chat reply: read in a thread of its own, handed to the event loop in paced
+updates, and counted against the person who asked.
+
+    stream_reply ─ metered (studio.classroom.usage): refused when over a limit, tokens counted
+      ├ a thread ─ the backend's stream_chat ─ Delta ... ─ ReplyBuffer.add (studio.chat.pacing)
+      └ the event loop ─ ReplyBuffer.take ─ Update ... at most one per interval, a final one
 
 The thread reads the backend's blocking stream into a `ReplyBuffer`, counting every token; the
 event loop is woken only when it waits for news or for the end, never once per token. Closing
 the updates sets the reply's `Cancel`, which shuts the socket the thread is blocked on, so the
-upstream connection closes at once.
+upstream connection closes at once. No Gradio; the backend does the HTTP.
 """
 
 from __future__ import annotations
@@ -16,19 +21,41 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 from studio.backends import registry as backends
 from studio.backends.registry import Cancel, ChatRequest
+from studio.chat.pacing import UPDATE_INTERVAL, ReplyBuffer, Update
+from studio.classroom.usage import Caller, metered
 from studio.endpoint import Endpoint
 from studio.tasks.chat import Delta
-from studio.tasks.pacing import ReplyBuffer, Update
+
+Progress = Callable[[str], None] | None
 
 
-async def paced_reply(
+async def stream_reply(
     endpoint: Endpoint,
     request: ChatRequest,
-    progress: Callable[[str], None] | None,
-    interval: float,
+    *,
+    progress: Progress = None,
+    interval: float = UPDATE_INTERVAL,
+    caller: Caller | None = None,
 ) -> AsyncIterator[Update]:
-    """The reply's updates, at most one per `interval`, a `final` one when it ended well; a
-    failure is raised after the text that came before it."""
+    """The reply as it grows: the first text at once, then at most one update per `interval`
+    with all that came meanwhile, and a `final` one when the reply has ended well. A failure is
+    raised after an update with the text that came before it. Closing or cancelling this
+    closes the upstream connection at once.
+
+    `endpoint`: the one the request was built for, with the model the person chose, which the
+    backend names when it explains a failure. `caller`: whom the reply's tokens count against.
+    """
+    with metered(caller, endpoint.task, endpoint.host, prompt=_last_words(request)) as call:
+        paced = _paced(endpoint, request, progress, interval)
+        async with contextlib.aclosing(paced) as updates:
+            async for update in updates:
+                call.tokens = update.stats.tokens  # counted against the person's chat tokens
+                yield update
+
+
+async def _paced(
+    endpoint: Endpoint, request: ChatRequest, progress: Progress, interval: float
+) -> AsyncIterator[Update]:
     cancel = Cancel()
     reply = ReplyBuffer(interval)  # started before the request is sent: the first token's wait
     woken = asyncio.Event()
@@ -103,3 +130,13 @@ async def _woken_or_after(woken: asyncio.Event, seconds: float | None) -> None:
     finally:
         if timer is not None:
             timer.cancel()
+
+
+def _last_words(request: ChatRequest) -> str:
+    """What the person asked last, for the usage view (when the teacher keeps prompts)."""
+    messages = request.body.get("messages")
+    if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
+        content = messages[-1].get("content")
+        return content if isinstance(content, str) else ""
+    inputs = request.body.get("inputs")
+    return inputs[-200:] if isinstance(inputs, str) else ""

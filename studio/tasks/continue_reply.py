@@ -1,11 +1,14 @@
-"""Going on with a reply the token limit cut, and asking again from an edited question.
+"""Continue: a reply the token limit cut grows from where it stopped.
 
-    history ending in a cut reply ─ continuation_messages ─ messages ending with that reply
+    history ending in a cut reply ─ continue_messages ─ messages ending with that reply
     a backend's chat_request: a raw text server's prompt ends with the reply, open, so the
-    model writes on from its last word; a chat-completions server gets CONTINUE_INSTRUCTION
-    after it, as a user turn, since their API has no standard way to extend the last message
+    model continues it exactly from its last character (`ChatRequest.continues_exactly`); a
+    chat-completions server gets CONTINUE_INSTRUCTION after it, as a user turn, since their API
+    has no standard way to extend the last message
+    the text that comes ─ continued_text ─ the reply, grown
 
-Pure: no Gradio, no HTTP. Messages are the plain dicts of `studio.tasks.chat`.
+Pure: no Gradio, no HTTP. Messages are the plain dicts of `studio.tasks.chat`; the backends ask
+`continues_reply` whether a request continues a reply.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from studio.errors import InputError
-from studio.tasks.chat import Message, build_messages, content_text, normalise_history
+from studio.tasks.chat import Message, build_messages, normalise_history
 
 CONTINUE_INSTRUCTION = (
     "Continue your last reply from exactly where it stopped. Do not repeat anything already "
@@ -22,12 +25,12 @@ CONTINUE_INSTRUCTION = (
 )
 
 
-def continuation_messages(
+def continue_messages(
     system_prompt: str | None, history: Iterable[Any] | None, *, budget_chars: int
 ) -> list[Message]:
-    """System prompt, the history that fits, the question, and the partial reply last.
+    """System prompt, the history that fits, the question, and the cut reply last.
 
-    The partial reply counts against ``budget_chars`` like the question does.
+    The cut reply counts against ``budget_chars`` like the question does.
     """
     messages = normalise_history(history)
     if len(messages) < 2 or messages[-1]["role"] != "assistant":
@@ -43,13 +46,14 @@ def continuation_messages(
     return [*built, {"role": "assistant", "content": partial}]
 
 
-def is_continuation(messages: Sequence[Message]) -> bool:
-    """Whether these messages ask the model to go on with their last one, its own reply."""
+def continues_reply(messages: Sequence[Message]) -> bool:
+    """Whether these messages ask the model to continue their last one, its own reply: a raw
+    prompt then ends inside that reply, open."""
     return bool(messages) and messages[-1]["role"] == "assistant"
 
 
-def join_continuation(partial: str, more: str, *, exact: bool) -> str:
-    """The reply with what came after it. ``exact``: the model wrote on from the reply's last
+def continued_text(partial: str, more: str, *, exact: bool) -> str:
+    """The reply with what came after it. ``exact``: the model continued from the reply's last
     character (a raw prompt), so nothing goes between; otherwise it began anew, and a space
     goes between two words."""
     if exact or not partial or not more:
@@ -57,13 +61,3 @@ def join_continuation(partial: str, more: str, *, exact: bool) -> str:
     if partial[-1].isspace() or more[0].isspace() or more[0] in ".,;:!?)]}'\"":
         return partial + more
     return f"{partial} {more}"
-
-
-def history_edited(history: Sequence[Any] | None, index: Any, value: Any) -> list:
-    """For an edited user message: the chat before it, then the message as now written; the
-    replies after it go, so a new one can be asked for."""
-    at = index[0] if isinstance(index, list | tuple) else index
-    text = content_text(value)
-    if not isinstance(at, int) or not text:
-        return list(history or [])
-    return [*list(history or [])[:at], {"role": "user", "content": text}]

@@ -1,12 +1,17 @@
-"""What a person is told about a streamed reply: its timing, settings not sent, and how it ended.
+"""The stats line under the chat: a reply's timing and how it ended, then the notes on how it
+was sent (settings mapped or not sent, turns left out).
 
-Pure text: the chat tab shows these lines under the conversation.
+    ReplyStats ─ counts each delta as it arrives (studio.chat.pacing adds them)
+    stats_line(stats, notes) ─ "first token 0.42 s · 31.5 tok/s · finished: length", notes below
+    stopped_stats_line(line) ─ the line of a reply the person stopped
+
+Pure text: no Gradio.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 
 from studio.tasks.chat import Delta
 
@@ -40,12 +45,6 @@ class ReplyStats:
         if delta.note:
             self.notes.append(delta.note)
 
-    def watch(self, deltas: Iterable[Delta]) -> Iterator[Delta]:
-        """Pass deltas through, adding each."""
-        for delta in deltas:
-            self.add(delta)
-            yield delta
-
     @property
     def time_to_first_token(self) -> float | None:
         """Seconds from the request to the first text; None before any."""
@@ -78,7 +77,9 @@ class ReplyStats:
         return " · ".join(parts)
 
 
-def notes_line(notes: tuple[str, ...], left_out: int, budget_chars: int) -> str:
+def request_notes(notes: tuple[str, ...], left_out: int, budget_chars: int) -> str:
+    """The notes on how a request was sent, for the stats line: its own (settings mapped or not
+    sent), and how many of the oldest exchanges were left out to fit the budget."""
     lines = list(notes)
     if left_out > 0:
         turns = "exchange was" if left_out == 1 else "exchanges were"
@@ -97,13 +98,9 @@ def stats_line(stats: ReplyStats, notes: str = "", *, failed: bool = False) -> s
     return "\n\n".join(f"<small>{text}</small>" for text in (summary, notes) if text)
 
 
-def mark_stopped(line: str | None) -> str:
+def stopped_stats_line(line: str | None) -> str:
     """The stats line of a reply the person stopped; a finished reply's line is left alone."""
     if not line or any(word in line for word in ("finished:", "failed", "stopped")):
         return line or ""
     first, _, rest = line.partition("</small>")
     return f"{first} · stopped by you</small>{rest}"
-
-
-def cut_short(message: str, partial: bool) -> str:
-    return f"The reply above is incomplete. {message}" if partial else message

@@ -10,7 +10,7 @@ shown costs the app a round of processing and a message to the browser. So the t
 reads the stream only gathers text here; the event loop takes what has gathered when it may.
 `add` and `end` answer whether the loop must be woken, which is only while it waits for news:
 the loop is woken at most once per update, never once per token. No Gradio, no I/O: the clock
-is injected, so the pacing is tested without waiting.
+is injected, so the pacing is tested without waiting. studio.chat.stream runs the two sides.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from studio.chat.stats import ReplyStats
 from studio.tasks.chat import Delta
-from studio.tasks.replies import ReplyStats
 
 UPDATE_INTERVAL = 0.04  # seconds between updates: 25 a second, smooth to the eye
 

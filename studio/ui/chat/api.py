@@ -1,0 +1,166 @@
+"""/chat and /chat_with_model: the Chat tab's API, for gradio_client, curl and MCP.
+
+    chat ─ chat_with_model ─ studio.chat.turn.stream_turn (as the page's turn) ─ (reply, history)
+
+Async generators, so that Stop reaches them at once: Gradio cancels the task, and leaving the
+stream closes the upstream connection without waiting for the next token. Updates come at most
+once per 40 ms (studio.chat.pacing) however fast the model writes, each with all the text so
+far; the history State rides only on the last. A failure the stream ends with is raised here as
+the message an API caller gets (`shows_errors`, the one place), after the text that came.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import NoReturn
+
+import gradio as gr
+
+from studio.chat.turn import Turn, stream_turn
+from studio.classroom.people import with_caller
+from studio.classroom.usage import Caller, Meter
+from studio.config import Config
+from studio.tasks.chat import ChatSettings, content_text
+from studio.ui.common import notify_progress, shows_errors
+
+DEFAULTS = ChatSettings()
+
+
+class ChatApi:
+    """The API's handlers for one configuration. They keep no state of their own: each
+    caller's conversation lives in their API session's State."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    async def chat(
+        self,
+        message: str,
+        system_prompt: str = "",
+        temperature: float = DEFAULTS.temperature,
+        top_p: float = DEFAULTS.top_p,
+        max_new_tokens: int = DEFAULTS.max_new_tokens,
+        repetition_penalty: float = DEFAULTS.repetition_penalty,
+        seed: int | None = None,
+        history: list | None = None,
+        *,
+        caller: Caller | None = None,
+    ):
+        """Send a message to the chat model; yields the reply so far as it streams.
+
+        The conversation is kept per client session: a new Client starts a new one. As an MCP
+        tool each call starts a new conversation.
+
+        Args:
+            message: the message to the model
+            system_prompt: instructions for the whole conversation, e.g. answer briefly (optional)
+            temperature: 0 to 1 (default 0.7): 0 always picks the likeliest word
+            top_p: 0.05 to 1 (default 0.95): sample from the likeliest words adding up to this
+            max_new_tokens: the longest reply, in tokens, 1 to 4096 (default 512)
+            repetition_penalty: 1 to 2 (default 1): above 1 discourages repeating words
+            seed: a random seed for a reproducible reply, 0 to 2**63 - 1 (optional)
+
+        Returns:
+            the model's reply
+        """
+        settings = (temperature, top_p, max_new_tokens, repetition_penalty, seed)
+        replying = self.chat_with_model(
+            message, system_prompt, *settings, None, history, caller=caller
+        )
+        async with contextlib.aclosing(replying) as updates:
+            async for update in updates:
+                yield update
+
+    async def chat_with_model(
+        self,
+        message: str,
+        system_prompt: str = "",
+        temperature: float = DEFAULTS.temperature,
+        top_p: float = DEFAULTS.top_p,
+        max_new_tokens: int = DEFAULTS.max_new_tokens,
+        repetition_penalty: float = DEFAULTS.repetition_penalty,
+        seed: int | None = None,
+        model: str | None = None,
+        history: list | None = None,
+        *,
+        caller: Caller | None = None,
+    ):
+        """Send a message to a chat model the server serves; yields the reply so far as it
+        streams. The conversation is kept per client session, shared with chat.
+
+        Args:
+            message: the message to the model
+            system_prompt: instructions for the whole conversation, e.g. answer briefly (optional)
+            temperature: 0 to 1 (default 0.7): 0 always picks the likeliest word
+            top_p: 0.05 to 1 (default 0.95): sample from the likeliest words adding up to this
+            max_new_tokens: the longest reply, in tokens, 1 to 4096 (default 512)
+            repetition_penalty: 1 to 2 (default 1): above 1 discourages repeating words
+            seed: a random seed for a reproducible reply, 0 to 2**63 - 1 (optional)
+            model: a model the chat server serves; empty: the configured one
+
+        Returns:
+            the model's reply
+        """
+        # The session's own list, kept current in place as the reply grows: a reply stopped
+        # midway stays in the conversation, and updates need not carry it (gr.skip()). Only the
+        # one that ends the reply does, when its text is new.
+        history = history if history is not None else []
+        asked = [*history, {"role": "user", "content": content_text(message)}]
+        settings = (temperature, top_p, max_new_tokens, repetition_penalty, seed)
+        turn = Turn(asked, system_prompt, settings, model=model)
+        said, sent = "", False
+        shown = stream_turn(self.config, turn, progress=notify_progress, caller=caller)
+        async with contextlib.aclosing(shown) as states:
+            async for state in states:
+                sent = sent or state.sent is not None
+                if state.failure is not None:
+                    if sent:  # the question, what came, and the note stay in the conversation
+                        history[:] = state.chat
+                        yield state.reply, history
+                    raise_for_person(state.failure)
+                if state.reply != said:
+                    said, history[:] = state.reply, state.chat
+                    yield said, history if state.ended else gr.skip()
+                elif state.ended and not said:  # no text at all: the question stays
+                    history[:] = state.chat
+                    yield "", history
+
+
+@shows_errors
+def raise_for_person(exc: Exception) -> NoReturn:
+    """Raise `exc` as the message an API caller sees: shows_errors, the one place, makes it."""
+    raise exc
+
+
+def api_endpoint(
+    api: ChatApi,
+    message: gr.Textbox,
+    settings: list,
+    meter: Meter | None = None,
+    *,
+    picks_model: bool = False,
+) -> None:
+    """/chat for gradio_client and curl: the message first, the settings optional, and the
+    history kept in the caller's session. Hidden components: the page has its own chat. The
+    seed is a number here, as it always was for API callers; the page's is a text box.
+
+    /chat keeps the seven inputs it was published with (Gradio's REST API needs every input,
+    so one more would break every curl script). Where the server serves several models,
+    /chat_with_model takes the model as an eighth (empty: the configured one); both share the
+    session's conversation. Not preprocessed: the settings' own rules check what arrives."""
+    history = gr.State([])
+    reply = gr.Textbox(label="Reply", visible=False)
+    seed = gr.Number(label="Seed (empty: random)", value=None, precision=0, visible=False)
+    inputs = [message, *settings[:-1], seed]
+    endpoints = [(api.chat, inputs)]
+    if picks_model:
+        model = gr.Textbox("", label="Model (empty: the configured one)", visible=False)
+        endpoints.append((api.chat_with_model, [*inputs, model]))
+    for fn, given in endpoints:
+        gr.Button(visible=False).click(
+            with_caller(fn, meter),
+            [*given, history],
+            [reply, history],
+            api_name=fn.__name__,
+            preprocess=False,
+        )
