@@ -13,7 +13,7 @@ import threading
 import pytest
 
 from studio import errors
-from studio.ui import waiting
+from studio.ui import status_line, waiting
 from tests.fake_backend import fake_config
 
 SETTINGS_WORDS = ("HF_", "STUDIO_", ".env", "--local")
@@ -35,7 +35,7 @@ def test_a_quick_call_shows_what_it_waits_for_then_its_result_then_done():
 
 
 def test_work_on_this_computer_has_no_limit_to_tell(fake_backend):
-    assert "gives up" not in waiting.waiting_html("Painting", 3, None)
+    assert "gives up" not in status_line.waiting_html("Painting", 3, None)
     config = fake_config()
     assert waiting.time_limit(config, "image") == config.endpoint("image").timeout
     local = dataclasses.replace(config.endpoint("image"), protocol="local")
@@ -44,8 +44,8 @@ def test_work_on_this_computer_has_no_limit_to_tell(fake_backend):
 
 
 def test_a_slow_server_is_named_as_slow_after_a_while():
-    assert "slow to answer" not in waiting.waiting_html("Painting", 3, 60)
-    assert "slow to answer" in waiting.waiting_html("Painting", waiting.SLOW_AFTER, 60)
+    assert "slow to answer" not in status_line.waiting_html("Painting", 3, 60)
+    assert "slow to answer" in status_line.waiting_html("Painting", status_line.SLOW_AFTER, 60)
 
 
 def test_the_seconds_tick_while_the_work_blocks():
@@ -135,14 +135,14 @@ def test_an_unexpected_failure_keeps_its_traceback_for_the_log(caplog):
 
 
 def test_what_the_line_shows_is_escaped():
-    line = waiting.failed_html("Cannot do that", "<img src=x onerror=alert(1)>")
+    line = status_line.failed_html("Cannot do that", "<img src=x onerror=alert(1)>")
     assert "<img" not in line and "&lt;img" in line
 
 
 def test_stop_says_stopped_only_over_a_wait():
-    assert waiting.is_waiting(waiting.waiting_html("Painting", 2, 60))
-    assert not waiting.is_waiting(waiting.done_html(1.0))
-    assert not waiting.is_waiting("")
+    assert status_line.is_waiting(status_line.waiting_html("Painting", 2, 60))
+    assert not status_line.is_waiting(status_line.done_html(1.0))
+    assert not status_line.is_waiting("")
 
 
 def error_classes(base=errors.StudioError):

@@ -32,12 +32,12 @@ from typing import Any
 from studio.errors import ConfigurationError
 from studio.local import download
 from studio.local.cache import CACHE
+from studio.local.device import resolve_device
 from studio.local.models import (
     extra_installed,
     loading_errors,
     model_source,
     require_extra,
-    resolve_device,
     running_errors,
 )
 from studio.tasks.progress import Progress

@@ -23,7 +23,7 @@ from diffusers import AutoPipelineForText2Image
 
 from studio.errors import InputError
 from studio.local.cache import LoadedModel
-from studio.local.models import model_dtype
+from studio.local.device import model_dtype
 from studio.local.options import convert, multiple_of, optional
 from studio.tasks.progress import Progress
 

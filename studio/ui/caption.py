@@ -20,7 +20,8 @@ from studio.ui.common import (
     upload_input,
 )
 from studio.ui.model_picker import model_picker
-from studio.ui.waiting import api_event, page_event, status_line, stop_button, time_limit
+from studio.ui.status_line import status_line
+from studio.ui.waiting import api_event, page_event, stop_button, time_limit
 
 
 @shows_errors

@@ -17,7 +17,8 @@ from studio.tasks.entities import Entity, segments
 from studio.tasks.text import checked_text
 from studio.ui.code_panel import code_panel, panel_values
 from studio.ui.common import notify_progress, setup_notice, shows_errors
-from studio.ui.waiting import api_event, page_event, status_line, stop_button, time_limit
+from studio.ui.status_line import status_line
+from studio.ui.waiting import api_event, page_event, stop_button, time_limit
 
 # Each type's colour, from a palette that stays apart for colour-blind eyes and on a
 # projector, and its name, written beside each entity so colour is never the only clue.

@@ -13,7 +13,7 @@ from studio.tasks.game import ROUNDS, Captioned, Round
 from studio.tasks.image_settings import RANDOM_SEED
 from studio.ui.code_panel import code_panel
 from studio.ui.common import EXAMPLES, made_picture, slider, upload_input
-from studio.ui.waiting import status_line
+from studio.ui.status_line import status_line
 
 RULES = (
     "Upload a picture, **Caption** it (edit the caption if you like), then **Generate image** "

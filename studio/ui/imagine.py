@@ -201,18 +201,7 @@ def wire(page: ImaginePage, config: Config, meter: Meter | None = None) -> None:
     gr.on(None, functools.partial(options_note, config), **note_again)
     painting.success(functools.partial(options_note, config), **note_again)
     page.clear.add([page.prompt, page.result, page.settings, page.status, *page.panel.outputs])
-    page.gallery.select(
-        choose,
-        page.history,
-        [*page.controls, page.result, page.settings, page.latest],
-        **PRIVATE,
-    )
-    for button, (width, height) in page.shapes:
-        button.click(lambda w=width, h=height: (w, h), None, [page.width, page.height], **PRIVATE)
-    sizes = [page.width, page.height]
-    page.swap.click(lambda w, h: (h, w), sizes, sizes, **PRIVATE)
-    page.random_seed.click(lambda: RANDOM_SEED, outputs=page.seed, **PRIVATE)
-    page.reuse_seed.click(last_seed, inputs=page.latest, outputs=page.seed, **PRIVATE)
+    wire_controls(page)
     page_event(
         [page.png.upload],
         functools.partial(read_png, folder),
@@ -242,3 +231,20 @@ def wire(page: ImaginePage, config: Config, meter: Meter | None = None) -> None:
         preprocess=False,
         meter=meter,
     )
+
+
+def wire_controls(page: ImaginePage) -> None:
+    """The controls that only fill in other controls: the gallery brings back a picture's
+    settings, the shape presets, the swap and the seed buttons. Nothing asks a model."""
+    page.gallery.select(
+        choose,
+        page.history,
+        [*page.controls, page.result, page.settings, page.latest],
+        **PRIVATE,
+    )
+    for button, (width, height) in page.shapes:
+        button.click(lambda w=width, h=height: (w, h), None, [page.width, page.height], **PRIVATE)
+    sizes = [page.width, page.height]
+    page.swap.click(lambda w, h: (h, w), sizes, sizes, **PRIVATE)
+    page.random_seed.click(lambda: RANDOM_SEED, outputs=page.seed, **PRIVATE)
+    page.reuse_seed.click(last_seed, inputs=page.latest, outputs=page.seed, **PRIVATE)

@@ -19,7 +19,7 @@ from studio.tasks.image_settings import (
 )
 from studio.ui.code_panel import code_panel
 from studio.ui.common import made_picture, slider, upload_input
-from studio.ui.waiting import status_line
+from studio.ui.status_line import status_line
 
 EXAMPLES = [
     ["A watercolour of a lighthouse on a cliff at dawn"],

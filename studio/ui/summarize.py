@@ -13,7 +13,8 @@ from studio.services import require_setup, summarize_text
 from studio.tasks import summarize as task
 from studio.ui.code_panel import code_panel, panel_values
 from studio.ui.common import notify_progress, setup_notice, shows_errors
-from studio.ui.waiting import api_event, page_event, status_line, stop_button, time_limit
+from studio.ui.status_line import status_line
+from studio.ui.waiting import api_event, page_event, stop_button, time_limit
 
 EIFFEL = (
     "The tower is 324 metres (1,063 ft) tall, about the same height as an 81-storey building, "
