@@ -1,7 +1,7 @@
 """Server CPU per caption of a 12-megapixel photo: the studio against a bare Gradio app that
 forwards the uploaded bytes as they are.
 
-Starts the local image server (tests/image_servers.py), then, one after the other:
+Starts the local image server (tests/stand_ins/image_servers.py), then, one after the other:
 
     studio     `python -m studio --tabs caption`, as a teacher starts it: the upload is opened
                safely, turned upright, decoded at a JPEG scale and sent as a small JPEG
@@ -28,8 +28,8 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from bench.common import start_app, stop_app
 from tests.conftest import start_studio, stop_studio
-from tests.image_servers import ImageServer
-from tests.servers import running
+from tests.stand_ins.image_servers import ImageServer
+from tests.stand_ins.servers import running
 
 ROUTE = "/itt/models/bench"
 TICKS = os.sysconf("SC_CLK_TCK")

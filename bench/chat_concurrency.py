@@ -1,6 +1,7 @@
 """Many streaming chats at once: the studio's /chat against a bare Gradio streaming app.
 
-Starts the local OpenAI-compatible streaming server (tests/chat_servers.py), then, one after the
+Starts the local OpenAI-compatible streaming server (tests/stand_ins/chat_servers.py), then, one
+after the
 other:
 
     studio     `python -m studio --tabs chat --concurrency N` with STUDIO_CHAT_BASE pointed at it
@@ -28,8 +29,8 @@ import requests
 
 from bench.common import call, peak_overlap, percentile, start_app, stop_app
 from studio.tasks.chat import ChatSettings
-from tests.chat_servers import ChatServer
 from tests.conftest import start_studio, stop_studio
+from tests.stand_ins.chat_servers import ChatServer
 
 MESSAGE = "repeat: tick tock"  # the stand-in repeats these words until max tokens
 

@@ -1,7 +1,8 @@
 """Server CPU per streamed token, time to first token and end lag: the studio against bare Gradio.
 
 Four processes: this one, which drives both apps as their users do; the stand-in
-OpenAI-compatible server (tests/chat_servers.py); `python -m studio --tabs chat` pointed at it;
+OpenAI-compatible server (tests/stand_ins/chat_servers.py); `python -m studio --tabs chat` pointed
+at it;
 and a bare Gradio app with the same queue and the same input components, whose handlers are
 plain per-token generators over the same server (requests, one yield per token). Each reply
 goes through Gradio's queue over loopback, as the page and gradio_client send it, one at a
@@ -36,8 +37,8 @@ from dataclasses import dataclass
 
 import requests
 
-from tests.chat_servers import ChatServer
 from tests.conftest import free_port, start_studio, stop_studio
+from tests.stand_ins.chat_servers import ChatServer
 
 REPLY_TIMEOUT = 120.0  # seconds: no reply of this benchmark takes nearly as long
 TICKS = os.sysconf("SC_CLK_TCK")

@@ -1,6 +1,7 @@
 """Time to first token the studio adds to the model server's own.
 
-Starts a local streaming server (tests/chat_servers.py) and `python -m studio` pointed at it,
+Starts a local streaming server (tests/stand_ins/chat_servers.py) and `python -m studio` pointed at
+it,
 then asks N questions through gradio_client, as an API user would. For each reply:
 
     seen by the user   submit() until the first piece of the reply is in job.outputs()
@@ -29,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gradio_client import Client  # noqa: E402
 
-from tests.chat_servers import ChatServer  # noqa: E402
 from tests.conftest import free_port, start_studio, stop_studio  # noqa: E402
+from tests.stand_ins.chat_servers import ChatServer  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:

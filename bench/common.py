@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import requests
 
 from tests.conftest import ROOT, free_port
-from tests.servers import TaskServer
+from tests.stand_ins.servers import TaskServer
 
 
 class JobFailed(RuntimeError):

@@ -1,6 +1,7 @@
 """Many users at once on a slow model server: the studio against a bare Gradio app.
 
-Starts the local task-API server (tests/servers.py) with a fixed delay per answer, then, one
+Starts the local task-API server (tests/stand_ins/servers.py) with a fixed delay per answer, then,
+one
 after the other:
 
     studio     `python -m studio --tabs summarize --concurrency N`, as a teacher starts it
@@ -23,7 +24,7 @@ import requests
 
 from bench.common import Burst, burst, call, start_app, stop_app
 from tests.conftest import start_studio, stop_studio
-from tests.servers import TaskServer
+from tests.stand_ins.servers import TaskServer
 
 MODEL_PATH = "/summarize/models/bench"
 

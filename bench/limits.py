@@ -1,6 +1,7 @@
 """What limits per person and usage metering cost a busy studio: limits off, on, and bare Gradio.
 
-Starts the local task-API server (tests/servers.py) with a fixed delay per answer, then, one
+Starts the local task-API server (tests/stand_ins/servers.py) with a fixed delay per answer, then,
+one
 after the other, three apps:
 
     off        `python -m studio --tabs summarize --concurrency N`: no limit, usage still metered
@@ -35,7 +36,7 @@ import requests
 
 from bench.common import burst, call, start_app, stop_app
 from tests.conftest import start_studio, stop_studio
-from tests.servers import TaskServer
+from tests.stand_ins.servers import TaskServer
 
 MODEL_PATH = "/summarize/models/bench"
 TICKS = os.sysconf("SC_CLK_TCK")

@@ -41,7 +41,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.conftest import free_port  # noqa: E402
-from tests.servers import TaskServer  # noqa: E402
+from tests.stand_ins.servers import TaskServer  # noqa: E402
 
 TEXT = "Andrew met Ada Lovelace in Paris"
 ONE_SESSION = "bench-one-session"

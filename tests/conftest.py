@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from studio.endpoint import Endpoint
-from tests.servers import TaskServer, reset_serving, server_fixture
+from tests.stand_ins.servers import TaskServer, reset_serving, server_fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -179,9 +179,9 @@ def patient_expect():
 
 @pytest.fixture
 def fake_backend():
-    """The fake backend, registered for the test (see tests/fake_backend.py)."""
+    """The fake backend, registered for the test (see tests/stand_ins/fake_backend.py)."""
     from studio.backends import registry as backends
-    from tests.fake_backend import FakeBackend
+    from tests.stand_ins.fake_backend import FakeBackend
 
     backend = FakeBackend()
     previous = backends.register(backend)

@@ -7,10 +7,10 @@ import sys
 
 from studio.config import load_config
 from studio.doctor import check, table
-from tests.chat_servers import ChatServer
 from tests.conftest import ROOT, free_port
-from tests.evil_server import EvilServer
-from tests.servers import running, server_fixture
+from tests.stand_ins.chat_servers import ChatServer
+from tests.stand_ins.evil_server import EvilServer
+from tests.stand_ins.servers import running, server_fixture
 
 TOKEN = "hf_test_secret_token_0123456789"
 

@@ -17,8 +17,8 @@ from studio.tasks.image_settings import make_image_request
 from studio.tasks.uploads import prepare_upload
 from studio.ui.common import shows_errors
 from tests.conftest import ROOT, start_studio, stop_studio
-from tests.evil_server import EvilServer
-from tests.servers import server_fixture
+from tests.stand_ins.evil_server import EvilServer
+from tests.stand_ins.servers import server_fixture
 
 SENTINEL = "hf_sentinel_secret_0123456789abcdef"
 # As long as a Hugging Face token (37 characters), and unlike any other text in the messages.

@@ -31,7 +31,7 @@ from studio.config import load_config
 from studio.serve import launch_options
 from studio.ui.app import DELETE_CACHE, build_app, select_tabs
 from tests.conftest import ROOT, free_port, start_studio, stop_studio
-from tests.servers import LocalServer, Recorded, running
+from tests.stand_ins.servers import LocalServer, Recorded, running
 
 TOKEN = "hf_test_secret_token_0123456789"
 PASSWORD = "a-long-classroom-password"

@@ -19,10 +19,10 @@ from studio.classroom.mcp_tools import EXTRA_MISSING
 from studio.config import load_config
 from studio.errors import ConfigurationError
 from studio.serve import launch_options
-from tests.chat_servers import ChatServer
 from tests.conftest import start_studio, stop_studio
-from tests.image_servers import ImageServer
-from tests.servers import TaskServer, server_fixture
+from tests.stand_ins.chat_servers import ChatServer
+from tests.stand_ins.image_servers import ImageServer
+from tests.stand_ins.servers import TaskServer, server_fixture
 
 mcp = pytest.importorskip("mcp", reason="the MCP extra: pip install -r requirements-mcp.txt")
 from mcp.client.sse import sse_client  # noqa: E402

@@ -21,8 +21,8 @@ from studio.classroom.usage_page import may_see_usage
 from studio.errors import LimitReached
 from studio.ui import imagine, summarize
 from studio.ui.chat.api import ChatApi
-from tests.fake_backend import fake_config
-from tests.test_tabs import turn_shown
+from tests.stand_ins.fake_backend import fake_config
+from tests.ui.test_tabs import turn_shown
 
 
 class Clock:

@@ -16,9 +16,9 @@ from studio.classroom.usage import meter_for
 from studio.config import load_config
 from studio.serve import launch_options
 from studio.ui.app import build_app, select_tabs
-from tests.chat_servers import ChatServer
 from tests.conftest import free_port
-from tests.servers import server_fixture
+from tests.stand_ins.chat_servers import ChatServer
+from tests.stand_ins.servers import server_fixture
 
 TOKEN = "hf_test_secret_token_0123456789"
 TEXT = "The tower is 324 metres tall, about the same height as an 81-storey building."

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import start_studio, stop_studio
-from tests.hub_server import HubServer
-from tests.servers import running
+from tests.stand_ins.hub_server import HubServer
+from tests.stand_ins.servers import running
 
 REPO = "studio-test/tiny-summarizer"
 TEXT = "The city council met on Monday. The river flooded the old town. Everyone helped."

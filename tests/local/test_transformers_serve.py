@@ -27,7 +27,7 @@ from studio.config import load_config
 from studio.tasks.chat import ChatSettings, Delta
 from tests.conftest import free_port, start_studio, stop_studio
 from tests.local.cpu import WINDOW, cpu_seconds, idle_since
-from tests.test_tabs import turn_shown
+from tests.ui.test_tabs import turn_shown
 
 STARTUP_BOUND = 180.0  # seconds for the server to answer /health and load the model, loaded CI
 STOP_BOUND = 5.0  # seconds from Stop until the server's CPU time stops growing
