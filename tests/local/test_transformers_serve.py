@@ -210,7 +210,9 @@ def test_the_last_chunk_carries_the_finish_reason(env):
     messages = [{"role": "user", "content": "hello"}]
     request = backends.chat_request(endpoint, messages, ChatSettings(max_new_tokens=4, seed=5))
     deltas = list(backends.stream_chat(endpoint, request))
-    assert sum(1 for delta in deltas if delta.text) == 4
+    # Four tokens, in four pieces or fewer: on a busy machine the server may send two tokens in
+    # one chunk, and a token that is half of a character waits for the next.
+    assert 1 <= sum(1 for delta in deltas if delta.text) <= 4
     assert deltas[-1] == Delta("", "length")
 
 
