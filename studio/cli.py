@@ -66,7 +66,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "pip install -r requirements-mcp.txt",
     )
     parser.add_argument(
-        "--concurrency", type=int, help="requests served at once per event (default 64)"
+        "--concurrency",
+        type=int,
+        help="requests served at once per event, such as a tab's button "
+        "(default 100: a class of 100 at once)",
     )
     add_teaching_flags(parser.add_argument_group("teaching a class (docs/teaching.md)"))
     return parser.parse_args(argv)

@@ -69,8 +69,8 @@ def test_each_app_of_per_tab_ports_gets_its_own_port():
 
 def test_the_default_pool_serves_the_default_concurrency_and_more():
     config = load_config({})
-    assert config.concurrency == 64 and not config.share and config.auth is None
-    assert launch_options(config)["max_threads"] == 64 + HEADROOM
+    assert config.concurrency == 100 and not config.share and config.auth is None
+    assert launch_options(config)["max_threads"] == 100 + HEADROOM
 
 
 @pytest.mark.parametrize("concurrency", [1, 40, 64, 100, 500])

@@ -53,7 +53,7 @@ class Config:
     share: bool = False
     tabs: tuple[str, ...] = ()  # empty: every tab
     per_tab_ports: bool = False
-    concurrency: int = 64
+    concurrency: int = 100  # a class of 100 on one event at once, with no flag
     max_image_side: int = 1024  # long side of an image sent upstream
     chat_budget_chars: int = 24_000  # conversation kept per request, oldest turns dropped first
     allowed_hosts: tuple[str, ...] = ()  # names served besides the defaults (classroom.hosts)
@@ -117,7 +117,7 @@ def load_config(env: Mapping[str, str], *, local_extra: bool = False, **flags) -
         tabs=_tabs(flags.get("tabs") or ""),
         per_tab_ports=bool(flags.get("per_tab_ports")),
         concurrency=flags.get("concurrency")
-        or values.positive_int(env, "STUDIO_CONCURRENCY", 64, "requests at once"),
+        or values.positive_int(env, "STUDIO_CONCURRENCY", 100, "requests at once"),
         max_image_side=values.positive_int(env, "STUDIO_MAX_IMAGE_SIDE", 1024, "pixels"),
         chat_budget_chars=values.positive_int(
             env, "STUDIO_CHAT_BUDGET_CHARS", 24_000, "characters"
