@@ -98,13 +98,16 @@ def test_an_empty_prompt_is_an_input_error(tiny):
     [
         ("stabilityai/sd-turbo", {}, 0.0, 1),
         ("stabilityai/sdxl-turbo", {"guidance_scale": 7.5, "num_inference_steps": 4}, 0.0, 4),
-        ("stabilityai/sd-turbo", {"guidance_scale": 0.5}, 0.5, 1),
+        ("stabilityai/sd-turbo", {"guidance_scale": 0.5}, 0.0, 1),  # up to 1 is off: said as 0
+        ("black-forest-labs/FLUX.1-schnell", {"guidance_scale": 3.5}, 0.0, 4),
         ("runwayml/stable-diffusion-v1-5", {"guidance_scale": 7.5}, 7.5, None),
     ],
 )
-def test_turbo_models_run_without_guidance(model, asked, guidance, steps):
+def test_models_distilled_without_guidance_run_without_it(model, asked, guidance, steps):
     from studio.local.text_to_image import call_options
 
-    options = call_options(model, "a cat", asked)
+    options = call_options(model, "a cat", {**asked, "negative_prompt": "fog"})
     assert options.get("guidance_scale") == guidance
     assert options.get("num_inference_steps") == steps
+    # A negative prompt works only through guidance: none is passed where there is none.
+    assert ("negative_prompt" in options) == (guidance > 1)
