@@ -144,7 +144,8 @@ def describe(request: ImageRequest) -> str:
     seed = "random" if request.seed is None else str(request.seed)
     negative = request.negative_prompt or "none"
     return (
-        f"Seed {seed} · {request.steps} steps · guidance {request.guidance:g} · "
+        f"Seed {seed} · {request.steps} step{'s' if request.steps != 1 else ''} · "
+        f"guidance {request.guidance:g} · "
         f"{request.width}×{request.height} · negative prompt: {negative}"
     )
 
