@@ -5,10 +5,11 @@ height (rounded to a multiple of 8, as the UNet needs), seed (a CPU torch.Genera
 gives one image on any device), scheduler (a diffusers scheduler class name), and the old
 servers' target_size.
 
-Turbo models (sd-turbo, sdxl-turbo) were distilled to work without classifier-free guidance: a
-guidance_scale above 1 burns their images, so for a model whose name says "turbo" guidance is
-set to 0 (a negative prompt then has no effect, since it works only through guidance), and the
-steps default to 1; they are made for 1 to 4 steps at 512x512.
+Turbo models (sd-turbo, sdxl-turbo) and FLUX.1 schnell were distilled to work without
+classifier-free guidance: a guidance_scale above 1 burns a turbo's images, so for such a model
+(studio.tasks.model_settings says which) guidance is set to 0 and the negative prompt dropped
+(it works only through guidance), as the studio's own requests already have them; the steps
+default to the model's own (1 for a turbo).
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ from studio.errors import InputError
 from studio.local.cache import LoadedModel
 from studio.local.device import model_dtype
 from studio.local.options import convert, multiple_of, optional
+from studio.tasks.model_settings import picture_defaults
 from studio.tasks.progress import Progress
 
 SIZE_STEP = 8
-TURBO_STEPS = 1
 
 
 def load(model: str, source: str, device: str, *, offline: bool = False) -> Any:
@@ -39,25 +40,21 @@ def load(model: str, source: str, device: str, *, offline: bool = False) -> Any:
     return pipeline.to(device)
 
 
-def is_guidance_distilled(model: str) -> bool:
-    return "turbo" in model.lower()
-
-
 def call_options(model: str, prompt: Any, parameters: dict[str, Any]) -> dict[str, Any]:
     """The pipeline's keyword arguments for one request (generator and callbacks aside)."""
     if not isinstance(prompt, str) or not prompt.strip():
         raise InputError("Describe the image to make.")
     options: dict[str, Any] = {"prompt": prompt}
+    defaults = picture_defaults(model)
     negative = parameters.get("negative_prompt")
-    if negative:
+    if negative and not defaults.guidance_free:
         options["negative_prompt"] = str(negative)
     steps = optional(parameters, "num_inference_steps", int)
     if steps is not None and steps < 1:
         raise InputError("num_inference_steps must be at least 1.")
     guidance = optional(parameters, "guidance_scale", float)
-    if is_guidance_distilled(model):
-        guidance = 0.0 if guidance is None or guidance > 1.0 else guidance
-        steps = steps or TURBO_STEPS
+    if defaults.guidance_free:
+        guidance, steps = 0.0, steps or defaults.steps
     if steps is not None:
         options["num_inference_steps"] = steps
     if guidance is not None:

@@ -14,6 +14,7 @@ from typing import Any
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from studio.errors import InputError
+from studio.tasks.model_settings import COURSE, picture_defaults
 from studio.tasks.pixels import to_rgb
 from studio.tasks.text import NumberBox, checked_text
 from studio.tasks.uploads import (
@@ -33,8 +34,10 @@ RANDOM_SEED = -1  # what the seed box holds for "pick one for me"
 SIZE_STEP = 64
 MIN_SIZE, MAX_SIZE = 64, 1024
 # The settings' boxes and sliders, and what the API takes: one rule each (studio.tasks.text).
-STEPS = NumberBox("Steps", 1, 100, whole=True, default=25)
-GUIDANCE = NumberBox("Guidance", 1.0, 20.0, default=7.0)
+# Steps and guidance start where the model's own defaults are (studio.tasks.model_settings);
+# guidance 0 (up to 1) is off, as the turbo models are run.
+STEPS = NumberBox("Steps", 1, 100, whole=True)
+GUIDANCE = NumberBox("Guidance", 0.0, 20.0)
 WIDTH = NumberBox("Width", MIN_SIZE, MAX_SIZE, default=512, unit="pixels")
 HEIGHT = NumberBox("Height", MIN_SIZE, MAX_SIZE, default=512, unit="pixels")
 SEED = NumberBox("The seed", 0, SEED_LIMIT - 1, whole=True, random=RANDOM_SEED)
@@ -54,8 +57,8 @@ class ImageRequest:
 
     prompt: str
     negative_prompt: str = ""
-    steps: int = 25
-    guidance: float = 7.0
+    steps: int = COURSE.steps
+    guidance: float = COURSE.guidance
     width: int = 512
     height: int = 512
     seed: int | None = None  # None leaves the choice to the server (and it is not recorded)
@@ -102,27 +105,38 @@ def make_image_request(
     prompt: str | None,
     *,
     negative_prompt: str | None = "",
-    steps: object = STEPS.default,
-    guidance: object = GUIDANCE.default,
+    steps: object = None,
+    guidance: object = None,
     width: object = WIDTH.default,
     height: object = HEIGHT.default,
     seed: object = None,
+    model: str = "",
 ) -> ImageRequest:
     """An ImageRequest from UI or API values (numbers, or text as typed; empty is the
-    default): text stripped, sizes rounded to a multiple of 64 (values outside 64-1024 are
-    refused, not clamped), and the seed resolved so the result can be reproduced (empty or -1
-    become a random seed)."""
+    default, `model`'s own for steps and guidance): text stripped, sizes rounded to a multiple
+    of 64 (values outside 64-1024 are refused, not clamped), and the seed resolved so the result
+    can be reproduced (empty or -1 become a random seed). A model that runs without guidance
+    gets guidance 0 and no negative prompt whatever was asked (after both are checked): the
+    request then says what the model uses, and so do the card and the PNG made from it."""
+    defaults = picture_defaults(model)
+    prompt = checked_text(prompt, "The prompt", limit=MAX_PROMPT_CHARS)
+    negative = checked_text(negative_prompt, "The negative prompt", limit=MAX_PROMPT_CHARS)
+    guidance = GUIDANCE.read(guidance)
+    if defaults.guidance_free:
+        negative, guidance = "", 0.0
     return ImageRequest(
-        prompt=checked_text(prompt, "The prompt", limit=MAX_PROMPT_CHARS),
-        negative_prompt=checked_text(
-            negative_prompt, "The negative prompt", limit=MAX_PROMPT_CHARS
-        ),
-        steps=STEPS.read(steps),
-        guidance=float(GUIDANCE.read(guidance)),
+        prompt=prompt,
+        negative_prompt=negative,
+        steps=_or(STEPS.read(steps), defaults.steps),
+        guidance=float(_or(guidance, defaults.guidance)),
         width=_image_side(WIDTH, width),
         height=_image_side(HEIGHT, height),
         seed=resolve_seed(seed),
     )
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
 
 
 def describe(request: ImageRequest) -> str:
@@ -130,7 +144,8 @@ def describe(request: ImageRequest) -> str:
     seed = "random" if request.seed is None else str(request.seed)
     negative = request.negative_prompt or "none"
     return (
-        f"Seed {seed} · {request.steps} steps · guidance {request.guidance:g} · "
+        f"Seed {seed} · {request.steps} step{'s' if request.steps != 1 else ''} · "
+        f"guidance {request.guidance:g} · "
         f"{request.width}×{request.height} · negative prompt: {negative}"
     )
 

@@ -31,11 +31,20 @@ from studio.tasks.uploads import PreparedImage, prepare_upload
 log = logging.getLogger("studio")
 
 
-def slider(box: NumberBox, step: float, **options: Any) -> gr.Slider:
-    """A slider over a setting's range, at its default. Events that take it run with
-    preprocess=False: the setting's own rule (`NumberBox.read`) checks what arrives, so a raw
-    API call's NaN or 1e9 gets a message that names the setting, not Gradio's."""
-    return gr.Slider(box.low, box.high, value=box.default, step=step, **options)
+def slider(box: NumberBox, step: float, value: float | None = None, **options: Any) -> gr.Slider:
+    """A slider over a setting's range, at `value` (None: the setting's default). Events that
+    take it run with preprocess=False: the setting's own rule (`NumberBox.read`) checks what
+    arrives, so a raw API call's NaN or 1e9 gets a message that names the setting, not
+    Gradio's."""
+    start = box.default if value is None else value
+    return gr.Slider(box.low, box.high, value=start, step=step, **options)
+
+
+def picture_model(config: Config) -> str:
+    """What the image model's starting settings are looked up by (studio.tasks.model_settings):
+    its id, or the URL that names it (a task-API URL ends in the id)."""
+    endpoint = config.endpoint("image")
+    return endpoint.model or endpoint.url
 
 
 def shows_errors(fn: Callable) -> Callable:

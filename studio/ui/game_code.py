@@ -9,7 +9,7 @@ from studio.classroom.usage import Caller
 from studio.config import Config
 from studio.snippets import photo
 from studio.tasks.game import ROUNDS
-from studio.tasks.image_settings import describe, make_image_request
+from studio.tasks.image_settings import describe
 from studio.ui import game_play as game
 from studio.ui.code_panel import empty_panel, panel_values
 from studio.ui.game_layout import RoundCards
@@ -63,6 +63,6 @@ def play_with_code(
     last = calls[-2:]  # the last round: its caption, then its picture
     record = {"settings": "", "seed": None}
     if last and last[-1].seed is not None:
-        record["settings"] = describe(make_image_request(last[-1].inputs, seed=last[-1].seed))
+        record["settings"] = describe(game.picture_request(config, last[-1].inputs, last[-1].seed))
     played = ROUNDS.read(rounds)  # read as the game read it: text or a number, or the default
     yield *RoundCards.updates({}), *_game_code(config, calls, "/play_rounds", record, played)

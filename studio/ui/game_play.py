@@ -18,7 +18,7 @@ from studio.services import caption_image, paint_picture, require_setup
 from studio.tasks.game import ROUNDS, Captioned, Round, play_steps
 from studio.tasks.image_settings import RANDOM_SEED, ImageRequest, make_image_request, resolve_seed
 from studio.tasks.uploads import prepare_upload
-from studio.ui.common import keep_picture, notify_progress, prepare, shows_errors
+from studio.ui.common import keep_picture, notify_progress, picture_model, prepare, shows_errors
 from studio.ui.game_layout import (
     RoundCards,
     captioned_card,
@@ -45,9 +45,14 @@ def _caption(
 def _paint(
     config: Config, prompt: str, seed: int, calls: list | None = None, caller: Caller | None = None
 ) -> Image.Image:
-    request = make_image_request(prompt, seed=seed)  # the course's defaults, the round's seed
+    request = picture_request(config, prompt, seed)
     endpoint = config.endpoint("image")
     return paint_picture(endpoint, request, progress=notify_progress, calls=calls, caller=caller)
+
+
+def picture_request(config: Config, prompt: str, seed: float | None) -> ImageRequest:
+    """The game's painting: the image model's own steps and guidance, and the round's seed."""
+    return make_image_request(prompt, seed=seed, model=picture_model(config))
 
 
 def _keep(
@@ -64,9 +69,9 @@ def paint_caption(
     *,
     caller: Caller | None = None,
 ):
-    """Paint the caption, with the course's settings and this seed: the picture, the line of
-    its settings and its record."""
-    request = make_image_request(text, seed=seed)
+    """Paint the caption, with the image model's own settings and this seed: the picture, the
+    line of its settings and its record."""
+    request = picture_request(config, text, seed)
     require_setup(config, "image")
     picture = _paint(config, request.prompt, request.seed, caller=caller)
     path, record = _keep(config, folder, picture, request)
@@ -82,7 +87,7 @@ def generate_from_caption(
     *,
     caller: Caller | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """Make a picture from a text prompt with a text-to-image model, with the default settings.
+    """Make a picture from a text prompt with a text-to-image model, with its own settings.
 
     As the API's /generate_image (no Imagine tab in the app) it paints the caption and takes
     only (prompt, seed).
@@ -115,7 +120,7 @@ def caption_then_paint(
     text = caption_image(endpoint, prepared, progress=notify_progress, calls=calls, caller=caller)
     yield text, gr.skip(), gr.skip(), gr.skip()  # the caption shows while the picture is painted
     yield Doing("Painting the caption")
-    request = make_image_request(text, seed=seed)
+    request = picture_request(config, text, seed)
     path, record = _keep(config, folder, _paint(config, text, seed, calls, caller), request)
     yield text, path, record["settings"], record
 
@@ -169,7 +174,7 @@ def start_game(
 
 
 def keep_round(config: Config, folder: str, played: Round) -> str:
-    request = make_image_request(played.caption, seed=played.seed)
+    request = picture_request(config, played.caption, played.seed)
     return _keep(config, folder, played.image, request)[0]
 
 

@@ -23,8 +23,15 @@ from studio.tasks.image_settings import (
     read_parameters,
     settings_from_parameters,
 )
+from studio.tasks.model_settings import guidance_note
 from studio.ui.code_panel import panel_values
-from studio.ui.common import keep_picture, notify_progress, setup_notice, shows_errors
+from studio.ui.common import (
+    keep_picture,
+    notify_progress,
+    picture_model,
+    setup_notice,
+    shows_errors,
+)
 from studio.ui.common import uploaded_path as stored_upload
 from studio.ui.imagine_layout import ImaginePage, layout
 from studio.ui.waiting import api_event, page_event, stop_button, time_limit
@@ -47,7 +54,8 @@ def paint(
     """The picture's path (a PNG with its settings inside, in `folder`) and its record, for
     `controls` (the values of SETTINGS in its order, as the page or the API sent them); `calls`
     hears of the request, made for `caller`."""
-    request = make_image_request(**dict(zip(SETTINGS, controls, strict=True)))
+    settings = dict(zip(SETTINGS, controls, strict=True))
+    request = make_image_request(**settings, model=picture_model(config))
     require_setup(config, "image")
     endpoint = config.endpoint("image")
     picture = paint_picture(endpoint, request, progress=notify_progress, calls=calls, caller=caller)
@@ -60,8 +68,8 @@ def generate_image(
     folder: str,
     prompt: str,
     negative_prompt: str | None = None,
-    steps: float = 25,
-    guidance: float = 7,
+    steps: float | None = None,
+    guidance: float | None = None,
     width: float = 512,
     height: float = 512,
     seed: float = RANDOM_SEED,
@@ -69,7 +77,8 @@ def generate_image(
     caller: Caller | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Make a picture from a text prompt with a text-to-image model (Stable Diffusion XL by
-    default). A model that ignores an option still paints, and says so.
+    default). A model that ignores an option still paints, and says so; one that runs without
+    guidance (sd-turbo) paints with guidance 0 and no negative prompt, and its record says so.
 
     The API's /generate_image (and the MCP tool generate_image): the picture's path and its
     record.
@@ -77,8 +86,10 @@ def generate_image(
     Args:
         prompt: what the picture shows, in English, up to 2,000 characters
         negative_prompt: what the picture should not show (optional)
-        steps: denoising steps, 1 to 100 (default 25): more is slower and often finer
-        guidance: how closely to follow the prompt, 1 to 20 (default 7)
+        steps: denoising steps, 1 to 100 (default: the model's own, 1 for sd-turbo, 25 for
+            a model the studio does not know): more is slower and often finer
+        guidance: how closely to follow the prompt, 0 to 20 (default: the model's own, 0 for
+            sd-turbo, 7 for a model the studio does not know); up to 1 is off
         width: the width in pixels, a multiple of 64 from 64 to 1024 (default 512)
         height: the height in pixels, a multiple of 64 from 64 to 1024 (default 512)
         seed: the random seed, 0 to 4294967295, for the same picture again; -1: a random one
@@ -171,14 +182,16 @@ def use_settings(text: str) -> list:
 
 
 def options_note(config: Config) -> str:
-    """Which options the image server ignores, in small print; empty when it uses them all."""
-    note = ignored_options(config.endpoint("image"))
+    """Which options the model or its server ignores, in small print; empty when it uses them
+    all."""
+    notes = [guidance_note(picture_model(config)), ignored_options(config.endpoint("image"))]
+    note = " ".join(filter(None, notes))
     return f"*{note}*" if note else ""
 
 
 def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
     setup_notice(config, "image")
-    wire(layout(), config, meter)
+    wire(layout(picture_model(config)), config, meter)
 
 
 def wire(page: ImaginePage, config: Config, meter: Meter | None = None) -> None:

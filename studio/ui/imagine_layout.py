@@ -17,6 +17,7 @@ from studio.tasks.image_settings import (
     STEPS,
     WIDTH,
 )
+from studio.tasks.model_settings import PictureDefaults, guidance_note, picture_defaults
 from studio.ui.code_panel import code_panel
 from studio.ui.common import made_picture, slider, upload_input
 from studio.ui.status_line import status_line
@@ -74,7 +75,8 @@ class ImaginePage:
         ]
 
 
-def layout() -> ImaginePage:
+def layout(model: str = "") -> ImaginePage:
+    """The tab's components, its sliders where `model` (its id, or its URL) starts."""
     parts: dict[str, Any] = {"history": gr.State([]), "latest": gr.State(None)}
     with gr.Row():
         with gr.Column(scale=5, min_width=300):
@@ -87,7 +89,7 @@ def layout() -> ImaginePage:
                 parts["clear"] = gr.ClearButton(scale=1)
             parts["status"] = status_line("imagine")
             with gr.Accordion("Advanced options", open=False):
-                parts |= advanced_options()
+                parts |= advanced_options(picture_defaults(model), guidance_note(model))
             with gr.Accordion("Settings inside a PNG", open=False):
                 parts |= png_info()
             gr.Examples(EXAMPLES, inputs=[parts["prompt"]], label="Example prompts")
@@ -110,15 +112,26 @@ def layout() -> ImaginePage:
     return ImaginePage(**parts)
 
 
-def advanced_options() -> dict[str, Any]:
-    """Negative prompt, steps, guidance, the shape, width, height and seed."""
+def advanced_options(defaults: PictureDefaults, note: str) -> dict[str, Any]:
+    """Negative prompt, steps, guidance, the shape, width, height and seed: the steps and
+    guidance at the model's defaults, the guidance fixed for a model that runs without it."""
     parts: dict[str, Any] = {}
     parts["negative_prompt"] = gr.Textbox(
         label="Negative prompt", placeholder="What the image should not show"
     )
     with gr.Row():
-        parts["steps"] = slider(STEPS, 1, label="Inference steps", elem_id="imagine-steps")
-        parts["guidance"] = slider(GUIDANCE, 0.5, label="Guidance scale")
+        parts["steps"] = slider(
+            STEPS, 1, defaults.steps, label="Inference steps", elem_id="imagine-steps"
+        )
+        parts["guidance"] = slider(
+            GUIDANCE,
+            0.5,
+            defaults.guidance,
+            label="Guidance scale",
+            info=note or None,
+            interactive=not defaults.guidance_free,
+            elem_id="imagine-guidance",
+        )
     gr.Markdown("Shape (width:height)")
     with gr.Row(elem_classes=["shape-buttons"]):
         parts["shapes"] = [

@@ -98,13 +98,50 @@ def test_an_empty_prompt_is_an_input_error(tiny):
     [
         ("stabilityai/sd-turbo", {}, 0.0, 1),
         ("stabilityai/sdxl-turbo", {"guidance_scale": 7.5, "num_inference_steps": 4}, 0.0, 4),
-        ("stabilityai/sd-turbo", {"guidance_scale": 0.5}, 0.5, 1),
+        ("stabilityai/sd-turbo", {"guidance_scale": 0.5}, 0.0, 1),  # up to 1 is off: said as 0
+        ("black-forest-labs/FLUX.1-schnell", {"guidance_scale": 3.5}, 0.0, 4),
         ("runwayml/stable-diffusion-v1-5", {"guidance_scale": 7.5}, 7.5, None),
     ],
 )
-def test_turbo_models_run_without_guidance(model, asked, guidance, steps):
+def test_models_distilled_without_guidance_run_without_it(model, asked, guidance, steps):
     from studio.local.text_to_image import call_options
 
-    options = call_options(model, "a cat", asked)
+    options = call_options(model, "a cat", {**asked, "negative_prompt": "fog"})
     assert options.get("guidance_scale") == guidance
     assert options.get("num_inference_steps") == steps
+    # A negative prompt works only through guidance: none is passed where there is none.
+    assert ("negative_prompt" in options) == (guidance > 1)
+
+
+def test_a_turbo_s_card_shows_the_steps_and_guidance_it_painted_with(tiny, tmp_path):
+    """Through Imagine's page handler: a model named sd-turbo (the tiny pipeline, in a folder of
+    that name) paints in 1 step without guidance when given no steps, even asked for guidance 7
+    and a negative prompt, and its card, settings line and PNG say what it used."""
+    from PIL import Image
+
+    from studio.config import load_config
+    from studio.ui import imagine
+
+    turbo = tmp_path / "sd-turbo"
+    turbo.symlink_to(tiny["image"], target_is_directory=True)
+    env = {"STUDIO_LOCAL": "image", "STUDIO_IMAGE_MODEL": str(turbo), "STUDIO_DEVICE": "cpu"}
+    config = load_config(env)
+    answer = imagine.paint_with_code(
+        config, str(tmp_path), [], "a red cat", "a dog", "", 7, 64, 64, 5
+    )
+    card = answer[-5]
+    assert "Parameters: num_inference_steps=1, guidance_scale=0.0, width=64, height=64" in card
+    assert "Settings:   Seed 5 · 1 step · guidance 0 · 64×64 · negative prompt: none" in card
+    assert "Steps: 1, CFG scale: 0.0, Seed: 5" in read_png_parameters(answer[0])
+    # The picture is the one those settings make.
+    used = make(
+        tiny, "a red cat", num_inference_steps=1, guidance_scale=0.0, width=64, height=64, seed=5
+    )
+    assert Image.open(answer[0]).tobytes() == picture(used).tobytes()
+
+
+def read_png_parameters(path: str) -> str:
+    from studio.tasks.image_settings import read_parameters
+
+    with open(path, "rb") as saved:
+        return read_parameters(saved.read())

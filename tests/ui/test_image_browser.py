@@ -76,7 +76,8 @@ def test_type_a_prompt_set_a_seed_and_see_the_image(page, image_app):
 
     expect(page.locator("#imagine-result img")).to_be_visible()
     settings = page.locator("#imagine-settings textarea")
-    expect(settings).to_have_value(re.compile(r"^Seed 1234 · 25 steps · guidance 7 · 512×512"))
+    # This studio paints with sd-turbo: the sliders start at its 1 step without guidance.
+    expect(settings).to_have_value(re.compile(r"^Seed 1234 · 1 step · guidance 0 · 512×512"))
     expect(page.locator("#imagine-gallery img")).to_have_count(1)
     screenshot(page, "imagine.png", full_page=True)
 
@@ -84,7 +85,9 @@ def test_type_a_prompt_set_a_seed_and_see_the_image(page, image_app):
     with page.expect_download() as download:
         page.locator("#imagine-result").get_by_role("button", name="Download").click()
     text = read_parameters(Path(download.value.path()).read_bytes())
-    assert text.startswith("a lighthouse at dawn\nSteps: 25") and "Seed: 1234" in text
+    assert (
+        text.startswith("a lighthouse at dawn\nSteps: 1, CFG scale: 0.0") and "Seed: 1234" in text
+    )
 
     page.get_by_role("button", name="Random seed").click()
     expect(seed).to_have_value("-1")
@@ -133,7 +136,7 @@ def test_the_game_captions_generates_and_plays_rounds(page, image_app, image_ser
     caption.fill("a purple boat")
     page.get_by_role("button", name="Generate image").click()
     expect(page.locator("#game-generated img")).to_be_visible()
-    expect(settings).to_have_value(re.compile(r"^Seed \d+ · 25 steps"))
+    expect(settings).to_have_value(re.compile(r"^Seed \d+ · 1 step · guidance 0"))
     assert image_server.requests[-1].json()["inputs"] == "a purple boat"
 
     # both at once

@@ -44,12 +44,15 @@ def run_app(env: dict, *args: str):
     assert TOKEN not in output, "the token reached a log line"
 
 
-def task_api_servers(server) -> dict:
+SDXL = "stabilityai/stable-diffusion-xl-base-1.0"  # a model that uses every option
+
+
+def task_api_servers(server, model: str = SDXL) -> dict:
     """Captions from raw image bytes, pictures as raw JPEG, from the local image server."""
     return {
         "HF_API_ITT_BASE": f"{server.url}/itt/models/Salesforce/blip-image-captioning-base",
-        "HF_API_TTI_BASE": f"{server.url}/tti/models/stabilityai/sd-turbo",
-        "STUDIO_IMAGE_MODEL": "stabilityai/sd-turbo",  # named in the PNG's parameters
+        "HF_API_TTI_BASE": f"{server.url}/tti/models/{model}",
+        "STUDIO_IMAGE_MODEL": model,  # named in the PNG's parameters
     }
 
 
@@ -323,11 +326,11 @@ def test_generate_image_sends_every_option_and_the_png_says_how_it_was_made(clie
     assert read_parameters(downloaded) == (
         "a red fox in the snow\n"
         "Negative prompt: blurry\n"
-        "Steps: 30, CFG scale: 8.5, Seed: 42, Size: 256x128, Model: stabilityai/sd-turbo"
+        f"Steps: 30, CFG scale: 8.5, Seed: 42, Size: 256x128, Model: {SDXL}"
     )
 
 
-def test_generate_image_with_only_a_prompt_uses_the_defaults_and_a_random_seed(
+def test_generate_image_with_only_a_prompt_uses_the_model_s_defaults_and_a_random_seed(
     client, image_server
 ):
     first = client.predict("a lighthouse", api_name="/generate_image")
@@ -337,14 +340,12 @@ def test_generate_image_with_only_a_prompt_uses_the_defaults_and_a_random_seed(
         seed = sent_parameters.pop("seed")
         assert 0 <= seed < 2**32
         assert sent_parameters == {
-            "num_inference_steps": 25,
-            "guidance_scale": 7.0,
+            "num_inference_steps": 30,  # SDXL's own steps and guidance
+            "guidance_scale": 5.0,
             "width": 512,
             "height": 512,
         }
-    assert read_parameters(Path(first).read_bytes()).endswith(
-        "Size: 512x512, Model: stabilityai/sd-turbo"
-    )
+    assert read_parameters(Path(first).read_bytes()).endswith(f"Size: 512x512, Model: {SDXL}")
     assert Path(first).read_bytes() != Path(second).read_bytes()  # two random seeds
 
 
@@ -359,7 +360,7 @@ def test_the_same_seed_makes_the_same_picture(client):
     [
         (("   ",), "Write a prompt"),
         (("a fox", "", 0), "Steps must be between 1 and 100"),
-        (("a fox", "", 25, 30), "Guidance must be between 1 and 20"),
+        (("a fox", "", 25, 30), "Guidance must be between 0 and 20"),
         (("a fox", "", 25, 7, 2048), "Width must be between 64 and 1024"),
         (("a fox", "", 25, 7, 512, 512, -7), "seed must be -1 \\(random\\) or between"),
         (("a fox", "", 25, 7, 512, 512, 2.5), "seed must be a whole number"),
@@ -392,7 +393,11 @@ def test_caption_and_generate_paints_the_caption(client, image_server):
     (painted,) = sent(image_server, "/tti/")
     assert caption == f"a grey picture of 451x300 pixels ({len(captioned.body)} bytes)"
     assert painted.json()["inputs"] == caption and painted.json()["parameters"]["seed"] == 77
-    assert read_parameters(Path(path).read_bytes()).startswith(f"{caption}\nSteps: 25")
+    assert painted.json()["parameters"]["num_inference_steps"] == 30  # SDXL's own, as Imagine's
+    assert painted.json()["parameters"]["guidance_scale"] == 5.0
+    assert read_parameters(Path(path).read_bytes()).startswith(
+        f"{caption}\nSteps: 30, CFG scale: 5.0"
+    )
 
 
 def test_rounds_caption_each_new_picture_and_grow_the_gallery(client, image_server):
@@ -432,7 +437,7 @@ def test_the_game_alone_offers_caption_and_generate_image(game_client, image_ser
     path = game_client.predict("a lighthouse", 9, api_name="/generate_image")  # (prompt, seed)
     (painted,) = sent(image_server, "/tti/")
     assert painted.json()["inputs"] == "a lighthouse" and painted.json()["parameters"]["seed"] == 9
-    assert read_parameters(Path(path).read_bytes()).startswith("a lighthouse\nSteps: 25")
+    assert read_parameters(Path(path).read_bytes()).startswith("a lighthouse\nSteps: 30")
 
 
 def test_with_every_tab_each_api_name_is_the_owning_tab_s(client):
