@@ -250,7 +250,7 @@ def received(history: Any) -> list:
     What Gradio guards already, processed or not: a part marked as a file must name one that
     came through its upload route, and event data (the example picked, the message edited) may
     name no file outside its cache. The picture tabs take their images unprocessed too, and
-    open only a file in that cache (studio.ui.common.uploaded_path). tests/test_client_files.py
+    open only a file in that cache (studio.ui.common.uploaded_path). tests/ui/test_client_files.py
     holds all of this to account through the running app.
     """
     return text_only(history)
