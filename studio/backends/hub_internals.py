@@ -1,7 +1,7 @@
 """Every place the studio reaches below huggingface_hub's public API, in one module.
 
-Written against huggingface_hub 2.4 (HUB_CHECKED). tests/backends/test_hub_internals.py checks each of
-these against the huggingface_hub installed and says which one changed when it moves:
+Written against huggingface_hub 2.4 (HUB_CHECKED). tests/backends/test_hub_internals.py checks
+each of these against the huggingface_hub installed and says which one changed when it moves:
 
     provider_helper     huggingface_hub.inference._providers.PROVIDERS: each provider's
                         text-to-image helper, which knows its payload, route and answer
