@@ -61,10 +61,18 @@ def parse_args() -> argparse.Namespace:
 
 
 class TimedServer(ChatServer):
-    """The stand-in chat server, which also answers GET with the times of its last stream."""
+    """The stand-in chat server, which also answers GET / with the times of its last stream
+    (other paths, such as the model list the studio asks for, as the stand-in does)."""
 
     def handler_class(self) -> type:
-        return type("Handler", (super().handler_class(),), {"do_GET": _send_last_record})
+        parent = super().handler_class()
+
+        def do_get(handler) -> None:
+            if handler.path.rstrip("/"):
+                return parent.do_GET(handler)
+            return _send_last_record(handler)
+
+        return type("Handler", (parent,), {"do_GET": do_get})
 
 
 def _send_last_record(handler) -> None:
@@ -144,9 +152,10 @@ class Reply:
 class App:
     """One app's process and the two events to time: how each is called, with what."""
 
-    def __init__(self, name: str, url: str, pid: int, page: int, api: int) -> None:
+    def __init__(self, name: str, url: str, pid: int, events: Events) -> None:
         self.name, self.url, self.pid = name, url, pid
-        self.events = {"page": page, "api": api}
+        self.events = {"page": events.page, "api": events.api}
+        self.ask, self.model = events.ask, events.model
         self.http = requests.Session()
         self.idle_rate = 0.0  # CPU seconds per second with nothing to do (Gradio's own timers)
 
@@ -157,23 +166,33 @@ class App:
 
     def data(self, path: str, message: str, tokens: int) -> list:
         settings = ["", 0.7, 0.95, tokens, 1.0, None]  # system prompt ... seed
+        if path == "page" and self.ask is not None:  # the studio's turn: its State, the model
+            return [None, self.model, *settings]
         if path == "page":
             return [[{"role": "user", "content": [{"type": "text", "text": message}]}], *settings]
         state = [None] if self.name == "studio" else []  # /chat's history, a State
         return [message, *settings, *state]
 
-    def reply(self, path: str, message: str, tokens: int, model: str) -> Reply:
-        session = uuid.uuid4().hex
+    def join(self, fn_index: int, data: list, session: str) -> None:
         body = {
-            "data": self.data(path, message, tokens),
-            "fn_index": self.events[path],
+            "data": data,
+            "fn_index": fn_index,
             "session_hash": session,
             "event_data": None,
             "trigger_id": None,
         }
+        self.http.post(f"{self.url}gradio_api/queue/join", json=body, timeout=10).raise_for_status()
+
+    def reply(self, path: str, message: str, tokens: int, model: str) -> Reply:
+        session = uuid.uuid4().hex
         cpu_before = cpu_seconds(self.pid)
         joined_at = time.monotonic()
-        self.http.post(f"{self.url}gradio_api/queue/join", json=body, timeout=10).raise_for_status()
+        if path == "page" and self.ask is not None:
+            # The page sends the message first (into the chat and the session's State), then
+            # the turn that streams the reply: both are what pressing Enter costs.
+            self.join(self.ask, [message, [], None], session)
+            read_stream(self.http, self.url, session)
+        self.join(self.events[path], self.data(path, message, tokens), session)
         first_at, updates, done_at = read_stream(self.http, self.url, session)
         cpu = cpu_seconds(self.pid) - cpu_before
         record = self.http.get(model, timeout=10).json()
@@ -217,25 +236,34 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def studio_events(url: str) -> tuple[int, int]:
-    """The Chat tab's streaming event (history and stats out) and /chat, by fn_index."""
+@dataclass(frozen=True)
+class Events:
+    """An app's events by fn_index: the page's streaming one, /chat, and for the studio the
+    event that takes the message first (ask), with the model picker's value the turn sends."""
+
+    page: int
+    api: int
+    ask: int | None = None
+    model: str | None = None
+
+
+def studio_events(url: str) -> Events:
+    """The Chat tab's ask and the turn it triggers (history and stats out), and /chat."""
     config = requests.get(f"{url}config", timeout=10).json()
-    ids = {c.get("props", {}).get("elem_id"): c["id"] for c in config["components"]}
-    page_outputs = [ids["chat-bot"], ids["chat-stats"]]
-    page = api = None
-    for dependency in config["dependencies"]:
-        if dependency.get("api_name") == "chat":
-            api = dependency["id"]
-        elif page is None and dependency["outputs"] == page_outputs:
-            page = dependency["id"]
-    assert page is not None and api is not None, "the Chat tab's events were not found"
-    return page, api
+    components = {c["id"]: c.get("props", {}) for c in config["components"]}
+    ids = {props.get("elem_id"): id_ for id_, props in components.items()}
+    names = {d.get("api_name"): d for d in config["dependencies"]}
+    ask, turn = names.get("ask"), names.get("turn")
+    assert ask and turn and "chat" in names, "the Chat tab's events were not found"
+    assert turn["outputs"][0] == ids["chat-bot"] and ids["chat-stats"] in turn["outputs"]
+    model = components[ids["chat-model"]].get("value")
+    return Events(page=turn["id"], api=names["chat"]["id"], ask=ask["id"], model=model)
 
 
-def bare_events(url: str) -> tuple[int, int]:
+def bare_events(url: str) -> Events:
     config = requests.get(f"{url}config", timeout=10).json()
     names = {d.get("api_name"): d["id"] for d in config["dependencies"]}
-    return names["page"], names["chat"]
+    return Events(page=names["page"], api=names["chat"])
 
 
 def wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
@@ -345,8 +373,8 @@ def main() -> None:
         bare_url = f"http://127.0.0.1:{port}/"
         wait_for(bare_url, bare_process)
         apps = [
-            App("studio", studio_url, studio_process.pid, *studio_events(studio_url)),
-            App("bare", bare_url, bare_process.pid, *bare_events(bare_url)),
+            App("studio", studio_url, studio_process.pid, studio_events(studio_url)),
+            App("bare", bare_url, bare_process.pid, bare_events(bare_url)),
         ]
         report(measure(apps, args, model), args)
     finally:

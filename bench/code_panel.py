@@ -1,6 +1,6 @@
 """What "Show the code" costs an answer: its snippets and card, written in this process.
 
-Every answer's page event ends with `studio.ui.code_panel.shown(...)` (Summarize, Entities,
+Every answer's page event ends with `studio.ui.code_panel.panel_values(...)` (Summarize, Entities,
 Caption, Imagine, the game) or `chat_shown(...)` (Chat): the reproducibility card and the code
 in four forms (requests, huggingface_hub or openai, curl, gradio_client), written from the
 request the backend builds. Nothing is sent. This times each, per answer, for:
@@ -32,7 +32,7 @@ from studio.chat.stats import ReplyStats
 from studio.config import load_config
 from studio.tasks.chat import Delta
 from studio.tasks.reproduce import Call
-from studio.ui.code_panel import chat_shown, shown
+from studio.ui.code_panel import chat_shown, panel_values
 from tests.conftest import ROOT
 
 TOKEN = "hf_bench_placeholder_token_0123456789"
@@ -67,7 +67,7 @@ def task_answers() -> dict[str, Callable[[], tuple]]:
 
     def summary(config, text: str) -> Callable[[], tuple]:
         call = Call(config.endpoint("summarize"), text, {"max_length": 40}, seconds=1.2)
-        return lambda: shown(config, "Summary", [call], "/summarize", [text, None, 40])
+        return lambda: panel_values(config, "Summary", [call], "/summarize", [text, None, 40])
 
     caption = Call(router.endpoint("caption"), photo, None, "image/jpeg", seconds=0.8)
     options = {
@@ -85,10 +85,10 @@ def task_answers() -> dict[str, Callable[[], tuple]]:
         "summary, short, router": summary(router, short),
         "summary, 100,000 chars, router": summary(router, longest),
         "summary, short, own server": summary(own, short),
-        "caption (60 KB JPEG), router": lambda: shown(
+        "caption (60 KB JPEG), router": lambda: panel_values(
             router, "Caption", [caption], "/caption", ["photo"]
         ),
-        "picture, every option, router": lambda: shown(
+        "picture, every option, router": lambda: panel_values(
             router, "Image", [picture], "/generate_image", picture_args, picture=True
         ),
     }

@@ -20,6 +20,7 @@ MASK = "[token]"
 ELLIPSIS = "…"
 _MIN_LENGTH = 6  # shorter values would mask ordinary words
 PIECE = 8  # a run this long that matches a secret is masked: shorter ones say nothing useful
+GRAM = 4  # what `redact` looks for first: each window of PIECE holds one of a secret's grams
 
 _secrets: dict[str, bool] = {}  # each secret, and whether its pieces are masked too
 _lock = threading.Lock()
@@ -74,6 +75,8 @@ def _matches(text: str, secret: str) -> list[tuple[int, int]]:
     """
     if len(secret) < PIECE:
         return _whole(text, secret)
+    if not any(gram in text for gram in _grams(secret)):
+        return []  # the usual case, found in 7 scans for a token instead of 30
     return [(at, at + PIECE) for window in _windows(secret) for at in _found(text, window)]
 
 
@@ -93,6 +96,15 @@ def _found(text: str, part: str) -> list[int]:
 def _windows(secret: str) -> frozenset[str]:
     """Each `PIECE`-character window of `secret`."""
     return frozenset(secret[at : at + PIECE] for at in range(len(secret) - PIECE + 1))
+
+
+@functools.lru_cache(maxsize=64)
+def _grams(secret: str) -> tuple[str, ...]:
+    """The `GRAM`-character pieces of `secret` starting every `GRAM + 1` characters: each
+    `PIECE`-character window of it holds one whole (`PIECE >= 2 * GRAM`), so text that holds
+    none of them holds no window. A few short scans cost less than one per window."""
+    step = GRAM + 1
+    return tuple(secret[at : at + GRAM] for at in range(0, len(secret) - GRAM + 1, step))
 
 
 def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

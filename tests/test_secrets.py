@@ -112,6 +112,14 @@ def test_every_piece_of_the_token_is_masked_however_it_is_quoted(form):
     assert pieces_shown(masked) == [] and MASK in masked
 
 
+def test_each_piece_alone_is_masked_wherever_in_the_token_it_starts():
+    """`redact` looks first for a few short grams of the token: each piece must hold one."""
+    load_config({"HF_TOKEN": PROBE})
+    for at in range(len(PROBE) - PIECE + 1):
+        piece = PROBE[at : at + PIECE]
+        assert redact(f"The server said {piece}.") == f"The server said {MASK}.", piece
+
+
 def test_ordinary_words_and_pieces_too_short_to_say_anything_stay():
     load_config({"HF_TOKEN": PROBE})
     text = "The gateway said: Bearer hf_SENT is short; probeQxZw is not."
