@@ -72,7 +72,7 @@ class Tally:
             if outcome == "clear":
                 self.messages[message_kind(detail)] += 1
             elif outcome in ("unclear", "crossed", "lost") and len(self.examples[outcome]) < 8:
-                self.examples[outcome].append(f"{tab} via {way}: {detail[:300]}")
+                self.examples[outcome].append(f"{tab} via {way}: {detail[:500]}")
 
     def total(self, outcome: str) -> int:
         with self.lock:
@@ -106,7 +106,7 @@ class Session:
             steps = "; ".join(
                 f"{a.api_name} {o}" + (" (Stop)" if s else "") for a, o, s in self.asked
             )
-            detail = f"{whose}answer: {detail} (this session before: {steps or 'nothing'})"
+            detail = f"{whose}answer (this session before: {steps or 'nothing'}): {detail}"
         self.asked.append((ask, outcome, stop_after))
         return outcome, detail
 
