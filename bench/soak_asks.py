@@ -83,25 +83,32 @@ def shown(api_name: str, data: list) -> Any:
 
 def answer_text(api_name: str, output: Any, read_picture: Callable[[Any], str]) -> str:
     """Everything of an answer (or of a part streamed so far) that can hold its mark.
-    `read_picture` gives a painted picture's settings text, given the output that names it."""
+    `read_picture` gives a painted picture's settings text, given the output that names it.
+    An answer not shaped as this request's answers are (another request's) is given whole."""
     if output is None:
         return ""
-    if api_name == "/ner":
-        return "".join(str(item.get("token", "")) for item in output)
-    if api_name == "/generate_image":
-        return read_picture(output)
-    if api_name == "/caption_and_generate":
-        caption, painted = output
-        return f"{caption}\n{read_picture(painted)}"
-    if api_name == "/play_rounds":  # the first round's caption is of the person's picture
-        return "\n".join(str(item.get("caption")) for item in output)
+    try:
+        if api_name == "/ner":
+            return "".join(str(item.get("token", "")) for item in output)
+        if api_name == "/generate_image":
+            return read_picture(output)
+        if api_name == "/caption_and_generate":
+            caption, painted = output
+            return f"{caption}\n{read_picture(painted)}"
+        if api_name == "/play_rounds":  # the first round's caption is of the person's picture
+            return "\n".join(str(item.get("caption")) for item in output)
+    except (AttributeError, TypeError, ValueError, KeyError):
+        return f"(not a {api_name} answer) {output!r}"
     return str(output)
 
 
 def picture_settings(data: bytes) -> str:
     """The settings the studio writes inside a PNG it paints (prompt first)."""
-    with Image.open(io.BytesIO(data)) as image:
-        return str(getattr(image, "text", {}).get("parameters", ""))
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return str(getattr(image, "text", {}).get("parameters", ""))
+    except OSError as error:  # not a picture: told whole, it holds no mark
+        return f"(not a picture: {error}) {data[:80]!r}"
 
 
 def judge_error(message: Any) -> tuple[str, str]:

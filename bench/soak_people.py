@@ -169,10 +169,12 @@ class ClientSession(Session):
 
 
 def read_file(value: Any) -> str:
-    """A downloaded picture's settings text (gradio_client gives its path)."""
+    """A downloaded picture's settings text (gradio_client gives its path, a gallery a dict)."""
     path = value.get("image") if isinstance(value, dict) else value
-    if not isinstance(path, str):  # no picture yet: the first update of a stream
+    if path is None:  # no picture yet: the first update of a stream
         return ""
+    if not isinstance(path, str) or not os.path.isfile(path):
+        return f"(not a picture) {value!r}"
     with open(path, "rb") as file:
         return picture_settings(file.read())
 
@@ -197,8 +199,10 @@ class RestSession(Session):
         return {"path": answer.json()[0], "meta": {"_type": "gradio.FileData"}}
 
     def read_picture(self, value: Any) -> str:
-        if not isinstance(value, dict) or "url" not in value:  # no picture yet (an update)
+        if isinstance(value, dict) and value.get("__type__") == "update":  # no picture yet
             return ""
+        if not isinstance(value, dict) or "url" not in value:
+            return f"(not a picture) {value!r}"
         answer = self.http.get(value["url"], timeout=60)
         answer.raise_for_status()
         return picture_settings(answer.content)
@@ -279,7 +283,10 @@ def live(person: int, url: str, deadline: float, tally: Tally, folder: str, seed
                     break
                 ask = make_ask(rng.choice(TABS), next(numbers), rng)
                 stop_after = rng.uniform(0.2, 3.0) if rng.random() < STOP_SHARE else None
-                outcome, detail = session.call(ask, stop_after)
+                try:
+                    outcome, detail = session.call(ask, stop_after)
+                except Exception as error:  # the soak's own failure: shown, and it goes on
+                    outcome, detail = "lost", f"the soak failed reading the answer: {error!r}"
                 tally.add(ask.tab, session.way, outcome, detail)
                 time.sleep(rng.uniform(*THINK_SECONDS))
         finally:
