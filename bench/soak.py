@@ -20,6 +20,7 @@ from minute 2 to the end; threads and open files back near their level at the st
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import random
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from urllib.parse import urlsplit
 
 from bench.soak_asks import TABS, make_ask
 from bench.soak_people import RestSession, Tally, live, numbers
@@ -48,6 +50,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=8.0, help="the studio's STUDIO_TIMEOUT")
     parser.add_argument("--delay", type=float, default=0.3, help="the model servers' seconds")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--session-calls", default="2-6", help="requests in one session, at random: FROM-TO"
+    )
     return parser.parse_args()
 
 
@@ -106,14 +111,25 @@ def warm_up(url: str, folder: str) -> None:
     session.close()
 
 
-def run_load(args, url: str, pid: int, folder: str, tally: Tally) -> list[Sample]:
+def run_load(args, url: str, facts, folder: str, tally: Tally) -> list[Sample]:
+    """The load, and the studio's `facts()` at the start, minute 2, the middle, the end, and
+    once settled."""
     seconds = args.minutes * 60
-    samples = [Sample("start", 0.0, process_facts(pid))]
+    low, _, high = args.session_calls.partition("-")
+    calls = (int(low), int(high or low))
+
+    def sessions() -> int:
+        with tally.lock:
+            return sum(tally.sessions.values())
+
+    samples = [Sample("start", 0.0, facts(), 0)]
     started = time.monotonic()
     deadline = started + seconds
     people = [
         threading.Thread(
-            target=live, args=(n, url, deadline, tally, folder, args.seed), daemon=True
+            target=live,
+            args=(n, url, deadline, tally, folder, args.seed, calls),
+            daemon=True,
         )
         for n in range(args.people)
     ]
@@ -122,17 +138,17 @@ def run_load(args, url: str, pid: int, folder: str, tally: Tally) -> list[Sample
     points = [("minute 2", min(120.0, seconds / 5)), ("middle", seconds / 2), ("end", seconds)]
     for label, at in points:
         time.sleep(max(0.0, started + at - time.monotonic()))
-        samples.append(Sample(label, time.monotonic() - started, process_facts(pid)))
+        samples.append(Sample(label, time.monotonic() - started, facts(), sessions()))
         served = tally.total("served")
         print(f"  {label}: {served} served so far", flush=True)
     for person in people:
         person.join(timeout=max(1.0, deadline + 300 - time.monotonic()))
-    settled = settle(url, pid, samples[0].facts, folder)
-    samples.append(Sample("settled", time.monotonic() - started, settled))
+    settled = settle(url, facts, samples[0].facts, folder)
+    samples.append(Sample("settled", time.monotonic() - started, settled, sessions()))
     return samples
 
 
-def settle(url: str, pid: int, start: Facts, folder: str) -> Facts:
+def settle(url: str, facts, start: Facts, folder: str) -> Facts:
     """The studio's figures once threads and files are back near the start, or at the limit.
 
     AnyIO, which runs Gradio's handlers, ends a worker thread idle for 10 s only when the next
@@ -144,13 +160,13 @@ def settle(url: str, pid: int, start: Facts, folder: str) -> Facts:
         session = RestSession(url, folder, Tally())
         session.call(make_ask("summarize", next(numbers), random.Random(0)), None)
         session.close()
-        facts = process_facts(pid)
+        now = facts()
         near = (
-            facts.threads <= start.threads + THREAD_SLACK
-            and facts.files <= start.files + FILE_SLACK
+            now.threads <= start.threads + THREAD_SLACK
+            and now.own_files <= start.own_files + FILE_SLACK
         )
         if near or time.monotonic() > limit:
-            return facts
+            return now
         time.sleep(5)
 
 
@@ -167,7 +183,9 @@ def main() -> int:
             with tempfile.TemporaryDirectory(prefix="soak-") as folder:
                 warm_up(url, folder)
                 print(f"{args.people} people for {args.minutes:g} min on {url}", flush=True)
-                samples = run_load(args, url, process.pid, folder, tally)
+                ports = frozenset(urlsplit(u).port for u in urls.values())
+                facts = functools.partial(process_facts, process.pid, ports)
+                samples = run_load(args, url, facts, folder, tally)
         finally:
             process.stdout = None  # the reader thread owns it
             stop_studio(process)

@@ -23,6 +23,7 @@ from studio.ui.common import UNEXPECTED
 TABS = ("summarize", "ner", "caption", "imagine", "game", "chat")
 IMAGE = "<the person's picture>"  # where a session puts its upload in the arguments
 SIDES = 500  # picture sizes 64 to 563 pixels a side: 250,000 distinct marks
+MARKS = re.compile(r"soak\d{6}|\d+x\d+ pixels")
 
 # Messages that tell a person nothing: what Gradio sends when a handler's error has no words.
 EMPTY = {"", "none", "null", "error", "error raised.", "an error occurred.", "exception"}
@@ -96,10 +97,24 @@ def answer_text(api_name: str, output: Any, read_picture: Callable[[Any], str]) 
             caption, painted = output
             return f"{caption}\n{read_picture(painted)}"
         if api_name == "/play_rounds":  # the first round's caption is of the person's picture
-            return "\n".join(str(item.get("caption")) for item in output)
+            return "\n".join(str(item["caption"]) for item in output)
+        if isinstance(output, str):
+            return output
     except (AttributeError, TypeError, ValueError, KeyError):
-        return f"(not a {api_name} answer) {output!r}"
-    return str(output)
+        pass
+    return f"(not a {api_name} answer) {every_text(output, read_picture)}"
+
+
+def every_text(output: Any, read_picture: Callable[[Any], str]) -> str:
+    """All the text in an answer of any shape, pictures' settings included: to find whose
+    answer it is when it is not shaped as the request's own."""
+    if isinstance(output, dict):
+        if "url" in output:  # a file, as the REST API names one
+            return read_picture(output)
+        return " ".join(every_text(value, read_picture) for value in output.values())
+    if isinstance(output, list | tuple):
+        return " ".join(every_text(value, read_picture) for value in output)
+    return "" if output is None else str(output)
 
 
 def picture_settings(data: bytes) -> str:

@@ -8,7 +8,8 @@ Each request ends in one outcome, counted per tab in a `Tally`:
     stopped    the person pressed Stop before the answer came (whatever had streamed was theirs)
     clear      an error message in plain words
     unclear    an error that says nothing: null, empty, "Error", a traceback, an exception's name
-    crossed    an answer, or a part of one, that is not the person's own
+    crossed    an answer, or a part of one, that is someone else's (or nobody's)
+    stale      an answer, or a part of one, to an earlier request of the same session
     lost       no answer from the studio at all in `WAIT_SECONDS`, or the studio unreachable
 """
 
@@ -31,9 +32,11 @@ from gradio_client.exceptions import AppError
 
 from bench.soak_asks import (
     IMAGE,
+    MARKS,
     TABS,
     Ask,
     answer_text,
+    every_text,
     judge_error,
     make_ask,
     message_kind,
@@ -41,7 +44,7 @@ from bench.soak_asks import (
     shown,
 )
 
-OUTCOMES = ("served", "stopped", "clear", "unclear", "crossed", "lost")
+OUTCOMES = ("served", "stopped", "clear", "unclear", "crossed", "stale", "lost")
 WAIT_SECONDS = 240.0  # longer than any answer can take: the studio gives up on a server first
 STOP_SHARE = 0.15  # of requests a person stops
 CALLS_PER_SESSION = (2, 6)
@@ -59,6 +62,7 @@ class Tally:
         self.messages: Counter = Counter()
         self.stops: list[float] = []  # seconds each Stop took to be acknowledged
         self.failed_stops: list[str] = []  # Stops whose request failed, and why
+        self.sessions: Counter = Counter()  # started, by way
 
     def stopped(self, seconds: float, failure: str = "") -> None:
         with self.lock:
@@ -71,7 +75,7 @@ class Tally:
             self.counts[tab, outcome] += 1
             if outcome == "clear":
                 self.messages[message_kind(detail)] += 1
-            elif outcome in ("unclear", "crossed", "lost") and len(self.examples[outcome]) < 8:
+            elif outcome not in ("served", "stopped") and len(self.examples[outcome]) < 6:
                 self.examples[outcome].append(f"{tab} via {way}: {detail[:500]}")
 
     def total(self, outcome: str) -> int:
@@ -84,29 +88,31 @@ def check(ask: Ask, outputs: list, read_picture) -> tuple[str, str] | None:
     for output in outputs:
         text = answer_text(ask.api_name, output, read_picture)
         if text and ask.mark not in text:
-            return "crossed", f"{ask.api_name} for {ask.mark!r} got {text[:200]!r}"
+            return "crossed", text
     return None
 
 
 class Session:
-    """One session of the studio, which remembers what it asked, to tell a crossed answer (one
-    with another person's mark) from one of its own earlier requests' answers."""
+    """One session of the studio, which remembers what it asked, to tell another person's
+    answer (crossed) from the answer to one of its own earlier requests (stale)."""
 
     way = ""
 
     def __init__(self, tally: Tally) -> None:
         self.tally = tally
         self.asked: list[tuple[Ask, str, float | None]] = []  # each ask, outcome, Stop after
+        with tally.lock:
+            tally.sessions[self.way] += 1
 
     def call(self, ask: Ask, stop_after: float | None) -> tuple[str, str]:
         outcome, detail = self.ask(ask, stop_after)
         if outcome == "crossed":
-            earlier = [a for a, _, _ in self.asked if a.mark in detail]
-            whose = "this session's earlier " if earlier else "another person's "
+            if set(MARKS.findall(detail)) & {a.mark for a, _, _ in self.asked}:
+                outcome = "stale"  # another person's answer would hold none of this session's
             steps = "; ".join(
                 f"{a.api_name} {o}" + (" (Stop)" if s else "") for a, o, s in self.asked
             )
-            detail = f"{whose}answer (this session before: {steps or 'nothing'}): {detail}"
+            detail = f"{ask.api_name} for {ask.mark!r} (after {steps or 'nothing'}) got {detail!r}"
         self.asked.append((ask, outcome, stop_after))
         return outcome, detail
 
@@ -202,7 +208,7 @@ class RestSession(Session):
         if isinstance(value, dict) and value.get("__type__") == "update":  # no picture yet
             return ""
         if not isinstance(value, dict) or "url" not in value:
-            return f"(not a picture) {value!r}"
+            return f"(not a picture) {every_text(value, self.read_picture)}"
         answer = self.http.get(value["url"], timeout=60)
         answer.raise_for_status()
         return picture_settings(answer.content)
@@ -266,19 +272,28 @@ def press(stream: requests.Response, pressed: threading.Event) -> None:
         stream.close()
 
 
-def live(person: int, url: str, deadline: float, tally: Tally, folder: str, seed: int) -> None:
-    """One person until `deadline`: sessions of a few requests, each a new Client or hash."""
+def live(
+    person: int,
+    url: str,
+    deadline: float,
+    tally: Tally,
+    folder: str,
+    seed: int,
+    calls: tuple[int, int] = CALLS_PER_SESSION,
+) -> None:
+    """One person until `deadline`: sessions of `calls` requests (at random between the two),
+    each a new Client or session hash."""
     rng = random.Random(seed * 1_000_003 + person)
     while time.monotonic() < deadline:
         kind = ClientSession if rng.random() < 0.5 else RestSession
         try:
             session = kind(url, folder, tally)
         except Exception as error:  # the studio did not answer the new session
-            tally.add("session", kind.way, "lost", f"no new session: {error!r}")
+            tally.add("new session", kind.way, "lost", f"no new session: {error!r}")
             time.sleep(1)
             continue
         try:
-            for _ in range(rng.randint(*CALLS_PER_SESSION)):
+            for _ in range(rng.randint(*calls)):
                 if time.monotonic() >= deadline:
                     break
                 ask = make_ask(rng.choice(TABS), next(numbers), rng)
