@@ -7,11 +7,13 @@ a 4xx, a stall, a connection dropped mid-answer or slow headers) in a process of
 `--minutes`: half through gradio_client, half through Gradio's REST API, a new session every
 few requests, Stop pressed now and then. Each person checks that every answer is their own.
 
-It prints what the people got (answers, Stops, clear and unclear errors, crossed answers, no
-answer at all) per tab, and the studio process's memory, threads and open files at the start,
-at minute 2, the middle, the end, and once the load has stopped and settled. It exits with
-status 1 when a goal is missed: no crossed, unclear or lost answer; memory growing under 10%
-from minute 2 to the end; threads and open files back near their level at the start.
+It prints what the people got per tab (answers, Stops, clear and unclear errors, crossed and
+stale answers, no answer at all), and the studio process's memory, threads and open files (and
+of those its connections to the model servers, which it keeps open for the next request) at the
+start, at minute 2, the middle, the end, and once the load has stopped and settled. It exits
+with status 1 when a goal is missed: no crossed, stale, unclear or lost answer; memory growing
+under 10% from minute 2 to the end; threads and open files (less the model servers'
+connections) back near their level at the start.
 
     python -m bench.soak [--minutes 10] [--people 100] [--share 0.1] [--seed 1]
     python -m bench.soak --minutes 1 --people 20      # a short smoke run

@@ -95,6 +95,8 @@ def answer_text(api_name: str, output: Any, read_picture: Callable[[Any], str]) 
             return read_picture(output)
         if api_name == "/caption_and_generate":
             caption, painted = output
+            if not isinstance(caption, str):
+                raise TypeError(caption)
             return f"{caption}\n{read_picture(painted)}"
         if api_name == "/play_rounds":  # the first round's caption is of the person's picture
             return "\n".join(str(item["caption"]) for item in output)

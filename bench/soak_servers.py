@@ -25,6 +25,7 @@ terminated, then prints one JSON line counting the faults it made.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import random
@@ -215,7 +216,7 @@ def main() -> None:
     while not stopped.wait(2):
         task.requests.clear()  # the records of every request: a soak needs none of them
         chat.records.clear()
-    with faults.lock:
+    with faults.lock, contextlib.suppress(BrokenPipeError):  # the soak may be gone
         print(json.dumps(dict(faults.counts)), flush=True)
 
 
