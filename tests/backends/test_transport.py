@@ -340,7 +340,7 @@ def test_the_inference_toolkit_s_400s_are_told_in_its_own_words(task_server):
     task_server.fail_next("/summarize", (400, {"error": "CUDA out of memory"}, {}))
     with pytest.raises(errors.ValidationError) as caught:
         ask(summarize_endpoint(task_server), "a b")
-    assert "answered 400: CUDA out of memory" in str(caught.value)
+    assert "answered 400: CUDA out of memory. If that names a setting" in str(caught.value)
     assert "rejected" not in str(caught.value)
 
 

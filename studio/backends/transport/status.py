@@ -121,13 +121,19 @@ def _rejected(f: Failure) -> errors.StudioError | None:
         # Some servers (the inference toolkit) answer every failure, their own too, with 400:
         # the server's words say which it is.
         return errors.ValidationError(
-            f"{f.host} answered 400: {f.detail} If that names a setting, change it and try again.",
+            f"{f.host} answered 400: {sentence(f.detail)} If that names a setting, change it "
+            "and try again.",
             status=f.status,
         )
     return errors.ValidationError(
         f"The server rejected the request ({f.status}).{f.said or ' Check the options.'}",
         status=f.status,
     )
+
+
+def sentence(text: str) -> str:
+    """The server's words ended as a sentence, so that ours after them read as another."""
+    return text if text.rstrip().endswith((".", "!", "?")) else f"{text}."
 
 
 def _rate_limited(f: Failure) -> errors.StudioError | None:
