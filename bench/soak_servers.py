@@ -3,8 +3,8 @@
 Two servers, run in a process of their own so that the simulated people do not slow them down:
 
     task   tests/image_servers.py's server, which also summarizes and finds names as
-           tests/servers.py's does: /summarize/, /ner/, /itt/ (captions), /tti/ (pictures)
-    chat   tests/chat_servers.py's OpenAI-compatible echo: /v1/chat/completions
+           tests/stand_ins/servers.py's does: /summarize/, /ner/, /itt/ (captions), /tti/ (pictures)
+    chat   tests/stand_ins/chat_servers.py's OpenAI-compatible echo: /v1/chat/completions
 
 Each answer echoes what it was sent (the words of a text or a message, the size of a picture),
 so a person can tell their answer from someone else's. A share of the requests (`--share`,
@@ -37,9 +37,9 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from tests.chat_servers import ChatServer, ClientGone
-from tests.image_servers import ImageServer
-from tests.servers import ner_tokens, summarize
+from tests.stand_ins.chat_servers import ChatServer, ClientGone
+from tests.stand_ins.image_servers import ImageServer
+from tests.stand_ins.servers import ner_tokens, summarize
 
 KINDS = ("server error", "refusal", "stall", "drop", "slow headers")
 SERVER_ERRORS = [
@@ -127,7 +127,7 @@ class _FaultyTask(_Faulty):
         super()._respond(body)
 
     def _answer(self, body: bytes):
-        """The image server's routes, and tests/servers.py's text ones (the echo models)."""
+        """The image server's routes, and tests/stand_ins/servers.py's text ones (the echo models)."""
         if self.path.startswith(("/summarize/", "/ner/")):
             request = json.loads(body)
             if self.path.startswith("/ner/"):
