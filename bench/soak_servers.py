@@ -127,7 +127,7 @@ class _FaultyTask(_Faulty):
         super()._respond(body)
 
     def _answer(self, body: bytes):
-        """The image server's routes, and tests/stand_ins/servers.py's text ones (the echo models)."""
+        """The image server's routes, and the text ones of tests/stand_ins/servers.py."""
         if self.path.startswith(("/summarize/", "/ner/")):
             request = json.loads(body)
             if self.path.startswith("/ner/"):
