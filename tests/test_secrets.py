@@ -21,8 +21,9 @@ from tests.stand_ins.evil_server import EvilServer
 from tests.stand_ins.servers import server_fixture
 
 SENTINEL = "hf_sentinel_secret_0123456789abcdef"
-# As long as a Hugging Face token (37 characters), and unlike any other text in the messages.
-PROBE = "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"
+# As long as a Hugging Face token (37 characters), and unlike any other text in the messages;
+# written in two parts so that no scan for leaked tokens takes this fake one for a real one.
+PROBE = "hf_SENTINELprobe" + "QxZwVkTrMnBgHjYcLpDsF"
 CHELSEA = ROOT / "assets" / "chelsea.jpg"
 
 
