@@ -95,14 +95,22 @@ class Log:
 
     def __init__(self, stream) -> None:
         self.lines = self.tracebacks = self.leaks = 0
+        self.kept: list[list[str]] = []  # the first tracebacks, each with the lines before it
+        self.recent: list[str] = []
         self.thread = threading.Thread(target=self.read, args=(stream,), daemon=True)
         self.thread.start()
 
     def read(self, stream) -> None:
         for line in stream:
             self.lines += 1
-            self.tracebacks += line.startswith("Traceback")
             self.leaks += TOKEN in line
+            self.recent = [*self.recent[-2:], line.rstrip()]
+            if line.startswith("Traceback"):
+                self.tracebacks += 1
+                if len(self.kept) < 3:
+                    self.kept.append(self.recent[:])
+            elif self.kept and len(self.kept[-1]) < 40 and self.tracebacks <= 3:
+                self.kept[-1].append(line.rstrip())
 
 
 def warm_up(url: str, folder: str) -> None:

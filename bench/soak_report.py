@@ -96,6 +96,8 @@ def print_report(args, tally: Tally, samples: list[Sample], faults: dict, log) -
             f"{warm.label} to {end.label}: {kib:.1f} KiB per session started"
         )
     print(f"Studio log: {log.lines} lines, {log.tracebacks} tracebacks, {log.leaks} with the token")
+    for lines in log.kept:
+        print("  " + "\n  ".join(lines[:40]))
     if tally.messages:
         print("Clear errors, by kind (most frequent first):")
         for kind, count in tally.messages.most_common(12):
