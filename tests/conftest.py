@@ -64,6 +64,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_ports(count: int) -> int:
+    """The first of `count` consecutive free ports (--per-tab-ports serves on port, port + 1...):
+    a free first port alone says nothing of the next, and a taken one stops the studio."""
+    for _ in range(100):
+        first = free_port()
+        if first + count > 65536:
+            continue
+        socks = []
+        try:
+            for port in range(first, first + count):
+                sock = socket.socket()
+                socks.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
 def start_studio(env: dict, *args: str, port: int | None = None, cwd: Path | None = None):
     """Run `python -m studio` as a person would, configured only by environment variables.
     Its output goes to a file (`studio_output`): a pipe nobody read would fill, and a studio
@@ -80,13 +102,20 @@ def start_studio(env: dict, *args: str, port: int | None = None, cwd: Path | Non
     )
     process.log = log
     url = f"http://127.0.0.1:{port}/"
+    wait_until_serving(process, url)
+    return process, url
+
+
+def wait_until_serving(process, url: str) -> None:
+    """Wait until the studio `process` answers at `url` (up to 60 s); stop it if it exits or
+    never answers."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"studio exited: {stop_studio(process)}")
         try:
             if requests.get(url, timeout=1).ok:
-                return process, url
+                return
         except requests.RequestException:
             time.sleep(0.2)
     output = stop_studio(process)

@@ -11,7 +11,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from gradio_client import Client
 
-from tests.conftest import ROOT, free_port, start_studio, stop_studio
+from tests.conftest import (
+    ROOT,
+    free_port,
+    free_ports,
+    start_studio,
+    stop_studio,
+    wait_until_serving,
+)
 
 
 @pytest.fixture(scope="module")
@@ -110,17 +117,19 @@ def test_without_token_or_url_the_app_starts_and_says_what_to_set():
 
 
 def test_per_tab_ports_serve_each_tab_as_its_own_app(task_server):
-    port = free_port()
+    port = free_ports(2)
     env = {
         "HF_API_NER_BASE": f"{task_server.url}/ner-grouped/models/x",
         "HF_API_SUMMARY_BASE": f"{task_server.url}/summarize/models/x",
     }
     process, url = start_studio(env, "--tabs", "ner,summarize", "--per-tab-ports", port=port)
     try:
+        second = f"http://127.0.0.1:{port + 1}/"
+        wait_until_serving(process, second)  # the apps start one after the other
         ner = Client(url, verbose=False)
         result = ner.predict("Ada Lovelace", api_name="/ner")
         assert result == [{"token": "Ada Lovelace", "class_or_confidence": "PER"}]
-        summary = Client(f"http://127.0.0.1:{port + 1}/", verbose=False)
+        summary = Client(second, verbose=False)
         assert summary.predict("a b c", api_name="/summarize") == "a b c"
         assert (
             "/ner"
