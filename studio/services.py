@@ -21,7 +21,7 @@ from typing import Any
 from PIL import Image
 
 from studio.backends import registry as backends
-from studio.backends.model_list import ModelChoices, model_choices
+from studio.backends.model_list import ModelChoices, listed_facts, model_choices
 from studio.backends.registry import ChatRequest
 from studio.backends.transport import Cancel as Cancel  # Stop, for every tab: see `stop_with`
 from studio.backends.transport import Cancelled as Cancelled
@@ -35,6 +35,7 @@ from studio.tasks.chat import ChatSettings, Message
 from studio.tasks.entities import Entity, merge_entities
 from studio.tasks.image_answers import caption_from_answer, image_from_answer
 from studio.tasks.image_settings import ImageRequest
+from studio.tasks.model_facts import picker_line
 from studio.tasks.models import checked_model_id
 from studio.tasks.progress import Progress
 from studio.tasks.reproduce import Call
@@ -97,6 +98,19 @@ def served_model_choices(endpoint: Endpoint, *, refresh: bool = False) -> ModelC
     if not lists_models(endpoint):
         return ModelChoices((endpoint.model,) if endpoint.model else (), endpoint.model)
     return model_choices(endpoint, refresh=refresh)
+
+
+def model_line(endpoint: Endpoint, model: str | None) -> str:
+    """What the server's model list says of the chosen model (`model`, else the endpoint's),
+    in one short line: price, context length, speed, provider, whether it takes images; ""
+    when the list says nothing of it. Never raises: a picker's line is only a help."""
+    if not lists_models(endpoint):
+        return ""
+    try:
+        chosen = checked_model_id(model) or endpoint.model
+    except InputError:
+        return ""
+    return picker_line(listed_facts(endpoint, chosen), chosen) if chosen else ""
 
 
 def with_model(endpoint: Endpoint, model: str | None) -> Endpoint:

@@ -3,7 +3,8 @@
 A server of one's own (vLLM, llama.cpp, Ollama) serves models under its own names, which the
 router's defaults are not: with no model set, a server that serves one model needs no setting.
 `model_choices` is what a model picker offers each person (the router's long list included:
-any id typed in is used as is).
+any id typed in is used as is); `listed_facts` what the list says of one model (the router's
+prices, context lengths, speeds and input kinds: studio.tasks.model_facts).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from typing import NamedTuple
 from studio.backends import transport
 from studio.endpoint import Endpoint
 from studio.errors import ConfigurationError
+from studio.tasks.model_facts import ModelFacts, model_facts
 
 log = logging.getLogger("studio")
 
 _known: dict[str, tuple[str, ...]] = {}
+_facts: dict[str, dict[str, ModelFacts]] = {}  # by list URL, then by model id
 _unreadable: set[str] = set()  # lists that failed, told to the log once
 _lock = threading.Lock()
 
@@ -36,7 +39,8 @@ def served_models(
         if url in _known and not refresh:
             return _known[url]
     looked = transport.look(url, endpoint, timeout=min(endpoint.timeout, timeout))
-    ids = _ids(looked) if looked.status == 200 else None
+    entries = _entries(looked) if looked.status == 200 else None
+    ids = None if entries is None else tuple(facts.id for facts in entries)
     if ids is None:
         why = looked.failure or f"it answered {looked.status}"
         where = (
@@ -51,7 +55,21 @@ def served_models(
         )
     with _lock:
         _known[url] = ids
+        _facts[url] = {facts.id: facts for facts in entries}
     return ids
+
+
+def listed_facts(endpoint: Endpoint, model: str | None) -> ModelFacts | None:
+    """What the server's list says of `model` (a `:provider` or `:policy` suffix aside), from
+    the list already read; None when the list cannot be read or does not name it."""
+    if not model:
+        return None
+    try:
+        served_models(endpoint)
+    except ConfigurationError:
+        return None
+    with _lock:
+        return _facts.get(models_url(endpoint), {}).get(model.partition(":")[0])
 
 
 def model_for(endpoint: Endpoint) -> str:
@@ -68,14 +86,14 @@ def model_for(endpoint: Endpoint) -> str:
     )
 
 
-def _ids(looked: transport.Looked) -> tuple[str, ...] | None:
+def _entries(looked: transport.Looked) -> list[ModelFacts] | None:
     try:
         data = looked.json().get("data")
     except (ValueError, AttributeError):
         return None
     if not isinstance(data, list):
         return None
-    return tuple(str(item["id"]) for item in data if isinstance(item, dict) and item.get("id"))
+    return [facts for facts in map(model_facts, data) if facts is not None]
 
 
 class ModelChoices(NamedTuple):

@@ -13,9 +13,10 @@ from studio.chat.stream import stream_reply
 from studio.errors import InputError
 from studio.tasks.chat import ChatSettings
 from studio.tasks.models import checked_model_id
+from studio.ui.model_picker import filled
 from tests.conftest import free_port, make_endpoint
 from tests.stand_ins.chat_servers import ChatServer
-from tests.stand_ins.servers import running
+from tests.stand_ins.servers import router_entry, router_provider, running
 
 HELLO = [{"role": "user", "content": "Hello there"}]
 
@@ -120,3 +121,34 @@ def test_a_model_id_is_stripped_and_nothing_means_the_configured_one(typed, expe
 def test_a_model_id_with_spaces_or_too_long_is_refused_with_words(typed):
     with pytest.raises(InputError, match="model name"):
         checked_model_id(typed)
+
+
+# --- what the list says of the chosen model ---------------------------------------------------
+
+
+def test_the_picker_line_reads_the_routers_list_and_nothing_from_a_list_of_ids():
+    provider = router_provider(
+        "together", context_length=131072, pricing={"input": 0.88, "output": 0.88}
+    )
+    listed = (router_entry("meta-llama/Llama-3.3-70B-Instruct", provider),)
+    with running(ChatServer(token_delay=0.0, listed=listed)) as router, served("a/one") as own:
+        endpoint = chat_endpoint(f"{router.url}/v1")
+        line = services.model_line(endpoint, "meta-llama/Llama-3.3-70B-Instruct:together")
+        unknown = services.model_line(endpoint, "someone/else")
+        plain = services.model_line(chat_endpoint(f"{own.url}/v1"), "a/one")
+        choices = services.served_model_choices(endpoint, refresh=True)
+    assert line == (
+        "$0.88 in / $0.88 out per million tokens · 131k context · provider: together · text only"
+    )
+    assert (unknown, plain) == ("", "")
+    assert choices.choices == ("meta-llama/Llama-3.3-70B-Instruct",)
+
+
+def test_the_picker_fills_its_line_with_the_list_and_says_nothing_when_it_cannot_be_read():
+    listed = (router_entry("v/see", router_provider("p", context_length=8192), inputs=["image"]),)
+    with running(ChatServer(token_delay=0.0, listed=listed)) as server:
+        update, line = filled(chat_endpoint(f"{server.url}/v1"), None, refresh=True)
+    assert update["value"] == "v/see"
+    assert line == "8k context · provider: p · takes images"
+    down = chat_endpoint(f"http://127.0.0.1:{free_port()}/v1", "x/y")
+    assert filled(down, None, refresh=True)[1] == ""

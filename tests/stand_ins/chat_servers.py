@@ -17,13 +17,19 @@ cuts ("stop_sequence"); anything else ends with the end-of-text token, marked sp
 ("eos_token"). A message starting with "repeat:" repeats its words until max tokens ("length"):
 long replies for Stop tests. Asked to continue a reply the token limit cut (the prompt ends
 inside the reply, or a user turn asks to continue it), the echo continues from the next word.
-Every request is recorded with the times it arrived, sent its first
-and last tokens, finished, and saw the client go away: a failed write, or the connection closing
-while the server waits between tokens.
+A user message with pictures (`image_url` parts, data URLs) is echoed as its text and, for each
+picture, `[image WxH]`, the size the server decoded; a model named in `text_only` refuses them
+with 400, as a server refuses a model that takes text alone. `listed`, when given, is served as
+`GET /v1/models`'s data as is: the router's entries, with providers, prices and input kinds
+(`tests.stand_ins.servers.router_entry`). Every request is recorded with the times it arrived,
+sent its first and last tokens, finished, and saw the client go away: a failed write, or the
+connection closing while the server waits between tokens.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import re
 import select
@@ -33,6 +39,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
+
+from PIL import Image
 
 from tests.stand_ins.servers import LocalServer, model_list
 
@@ -74,6 +82,8 @@ class ChatServer(LocalServer):
     token_delay: float = 0.02  # seconds between tokens
     first_token_delay: float = 0.0  # extra wait before the first token (queue, prefill)
     models: tuple[str, ...] = ("stand-in/chat",)  # what GET /v1/models lists
+    listed: tuple[dict, ...] = ()  # GET /v1/models' entries as the router writes them, if given
+    text_only: tuple[str, ...] = ()  # models that refuse pictures
     records: list[StreamRecord] = field(default_factory=list)
     failures: deque = field(default_factory=deque)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -116,6 +126,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         """The routes that cost nothing: what the server serves, and TGI's health and info."""
+        if self.path == "/v1/models" and self.state.listed:
+            return self._json(200, {"object": "list", "data": list(self.state.listed)})
         if self.path == "/v1/models":
             return self._json(200, model_list(self.state.models))
         if self.path == "/health":
@@ -155,6 +167,10 @@ class _Handler(BaseHTTPRequestHandler):
             message = f"The requested model '{model}' is not supported by any provider."
             error = {"message": message, "type": "invalid_request_error"}
             return self._json(400, {"error": {**error, "code": "model_not_supported"}})
+        if model in self.state.text_only and any(map(has_pictures, record.messages)):
+            message = f"{model} is not a multimodal model: it takes text only."
+            error = {"object": "error", "message": message, "type": "BadRequestError", "code": 400}
+            return self._json(400, error)
         max_tokens = request.get("max_tokens") or 16
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in record.messages)
         if prompt_tokens + max_tokens > MAX_TOTAL_TOKENS:  # as vLLM words it
@@ -355,8 +371,26 @@ def last_user_text(messages: list[dict]) -> str:
     for message in reversed(messages):
         if message.get("role") == "user":
             content = message.get("content")
+            if isinstance(content, list) and all(isinstance(part, dict) for part in content):
+                return " ".join(map(_part_words, content))
             return content if isinstance(content, str) else json.dumps(content)
     return ""
+
+
+def has_pictures(message: dict) -> bool:
+    content = message.get("content")
+    return isinstance(content, list) and any(
+        isinstance(part, dict) and part.get("type") == "image_url" for part in content
+    )
+
+
+def _part_words(part: dict) -> str:
+    """A text part's text; a picture's size as decoded from its data URL."""
+    if part.get("type") != "image_url":
+        return str(part.get("text", ""))
+    url = str((part.get("image_url") or {}).get("url", ""))
+    with Image.open(io.BytesIO(base64.b64decode(url.partition(",")[2]))) as picture:
+        return f"[image {picture.width}x{picture.height}]"
 
 
 def openai_echo(messages: list[dict]) -> tuple[str, int]:

@@ -109,6 +109,21 @@ def model_list(ids) -> dict:
     }
 
 
+def router_entry(id_: str, *providers: dict, inputs: tuple[str, ...] | None = ("text",)) -> dict:
+    """One model of the router's `GET /v1/models`, as it writes them: `architecture` with
+    `input_modalities` (left out when `inputs` is None) and one item per provider."""
+    entry = {"id": id_, "object": "model", "created": 1_750_000_000, "owned_by": "stand-in"}
+    if inputs is not None:
+        entry["architecture"] = {"input_modalities": list(inputs), "output_modalities": ["text"]}
+    return {**entry, "providers": list(providers)}
+
+
+def router_provider(name: str, **fields) -> dict:
+    """A provider of a router list entry: live, with whatever `fields` give (`context_length`,
+    `pricing={"input": .., "output": ..}`, speed figures, `supports_tools`...)."""
+    return {"provider": name, "status": "live", **fields}
+
+
 @contextlib.contextmanager
 def running(server: LocalServer):
     """The server, started on a free port (its `url`), and stopped on leaving."""
