@@ -11,6 +11,7 @@
         ├── ModelNotFoundError       404, 400 model_not_supported: not served there
         ├── EndpointGoneError        410: the URL is retired
         ├── ValidationError          422: a parameter is out of range
+        ├── PictureRefusedError      400/415/422 to a message with a picture: text-only model?
         ├── RateLimitError           429 after retries
         ├── ModelLoadingError        503 "currently loading" for longer than we wait
         ├── ServerError              other 4xx/5xx, including generation failures
@@ -115,6 +116,14 @@ class EndpointGoneError(BackendError):
 class ValidationError(BackendError):
     title = "Setting refused"
     person = None  # the server's words about the setting: the person can change it
+
+
+class PictureRefusedError(BackendError):
+    title = "Picture not taken"
+    person = (
+        "The model did not take the picture: it may read text only. Pick a model that takes "
+        "images, or send the text alone (Undo takes the message back into the box)."
+    )
 
 
 class RateLimitError(BackendError):

@@ -21,7 +21,7 @@ from typing import Any
 from PIL import Image
 
 from studio.backends import registry as backends
-from studio.backends.model_list import ModelChoices, listed_facts, model_choices
+from studio.backends.model_list import ModelChoices, listed_facts, model_choices, taking_images
 from studio.backends.registry import ChatRequest
 from studio.backends.transport import Cancel as Cancel  # Stop, for every tab: see `stop_with`
 from studio.backends.transport import Cancelled as Cancelled
@@ -32,6 +32,7 @@ from studio.endpoint import Endpoint
 from studio.errors import ConfigurationError, InputError
 from studio.tasks import summarize as summaries
 from studio.tasks.chat import ChatSettings, Message
+from studio.tasks.chat_images import PICTURES_NOT_TAKEN, has_pictures, text_only_model
 from studio.tasks.entities import Entity, merge_entities
 from studio.tasks.image_answers import caption_from_answer, image_from_answer
 from studio.tasks.image_settings import ImageRequest
@@ -132,8 +133,23 @@ def chat_request(
     *,
     model: str | None = None,
 ) -> ChatRequest:
-    """The request for a chat turn, for `model` when one was chosen (see `with_model`)."""
-    return backends.chat_request(with_model(endpoint, model), messages, settings)
+    """The request for a chat turn, for `model` when one was chosen (see `with_model`). A
+    picture goes only where it can be read: InputError, before sending, for a backend whose
+    requests carry text alone and for a model the server's list says reads text only."""
+    endpoint = with_model(endpoint, model)
+    if has_pictures(messages):
+        refuse_pictures(endpoint)
+    return backends.chat_request(endpoint, messages, settings)
+
+
+def refuse_pictures(endpoint: Endpoint) -> None:
+    """InputError when the endpoint's model cannot read a picture, as far as can be told
+    before sending; a model the list says nothing of is asked, and its refusal explained."""
+    if not backends.capabilities(endpoint).takes_images:
+        raise InputError(PICTURES_NOT_TAKEN)
+    facts = listed_facts(endpoint, endpoint.model) if endpoint.model else None
+    if facts is not None and facts.takes_images is False:
+        raise InputError(text_only_model(endpoint.model, taking_images(endpoint)))
 
 
 def ask(

@@ -126,6 +126,9 @@ class Capabilities:
     # The server lists the models it serves (GET {base}/models) and takes any per request: the
     # model picker shows them, and a person's choice is sent.
     lists_models: bool = False
+    # Chat messages may carry pictures (OpenAI `image_url` parts); whether a model reads them
+    # is the model's business, and the router's list says so for some (studio.tasks.chat_images).
+    takes_images: bool = False
     # "Show the code": the library its requests are written with ("huggingface_hub", "openai"
     # or "transformers"; for chat, huggingface_hub is `text_generation` on TGI's stream), and
     # why a request cannot be shown when `request` has none.

@@ -72,6 +72,13 @@ def listed_facts(endpoint: Endpoint, model: str | None) -> ModelFacts | None:
         return _facts.get(models_url(endpoint), {}).get(model.partition(":")[0])
 
 
+def taking_images(endpoint: Endpoint) -> list[str]:
+    """The ids the list already read says take images, in its order."""
+    with _lock:
+        listed = _facts.get(models_url(endpoint), {})
+        return [id_ for id_, facts in listed.items() if facts.takes_images]
+
+
 def model_for(endpoint: Endpoint) -> str:
     """The endpoint's model, or the only one its server serves."""
     if endpoint.model:

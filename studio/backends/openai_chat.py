@@ -117,6 +117,7 @@ class OpenAIChatBackend(Backend):
         servers={task: TASKS[task].chat_base_setting for task in ("caption", "chat")},
         router=Route("/v1", provider=""),  # every provider, the router's choice
         lists_models=True,
+        takes_images=True,
         code="openai",
         penalty=penalty_words,
     )

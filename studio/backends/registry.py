@@ -18,8 +18,9 @@ from studio.backends.task_api import TaskApiBackend
 from studio.backends.tgi import TgiBackend
 from studio.backends.transport import Cancel, HttpRequest
 from studio.endpoint import Endpoint
-from studio.errors import ConfigurationError
+from studio.errors import BackendError, ConfigurationError, PictureRefusedError, ValidationError
 from studio.tasks.chat import ChatSettings, Delta, Message
+from studio.tasks.chat_images import has_pictures
 from studio.tasks.progress import Progress
 
 __all__ = [
@@ -153,7 +154,23 @@ def stream_chat(
     deltas = backend_for(endpoint).stream_chat(
         endpoint, request, cancel or Cancel(), progress=progress
     )
+    if has_pictures(request.body.get("messages") or ()):
+        deltas = pictures_refused(deltas)
     return deltas if request.max_tokens is None else within(deltas, request.max_tokens)
+
+
+def pictures_refused(deltas: Iterator[Delta]) -> Iterator[Delta]:
+    """A request with a picture refused as invalid (400, 415, 422): most likely a model that
+    reads text only, which is what the person is told; the server's words stay in the log."""
+    try:
+        yield from deltas
+    except (ValidationError, BackendError) as error:
+        if type(error) not in (ValidationError, BackendError) or error.status not in PICTURE_NO:
+            raise
+        raise PictureRefusedError(error.message, status=error.status) from error
+
+
+PICTURE_NO = (400, 415, 422)  # statuses of a request refused as it is
 
 
 # Servers stream about one token per piece, never fewer: a few pieces over the limit is a server

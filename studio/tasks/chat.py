@@ -4,7 +4,8 @@ a reply streams in; what every backend builds a chat request from.
     Chatbot history ─ build_messages ─ messages ─ a backend's chat_request (studio.backends)
     the backend's stream ─ Delta ... ─ the reply (studio.chat streams it to the page and API)
 
-Messages here are plain ``{"role": "system" | "user" | "assistant", "content": str}`` dicts.
+Messages here are plain ``{"role": "system" | "user" | "assistant", "content": str}`` dicts; a
+user message with pictures has a list of OpenAI parts instead (studio.tasks.chat_images).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.errors import InputError
+from studio.tasks.chat_images import IMAGE_CHARS, content_chars, message_content, pictures_in
 from studio.tasks.text import NumberBox, checked_text
 
-Message = dict[str, str]
+Message = dict[str, Any]
 
 # ---------------------------------------------------------------------------------------------
 # History: Gradio's Chatbot messages to plain messages that fit the context.
@@ -71,17 +73,21 @@ def _is_error_note(item: Any) -> bool:
 def normalise_history(history: Iterable[Any] | None) -> list[Message]:
     """Gradio Chatbot history as ``[{"role", "content": str}]``.
 
-    Keeps user and assistant messages with some text. Dropped: empty messages, file-only
-    messages, and error notes (assistant messages whose ``metadata["title"]`` starts with
-    ``ERROR_MARK``, as ``error_note`` builds them).
+    Keeps user and assistant messages with some text, and the pictures a user message carries
+    (then its content is a list of parts). Dropped: empty messages, other files, and error
+    notes (assistant messages whose ``metadata["title"]`` starts with ``ERROR_MARK``, as
+    ``error_note`` builds them).
     """
     messages = []
     for item in history or ():
         role = field_of(item, "role")
         if role not in ("user", "assistant") or _is_error_note(item):
             continue
-        text = content_text(field_of(item, "content"))
-        if text:
+        content = field_of(item, "content")
+        text = content_text(content)
+        if role == "user" and pictures_in(content):
+            messages.append({"role": role, "content": message_content(text, content)})
+        elif text:
             messages.append({"role": role, "content": text})
     return messages
 
@@ -125,10 +131,12 @@ def build_messages(
 
     ``budget_chars`` counts the characters of all contents (see ``CHARS_PER_TOKEN``). The oldest
     question-and-reply turns are dropped first; the system prompt and the new message never are.
-    ``user_message`` may be a str or the multimodal textbox's ``{"text", "files"}``.
+    ``user_message`` may be a str or the multimodal textbox's ``{"text", "files"}``, or a
+    history message's content: its pictures are sent with it, each counted as IMAGE_CHARS.
     """
     system = checked_text(system_prompt, "The system prompt", limit=None)
-    question = checked_text(content_text(user_message), "Your message", limit=None)
+    text = checked_text(content_text(user_message), "Your message", limit=None)
+    question = message_content(text, user_message)
     if not question:
         raise InputError("Type a message first.")
     room = _room_for_history(system, question, budget_chars)
@@ -139,21 +147,23 @@ def build_messages(
     return messages
 
 
-def _room_for_history(system: str, question: str, budget_chars: int) -> int:
+def _room_for_history(system: str, question: Any, budget_chars: int) -> int:
     room_for_question = budget_chars - len(system)
     if room_for_question <= 0:
         raise InputError(
             f"The system prompt is {len(system):,} characters, more than this chat's limit of "
             f"{budget_chars:,}; shorten the system prompt."
         )
-    if len(question) > room_for_question:
+    size = content_chars(question)
+    if size > room_for_question:
         also = " or the system prompt" if system else ""
+        pictures = "" if isinstance(question, str) else f", counting a picture as {IMAGE_CHARS:,},"
         raise InputError(
-            f"Your message is {len(question):,} characters; it may be at most "
+            f"Your message is {size:,} characters{pictures}; it may be at most "
             f"{room_for_question:,} (about {room_for_question // CHARS_PER_TOKEN:,} tokens). "
             f"Shorten the message{also}."
         )
-    return room_for_question - len(question)
+    return room_for_question - size
 
 
 def _newest_turns_within(
@@ -161,7 +171,7 @@ def _newest_turns_within(
 ) -> list[tuple[Message, Message]]:
     kept: list[tuple[Message, Message]] = []
     for turn in reversed(turns):
-        size = sum(len(message["content"]) for message in turn)
+        size = sum(content_chars(message["content"]) for message in turn)
         if size > room:
             break  # keep the conversation contiguous: never skip a turn to fit an older one
         kept.append(turn)

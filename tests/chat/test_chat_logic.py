@@ -120,9 +120,9 @@ def test_a_history_as_the_page_sends_it_is_taken_when_it_is_text():
     ],
 )
 def test_a_history_with_any_other_part_is_refused(part):
-    with pytest.raises(InputError, match="takes only text"):
+    with pytest.raises(InputError, match="this chat did not make"):
         text_only([user([{"type": "text", "text": "Look"}]), assistant([part])])
-    with pytest.raises(InputError, match="takes only text"):
+    with pytest.raises(InputError, match="this chat did not make"):
         text_only({"role": "user", "content": "not a list of messages"})
 
 
