@@ -156,7 +156,7 @@ def test_a_history_of_text_is_taken_as_it_always_was(studio):
         {"role": "user", "content": [{"type": "text", "text": "Hello"}]},
         {"role": "assistant", "content": [{"type": "text", "text": "Hi! How can I help?"}]},
     ]
-    data[0] = "Tell me a joke"
+    data[0] = {"text": "Tell me a joke", "files": []}  # the message box's value
     ended = queue_call(url, fn_index, data)
     assert ended["success"], ended["output"]
     chat = ended["output"]["data"][0]

@@ -134,7 +134,7 @@ def raise_for_person(exc: Exception) -> NoReturn:
 
 def api_endpoint(
     api: ChatApi,
-    message: gr.Textbox,
+    message: gr.components.Component,
     settings: list,
     meter: Meter | None = None,
     *,
@@ -148,6 +148,8 @@ def api_endpoint(
     so one more would break every curl script). Where the server serves several models,
     /chat_with_model takes the model as an eighth (empty: the configured one); both share the
     session's conversation. Not preprocessed: the settings' own rules check what arrives."""
+    if not isinstance(message, gr.Textbox):  # the page's box takes pictures too; /chat text
+        message = gr.Textbox(label="Message", visible=False)
     history = gr.State([])
     reply = gr.Textbox(label="Reply", visible=False)
     seed = gr.Number(label="Seed (empty: random)", value=None, precision=0, visible=False)

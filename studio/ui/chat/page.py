@@ -64,10 +64,13 @@ def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list]:
             "Continue", visible=False, size="sm", scale=0, min_width=110, elem_id="chat-continue"
         )
     with gr.Row(equal_height=True, elem_id="chat-input-row"):
-        message = gr.Textbox(
+        message = gr.MultimodalTextbox(  # text, and pictures uploaded, dropped or pasted
             label="Message",
             show_label=False,
             placeholder=READY,
+            file_types=["image"],
+            file_count="multiple",
+            submit_btn=False,
             scale=8,
             min_width=120,  # with the one button, a phone's width: Stop never wraps below
             elem_id="chat-message",

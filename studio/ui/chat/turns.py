@@ -13,17 +13,18 @@ stay as they are. studio.ui.chat.page builds the components and wires these to t
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
 
 from studio.backends.registry import ChatRequest
-from studio.chat.history import history_edited, text_only, undo_last_message, without_last_reply
+from studio.chat.history import history_edited, known_only, undo_last_message, without_last_reply
 from studio.chat.stats import stopped_stats_line
 from studio.chat.turn import Ended, Shown, Turn, stream_turn
 from studio.config import Config
 from studio.tasks.chat import ChatSettings, content_text
+from studio.ui.chat.pictures import box_files, pictures_sent
 from studio.ui.code_panel import CodePanel, chat_shown
 from studio.ui.common import notify_progress, report, shows_errors
 
@@ -39,6 +40,7 @@ class ChatSession:
     busy: bool = False
     chat: list | None = None
     continue_reply: bool = False
+    made: dict = field(default_factory=dict)  # the pictures sent, by path (ui.chat.pictures)
 
     def claim(self, chat: list, *, continue_reply: bool = False) -> None:
         self.busy, self.chat, self.continue_reply = True, chat, continue_reply
@@ -159,6 +161,7 @@ class ChatTurns:
         }
 
     def cleared(self, session: ChatSession) -> dict:
+        session.made.clear()  # a new chat: room for new pictures
         return self._finish(session, "")
 
     def stopped(self, session: ChatSession, line: str | None) -> dict:
@@ -187,22 +190,25 @@ class ChatTurns:
         """Move the typed message into the chat, at once, before the reply is asked for. An
         empty box, or a reply still streaming, leaves everything as it is: the text waits in
         the box. Async, so two of them (a double Enter) run one after the other on the loop."""
-        history, text = received(history), content_text(message)
-        if not text or session.busy:
+        history, text = received(history, session), content_text(message)
+        if session.busy or not (text or box_files(message)):
             return gr.skip()
-        chat = [*history, {"role": "user", "content": text}]
+        folder, side = self.page.chatbot.GRADIO_CACHE, self.config.max_image_side
+        pictures = await pictures_sent(message, folder, session.made, max_side=side)
+        content = [{"type": "text", "text": text}, *pictures] if pictures else text
+        chat = [*history, {"role": "user", "content": content}]
         box = gr.update(value="", placeholder=WAITING)
         return self.answering(session, chat, box=box)
 
     def retry(self, history: Any, session: ChatSession) -> dict:
-        chat = without_last_reply(received(history))
+        chat = without_last_reply(received(history, session))
         if session.busy or not chat:
             return gr.skip()
         return self.answering(session, chat)
 
     def edit(self, history: Any, session: ChatSession, edited: gr.EditData) -> dict:
         """An edited question: the chat after it goes, and a new reply is asked for."""
-        history = received(history)
+        history = received(history, session)
         if session.busy:
             return {self.page.chatbot: history}  # the edit is not kept
         return self.answering(session, history_edited(history, edited.index, edited.value))
@@ -217,13 +223,13 @@ class ChatTurns:
 
     def continue_reply(self, history: Any, session: ChatSession) -> dict:
         """Continue: the last reply grows from where the token limit cut it."""
-        history = received(history)
+        history = received(history, session)
         if session.busy or not history:
             return gr.skip()
         return self.answering(session, history, continue_reply=True)
 
     def undo(self, history: Any, session: ChatSession) -> dict:
-        history = received(history)
+        history = received(history, session)
         if session.busy:
             return gr.skip()
         chat, text = undo_last_message(history)
@@ -235,17 +241,18 @@ def _hidden() -> dict:
 
 
 @shows_errors  # a gr.Error in plain words, and one line in the log
-def received(history: Any) -> list:
-    """The chat as the page sent it, if it holds only text: the studio reads no file because
-    a client named one.
+def received(history: Any, session: ChatSession) -> list:
+    """The chat as the page sent it, if it holds only text and the pictures this session sent
+    (each put back as the session made it): the studio reads no file because a client named one.
 
     Every start sends the Chatbot's value from the client, and Gradio's Chatbot processing
     turns a `component` part of it into a component built with that part's value: a part such
     as `{"type": "component", "component": "file", "value": {"path": "notes.txt"}}` would copy
     the file it names, anywhere under the working folder or the temp folder, into the cache
     Gradio serves. So the starts take the chat unprocessed (`preprocess=False`, see the page)
-    and this refuses any part but text before anything reads it. A page of this studio sends
-    only text (the chat takes no uploads): a history with anything else was made by hand.
+    and this refuses any part but text, or a file part whose path is not one of the pictures
+    this session made from its own message box (studio.ui.chat.pictures), before anything reads
+    it. A part a client wrote is never used: the session's own is, and its file is never read.
 
     What Gradio guards already, processed or not: a part marked as a file must name one that
     came through its upload route, and event data (the example picked, the message edited) may
@@ -253,4 +260,4 @@ def received(history: Any) -> list:
     open only a file in that cache (studio.ui.common.uploaded_path). tests/ui/test_client_files.py
     holds all of this to account through the running app.
     """
-    return text_only(history)
+    return known_only(history, session.made)
