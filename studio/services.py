@@ -83,6 +83,12 @@ def lists_models(endpoint: Endpoint) -> bool:
     return backends.capabilities(endpoint).lists_models
 
 
+def carries_pictures(endpoint: Endpoint) -> bool:
+    """Whether the endpoint's chat requests can carry pictures (whether its model reads them is
+    the model's business: see `refuse_pictures`)."""
+    return backends.capabilities(endpoint).takes_images
+
+
 # --- the model, chosen per person -------------------------------------------------------------
 
 FIXED_MODEL = (

@@ -37,6 +37,7 @@ TOOLS = {
     "play_rounds",
     "chat",
     "chat_with_model",  # the chat server takes a model per request; the captioner does not
+    "chat_with_image",  # its requests carry pictures (OpenAI-compatible)
 }
 LOGIN = ("teacher", "a-long-password")
 SECRET = "hf_test_secret_token_0123456789"
@@ -223,6 +224,15 @@ def test_chat_answers_from_the_chat_server(app, servers):
     assert texts(result) == ["hello there class"]  # the stand-in echoes the words
     asked = servers[2].records[-1]
     assert asked.messages[-1] == {"role": "user", "content": "hello there class"}
+
+
+def test_chat_with_image_sends_a_data_url_on_as_a_picture(app, servers):
+    image = png_data_url((64, 48), (50, 90, 200))
+    result = call(app, "chat_with_image", {"message": "what is it", "image": image})
+    assert texts(result) == ["what is it [image 64x48]"]  # the stand-in saw the picture, whole
+    text, picture = servers[2].records[-1].messages[-1]["content"]
+    assert text == {"type": "text", "text": "what is it"}
+    assert picture["image_url"]["url"].startswith("data:image/jpeg;base64,")
 
 
 # --- the login ----------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """A picture in a chat message, end to end: `python -m studio` against the stand-in chat server,
-driven through Gradio's queue as the page drives it (one session: the send, then the turn).
+driven through gradio_client as an API user would (/chat_with_image), and through Gradio's queue
+as the page drives it (one session: the send, then the turn).
 
 The picture goes through the message box's upload, is checked and downscaled as Caption's
 uploads are, reaches the server as an `image_url` data URL, and is sent again on the next turn
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
 from PIL import Image
 
 from studio.chat.history import NOT_TEXT
@@ -130,6 +133,43 @@ def pictures_sent(request) -> list[tuple[int, int]]:
                 with Image.open(io.BytesIO(base64.b64decode(url.partition(",")[2]))) as image:
                     sizes.append(image.size)
     return sizes
+
+
+def test_the_api_sends_a_picture_and_sends_it_again_on_the_next_message(
+    studio, chat_server, tmp_path
+):
+    url, _, _ = studio
+    client = Client(url, verbose=False)
+    picture = tmp_path / "sky.png"
+    picture.write_bytes(photo())
+    client.predict("What is this?", handle_file(str(picture)), api_name="/chat_with_image")
+    first = chat_server.records[-1]
+    text, sent = first.messages[-1]["content"]
+    assert text == {"type": "text", "text": "What is this?"} and sent["type"] == "image_url"
+    assert pictures_sent(first) == [(SIDE, 192)]  # 640x480, long side SIDE, a JPEG data URL
+    client.predict("And the colour?", api_name="/chat")  # the same session's conversation
+    second = chat_server.records[-1]
+    assert second is not first and pictures_sent(second) == [(SIDE, 192)]
+    assert second.messages[-1] == {"role": "user", "content": "And the colour?"}
+
+
+def test_the_api_tells_a_model_that_reads_text_only_apart_before_sending(
+    studio, chat_server, tmp_path
+):
+    url, _, _ = studio
+    client = Client(url, verbose=False)
+    picture = tmp_path / "p.png"
+    picture.write_bytes(photo(32, 32))
+    asked = len(chat_server.records)
+    with pytest.raises(AppError, match="takes text only"):
+        client.predict(
+            "Hi", handle_file(str(picture)), model="stand-in/text", api_name="/chat_with_image"
+        )
+    notes = tmp_path / "notes.png"
+    notes.write_bytes(b"not a picture at all")
+    with pytest.raises(AppError, match="not an image file"):
+        client.predict("Hi", handle_file(str(notes)), api_name="/chat_with_image")
+    assert len(chat_server.records) == asked
 
 
 def test_a_picture_is_sent_downscaled_and_again_on_the_next_turn(studio, chat_server):

@@ -21,6 +21,8 @@ from studio.classroom.people import with_caller
 from studio.classroom.usage import Caller, Meter
 from studio.config import Config
 from studio.tasks.chat import ChatSettings, content_text
+from studio.tasks.chat_images import pictures_in
+from studio.ui.chat.pictures import pictures_sent
 from studio.ui.common import notify_progress, shows_errors
 
 DEFAULTS = ChatSettings()
@@ -30,8 +32,9 @@ class ChatApi:
     """The API's handlers for one configuration. They keep no state of their own: each
     caller's conversation lives in their API session's State."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, folder: str | None = None) -> None:
         self.config = config
+        self.folder = folder  # Gradio's cache: the pictures /chat_with_image reads come from it
 
     async def chat(
         self,
@@ -101,12 +104,69 @@ class ChatApi:
         Returns:
             the model's reply
         """
+        settings = (temperature, top_p, max_new_tokens, repetition_penalty, seed)
+        asked = content_text(message)
+        replying = self.reply(asked, system_prompt, settings, model, history, caller)
+        async with contextlib.aclosing(replying) as updates:
+            async for update in updates:
+                yield update
+
+    async def chat_with_image(
+        self,
+        message: str,
+        image: dict | None = None,
+        system_prompt: str = "",
+        temperature: float = DEFAULTS.temperature,
+        top_p: float = DEFAULTS.top_p,
+        max_new_tokens: int = DEFAULTS.max_new_tokens,
+        repetition_penalty: float = DEFAULTS.repetition_penalty,
+        seed: int | None = None,
+        model: str | None = None,
+        history: list | None = None,
+        *,
+        caller: Caller | None = None,
+    ):
+        """Send a message with a picture to a chat model that reads images; yields the reply so
+        far as it streams. The conversation is kept per client session, shared with chat: the
+        picture goes again with every later message.
+
+        Args:
+            message: the message to the model, about the picture
+            image: a picture: an http(s) URL, a data: URL (base64) or a file uploaded to the studio
+            system_prompt: instructions for the whole conversation, e.g. answer briefly (optional)
+            temperature: 0 to 1 (default 0.7): 0 always picks the likeliest word
+            top_p: 0.05 to 1 (default 0.95): sample from the likeliest words adding up to this
+            max_new_tokens: the longest reply, in tokens, 1 to 4096 (default 512)
+            repetition_penalty: 1 to 2 (default 1): above 1 discourages repeating words
+            seed: a random seed for a reproducible reply, 0 to 2**63 - 1 (optional)
+            model: a model the chat server serves that reads images; empty: the configured one
+
+        Returns:
+            the model's reply
+        """
+        history = history if history is not None else []
+        # The pictures already in the conversation count towards the most it keeps.
+        kept = [part for said in history for part in pictures_in(said.get("content"))]
+        made = {str(at): part for at, part in enumerate(kept)}
+        box = {"files": [image] if image else []}
+        side = self.config.max_image_side
+        pictures = await pictures_sent(box, self.folder, made, max_side=side)
+        text = content_text(message)
+        content = [{"type": "text", "text": text}, *pictures] if pictures else text
+        settings = (temperature, top_p, max_new_tokens, repetition_penalty, seed)
+        replying = self.reply(content, system_prompt, settings, model, history, caller)
+        async with contextlib.aclosing(replying) as updates:
+            async for update in updates:
+                yield update
+
+    async def reply(self, content, system_prompt: str, settings: tuple, model, history, caller):
+        """Stream the reply to a user message of `content` (text, or text and pictures), and
+        keep both in `history`, the session's conversation."""
+        history = history if history is not None else []
         # The session's own list, kept current in place as the reply grows: a reply stopped
         # midway stays in the conversation, and updates need not carry it (gr.skip()). Only the
         # one that ends the reply does, when its text is new.
-        history = history if history is not None else []
-        asked = [*history, {"role": "user", "content": content_text(message)}]
-        settings = (temperature, top_p, max_new_tokens, repetition_penalty, seed)
+        asked = [*history, {"role": "user", "content": content}]
         turn = Turn(asked, system_prompt, settings, model=model)
         said, sent = "", False
         shown = stream_turn(self.config, turn, progress=notify_progress, caller=caller)
@@ -134,11 +194,11 @@ def raise_for_person(exc: Exception) -> NoReturn:
 
 def api_endpoint(
     api: ChatApi,
-    message: gr.components.Component,
     settings: list,
     meter: Meter | None = None,
     *,
     picks_model: bool = False,
+    takes_images: bool = False,
 ) -> None:
     """/chat for gradio_client and curl: the message first, the settings optional, and the
     history kept in the caller's session. Hidden components: the page has its own chat. The
@@ -146,18 +206,22 @@ def api_endpoint(
 
     /chat keeps the seven inputs it was published with (Gradio's REST API needs every input,
     so one more would break every curl script). Where the server serves several models,
-    /chat_with_model takes the model as an eighth (empty: the configured one); both share the
-    session's conversation. Not preprocessed: the settings' own rules check what arrives."""
-    if not isinstance(message, gr.Textbox):  # the page's box takes pictures too; /chat text
-        message = gr.Textbox(label="Message", visible=False)
+    /chat_with_model takes the model as an eighth (empty: the configured one); where its
+    requests carry pictures, /chat_with_image takes a picture second and the model last. All
+    share the session's conversation. Not preprocessed: the settings' own rules check what
+    arrives, and the picture is read only from Gradio's cache (studio.ui.chat.pictures)."""
+    message = gr.Textbox(label="Message", visible=False)
     history = gr.State([])
     reply = gr.Textbox(label="Reply", visible=False)
     seed = gr.Number(label="Seed (empty: random)", value=None, precision=0, visible=False)
+    model = gr.Textbox("", label="Model (empty: the configured one)", visible=False)
     inputs = [message, *settings[:-1], seed]
     endpoints = [(api.chat, inputs)]
     if picks_model:
-        model = gr.Textbox("", label="Model (empty: the configured one)", visible=False)
         endpoints.append((api.chat_with_model, [*inputs, model]))
+    if takes_images:
+        image = gr.Image(label="Image", type="filepath", visible=False)
+        endpoints.append((api.chat_with_image, [message, image, *inputs[1:], model]))
     for fn, given in endpoints:
         gr.Button(visible=False).click(
             with_caller(fn, meter),

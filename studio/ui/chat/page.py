@@ -15,7 +15,7 @@ import gradio as gr
 from studio.classroom.people import with_caller
 from studio.classroom.usage import Meter
 from studio.config import Config, Endpoint
-from studio.services import describe_backend, repetition_penalty_info
+from studio.services import carries_pictures, describe_backend, repetition_penalty_info
 from studio.tasks.chat import MAX_NEW_TOKENS, REPETITION_PENALTY, TEMPERATURE, TOP_P
 from studio.ui.chat.api import ChatApi, api_endpoint
 from studio.ui.chat.turns import READY, ChatPage, ChatSession, ChatTurns
@@ -37,13 +37,16 @@ NOTHING_SENT = "Nothing sent yet: the prompt of the next reply shows here."
 
 def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
     setup_notice(config, "chat", "This chat has no model to talk to yet.")
-    gr.Markdown(describe_backend(config.endpoint("chat")), elem_id="chat-protocol")
+    endpoint = config.endpoint("chat")
+    gr.Markdown(describe_backend(endpoint), elem_id="chat-protocol")
     # The person's model, when the server serves several (None: fixed where the studio runs).
-    picker = model_picker(config.endpoint("chat"))
+    picker = model_picker(endpoint)
     model = picker or gr.State(None)
-    page, settings = chat_page(config.endpoint("chat"))
+    page, settings = chat_page(endpoint)
     wire(ChatTurns(config, page), gr.State(ChatSession()), [model, *settings], meter)
-    api_endpoint(ChatApi(config), page.message, settings, meter, picks_model=picker is not None)
+    api = ChatApi(config, folder=page.chatbot.GRADIO_CACHE)
+    options = dict(picks_model=picker is not None, takes_images=carries_pictures(endpoint))
+    api_endpoint(api, settings, meter, **options)
 
 
 def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list]:
@@ -70,6 +73,8 @@ def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list]:
             placeholder=READY,
             file_types=["image"],
             file_count="multiple",
+            # No upload where requests carry text alone: the person is not offered what fails.
+            sources=["upload"] if carries_pictures(endpoint) else [],
             submit_btn=False,
             scale=8,
             min_width=120,  # with the one button, a phone's width: Stop never wraps below
