@@ -1,5 +1,6 @@
 """A picture in the Chat tab as a person sends one: attached in the message box, shown in the
-chat, read by the model. Debian's Chromium, driven headless by Playwright."""
+chat, read by the model; and what the router's list says of the model, under the picker.
+Debian's Chromium, driven headless by Playwright."""
 
 from __future__ import annotations
 
@@ -51,6 +52,11 @@ def test_a_picture_attached_to_a_message_is_shown_and_read_by_the_model(
     sunset(picture)
     page.goto(chat_app)
     expect(page.locator("#chat-message textarea")).to_be_visible()
+    # What the router's list says of the chosen model, under the picker.
+    facts = page.locator("#chat-model-facts")
+    expect(facts).to_contain_text("$0.20 in / $0.60 out per million tokens")
+    expect(facts).to_contain_text("131k context")
+    expect(facts).to_contain_text("takes images")
     page.locator("#chat-message input[type=file]").set_input_files(str(picture))
     page.locator("#chat-message textarea").fill("What is in this picture?")
     page.locator("#chat-message textarea").press("Enter")
