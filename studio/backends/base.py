@@ -29,6 +29,7 @@ from studio.catalog import INSTALL_LOCAL
 from studio.endpoint import Endpoint
 from studio.errors import ConfigurationError
 from studio.tasks.chat import ChatSettings, Delta, Message
+from studio.tasks.chat_images import shortened
 from studio.tasks.progress import Progress
 
 if TYPE_CHECKING:
@@ -57,11 +58,13 @@ class ChatRequest:
 
     def shown(self) -> tuple[str, str | None]:
         """What the server receives, for people to read: the prompt a raw text server
-        continues, exactly, or the messages as JSON; and the language to show it in."""
+        continues, exactly, or the messages as JSON (a picture's data URL cut short); and the
+        language to show it in."""
         inputs = self.body.get("inputs")
         if isinstance(inputs, str):
             return inputs, None
-        return json.dumps(self.body.get("messages", []), indent=2, ensure_ascii=False), "json"
+        messages = shortened(self.body.get("messages", []))
+        return json.dumps(messages, indent=2, ensure_ascii=False), "json"
 
     def settings_shown(self) -> str:
         """The rest of the body, in one line: where it goes and with which settings."""

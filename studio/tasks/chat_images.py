@@ -108,3 +108,17 @@ def text_only_model(model: str, takers: Iterable[str] = ()) -> str:
     named = list(takers)[:2]
     such_as = f", such as {' or '.join(named)}" if named else ""
     return MODEL_TEXT_ONLY.format(model=model, such_as=such_as)
+
+
+def shortened(messages: Any) -> Any:
+    """`messages` with each picture's data URL cut to its start and its length: for people to
+    read what was sent, a photo being some hundred thousand characters of base64."""
+    if isinstance(messages, list):
+        return [shortened(item) for item in messages]
+    if not isinstance(messages, Mapping):
+        return messages
+    url = messages.get("url") if isinstance(messages.get("url"), str) else ""
+    if url.startswith("data:") and len(url) > 80:
+        head = url[: url.index(",") + 1] if "," in url else url[:40]
+        return {**messages, "url": f"{head}… ({len(url):,} characters)"}
+    return {key: shortened(value) for key, value in messages.items()}
