@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from studio.snippets.http_code import _preamble, python_headers
+from studio.snippets.http_code import DATA_URL_START, PHOTO, _data_url, _preamble, python_headers
 from studio.tasks.reproduce import py
 
 OPENAI_PIECE = [
@@ -22,8 +22,15 @@ TGI_PIECE = [
 
 
 def chat_requests_snippet(request: Any, *, tgi: bool = False, timeout: float = 60) -> str:
-    """`get_completion_stream(data)` yields the reply's pieces as the server sends them."""
-    lines = _preamble(request, "import json")
+    """`get_completion_stream(data)` yields the reply's pieces as the server sends them. A
+    picture sent is read from photo.jpg, as the other snippets read it."""
+    body, photo_url = request.json, _data_url(request.json)
+    subs = {photo_url: "image_url"} if photo_url else {}
+    reading = [
+        f'with open("{PHOTO}", "rb") as photo:',
+        f'    image_url = "{DATA_URL_START}" + base64.b64encode(photo.read()).decode()',
+    ]
+    lines = _preamble(request, "import json", *(["import base64"] if photo_url else []))
     lines += [
         "",
         "",
@@ -40,7 +47,8 @@ def chat_requests_snippet(request: Any, *, tgi: bool = False, timeout: float = 6
         *["    " + piece for piece in (TGI_PIECE if tgi else OPENAI_PIECE)],
         "",
         "",
-        f"for piece in get_completion_stream({py(request.json)}):",
+        *(reading if photo_url else []),
+        f"for piece in get_completion_stream({py(body, 0, subs)}):",
         '    print(piece, end="", flush=True)',
         "print()",
     ]

@@ -18,7 +18,7 @@ from studio.backends.base import ChatRequest
 from studio.chat.stats import ReplyStats
 from studio.config import Config, Endpoint
 from studio.services import with_model
-from studio.snippets import GradioCall, Snippets, for_calls, for_chat
+from studio.snippets import GradioCall, Snippets, for_calls, for_chat, photo
 from studio.tasks.reproduce import Call, chat_card
 from studio.ui.common import report
 
@@ -128,16 +128,20 @@ def chat_shown(
     message: str,
     *controls: Any,
     model: str | None = None,
+    picture: bool = False,
 ) -> tuple:
     """The panel's values for a chat reply, for the Chat tab: `request` as `prepare` built it,
     `stats` the reply's (its final update's), `message` the person's, `controls` the /chat API's
     settings in its order (system prompt, temperature, top-p, max new tokens, repetition
     penalty, seed). The gradio_client call sends the last message only: a new Client starts a
     new conversation. `model`: the one the person picked (None: the configured one), which
-    /chat_with_model takes."""
+    /chat_with_model takes; `picture`: the message carried one, read from photo.jpg."""
     configured = config.endpoint("chat")
     endpoint = with_model(configured, model)
-    api_name, args = api_call(configured, "/chat", [message, *controls], model)
+    if picture:  # /chat_with_image takes the picture second and the model last
+        api_name, args = "/chat_with_image", [message, photo(), *controls, model or ""]
+    else:
+        api_name, args = api_call(configured, "/chat", [message, *controls], model)
     while api_name == "/chat" and args[-1] is None:  # a seed left empty: left out
         args.pop()
     login = bool(config.auth)

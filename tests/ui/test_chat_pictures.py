@@ -12,6 +12,9 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -258,3 +261,39 @@ def test_a_model_that_reads_text_only_is_told_apart_before_sending_or_by_its_ref
         assert len(sent) == (0 if model == "stand-in/text" else 1)
         if model == "stand-in/text":  # the list's models that take images are named
             assert "such as stand-in/vision" in ended["seen"]
+
+
+def snippet(output: dict, mark: str) -> str:
+    """The code of the panel that holds `mark`, from a turn's last message."""
+    for value in output["output"]["data"]:
+        code = value.get("value") if isinstance(value, dict) else value
+        if isinstance(code, str) and mark in code:
+            return code
+    raise AssertionError(f"no code with {mark}")
+
+
+def test_the_code_of_a_reply_to_a_picture_sends_photo_jpg_again(studio, chat_server, tmp_path):
+    """The gradio_client call and the requests snippet under a reply, copied and run as a person
+    would, with their photo.jpg beside them: each sends it as an image_url part."""
+    url, config, _ = studio
+    page = Page(url, config)
+    ask = page.event("multimodaltextbox")
+    started = page.call(ask, {0: {"text": "Describe it", "files": [page.upload(photo(), "a.png")]}})
+    assert started["success"], started["output"]
+    ended = page.call(page.then(ask), {})
+    Image.new("RGB", (300, 200), (200, 40, 40)).save(tmp_path / "photo.jpg")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "STUDIO_"))}
+    # Through the studio the photo is downscaled; straight to the server it goes as it is.
+    for mark, size in [
+        ('api_name="/chat_with_image"', (SIDE, 171)),
+        ("get_completion_stream(", (300, 200)),
+    ]:
+        code = snippet(ended, mark)
+        asked = len(chat_server.records)
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=tmp_path, env=clean, capture_output=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr.decode()
+        [request] = chat_server.records[asked:]
+        assert pictures_sent(request) == [size], mark
+        assert request.messages[-1]["content"][0] == {"type": "text", "text": "Describe it"}

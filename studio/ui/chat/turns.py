@@ -24,6 +24,7 @@ from studio.chat.stats import stopped_stats_line
 from studio.chat.turn import Ended, Shown, Turn, stream_turn
 from studio.config import Config
 from studio.tasks.chat import ChatSettings, content_text
+from studio.tasks.chat_images import pictures_in
 from studio.ui.chat.pictures import box_files, pictures_sent
 from studio.ui.code_panel import CodePanel, chat_shown
 from studio.ui.common import notify_progress, report, shows_errors
@@ -148,6 +149,7 @@ class ChatTurns:
             *numbers,
             settings.seed,
             model=turn.model,
+            picture=bool(pictures_in(question)),
         )
         return dict(zip(self.page.panel.outputs, values, strict=True))
 
