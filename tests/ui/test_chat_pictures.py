@@ -18,6 +18,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import gradio as gr
 import pytest
 import requests
 from gradio_client import Client, handle_file
@@ -25,6 +26,8 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from studio.chat.history import NOT_TEXT
+from studio.config import load_config
+from studio.ui.app import build_app, select_tabs
 from tests.conftest import start_studio, stop_studio
 from tests.stand_ins.chat_servers import ChatServer
 from tests.stand_ins.servers import router_entry, router_provider, server_fixture
@@ -297,3 +300,18 @@ def test_the_code_of_a_reply_to_a_picture_sends_photo_jpg_again(studio, chat_ser
         [request] = chat_server.records[asked:]
         assert pictures_sent(request) == [size], mark
         assert request.messages[-1]["content"][0] == {"type": "text", "text": "Describe it"}
+
+
+@pytest.mark.parametrize(
+    ("env", "takes"),
+    [
+        ({"STUDIO_CHAT_BASE": "http://127.0.0.1:9/v1"}, True),  # chat completions
+        ({"HF_API_FALCOM_BASE": "http://127.0.0.1:9"}, False),  # TGI's stream: text alone
+    ],
+)
+def test_pictures_are_offered_only_where_requests_carry_them(env, takes):
+    app = build_app(load_config({"STUDIO_LOCAL": "none", **env}), select_tabs(["chat"]))
+    [box] = [block for block in app.blocks.values() if isinstance(block, gr.MultimodalTextbox)]
+    assert box.sources == (["upload"] if takes else [])
+    names = {fn.api_name for fn in app.fns.values()}
+    assert "chat" in names and ("chat_with_image" in names) == takes
