@@ -241,6 +241,27 @@ def test_the_box_takes_only_files_uploaded_to_the_studio(studio, chat_server, tm
     assert len(chat_server.records) == asked
 
 
+def test_a_camera_photo_joins_the_box_only_if_uploaded_to_the_studio(studio, tmp_path):
+    """The camera's event names a file the box then shows: one uploaded joins the box's
+    pictures; any other path is refused before the box would copy it into Gradio's cache."""
+    url, config, cache = studio
+    page = Page(url, config)
+    camera = page.event("image")
+    shot = page.upload(photo(32, 32), "image.png")
+    added = page.call(camera, {0: shot, 1: {"text": "Hi", "files": []}})
+    assert added["success"], added["output"]
+    box, cleared = added["output"]["data"]
+    assert box["text"] == "Hi" and [f["path"] for f in box["files"]] == [shot["path"]]
+    assert box["files"][0]["mime_type"] == "image/png" and cleared is None
+    outside = tmp_path / "secret.png"
+    outside.write_bytes(photo(8, 8))
+    for named in ({"path": str(outside)}, {"path": str(outside), "meta": FILE}):
+        before = set(cache.rglob("*"))
+        ended = page.call(camera, {0: named, 1: {"text": "", "files": []}})
+        assert not ended["success"]
+        assert set(cache.rglob("*")) == before, "the file was copied"
+
+
 def test_a_model_that_reads_text_only_is_told_apart_before_sending_or_by_its_refusal(
     studio, chat_server
 ):

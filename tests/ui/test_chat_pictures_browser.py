@@ -4,10 +4,12 @@ Debian's Chromium, driven headless by Playwright."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from PIL import Image, ImageDraw
 
-from tests.conftest import screenshot, start_studio, stop_studio
+from tests.conftest import CHROMIUM, QUIET_FLAGS, screenshot, start_studio, stop_studio
 from tests.stand_ins.chat_servers import ChatServer
 from tests.stand_ins.servers import router_entry, router_provider, server_fixture
 
@@ -66,3 +68,41 @@ def test_a_picture_attached_to_a_message_is_shown_and_read_by_the_model(
     sent = chat_server.records[-1].messages[-1]["content"]
     assert [part["type"] for part in sent] == ["text", "image_url"]
     screenshot(page, "chat-picture.png")
+
+
+@pytest.fixture
+def camera_page():
+    """A page whose camera is Chromium's fake one (a moving test pattern), allowed at once:
+    conftest's `browser` with two flags more."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("STUDIO_REQUIRE_BROWSER"):
+            pytest.fail("Chromium is missing: install Debian's package (apt-get install chromium)")
+        pytest.skip("Chromium is missing: install Debian's package (apt-get install chromium)")
+    fake = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+    with sync_api.sync_playwright() as driver:
+        chromium = driver.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=[*QUIET_FLAGS, *fake]
+        )
+        context = chromium.new_context(viewport={"width": 1280, "height": 1000})
+        context.grant_permissions(["camera"])
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        yield page
+        chromium.close()
+
+
+def test_a_photo_from_the_camera_joins_the_message(camera_page, chat_app, chat_server):
+    page = camera_page
+    page.goto(chat_app)
+    page.locator("#chat-camera-view").get_by_text("Camera").click()
+    page.locator("#chat-camera").get_by_text("Click to Access Webcam").click()
+    page.locator("#chat-camera").get_by_label("capture photo").click()
+    # The photo moves into the message box, and the camera is ready for the next.
+    expect(page.locator("#chat-message img")).to_have_count(1)
+    page.locator("#chat-message textarea").fill("And this one?")
+    page.locator("#chat-message textarea").press("Enter")
+    expect(page.locator("#chat-bot .user img")).to_be_visible()
+    expect(page.locator("#chat-bot .bot").last).to_contain_text("[image ")
+    sent = chat_server.records[-1].messages[-1]["content"]
+    assert [part["type"] for part in sent] == ["text", "image_url"]

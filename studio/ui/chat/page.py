@@ -18,6 +18,7 @@ from studio.config import Config, Endpoint
 from studio.services import carries_pictures, describe_backend, repetition_penalty_info
 from studio.tasks.chat import MAX_NEW_TOKENS, REPETITION_PENALTY, TEMPERATURE, TOP_P
 from studio.ui.chat.api import ChatApi, api_endpoint
+from studio.ui.chat.pictures import camera
 from studio.ui.chat.turns import READY, ChatPage, ChatSession, ChatTurns
 from studio.ui.code_panel import code_panel
 from studio.ui.common import setup_notice, slider
@@ -85,6 +86,8 @@ def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list]:
         stop = gr.Button(
             "Stop", variant="stop", scale=1, min_width=80, visible=False, elem_id="chat-stop"
         )
+    if carries_pictures(endpoint):
+        camera(message)
     with gr.Accordion("Settings", open=False):
         settings = settings_controls(endpoint)
     with gr.Accordion("What the model received", open=False, elem_id="chat-sent-view"):

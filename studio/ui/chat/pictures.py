@@ -1,6 +1,7 @@
 """The pictures a person sends in the Chat tab: taken from this page's own message box only.
 
-    the message box's files (uploaded, dropped or pasted: Gradio's upload route, its cache)
+    the message box's files (uploaded, dropped, pasted, or taken with the camera under it:
+    Gradio's upload route, its cache)
       └ uploaded_path: a file in Gradio's cache, or refused ─ prepare_upload (Caption's checks:
         size limits, decoded safely, upright, downscaled) ─ the JPEG written beside it
       └ picture_part (studio.tasks.chat_images), kept in the session's `made` by its path
@@ -8,14 +9,18 @@
 The chat the page sends back is then matched against `made` (studio.chat.history.known_only):
 a picture is one this session made, or nothing is read. The box's files arrive unprocessed
 (`preprocess=False`), so no file a client names is opened before `uploaded_path` checks it.
+/chat_with_image (studio.ui.chat.api) takes its picture the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import mimetypes
 import uuid
 from pathlib import Path
 from typing import Any
+
+import gradio as gr
 
 from studio.errors import InputError
 from studio.tasks.chat_images import MAX_PICTURES, TOO_MANY, data_url, picture_part
@@ -23,6 +28,43 @@ from studio.tasks.uploads import PreparedImage, prepare_upload
 from studio.ui.common import NOT_UPLOADED, shows_errors, uploaded_path
 
 FOLDER = "chat-pictures"  # under Gradio's cache, so the page can show what was sent
+
+
+def camera(box: gr.MultimodalTextbox) -> gr.Image:
+    """A webcam under the message box (the box takes uploads, drops and pastes only): each
+    photo taken joins the box's pictures, and the camera is ready for the next."""
+    with gr.Accordion("Camera", open=False, elem_id="chat-camera-view"):
+        shot = gr.Image(
+            label="Take a photo to send with your message",
+            type="filepath",
+            sources=["webcam"],
+            height=240,
+            elem_id="chat-camera",
+        )
+    folder = shot.GRADIO_CACHE
+    # Unprocessed: the photo's path is checked (uploaded_path) before the box names it, since
+    # the box's own processing would copy whatever file it names into Gradio's cache.
+    shot.input(
+        lambda photo, message: with_photo(photo, message, folder),
+        [shot, box],
+        [box, shot],
+        queue=False,
+        api_visibility="private",
+        preprocess=False,
+    )
+    return shot
+
+
+@shows_errors
+def with_photo(photo: Any, message: Any, folder: str) -> tuple:
+    """The box's value with `photo` added to its files, and the camera cleared."""
+    if not isinstance(photo, dict) or uploaded_path(photo, folder) is None:
+        return gr.skip(), gr.skip()
+    text = message.get("text") if isinstance(message, dict) else message
+    # The camera's upload names no type: with one, the box shows the photo, not a file icon.
+    photo = {**photo, "mime_type": mimetypes.guess_type(photo["path"])[0] or "image/png"}
+    box = {"text": text if isinstance(text, str) else "", "files": [*box_files(message), photo]}
+    return box, None
 
 
 def box_files(message: Any) -> list:
