@@ -59,6 +59,13 @@ PUBLISHED = {
     ],
 }
 PUBLISHED["/chat_with_model"] = [*PUBLISHED["/chat"], ("model", "")]
+# Where the chat server's requests carry pictures: the picture second, the model last.
+PUBLISHED["/chat_with_image"] = [
+    PUBLISHED["/chat"][0],
+    ("image", None),
+    *PUBLISHED["/chat"][1:],
+    ("model", ""),
+]
 # The game served alone offers the Caption and Imagine tabs' names, with its own inputs.
 PUBLISHED_BY_THE_GAME_ALONE = {
     "/caption": [("image", REQUIRED)],
