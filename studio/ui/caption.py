@@ -21,7 +21,8 @@ from studio.ui.common import (
 )
 from studio.ui.model_picker import model_picker
 from studio.ui.status_line import status_line
-from studio.ui.waiting import api_event, page_event, stop_button, time_limit
+from studio.ui.stop import stop_button, stop_control
+from studio.ui.waiting import api_event, page_event, time_limit
 
 
 @shows_errors
@@ -74,7 +75,7 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
             inputs = [image, picker] if picker else [image]
             with gr.Row():
                 button = gr.Button("Caption", variant="primary", scale=2)
-                stop = gr.Button("Stop", variant="stop", scale=1)
+                stop = stop_control(scale=1, elem_id="caption-stop")
                 clear = gr.ClearButton(scale=1)
             status = status_line("caption")
         with gr.Column():
@@ -94,6 +95,7 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
         limit=time_limit(config, "caption"),
         preprocess=False,
         meter=meter,
+        stop=stop,
     )
     stop_button(stop, [captioning], status)
     api_event(
