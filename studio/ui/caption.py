@@ -19,6 +19,7 @@ from studio.ui.common import (
     shows_errors,
     upload_input,
 )
+from studio.ui.look import in_view_on_phone
 from studio.ui.model_picker import model_picker
 from studio.ui.status_line import status_line
 from studio.ui.stop import stop_button, stop_control
@@ -98,6 +99,7 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
         stop=stop,
     )
     stop_button(stop, [captioning], status)
+    in_view_on_phone(caption)
     api_event(
         functools.partial(caption_upload, config, folder),
         [image],

@@ -17,6 +17,7 @@ from studio.tasks.entities import Entity, segments
 from studio.tasks.text import checked_text
 from studio.ui.code_panel import code_panel, panel_values
 from studio.ui.common import notify_progress, setup_notice, shows_errors
+from studio.ui.look import in_view_on_phone
 from studio.ui.status_line import status_line
 from studio.ui.stop import stop_button, stop_control
 from studio.ui.waiting import api_event, page_event, time_limit
@@ -155,6 +156,7 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
         stop=stop,
     )
     stop_button(stop, [finding], status)
+    in_view_on_phone(marked)
     # The API's /ner answers highlighted text, as it always did.
     highlighted = gr.HighlightedText(
         label="Entities", color_map=COLORS, combine_adjacent=False, visible=False

@@ -17,6 +17,7 @@ from studio.ui.game_play import (
     paint_caption,
     play,
 )
+from studio.ui.look import in_view_on_phone
 from studio.ui.stop import idle, stop_button
 from studio.ui.waiting import api_event, page_event, time_limit
 
@@ -69,6 +70,7 @@ def wire_page(page: GamePage, config: Config, meter: Meter | None = None) -> Non
         **common,
     )
     stop_button(page.stop_button, [captioning, generating, both], page.status)
+    in_view_on_phone(page.generated)
     playing = page_event(
         [page.play_button.click],
         functools.partial(game_code.play_with_code, config, folder),

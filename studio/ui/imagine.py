@@ -34,6 +34,7 @@ from studio.ui.common import (
 )
 from studio.ui.common import uploaded_path as stored_upload
 from studio.ui.imagine_layout import ImaginePage, layout
+from studio.ui.look import in_view_on_phone
 from studio.ui.stop import stop_button
 from studio.ui.waiting import api_event, page_event, time_limit
 
@@ -210,6 +211,7 @@ def wire(page: ImaginePage, config: Config, meter: Meter | None = None) -> None:
         stop=page.stop,
     )
     stop_button(page.stop, [painting], page.status)
+    in_view_on_phone(page.result)
     # Read on each page load and after each picture: the provider is named once the Hub has
     # said which it is.
     note_again = {"outputs": page.options_note, "show_progress": "hidden", **PRIVATE}

@@ -13,6 +13,7 @@ from studio.services import require_setup, summarize_text
 from studio.tasks import summarize as task
 from studio.ui.code_panel import code_panel, panel_values
 from studio.ui.common import notify_progress, setup_notice, shows_errors
+from studio.ui.look import in_view_on_phone
 from studio.ui.status_line import status_line
 from studio.ui.stop import stop_button, stop_control
 from studio.ui.waiting import api_event, page_event, time_limit
@@ -149,6 +150,7 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
         stop=stop,
     )
     stop_button(stop, [summarizing], status)
+    in_view_on_phone(summary_box)
     # The API's lengths are numbers, as they always were; the page's boxes are text. Not
     # preprocessed: Gradio's rounding fails on NaN with no message, the lengths' rule says which.
     api_lengths = [

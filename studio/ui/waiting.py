@@ -180,6 +180,33 @@ async def in_thread(make: Callable[[], Iterator], *, tick: float = TICK) -> Asyn
             getter.cancel()
 
 
+async def ticking(items: AsyncIterator, *, tick: float = TICK) -> AsyncIterator:
+    """Items of an async iterator, and STILL_WAITING every `tick` seconds without one, so a
+    stream's page can count the seconds before its first item. Leaving closes `items`."""
+
+    async def following() -> Any:
+        return await anext(items, _END)
+
+    pending: asyncio.Future | None = None
+    try:
+        while True:
+            pending = pending or asyncio.ensure_future(following())
+            done, _ = await asyncio.wait({pending}, timeout=tick)
+            if not done:
+                yield STILL_WAITING
+                continue
+            item, pending = pending.result(), None
+            if item is _END:
+                return
+            yield item
+    finally:
+        if pending is not None:  # Stop: the step under way ends before the stream is closed
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pending
+        await items.aclose()
+
+
 # --- wiring ------------------------------------------------------------------------------------
 
 
