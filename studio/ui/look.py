@@ -123,15 +123,15 @@ APPLY_VIEW = f"""(on) => {{
   else url.searchParams.delete("view");
   window.history.replaceState(null, "", url);
 }}"""
-# A phone stacks a tab's columns: the result lands far below the button. When a result arrives
-# out of sight on a narrow screen, scroll to it; a wide screen shows it beside the button, and
-# a result already in sight is left where the person is reading.
+# A phone stacks a tab's columns: the result lands below the button. When a result arrives with
+# its start out of sight on a narrow screen, scroll to it; a wide screen shows it beside the
+# button, and a result already in sight is left where the person is reading.
 _BRING_INTO_VIEW = """(value) => {
   const box = document.getElementById(%s);
   const empty = !value || (Array.isArray(value) && value.length === 0);
   if (empty || !box || window.innerWidth > 640) return [];
   const where = box.getBoundingClientRect();
-  if (where.top >= window.innerHeight || where.bottom <= 0) {
+  if (where.top < 0 || where.top > window.innerHeight - 100) {  // its start is out of sight
     box.scrollIntoView({block: "start", behavior: "smooth"});
   }
   return [];
