@@ -62,10 +62,17 @@ _READABLE = """
 """
 
 # The chat's height follows the screen's, so that its message box stays in the first screen of
-# a laptop (1366x768), in presentation mode too, under the title, the tabs and the status line.
+# a laptop (1366x768), in presentation mode too, under the title and the tabs.
 _CHAT = """
 :root { --chat-height: clamp(240px, calc(100dvh - 380px), 760px); }
 body.projector { --chat-height: clamp(240px, calc(100dvh - 440px), 960px); }
+/* While a reply is awaited, the status line floats over the foot of the conversation, where the
+   reply will show: it takes no room, so the message box does not move out of the first screen. */
+#chat-conversation { position: relative; }
+#chat-status { position: absolute; z-index: 5; left: var(--spacing-xl); right: var(--spacing-xl);
+  width: auto;
+  top: var(--chat-height); transform: translateY(calc(-100% - var(--spacing-lg))); }
+#chat-status .studio-line { box-shadow: var(--shadow-drop-lg); }
 """
 
 _STATUS = """

@@ -29,17 +29,19 @@ chat_server = server_fixture(ChatServer, models=("chat/a", "chat/b"))
 
 @pytest.fixture(scope="module")
 def app(text_server, image_server, chat_server):
-    """Summarize, Entities and Imagine on stand-ins, Chat on a chat server with a picker."""
+    """Every tab: the task and picture tabs on stand-ins, Chat on a chat server with a
+    picker."""
     task = text_server.url
     env = {
         "HF_API_SUMMARY_BASE": f"{task}/summarize/models/sshleifer/distilbart-cnn-12-6",
         "HF_API_NER_BASE": f"{task}/ner/models/dslim/bert-base-NER",
+        "HF_API_ITT_BASE": f"{image_server.url}/itt/models/Salesforce/blip-image-captioning-base",
         "HF_API_TTI_BASE": f"{image_server.url}/tti/models/stabilityai/sd-turbo",
         "STUDIO_CHAT_BASE": f"{chat_server.url}/v1",
         "STUDIO_CHAT_MODEL": "chat/a",
         "STUDIO_TIMEOUT": "30",
     }
-    process, url = start_studio(env, "--tabs", "summarize,ner,imagine,chat")
+    process, url = start_studio(env, "--tabs", "summarize,ner,caption,imagine,game,chat")
     yield url
     stop_studio(process)
 
@@ -53,6 +55,11 @@ def open_tab(page, url: str, tab: str, size: dict, view: str = "") -> None:
 # --- Chat's message box in the first screen --------------------------------------------------
 
 
+def message_box_bottom(page) -> float:
+    box = page.locator("#chat-message textarea").bounding_box()
+    return box["y"] + box["height"]
+
+
 @pytest.mark.parametrize("view", ["", "?view=projector"])
 @pytest.mark.parametrize("size", [LAPTOP, {"width": 1280, "height": 900}], ids=["1366", "1280"])
 def test_chats_message_box_is_in_the_first_screen(page, app, size, view):
@@ -60,8 +67,7 @@ def test_chats_message_box_is_in_the_first_screen(page, app, size, view):
     if view:
         expect(page.locator("body")).to_have_class(re.compile("projector"))
     expect(page.locator("#chat-model input")).to_have_value("chat/a")  # the picker is filled
-    box = page.locator("#chat-message textarea").bounding_box()
-    assert box["y"] + box["height"] < size["height"], box
+    assert message_box_bottom(page) < size["height"]
     chat = page.locator("#chat-bot").bounding_box()
     assert chat["height"] >= 240, chat  # the chat gave way, but is still a chat
     name = "projector" if view else "normal"
@@ -71,8 +77,9 @@ def test_chats_message_box_is_in_the_first_screen(page, app, size, view):
 # --- Chat's status line ----------------------------------------------------------------------
 
 
-def test_chat_says_what_it_waits_for_until_the_first_token(page, app, chat_server):
-    open_tab(page, app, "Chat", LAPTOP)
+@pytest.mark.parametrize("view", ["", "?view=projector"])
+def test_chat_says_what_it_waits_for_until_the_first_token(page, app, chat_server, view):
+    open_tab(page, app, "Chat", LAPTOP, view)
     chat_server.first_token_delay = 4.0  # a model loading, or a long prompt read first
     page.locator("#chat-message textarea").fill("Hello there")
     page.locator("#chat-message textarea").press("Enter")
@@ -80,10 +87,13 @@ def test_chat_says_what_it_waits_for_until_the_first_token(page, app, chat_serve
     expect(status).to_contain_text("Waiting for the reply")
     expect(status).to_contain_text("Stop cancels.")
     expect(status).to_contain_text(re.compile(r"\b[1-9] s\b"))  # the seconds count on
-    screenshot(page, "chat-waiting.png")
+    # The line takes no room from the box: it is still in the first screen.
+    assert message_box_bottom(page) < LAPTOP["height"]
+    screenshot(page, f"chat-waiting{'-projector' if view else ''}.png")
     expect(page.locator("#chat-bot .bot").last).to_have_text("Hello there")
     expect(status).to_be_hidden()  # its job is done: the stats line says the rest
     expect(page.locator("#chat-stats")).to_contain_text("first token")
+    assert message_box_bottom(page) < LAPTOP["height"]
 
 
 # --- Stop looks pressable only while something runs ------------------------------------------
@@ -101,13 +111,29 @@ def looks_active(stop) -> None:
     expect(stop).to_have_class(re.compile(r"\bstop\b"))
 
 
+def stops_in_the_open_tab(page):
+    """The open tab's Stop buttons, found as a person finds them: by their name."""
+    return page.get_by_role("tabpanel").get_by_role("button", name="Stop", exact=True)
+
+
+@pytest.mark.parametrize(
+    "tab", ["Summarize", "Entities", "Caption", "Imagine", "Describe and generate"]
+)
+def test_no_tab_s_stop_looks_pressable_before_anything_runs(page, app, tab):
+    open_tab(page, app, tab, LAPTOP)
+    stops = stops_in_the_open_tab(page)
+    expect(stops.first).to_be_visible()
+    for number in range(stops.count()):  # the game has two: one per row of buttons
+        looks_idle(stops.nth(number))
+
+
 def colour(locator) -> str:
     return locator.evaluate("e => getComputedStyle(e).backgroundColor")
 
 
 def test_summarizes_stop_is_red_only_while_a_summary_is_asked_for(page, app, text_server):
     open_tab(page, app, "Summarize", LAPTOP)
-    stop = page.locator("#summarize-stop")
+    stop = stops_in_the_open_tab(page)
     looks_idle(stop)
     grey = colour(stop)
     text_server.delay = 4.0
@@ -129,7 +155,7 @@ def test_summarizes_stop_is_red_only_while_a_summary_is_asked_for(page, app, tex
 
 def test_entities_stop_goes_grey_after_a_failure(page, app, text_server):
     open_tab(page, app, "Entities", LAPTOP)
-    stop = page.locator("#entities-stop")
+    stop = stops_in_the_open_tab(page)
     looks_idle(stop)
     text_server.delay = 2.0
     text_server.fail_next("/ner", (401, {"error": "Invalid credentials"}, {}))

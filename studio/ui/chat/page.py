@@ -50,7 +50,7 @@ def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list, gr.Dropdown | None]:
     phone) the model, its picker and the settings; below both, what the model received and the
     card and code of the last reply."""
     with gr.Row(elem_id="chat-layout"):
-        with gr.Column(scale=3, min_width=320):
+        with gr.Column(scale=3, min_width=320, elem_id="chat-conversation"):
             parts = conversation()
         with gr.Column(scale=1, min_width=240, elem_id="chat-side"):
             gr.Markdown(describe_backend(endpoint), elem_id="chat-protocol")
