@@ -8,6 +8,7 @@ A server that ignores them answers as usual, and the chat says what did not come
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from studio.backends.base import ChatRequest
 from studio.endpoint import Endpoint
@@ -36,16 +37,16 @@ def without_refused(
         return None
     if not any(word in text for word in REFUSALS):
         return None
-    named = [field for field in WHAT if field in request.body and field in text]
+    named = [field for field in WHAT if field in request.body and _names(text, field)]
     if not named:
         return None
     dropped = {f for group in TOGETHER if set(group) & set(named) for f in group}
     body = {key: value for key, value in request.body.items() if key not in dropped}
     what = " and ".join(dict.fromkeys(WHAT[field] for field in named))
-    note = (
-        f"{endpoint.host} refused {', '.join(named)} ({error.status}), so the reply was asked "
-        f"for again without {what}."
-    )
+    # Token probabilities come first in WHAT, so the note then holds the words the chat looks
+    # for (studio.tasks.token_probs.ASKED_AGAIN_WITHOUT) to not say again that none came.
+    note = f"{endpoint.host} refused {', '.join(named)} ({error.status}), so the reply was "
+    note += f"asked for again without {what}."
     about = tuple(WHAT[field] for field in dropped)
     kept = tuple(n for n in request.notes if not _about(n, about))
     return dataclasses.replace(
@@ -54,6 +55,11 @@ def without_refused(
         notes=(*kept, note),
         asks_probabilities=request.asks_probabilities and "logprobs" not in dropped,
     )
+
+
+def _names(text: str, field: str) -> bool:
+    """Whether `text` names `field` as a word of its own (logprobs is not top_logprobs)."""
+    return re.search(rf"(?<![a-z_]){field}(?![a-z_])", text) is not None
 
 
 def _about(note: str, what: tuple[str, ...]) -> bool:

@@ -53,5 +53,5 @@ def ending_notes(stats: ReplyStats, answer: str, *, tokens: int, asked_probabili
     notes = []
     if stats.finish_reason == "length" and not answer and stats.thinking_tokens:
         notes.append(CUT_WHILE_THINKING)
-    notes.append(kept_note(tokens, asked_probabilities))
+    notes.append(kept_note(tokens, asked_probabilities, stats.notes))
     return " ".join(note for note in notes if note)

@@ -20,6 +20,8 @@ from typing import Any
 MAX_ALTERNATIVES = 10  # the most alternatives a person can ask for, per token
 ROUTER_MAX = 5  # the router documents top_logprobs up to 5
 TGI_MAX = 5  # TGI's default --max-top-n-tokens
+# What the note of a server that refused the fields says: the reply then has none, as told.
+ASKED_AGAIN_WITHOUT = "asked for again without token probabilities"
 
 
 @dataclass(frozen=True)
@@ -93,9 +95,10 @@ def _is_token(item: Any, name: str) -> bool:
     )
 
 
-def kept_note(tokens: int, asked: bool) -> str:
-    """The note under a reply: how many tokens' probabilities were kept, or that none came."""
-    if not asked:
+def kept_note(tokens: int, asked: bool, notes: Iterable[str] = ()) -> str:
+    """The note under a reply: how many tokens' probabilities were kept, or that none came
+    (unless the stream's `notes` already say the server refused them)."""
+    if not asked or not tokens and any(ASKED_AGAIN_WITHOUT in note for note in notes):
         return ""
     if tokens:
         return f"Probabilities kept for {tokens} tokens."
