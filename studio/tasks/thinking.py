@@ -61,9 +61,10 @@ class InlineThinking:
     """Splits a reply's text, as it streams, into thinking and answer at ``<think>`` tags.
 
     A tag may arrive cut across pieces: text that could be the start of one is held back until
-    the next piece decides. Until a ``<think>`` or the answer's first words are seen, a lone
-    ``</think>`` is possible (the template opened the block in the prompt): `feed` then answers
-    ("moved", "") first, meaning all the answer so far was thinking.
+    the next piece decides. Until a ``<think>`` is seen (or the server sends its thinking in a
+    field of its own), a lone ``</think>`` is possible, however late (the template opened the
+    block in the prompt): `feed` then answers ("moved", "") first, meaning all the answer so far
+    was thinking. The first ``</think>`` ends that: a later one is answer text.
     """
 
     def __init__(self, *, opened: bool = False) -> None:

@@ -1,6 +1,7 @@
 """A reasoning model's reply in Debian's Chromium: its thinking streams open under a Thinking
 title with a spinner, folds away with its seconds and tokens once the answer begins, and is not
-sent back with the next message; the Thinking setting picked on the page reaches the server."""
+sent back with the next message, nor after an edit; the Thinking setting picked on the page
+reaches the server."""
 
 from __future__ import annotations
 
@@ -45,13 +46,30 @@ def test_the_thinking_streams_open_then_folds_above_the_answer(page, reasoning_a
     expect(stats).to_contain_text(re.compile(r"thinking [1-9]\d*\.\d\d s"))  # 11 gaps of 0.15 s
     expect(stats).to_contain_text(f"{THINKING_TOKENS} tokens · first token")
     screenshot(page, "reasoning.png")
+    chat_server.token_delay = 0.01
     send(page, "And tomorrow")
     wait_until(lambda: len(chat_server.records) == 2)
-    assert chat_server.records[-1].messages == [
+    first_turn = [
         {"role": "user", "content": "Tell me about the river today"},
         {"role": "assistant", "content": "Tell me about the river today"},
+    ]
+    assert chat_server.records[-1].messages == [
+        *first_turn,
         {"role": "user", "content": "And tomorrow"},
     ]
+    expect(title).to_have_count(2)
+    # Editing the second question, behind a reply that thinks, keeps the first turn whole.
+    page.get_by_role("button", name="Edit").last.click()
+    chat.locator("textarea").fill("And next week")
+    page.get_by_role("button", name="Submit").click()
+    wait_until(lambda: len(chat_server.records) == 3)
+    assert chat_server.records[-1].messages == [
+        *first_turn,
+        {"role": "user", "content": "And next week"},
+    ]
+    expect(chat.locator(".bot").last).to_contain_text("And next week")
+    expect(title).to_have_count(2)
+    expect(chat).not_to_contain_text("And tomorrow")
     expect(box(page)).to_have_value("")
 
 
