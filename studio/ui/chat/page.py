@@ -18,6 +18,7 @@ from studio.config import Config, Endpoint
 from studio.services import describe_backend, repetition_penalty_info
 from studio.tasks.chat import MAX_NEW_TOKENS, REPETITION_PENALTY, TEMPERATURE, TOP_P
 from studio.ui.chat.api import ChatApi, api_endpoint
+from studio.ui.chat.reply_options import reply_options
 from studio.ui.chat.turns import READY, ChatPage, ChatSession, ChatTurns
 from studio.ui.code_panel import code_panel
 from studio.ui.common import setup_notice, slider
@@ -39,16 +40,16 @@ NOTHING_SENT = "Nothing sent yet: the prompt of the next reply shows here."
 def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
     setup_notice(config, "chat", "This chat has no model to talk to yet.")
     # The person's model, when the server serves several (None: fixed where the studio runs).
-    page, settings, picker = chat_page(config.endpoint("chat"))
+    page, settings, options, picker = chat_page(config.endpoint("chat"))
     model = picker or gr.State(None)
-    wire(ChatTurns(config, page), gr.State(ChatSession()), [model, *settings], meter)
+    wire(ChatTurns(config, page), gr.State(ChatSession()), [model, *settings, *options], meter)
     api_endpoint(ChatApi(config), page.message, settings, meter, picks_model=picker is not None)
 
 
-def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list, gr.Dropdown | None]:
+def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list, list, gr.Dropdown | None]:
     """The conversation in the first screen, as ChatInterface has it; beside it (under it on a
-    phone) the model, its picker and the settings; below both, what the model received and the
-    card and code of the last reply."""
+    phone) the model, its picker and the settings with the reply's options; below both, what
+    the model received and the card and code of the last reply."""
     with gr.Row(elem_id="chat-layout"):
         with gr.Column(scale=3, min_width=320, elem_id="chat-conversation"):
             parts = conversation()
@@ -57,12 +58,13 @@ def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list, gr.Dropdown | None]:
             picker = model_picker(endpoint)
             with gr.Accordion("Settings", open=False):
                 settings = settings_controls(endpoint)
+                options = reply_options()  # Thinking, token probabilities: after the seed
     with gr.Accordion("What the model received", open=False, elem_id="chat-sent-view"):
         sent_settings = gr.Markdown(NOTHING_SENT, elem_id="chat-sent-settings")
         sent = gr.Code("", label="Prompt sent", interactive=False, elem_id="chat-sent")
     panel = code_panel("chat")
     page = ChatPage(**parts, sent=sent, sent_settings=sent_settings, panel=panel)
-    return page, settings, picker
+    return page, settings, options, picker
 
 
 def conversation() -> dict:
