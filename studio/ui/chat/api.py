@@ -1,6 +1,12 @@
-"""/chat and /chat_with_model: the Chat tab's API, for gradio_client, curl and MCP.
+"""/chat, /chat_with_model, /chat_with_reasoning and /chat_with_image: the Chat tab's API, for
+gradio_client, curl and MCP.
 
-    chat ─ chat_with_model ─ studio.chat.turn.stream_turn (as the page's turn) ─ (reply, history)
+    chat, chat_with_model ─ studio.chat.turn.stream_turn (as the page's turn) ─ (reply, history)
+    chat_with_reasoning ─ the same, with the Thinking setting ─ (reply, thinking, history)
+    chat_with_image ─ the same, the message with a picture (studio.ui.chat.pictures)
+
+/chat answers with the reply alone, as it always did: a reasoning model's thinking is apart
+from it, and /chat_with_reasoning gives it as a second output.
 
 Async generators, so that Stop reaches them at once: Gradio cancels the task, and leaving the
 stream closes the upstream connection without waiting for the next token. Updates come at most
@@ -21,8 +27,7 @@ from studio.classroom.people import with_caller
 from studio.classroom.usage import Caller, Meter
 from studio.config import Config
 from studio.tasks.chat import ChatSettings, content_text
-from studio.tasks.chat_images import pictures_in
-from studio.ui.chat.pictures import pictures_sent
+from studio.ui.chat.pictures import with_picture
 from studio.ui.common import notify_progress, shows_errors
 
 DEFAULTS = ChatSettings()
@@ -106,7 +111,48 @@ class ChatApi:
         """
         settings = (temperature, top_p, max_new_tokens, repetition_penalty, seed)
         asked = content_text(message)
-        replying = self.reply(asked, system_prompt, settings, model, history, caller)
+        replying = self._replies(asked, system_prompt, settings, model, history, caller)
+        async with contextlib.aclosing(replying) as updates:
+            async for reply, _, kept in updates:
+                yield reply, kept
+
+    async def chat_with_reasoning(
+        self,
+        message: str,
+        system_prompt: str = "",
+        temperature: float = DEFAULTS.temperature,
+        top_p: float = DEFAULTS.top_p,
+        max_new_tokens: int = DEFAULTS.max_new_tokens,
+        repetition_penalty: float = DEFAULTS.repetition_penalty,
+        seed: int | None = None,
+        thinking: str = "",
+        model: str | None = None,
+        history: list | None = None,
+        *,
+        caller: Caller | None = None,
+    ):
+        """Send a message to a chat model; yields the reply so far and, apart from it, the
+        model's thinking so far (empty for a model that does not think). The conversation is
+        kept per client session, shared with chat; the thinking is never sent back to the model.
+
+        Args:
+            message: the message to the model
+            system_prompt: instructions for the whole conversation, e.g. answer briefly (optional)
+            temperature: 0 to 1 (default 0.7): 0 always picks the likeliest word
+            top_p: 0.05 to 1 (default 0.95): sample from the likeliest words adding up to this
+            max_new_tokens: the longest reply, thinking included, in tokens, 1 to 4096 (default 512)
+            repetition_penalty: 1 to 2 (default 1): above 1 discourages repeating words
+            seed: a random seed for a reproducible reply, 0 to 2**63 - 1 (optional)
+            thinking: empty (the model's default), off, low, medium or high, sent where the
+                server takes it (the reply's notes say where not)
+            model: a model the chat server serves; empty: the configured one
+
+        Returns:
+            the model's reply, and its thinking
+        """
+        settings = (temperature, top_p, max_new_tokens, repetition_penalty, seed, thinking)
+        asked = content_text(message)
+        replying = self._replies(asked, system_prompt, settings, model, history, caller)
         async with contextlib.aclosing(replying) as updates:
             async for update in updates:
                 yield update
@@ -145,30 +191,24 @@ class ChatApi:
             the model's reply
         """
         history = history if history is not None else []
-        # The pictures already in the conversation count towards the most it keeps.
-        kept = [part for said in history for part in pictures_in(said.get("content"))]
-        made = {str(at): part for at, part in enumerate(kept)}
-        box = {"files": [image] if image else []}
         side = self.config.max_image_side
-        pictures = await pictures_sent(box, self.folder, made, max_side=side)
-        text = content_text(message)
-        content = [{"type": "text", "text": text}, *pictures] if pictures else text
+        asked = await with_picture(message, image, history, self.folder, max_side=side)
         settings = (temperature, top_p, max_new_tokens, repetition_penalty, seed)
-        replying = self.reply(content, system_prompt, settings, model, history, caller)
+        replying = self._replies(asked, system_prompt, settings, model, history, caller)
         async with contextlib.aclosing(replying) as updates:
-            async for update in updates:
-                yield update
+            async for reply, _, kept in updates:
+                yield reply, kept
 
-    async def reply(self, content, system_prompt: str, settings: tuple, model, history, caller):
-        """Stream the reply to a user message of `content` (text, or text and pictures), and
-        keep both in `history`, the session's conversation."""
-        history = history if history is not None else []
+    async def _replies(self, asked, system_prompt, settings, model, history, caller):
+        """(reply, thinking, history or gr.skip()) as the turn streams, for the user message
+        `asked` (text, or text and pictures); the failure it ends with raised for the caller."""
         # The session's own list, kept current in place as the reply grows: a reply stopped
         # midway stays in the conversation, and updates need not carry it (gr.skip()). Only the
         # one that ends the reply does, when its text is new.
-        asked = [*history, {"role": "user", "content": content}]
+        history = history if history is not None else []
+        asked = [*history, {"role": "user", "content": asked}]
         turn = Turn(asked, system_prompt, settings, model=model)
-        said, sent = "", False
+        said, thought, sent = "", "", False
         shown = stream_turn(self.config, turn, progress=notify_progress, caller=caller)
         async with contextlib.aclosing(shown) as states:
             async for state in states:
@@ -176,14 +216,14 @@ class ChatApi:
                 if state.failure is not None:
                     if sent:  # the question, what came, and the note stay in the conversation
                         history[:] = state.chat
-                        yield state.reply, history
+                        yield state.reply, state.thinking, history
                     raise_for_person(state.failure)
-                if state.reply != said:
-                    said, history[:] = state.reply, state.chat
-                    yield said, history if state.ended else gr.skip()
+                if (state.reply, state.thinking) != (said, thought):
+                    said, thought, history[:] = state.reply, state.thinking, state.chat
+                    yield said, thought, history if state.ended else gr.skip()
                 elif state.ended and not said:  # no text at all: the question stays
                     history[:] = state.chat
-                    yield "", history
+                    yield "", thought, history
 
 
 @shows_errors
@@ -206,27 +246,31 @@ def api_endpoint(
 
     /chat keeps the seven inputs it was published with (Gradio's REST API needs every input,
     so one more would break every curl script). Where the server serves several models,
-    /chat_with_model takes the model as an eighth (empty: the configured one); where its
-    requests carry pictures, /chat_with_image takes a picture second and the model last. All
-    share the session's conversation. Not preprocessed: the settings' own rules check what
-    arrives, and the picture is read only from Gradio's cache (studio.ui.chat.pictures)."""
-    message = gr.Textbox(label="Message", visible=False)
+    /chat_with_model takes the model as an eighth (empty: the configured one).
+    /chat_with_reasoning takes Thinking and the model after the seven, and answers the
+    thinking as a second output. Where requests carry pictures, /chat_with_image takes a picture
+    second and the model last. All share the session's conversation. Not preprocessed: the
+    settings' own rules check what arrives, and a picture is read only from Gradio's cache."""
+    message = gr.Textbox(label="Message", visible=False)  # the page's box takes pictures too
     history = gr.State([])
     reply = gr.Textbox(label="Reply", visible=False)
+    thought = gr.Textbox(label="Thinking", visible=False)
     seed = gr.Number(label="Seed (empty: random)", value=None, precision=0, visible=False)
     model = gr.Textbox("", label="Model (empty: the configured one)", visible=False)
+    thinking = gr.Textbox("", label="Thinking (empty: the model's default)", visible=False)
     inputs = [message, *settings[:-1], seed]
-    endpoints = [(api.chat, inputs)]
+    endpoints = [(api.chat, inputs, [reply])]
     if picks_model:
-        endpoints.append((api.chat_with_model, [*inputs, model]))
+        endpoints.append((api.chat_with_model, [*inputs, model], [reply]))
+    endpoints.append((api.chat_with_reasoning, [*inputs, thinking, model], [reply, thought]))
     if takes_images:
         image = gr.Image(label="Image", type="filepath", visible=False)
-        endpoints.append((api.chat_with_image, [message, image, *inputs[1:], model]))
-    for fn, given in endpoints:
+        endpoints.append((api.chat_with_image, [message, image, *inputs[1:], model], [reply]))
+    for fn, given, answered in endpoints:
         gr.Button(visible=False).click(
             with_caller(fn, meter),
             [*given, history],
-            [reply, history],
+            [*answered, history],
             api_name=fn.__name__,
             preprocess=False,
         )

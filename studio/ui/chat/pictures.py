@@ -23,7 +23,8 @@ from typing import Any
 import gradio as gr
 
 from studio.errors import InputError
-from studio.tasks.chat_images import MAX_PICTURES, TOO_MANY, data_url, picture_part
+from studio.tasks.chat import content_text
+from studio.tasks.chat_images import MAX_PICTURES, TOO_MANY, data_url, picture_part, pictures_in
 from studio.tasks.uploads import PreparedImage, prepare_upload
 from studio.ui.common import NOT_UPLOADED, shows_errors, uploaded_path
 
@@ -74,16 +75,33 @@ def box_files(message: Any) -> list:
 
 
 async def pictures_sent(
-    message: Any, folder: str, made: dict[str, dict], *, max_side: int
+    message: Any, folder: str | None, made: dict[str, dict], *, max_side: int
 ) -> list[dict]:
     """The history parts of the pictures in the box, each checked and downscaled as Caption's
     uploads are, and kept in `made`; off the event loop: a photo takes a moment to decode."""
     return await asyncio.to_thread(prepared, message, folder, made, max_side=max_side)
 
 
+async def with_picture(
+    message: Any, image: Any, history: list, folder: str | None, *, max_side: int
+) -> str | list[dict]:
+    """/chat_with_image's user message: the text, then the picture checked and downscaled as
+    the page's are; the pictures already in the conversation count towards the most it keeps."""
+    kept = [part for said in history for part in pictures_in(said.get("content"))]
+    made = {str(at): part for at, part in enumerate(kept)}
+    box = {"files": [image] if image else []}
+    pictures = await pictures_sent(box, folder, made, max_side=max_side)
+    text = content_text(message)
+    return [{"type": "text", "text": text}, *pictures] if pictures else text
+
+
 @shows_errors  # a picture that cannot be used: its reason in plain words, the text kept in the box
-def prepared(message: Any, folder: str, made: dict[str, dict], *, max_side: int) -> list[dict]:
+def prepared(
+    message: Any, folder: str | None, made: dict[str, dict], *, max_side: int
+) -> list[dict]:
     files = box_files(message)
+    if files and not folder:  # no cache to read from: no file is read at all
+        raise InputError(NOT_UPLOADED)
     if len(made) + len(files) > MAX_PICTURES:
         raise InputError(TOO_MANY)
     parts = []
