@@ -97,6 +97,10 @@ def test_a_photo_from_the_camera_joins_the_message(camera_page, chat_app, chat_s
     page.goto(chat_app)
     page.locator("#chat-camera-view").get_by_text("Camera").click()
     page.locator("#chat-camera").get_by_text("Click to Access Webcam").click()
+    # A capture before the camera's first frame takes nothing: wait for the video to play.
+    page.wait_for_function(
+        "document.querySelector('#chat-camera video')?.readyState >= 2", timeout=20_000
+    )
     page.locator("#chat-camera").get_by_label("capture photo").click()
     # The photo moves into the message box, and the camera is ready for the next.
     expect(page.locator("#chat-message img")).to_have_count(1)
