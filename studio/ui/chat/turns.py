@@ -24,7 +24,7 @@ from studio.chat.stats import stopped_stats_line
 from studio.chat.turn import Ended, Shown, Turn, stream_turn
 from studio.config import Config
 from studio.tasks.chat import ChatSettings, content_text
-from studio.ui.code_panel import CodePanel, chat_shown
+from studio.ui.code_panel import CodePanel, chat_shown, empty_panel
 from studio.ui.common import notify_progress, report, shows_errors
 
 READY = "Type a message and press Enter"
@@ -65,8 +65,10 @@ class ChatPage:
 
     @property
     def starting(self) -> list:
-        """What a start changes: the chat, the box, and the buttons."""
-        return [self.chatbot, self.message, self.send, self.stop, self.continue_button]
+        """What a start changes: the chat, the box, the buttons, and the code panel, emptied
+        so that it never shows the reply before beside this one (after Stop, say)."""
+        buttons = [self.send, self.stop, self.continue_button]
+        return [self.chatbot, self.message, *buttons, *self.panel.outputs]
 
     @property
     def ending(self) -> list:
@@ -75,8 +77,9 @@ class ChatPage:
 
     @property
     def streaming(self) -> list:
-        """What the turn changes: everything above, what was sent, the card and the code."""
-        return [*self.starting, self.stats_line, self.sent, self.sent_settings, *self.panel.outputs]
+        """What the turn changes: everything above (the card and the code too), what was
+        sent."""
+        return [*self.starting, self.stats_line, self.sent, self.sent_settings]
 
 
 class ChatTurns:
@@ -181,6 +184,7 @@ class ChatTurns:
             page.send: _hidden(),
             page.stop: gr.update(visible=True),
             page.continue_button: _hidden(),
+            **dict(zip(page.panel.outputs, empty_panel(), strict=True)),
         }
 
     async def ask(self, message: Any, history: Any, session: ChatSession) -> dict:
