@@ -57,6 +57,9 @@ class Snippets:
     curl: str = ""
     gradio: str = ""
 
+    def values(self) -> tuple[str, ...]:
+        return (self.card, self.requests, self.library, self.curl, self.gradio)
+
 
 def photo() -> Expr:
     """The photo argument of a gradio_client call."""

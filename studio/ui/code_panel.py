@@ -29,18 +29,28 @@ from studio.tasks.reproduce import Call, chat_card
 from studio.ui.common import report
 
 HINT = (
-    "The request this answer came from, ready to copy and run. The token is never shown: set "
-    "`HF_TOKEN` in your environment first (`export HF_TOKEN=hf_...`)."
+    "The request behind this answer, to copy and run. Set `HF_TOKEN` first "
+    "(`export HF_TOKEN=hf_...`): the token is never shown."
 )
 LIBRARY = "Python with {name}"
 UNWRITTEN = "The code behind this answer could not be written; the terminal says why."
 NO_CODE = "# The code of the next answer shows here.\n"
-# The languages "Show the code" offers: (the choice's words, the snippet, its highlighting).
+CODE_LINES = 12  # the box's most lines before it scrolls: the page stays about a screen high
+
+
+@dataclass(frozen=True)
+class Language:
+    snippet: str  # the field of studio.snippets.Snippets
+    highlighting: str
+    label: str  # the code box's label
+
+
+# The languages "Show the code" offers, by the words of the choice.
 LANGUAGES = {
-    "Python (requests)": ("requests", "python"),
-    "Python (model library)": ("library", "python"),
-    "curl": ("curl", "shell"),
-    "This studio (gradio_client)": ("gradio", "python"),
+    "Python (requests)": Language("requests", "python", "Python with requests"),
+    "Python (library)": Language("library", "python", LIBRARY.format(name="huggingface_hub")),
+    "curl": Language("curl", "shell", "curl, in a terminal"),
+    "This studio's API": Language("gradio", "python", "This studio, with gradio_client"),
 }
 FIRST = next(iter(LANGUAGES))
 PRIVATE = dict(queue=False, show_progress="hidden", api_visibility="private")
@@ -49,14 +59,16 @@ PRIVATE = dict(queue=False, show_progress="hidden", api_visibility="private")
 @dataclass(frozen=True)
 class CodePanel:
     card: Any
-    snippets: Any  # gr.State: the latest answer's code in every language (`Snippets.shown`)
+    snippets: Any  # gr.State: the latest answer's code in every language (`values`)
     language: Any
     code: Any
 
     @property
     def outputs(self) -> list:
-        """What an answer sets: its card and its code; the box shows the language chosen."""
-        return [self.card, self.snippets]
+        """What an answer sets: its card and its code in every language; the box then shows
+        the language chosen. The box itself is set only when the panel is emptied: a change
+        of the state made by an instant event (queue=False) does not reach the box."""
+        return [self.card, self.snippets, self.code]
 
 
 def code_panel(tab: str) -> CodePanel:
@@ -65,6 +77,7 @@ def code_panel(tab: str) -> CodePanel:
         card = gr.Textbox(
             label="How this answer was made",
             lines=8,
+            max_lines=12,
             interactive=False,
             buttons=["copy"],
             elem_id=f"{tab}-card",
@@ -82,13 +95,13 @@ def code_panel(tab: str) -> CodePanel:
         )
         code = gr.Code(
             NO_CODE,
-            label=FIRST,
+            label=LANGUAGES[FIRST].label,
             language="python",
             interactive=False,
             buttons=["copy"],
             wrap_lines=True,
-            lines=8,
-            max_lines=30,
+            lines=4,
+            max_lines=CODE_LINES,
             elem_id=f"{tab}-code-shown",
             elem_classes=["studio-code"],
         )
@@ -100,13 +113,13 @@ def code_panel(tab: str) -> CodePanel:
 
 def shown_code(snippets: dict | None, language: str | None) -> gr.Code:
     """The code box for `language` (one of LANGUAGES) of the answer whose `snippets` these are."""
-    language = language if language in LANGUAGES else FIRST
-    name, highlighting = LANGUAGES[language]
-    label = language
-    if name == "library" and (snippets or {}).get("library_name"):
+    chosen = LANGUAGES.get(language or "", LANGUAGES[FIRST])
+    snippets = snippets or {}
+    label = chosen.label
+    if chosen.snippet == "library" and snippets.get("library_name"):
         label = LIBRARY.format(name=snippets["library_name"])
-    text = (snippets or {}).get(name) or NO_CODE
-    return gr.Code(text, label=label, language=highlighting)
+    text = snippets.get(chosen.snippet) or NO_CODE
+    return gr.Code(text, label=label, language=chosen.highlighting)
 
 
 def studio_url(config: Config) -> str:
@@ -149,7 +162,7 @@ def panel_values(
         snippets = for_calls(title, calls, gradio, settings=settings, when=now())
     except Exception as exc:  # the answer stands even if its code cannot be written
         report(exc, "show the code")
-        return (UNWRITTEN, {})
+        return (UNWRITTEN, {}, gr.skip())
     return values(snippets)
 
 
@@ -188,7 +201,7 @@ def chat_shown(
         snippets = for_chat(endpoint, request, gradio)
     except Exception as exc:  # the reply stands even if its code cannot be written
         report(exc, "show the code")
-        return (card, {})
+        return (card, {}, gr.skip())
     return values(dataclasses.replace(snippets, card=card))
 
 
@@ -197,9 +210,9 @@ def values(snippets: Snippets) -> tuple:
     kept = dataclasses.asdict(snippets)
     kept.pop("card")
     kept["library_name"] = snippets.library_name or "huggingface_hub"
-    return (snippets.card, kept)
+    return (snippets.card, kept, gr.skip())
 
 
 def empty_panel() -> tuple:
     """The panel of no answer: no card, no code."""
-    return ("", {})
+    return ("", {}, NO_CODE)

@@ -261,7 +261,9 @@ def test_the_chat_tab_gets_its_panel_from_one_call():
     stats = ReplyStats(clock=lambda: next(times))
     for delta in (Delta("Hi"), Delta(" there"), Delta("!", "stop")):
         stats.add(delta)
-    card, shown = chat_shown(config, request, stats, "Hello", "Be brief.", 0.2, 0.95, 16, 1.0, None)
+    card, shown, _ = chat_shown(
+        config, request, stats, "Hello", "Be brief.", 0.2, 0.95, 16, 1.0, None
+    )
     code, curl, gradio = shown["requests"], shown["curl"], shown["gradio"]
     assert "First token: 0.50 s" in card and "Time taken:  1.00 s" in card
     assert "Finished:    stop" in card and TOKEN not in card + code + curl + gradio

@@ -8,13 +8,13 @@ import shutil
 import gradio as gr
 from PIL import Image
 
-from studio.ui import caption, entities, game_code, imagine, summarize
+from studio.ui import caption, code_panel, entities, game_code, imagine, summarize
 from studio.ui.waiting import Doing
 from tests.conftest import ROOT
 from tests.stand_ins.fake_backend import fake_config
 
 CHELSEA = ROOT / "assets" / "chelsea.jpg"
-PANEL = 2  # the card, and the code in every language
+PANEL = 3  # the card, the code in every language, and the code box
 
 
 def png(color: str = "blue") -> bytes:
@@ -24,7 +24,8 @@ def png(color: str = "blue") -> bytes:
 
 
 def panel(values: tuple) -> tuple:
-    card, code = values[-PANEL:]
+    card, code, box = values[-PANEL:]
+    assert isinstance(box, type(gr.skip()))  # the state's change shows the language chosen
     assert "Time taken:" in card and "Backend:" in card
     return card, code["requests"], code["library"], code["curl"], code["gradio"]
 
@@ -68,8 +69,11 @@ def test_the_game_empties_the_panel_as_it_starts_and_ends_with_its_last_round(
         game_code.play_with_code(fake_config(), str(tmp_path), {"path": str(upload)}, 2, 10)
     )
     shown = [step for step in steps if not isinstance(step, Doing)]
-    assert shown[0][-PANEL:] == ("", {})  # a game stopped now shows no code of the one before
-    assert all(isinstance(value, type(gr.skip())) for step in shown[1:-1] for value in step[-2:])
+    # As it starts the panel empties: a game stopped now shows no code of the one before.
+    assert shown[0][-PANEL:] == ("", {}, code_panel.NO_CODE)
+    assert all(
+        isinstance(value, type(gr.skip())) for step in shown[1:-1] for value in step[-PANEL:]
+    )
     card, _, _, _, gradio = panel(steps[-1])
     assert "Describe and generate: the caption" in card and "the picture" in card
     assert "Seed:       10, 11" in card
@@ -78,12 +82,10 @@ def test_the_game_empties_the_panel_as_it_starts_and_ends_with_its_last_round(
 
 
 def test_an_answer_stands_when_its_code_cannot_be_written(fake_backend, monkeypatch):
-    from studio.ui import code_panel
-
     def broken(*args, **kwargs):
         raise RuntimeError("no")
 
     monkeypatch.setattr(code_panel, "for_calls", broken)
     fake_backend.answer([{"summary_text": "Short."}])
     answer = summarize.summary_with_code(fake_config(), "A text to shorten.", "", "")
-    assert answer[0] == "Short." and answer[1:] == (code_panel.UNWRITTEN, {})
+    assert answer[0] == "Short." and answer[1:3] == (code_panel.UNWRITTEN, {})
