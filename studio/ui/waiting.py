@@ -32,11 +32,11 @@ from typing import Any
 import gradio as gr
 
 from studio.classroom.mcp_tools import as_tool
-from studio.classroom.people import with_caller
+from studio.classroom.people import caller_of, with_caller
 from studio.classroom.usage import Meter
 from studio.config import Config
 from studio.services import Cancel, Cancelled, runs_here, stop_with
-from studio.ui.common import PAGE_NOTES
+from studio.ui.common import PAGE_NOTES, on_this_computer
 from studio.ui.status_line import (
     done_html,
     failure_html,
@@ -81,11 +81,12 @@ def on_page(
     tick: float = TICK,
 ) -> Callable[..., AsyncIterator[tuple]]:
     """The page's handler for `work`: its `outputs` results, then the status line, which ends
-    with `done` (or the seconds it took), updated every `tick` seconds while it waits."""
+    with `done` (or the seconds it took), updated every `tick` seconds while it waits. `here`:
+    the page is open on the computer that runs the studio (a failure then says what to fix)."""
     streams = inspect.isgeneratorfunction(inspect.unwrap(work))
     skip = (gr.skip(),) * outputs
 
-    async def run(*inputs: Any, **given: Any) -> AsyncIterator[tuple]:
+    async def run(*inputs: Any, here: bool = False, **given: Any) -> AsyncIterator[tuple]:
         notes = _Notes()
 
         def steps() -> Iterator:
@@ -110,7 +111,7 @@ def on_page(
                     shown, notes.latest = (item if outputs > 1 else (item,)), None
                     yield (*shown, waiting_html(now, time.monotonic() - step_started, limit))
         except Exception as exc:
-            yield (*skip, failure_html(exc, where))
+            yield (*skip, failure_html(exc, where, here=here))
             return
         yield (*skip, done_html(time.monotonic() - started, done))
 
@@ -204,7 +205,7 @@ def page_event(
     """The page's event for `work`: the status line tells the person, no API endpoint. With
     `meter`, `work` is called with `caller=` too."""
     run = on_page(work, len(outputs), doing=doing, limit=limit, where=_name(work), done=done)
-    handler = with_caller(run, meter)
+    handler = _page_handler(run, meter)
     return gr.on(
         list(triggers),
         handler,
@@ -214,6 +215,21 @@ def page_event(
         **PRIVATE,
         **options,
     )
+
+
+def _page_handler(run: Callable, meter: Meter | None) -> Callable:
+    """`run` as the page event's handler, told by the event's request whether the page is open
+    on the computer that runs the studio and, with `meter`, whom the work's calls count against
+    (`caller=`, as `with_caller` does for the API's events)."""
+
+    async def handler(request: gr.Request, *inputs: Any) -> AsyncIterator[tuple]:
+        given = {} if meter is None else {"caller": caller_of(meter, request)}
+        stream = run(*inputs, here=on_this_computer(request), **given)
+        async with contextlib.aclosing(stream) as items:  # Stop reaches the work at once
+            async for item in items:
+                yield item
+
+    return handler
 
 
 def api_event(

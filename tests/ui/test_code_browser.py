@@ -32,7 +32,7 @@ def test_show_the_code_after_a_summary(page, studio_app, task_server):
     page.get_by_role("tab", name="Summarize").click()
     page.get_by_label("Text to summarize").fill("The tower is tall. It stands in Paris.")
     page.get_by_text("Length (optional)").click()
-    page.get_by_label("Maximum length (tokens)").fill("5")
+    page.get_by_label("Maximum length").fill("5")
     page.get_by_role("button", name="Summarize", exact=True).click()
     expect(page.locator("#summarize-status")).to_contain_text("Done in")
 
@@ -65,7 +65,7 @@ def test_show_the_code_after_a_summary(page, studio_app, task_server):
     assert TOKEN not in page.content()
 
     # The choice stays for the next answer, whose code replaces this one's.
-    page.get_by_label("Maximum length (tokens)").fill("7")
+    page.get_by_label("Maximum length").fill("7")
     page.get_by_role("button", name="Summarize", exact=True).click()
     expect(code).to_contain_text("7,")
     expect(code).to_contain_text('api_name="/summarize"')

@@ -37,13 +37,21 @@ NOTHING_SENT = "Nothing sent yet: the prompt of the next reply shows here."
 
 def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
     setup_notice(config, "chat", "This chat has no model to talk to yet.")
-    gr.Markdown(describe_backend(config.endpoint("chat")), elem_id="chat-protocol")
     # The person's model, when the server serves several (None: fixed where the studio runs).
     picker = model_picker(config.endpoint("chat"))
+    if picker is None:
+        gr.Markdown(replies_from(config.endpoint("chat")), elem_id="chat-model-line")
     model = picker or gr.State(None)
     page, settings = chat_page(config.endpoint("chat"))
     wire(ChatTurns(config, page), gr.State(ChatSession()), [model, *settings], meter)
     api_endpoint(ChatApi(config), page.message, settings, meter, picks_model=picker is not None)
+
+
+def replies_from(endpoint: Endpoint) -> str:
+    """Which model answers, in a line for whoever chats (a fixed one: there is no picker)."""
+    if endpoint.model:
+        return f"Replies come from the model `{endpoint.model}`."
+    return "Replies come from the model the server runs."
 
 
 def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list]:
@@ -80,6 +88,8 @@ def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list]:
     with gr.Accordion("Settings", open=False):
         settings = settings_controls(endpoint)
     with gr.Accordion("What the model received", open=False, elem_id="chat-sent-view"):
+        # How the request travels, for whoever runs the studio: not a student's business.
+        gr.Markdown(describe_backend(endpoint), elem_id="chat-protocol")
         sent_settings = gr.Markdown(NOTHING_SENT, elem_id="chat-sent-settings")
         sent = gr.Code("", label="Prompt sent", interactive=False, elem_id="chat-sent")
     panel = code_panel("chat")
@@ -106,6 +116,7 @@ def wire(turns: ChatTurns, session: gr.State, inputs: list, meter: Meter | None 
         trigger_mode="multiple",
     )
     chatbot, history = page.chatbot, [page.chatbot, session]
+    gr.on(None, turns.where, session, session, **INSTANT)  # on page load
     running = [
         gr.on(
             [page.message.submit, page.send.click],
@@ -149,7 +160,12 @@ def settings_controls(endpoint: Endpoint) -> list[gr.components.Component]:
             info="Sample from the likeliest words that add up to this share; 1 is off.",
         )
     with gr.Row():
-        max_new_tokens = slider(MAX_NEW_TOKENS, 1, label="Max new tokens")
+        max_new_tokens = slider(
+            MAX_NEW_TOKENS,
+            1,
+            label="Max new tokens",
+            info="The longest reply, in tokens, pieces of words: 100 are about 75 words.",
+        )
         repetition_penalty = slider(
             REPETITION_PENALTY,
             0.05,
@@ -158,6 +174,10 @@ def settings_controls(endpoint: Endpoint) -> list[gr.components.Component]:
         )
         # Text, not a number box, which would show 0: empty means a random seed.
         seed = gr.Textbox(
-            label="Seed (empty: random)", placeholder="random", max_lines=1, elem_id="chat-seed"
+            label="Seed",
+            info="The same seed and settings give the same reply again; empty: random.",
+            placeholder="random",
+            max_lines=1,
+            elem_id="chat-seed",
         )
     return [system_prompt, temperature, top_p, max_new_tokens, repetition_penalty, seed]

@@ -25,7 +25,7 @@ from studio.chat.turn import Ended, Shown, Turn, stream_turn
 from studio.config import Config
 from studio.tasks.chat import ChatSettings, content_text
 from studio.ui.code_panel import CodePanel, chat_shown, empty_panel
-from studio.ui.common import notify_progress, report, shows_errors
+from studio.ui.common import notify_progress, on_this_computer, report, shows_errors
 
 READY = "Type a message and press Enter"
 WAITING = "Type on: Enter sends it when the reply ends"
@@ -39,6 +39,7 @@ class ChatSession:
     busy: bool = False
     chat: list | None = None
     continue_reply: bool = False
+    here: bool = False  # the page is open on the computer that runs the studio (set on load)
 
     def claim(self, chat: list, *, continue_reply: bool = False) -> None:
         self.busy, self.chat, self.continue_reply = True, chat, continue_reply
@@ -101,7 +102,9 @@ class ChatTurns:
             yield gr.skip()
             return
         chat, continue_reply = claimed
-        turn = Turn(chat, system, settings, continue_reply=continue_reply, model=model)
+        turn = Turn(
+            chat, system, settings, continue_reply=continue_reply, model=model, here=session.here
+        )
         ended = None
         try:
             shown = stream_turn(self.config, turn, progress=notify_progress, caller=caller)
@@ -170,6 +173,11 @@ class ChatTurns:
     def _finish(self, session: ChatSession, line: str) -> dict:
         session.busy, session.chat = False, None
         return {self.page.stats_line: line, **self.idle(), self.page.continue_button: _hidden()}
+
+    def where(self, session: ChatSession, request: gr.Request) -> ChatSession:
+        """On page load: whether the page is open on the computer that runs the studio."""
+        session.here = on_this_computer(request)
+        return session
 
     # --- starts: instant, each claims the session or changes nothing ---------------------------
 
