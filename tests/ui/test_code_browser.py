@@ -49,8 +49,9 @@ def test_show_the_code_after_a_summary(page, studio_app, task_server):
         re.compile(r"Backend:\s+endpoint[\s\S]*Parameters: max_length=5[\s\S]*Time taken:")
     )
     screenshot(page, "summarize-code.png", full_page=True)
+    # About 1,470 px with both open; four stacked code boxes made it 2,370.
     height = page.evaluate("document.documentElement.scrollHeight")
-    assert height < 1500, height
+    assert height < 1700, height
 
     choose(page, "summarize", "curl")
     expect(code).to_contain_text("$HF_TOKEN")
