@@ -17,8 +17,6 @@ import gradio as gr
 from PIL import Image
 
 from studio.classroom.gradio_internals import save_to_cache
-from studio.classroom.hosts import LOOPBACK
-from studio.classroom.people import address_of
 from studio.classroom.usage import Caller
 from studio.config import Config
 from studio.endpoint import Endpoint
@@ -30,6 +28,7 @@ from studio.tasks.pixels import looks_blank
 from studio.tasks.progress import Progress
 from studio.tasks.text import NumberBox
 from studio.tasks.uploads import PreparedImage, prepare_upload
+from studio.ui.viewer import on_this_computer
 
 log = logging.getLogger("studio")
 
@@ -122,13 +121,6 @@ def notify_progress(message: str) -> None:
     if message.startswith("Downloading ") and not message.endswith(("(0%)", "(100%)")):
         return
     gr.Info(message, duration=8)
-
-
-def on_this_computer(request: gr.Request | None) -> bool:
-    """Whether the page is open on the computer that runs the studio, where whoever reads it
-    can fix a setup: its browser asks from this machine, and no proxy (a share link's tunnel)
-    names another client in X-Forwarded-For."""
-    return request is not None and address_of(request) in LOOPBACK
 
 
 def setup_words(words: str, problem: str, *, here: bool) -> str:

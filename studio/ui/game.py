@@ -12,7 +12,8 @@ from studio.ui.code_panel import empty_panel
 from studio.ui.common import caption_upload, setup_notice
 from studio.ui.game_layout import GamePage, layout, no_cards
 from studio.ui.game_play import caption_and_generate, generate_from_caption, play
-from studio.ui.waiting import api_event, page_event, stop_button, time_limit
+from studio.ui.stop import idle, stop_button
+from studio.ui.waiting import api_event, page_event, time_limit
 
 
 def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
@@ -41,12 +42,13 @@ def wire_page(page: GamePage, config: Config, meter: Meter | None = None) -> Non
         limit=time_limit(config, "caption", "image"),
         preprocess=False,
         meter=meter,
+        stop=page.stop_button,
     )
     stop_button(page.stop_button, [playing], page.status)
-    page.clear_button.click(
-        lambda: (None, "", *empty_panel(), *no_cards()),
+    page.clear_button.click(  # nothing runs after Clear: Stop goes grey
+        lambda: (None, "", *empty_panel(), *no_cards(), idle()),
         None,
-        [page.upload, page.status, *page.panel.outputs, *page.cards.outputs],
+        [page.upload, page.status, *page.panel.outputs, *page.cards.outputs, page.stop_button],
         cancels=[playing],
         queue=False,
         api_visibility="private",

@@ -14,6 +14,7 @@ from studio.tasks.image_settings import RANDOM_SEED
 from studio.ui.code_panel import code_panel
 from studio.ui.common import EXAMPLES, slider, upload_input
 from studio.ui.status_line import status_line
+from studio.ui.stop import stop_control
 
 RULES = (
     "Choose a photo and press **Play**. In each round one model describes the picture in words "
@@ -133,7 +134,7 @@ def game_controls() -> dict[str, Any]:
     )
     with gr.Row():
         parts["play_button"] = gr.Button("Play", variant="primary", scale=2, elem_id="game-play")
-        parts["stop_button"] = gr.Button("Stop", variant="stop", scale=1, elem_id="game-stop")
+        parts["stop_button"] = stop_control(scale=1, elem_id="game-stop")
         parts["clear_button"] = gr.Button("Clear", scale=1, elem_id="game-clear")
     parts["status"] = status_line("game")
     with gr.Accordion("Picture settings", open=False, elem_id="game-picture-settings"):

@@ -15,8 +15,9 @@ import pytest
 from studio.config import load_config
 from studio.errors import TELL_TEACHER, AuthenticationError
 from studio.ui.app import build_app, select_tabs
-from studio.ui.common import on_this_computer, setup_words
+from studio.ui.common import setup_words
 from studio.ui.status_line import failure_html
+from studio.ui.viewer import on_this_computer
 
 # Folds that show the machinery on purpose, to whoever opens them.
 TECHNICAL = {"Where the models run", "What the model received", "Show the code"}
