@@ -71,6 +71,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="requests served at once per event, such as a tab's button "
         "(default 100: a class of 100 at once)",
     )
+    parser.add_argument(
+        "--root-path",
+        help="the path prefix a reverse proxy serves the studio under, e.g. /studio "
+        "(or STUDIO_ROOT_PATH; docs/deploy.md)",
+    )
     add_teaching_flags(parser.add_argument_group("teaching a class (docs/teaching.md)"))
     return parser.parse_args(argv)
 
@@ -135,13 +140,15 @@ def _local_extra() -> bool:
 
 def _build(config: Config) -> list[Served]:
     """Each app to serve, with a meter of its own that its events and its usage view share."""
+    from studio.classroom.shared import open_store
     from studio.ui.app import build_app, select_tabs  # Gradio loads only once flags are read
 
     tabs = select_tabs(config.tabs)
     groups = [[tab] for tab in tabs] if config.per_tab_ports else [tabs]
+    store = open_store(config.redis_url)  # with several replicas, the one they share
     apps = []
     for i, group in enumerate(groups):
-        meter = meter_for(config)
+        meter = meter_for(config, store)
         app = build_app(config, group, meter)
         apps.append(Served(app, config.port + i, [tab.name for tab in group], meter))
     return apps

@@ -1,0 +1,297 @@
+"""The store every replica shares (STUDIO_REDIS_URL), and what happens when it does not answer.
+
+Each sliding window is a sorted set: one member per use, scored by when it came, named by the
+running total before it and its own cost ("000000000000041:3"), so that a window's sum is the
+difference of two running totals and the wait is a bisection, as in memory
+(studio.classroom.limits). A request's checks are one Lua script: Redis runs it whole, so two
+replicas can never both see room for the last request (no read, then write, from Python).
+
+    studio:w:<name>:<key>      a window's uses, trimmed to the longest rule, expiring with it
+    studio:seen:<session>      when a session last asked (the flood guard's "new session")
+    studio:ledger              the usage record: a list of JSON records, the last hour's
+    studio:try:<space>:<key>   wrong passwords: a hash of n (how many) and last (when)
+
+Keys expire on their own, so Redis holds only what the limits still need. A studio of its own
+per Redis database: redis://host:6379/0 for one, /1 for another.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from urllib.parse import urlsplit
+
+from studio.classroom.store import HOUR, Check, MemoryStore, Over, Store, StoreAway
+from studio.errors import ConfigurationError
+
+log = logging.getLogger("studio.classroom.shared")
+PREFIX = "studio:"
+MAX_ENTRIES = 20_000
+
+_WINDOWS = """
+local function parse(member)
+  local before, cost = string.match(member, '^(%d+):(%d+)')
+  return tonumber(before), tonumber(cost)
+end
+local function total(key)  -- the running total after the last use, and when it came
+  local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  if #last == 0 then return 0, nil end
+  local before, cost = parse(last[1])
+  return before + cost, tonumber(last[2])
+end
+local function wait(key, count, seconds, cost, now)
+  local sum = total(key)
+  local size = redis.call('ZCARD', key)
+  local start = redis.call('ZCOUNT', key, '-inf', now - seconds)  -- the window's first use
+  local base = sum
+  if start < size then base = parse(redis.call('ZRANGE', key, start, start)[1]) end
+  local over = sum - base + cost - count
+  if over <= 0 then return 0 end
+  if cost > count then return seconds end
+  local lo, hi = start, size - 1  -- the first use whose leaving frees `over`
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    local before, spent = parse(redis.call('ZRANGE', key, mid, mid)[1])
+    if before + spent >= base + over then hi = mid else lo = mid + 1 end
+  end
+  local at = redis.call('ZRANGE', key, lo, lo, 'WITHSCORES')[2]
+  return tonumber(at) + seconds - now
+end
+local function add(key, spend, longest, now)
+  if spend <= 0 then return end
+  local sum, last = total(key)
+  local at = now
+  if last and last > at then at = last end  -- a replica's clock behind: keep the order
+  redis.call('ZADD', key, at, string.format('%015d:%d', sum, spend))
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - longest)
+  redis.call('PEXPIRE', key, math.ceil(longest * 1000) + 1000)
+end
+"""
+
+# KEYS: the session's key, then one per check. ARGV: now, session given (1/0), then per check
+# cost, spend, new_only, longest, rule count, and each rule's count and seconds.
+ADMIT = (
+    _WINDOWS
+    + """
+local now = tonumber(ARGV[1])
+local new = false
+if ARGV[2] == '1' then
+  local seen = redis.call('GET', KEYS[1])
+  new = not seen or tonumber(seen) <= now - 3600
+end
+local checks, pos = {}, 3
+for i = 2, #KEYS do
+  local c = {key = KEYS[i], cost = tonumber(ARGV[pos]), spend = tonumber(ARGV[pos + 1]),
+             new_only = ARGV[pos + 2] == '1', longest = tonumber(ARGV[pos + 3]), rules = {}}
+  local n = tonumber(ARGV[pos + 4])
+  pos = pos + 5
+  for r = 1, n do c.rules[r] = {tonumber(ARGV[pos]), tonumber(ARGV[pos + 1])}; pos = pos + 2 end
+  c.applies = new or not c.new_only
+  checks[#checks + 1] = c
+end
+for i, c in ipairs(checks) do
+  if c.applies and c.cost > 0 then
+    local worst, which = 0, 0
+    for r, rule in ipairs(c.rules) do
+      local w = wait(c.key, rule[1], rule[2], c.cost, now)
+      if w > worst then worst, which = w, r end
+    end
+    if worst > 0 then return {i, which, tostring(worst)} end
+  end
+end
+for _, c in ipairs(checks) do
+  if c.applies then add(c.key, c.spend, c.longest, now) end
+end
+if ARGV[2] == '1' then redis.call('SET', KEYS[1], tostring(now), 'PX', 3600000) end
+return 0
+"""
+)
+SPEND = _WINDOWS + "add(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[1]))\n"
+
+
+def _longest(check: Check) -> float:
+    return max(rule.seconds for rule in check.rules)
+
+
+class RedisStore:
+    """The store on a Redis server; every failure to reach it is a StoreAway."""
+
+    def __init__(self, url: str, *, clock: Callable[[], float] = time.time) -> None:
+        try:
+            import redis
+        except ImportError:
+            raise ConfigurationError(
+                "STUDIO_REDIS_URL needs redis-py: pip install -r requirements-hall.txt"
+            ) from None
+        self.clock, self.where = clock, f"shared ({shown_url(url)})"
+        self._errors = (redis.RedisError, OSError)
+        # short timeouts and no retries: a store that does not answer is left for a while
+        # (Fallback), not waited on by every request
+        retry = redis.retry.Retry(redis.backoff.NoBackoff(), 0)
+        self.redis = redis.Redis.from_url(
+            url, socket_timeout=1.0, socket_connect_timeout=1.0, retry=retry
+        )
+        self._admit = self.redis.register_script(ADMIT)
+        self._spend = self.redis.register_script(SPEND)
+
+    def admit(self, checks: Sequence[Check], session: str | None = None) -> Over | None:
+        counted = [(i, c) for i, c in enumerate(checks) if c.counted]
+        keys = [f"{PREFIX}seen:{session or ''}"]
+        args: list = [self.clock(), 1 if session is not None else 0]
+        for _, check in counted:
+            keys.append(f"{PREFIX}w:{check.name}:{check.key}")
+            args += [check.cost, check.spend, int(check.new_only), _longest(check)]
+            args.append(len(check.rules))
+            for rule in check.rules:
+                args += [rule.count, rule.seconds]
+        answer = self._run(self._admit, keys, args)
+        if not answer:
+            return None
+        which, rule, wait = answer
+        index, check = counted[int(which) - 1]
+        return Over(index, check.rules[int(rule) - 1], float(wait))
+
+    def spend(self, name: str, key: str, rules: tuple, cost: int) -> None:
+        if rules and cost > 0:
+            longest = max(rule.seconds for rule in rules)
+            self._run(self._spend, [f"{PREFIX}w:{name}:{key}"], [self.clock(), cost, longest])
+
+    def log(self, record: dict) -> None:
+        key = PREFIX + "ledger"
+        with self._away():
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.rpush(key, json.dumps(record)).ltrim(key, -MAX_ENTRIES, -1)
+            pipe.expire(key, int(HOUR)).execute()
+
+    def records(self) -> list[dict]:
+        with self._away():
+            raw = self.redis.lrange(PREFIX + "ledger", 0, -1)
+        cutoff = self.clock() - HOUR
+        return [r for r in map(json.loads, raw) if r["at"] > cutoff]
+
+    def failures(self, space: str, key: str, forget: float) -> tuple[int, float] | None:
+        with self._away():
+            n, last = self.redis.hmget(f"{PREFIX}try:{space}:{key}", "n", "last")
+        if n is None or last is None or self.clock() - float(last) > forget:
+            return None
+        return int(n), float(last)
+
+    def fail(self, space: str, key: str, forget: float) -> None:
+        name, now = f"{PREFIX}try:{space}:{key}", self.clock()
+        with self._away():
+            if self.failures(space, key, forget) is None:
+                self.redis.delete(name)  # an old record's count starts again
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.hincrby(name, "n", 1).hset(name, "last", repr(now))
+            pipe.expire(name, math.ceil(forget)).execute()
+
+    def clear(self, space: str, key: str) -> None:
+        with self._away():
+            self.redis.delete(f"{PREFIX}try:{space}:{key}")
+
+    def _run(self, script, keys: list, args: list):
+        with self._away():
+            return script(keys=keys, args=args)
+
+    @contextmanager
+    def _away(self) -> Iterator[None]:
+        """Turns the client's connection errors into StoreAway."""
+        try:
+            yield
+        except self._errors as error:
+            raise StoreAway(f"{type(error).__name__}: {error}") from error
+
+
+def shown_url(url: str) -> str:
+    """The URL without its password, for a log line or the usage view."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return parts._replace(netloc=netloc).geturl()
+
+
+class Fallback:
+    """`shared`, and `local` (this process's memory) while `shared` does not answer: the rule
+    in studio.classroom.store. After a failure the shared store is tried again after
+    `retry_after` seconds, so a store that is away costs one slow request now and then, not one
+    per request. The usage view shows both records: what was kept here while it was away too."""
+
+    def __init__(self, shared: Store, local: Store, *, retry_after: float = 5.0) -> None:
+        self.shared, self.local, self.retry_after = shared, local, retry_after
+        self.clock = shared.clock
+        self.away: str | None = None  # why the shared store is not used, while it is not
+        self._retry_at = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def where(self) -> str:
+        if self.away:
+            return f"each replica on its own: the shared store does not answer ({self.away})"
+        return self.shared.where
+
+    def admit(self, checks: Sequence[Check], session: str | None = None) -> Over | None:
+        return self._use("admit", checks, session)
+
+    def spend(self, name: str, key: str, rules: tuple, cost: int) -> None:
+        self._use("spend", name, key, rules, cost)
+
+    def log(self, record: dict) -> None:
+        self._use("log", record)
+
+    def records(self) -> list[dict]:
+        kept_here = self.local.records()
+        return self._use("records") + kept_here if self._use_shared() else kept_here
+
+    def failures(self, space: str, key: str, forget: float) -> tuple[int, float] | None:
+        return self._use("failures", space, key, forget)
+
+    def fail(self, space: str, key: str, forget: float) -> None:
+        self._use("fail", space, key, forget)
+
+    def clear(self, space: str, key: str) -> None:
+        self._use("clear", space, key)
+
+    def _use_shared(self) -> bool:
+        return self.away is None or time.monotonic() >= self._retry_at
+
+    def _use(self, method: str, *args):
+        if self._use_shared():
+            try:
+                result = getattr(self.shared, method)(*args)
+            except StoreAway as error:
+                self._went_away(str(error))
+            else:
+                self._is_back()
+                return result
+        return getattr(self.local, method)(*args)
+
+    def _went_away(self, why: str) -> None:
+        with self._lock:
+            if self.away is None:
+                log.warning(
+                    "the shared store %s does not answer (%s): each replica now applies the "
+                    "limits on its own until it is back",
+                    self.shared.where,
+                    why,
+                )
+            self.away, self._retry_at = why, time.monotonic() + self.retry_after
+
+    def _is_back(self) -> None:
+        if self.away is not None:
+            with self._lock:
+                if self.away is not None:
+                    log.warning("the shared store %s answers again", self.shared.where)
+                    self.away = None
+
+
+def open_store(url: str) -> Store:
+    """The store for STUDIO_REDIS_URL: this process's memory without one."""
+    if not url:
+        return MemoryStore()
+    shared = RedisStore(url)
+    return Fallback(shared, MemoryStore(clock=shared.clock))
