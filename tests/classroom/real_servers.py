@@ -117,7 +117,7 @@ class Nginx:
         servers = "".join(
             f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=10s;\n" for port in studio_ports
         )
-        site = re.sub(r"(    server studio-\d:7860[^\n]*\n)+", servers, site)
+        site = re.sub(r"(    server 127\.0\.0\.1:786\d[^\n]*\n)+", servers, site)
         site = site.replace("listen 80;", f"listen 127.0.0.1:{self.port};")
         site = site.replace("/var/log/nginx/", f"{self.folder}/")
         temp = "".join(

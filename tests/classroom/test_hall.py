@@ -1,0 +1,125 @@
+"""Two studio processes as one studio, as docs/deploy.md deploys them: one real Redis, nginx
+with the page's own configuration (sticky by cookie, under /studio/), two `python -m studio`
+replicas. A logged-in person's limit holds across both; /usage on either shows what both
+served; a replica stopped mid-class sends new sessions to the other."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import requests
+from gradio_client import Client
+
+from tests.classroom.real_servers import Nginx, RedisServer
+from tests.conftest import free_port, start_studio, stop_studio
+
+TOKEN = "hf_test_secret_token_0123456789"
+TEXT = "The tower is 324 metres tall, about the same height as an 81-storey building."
+STUDENT, TEACHER = ("student", "class-password-1"), ("teacher", "usage-password-1")
+LIMIT = 4
+
+
+@pytest.fixture(scope="module")
+def hall(task_server):
+    redis = RedisServer().start()
+    base = task_server.url
+    env = {
+        "HF_API_SUMMARY_BASE": f"{base}/summarize/models/sshleifer/distilbart-cnn-12-6",
+        "HF_TOKEN": TOKEN,
+        "STUDIO_TIMEOUT": "5",
+        "STUDIO_REDIS_URL": redis.url,
+        "STUDIO_ROOT_PATH": "/studio",
+    }
+    flags = ["--tabs", "summarize", "--auth", ":".join(STUDENT), "--admin", ":".join(TEACHER)]
+    flags += ["--limit", f"{LIMIT}/hour"]
+    ports = [free_port(), free_port()]
+    studios = [start_studio(env, *flags, port=port)[0] for port in ports]
+    nginx = Nginx(ports).start()
+    yield nginx, studios, ports
+    nginx.stop()
+    for studio in studios:
+        if studio.poll() is None:
+            assert TOKEN not in stop_studio(studio)
+    redis.stop()
+
+
+def replicas(nginx: Nginx, route: str) -> list[str]:
+    """The replica that answered each request of `route`, from nginx's access log (after a
+    failed try, the last of the replicas it tried)."""
+    lines = re.findall(rf"route={re.escape(route)} replica=(.+)$", nginx.log(), re.M)
+    return [line.split(",")[-1].strip() for line in lines]
+
+
+def replica_of(nginx: Nginx, client: Client) -> str:
+    """Which replica nginx sent `client`'s requests to: always the same one."""
+    served = set(replicas(nginx, client.cookies["studio_route"]))
+    assert len(served) == 1, f"{client.cookies['studio_route']} went to {served}: not sticky"
+    return served.pop()
+
+
+def clients_on_each_replica(nginx: Nginx) -> dict[str, Client]:
+    """A logged-in client through nginx on each replica: new ones until both are taken (each new
+    browser lands on a replica by a random id)."""
+    found: dict[str, Client] = {}
+    for _ in range(30):
+        client = Client(f"{nginx.url}/studio/", auth=STUDENT, verbose=False)
+        found.setdefault(replica_of(nginx, client), client)
+        if len(found) == 2:
+            return found
+    raise AssertionError(f"30 new browsers all went to {list(found)}")
+
+
+def usage_of(port: int) -> dict:
+    answer = requests.get(f"http://127.0.0.1:{port}/usage.json", auth=TEACHER, timeout=10)
+    answer.raise_for_status()
+    return answer.json()
+
+
+def test_a_logged_in_persons_limit_holds_across_both_replicas_and_usage_shows_both(hall):
+    nginx, _, ports = hall
+    one, other = clients_on_each_replica(nginx).values()
+    served = [(one if n % 2 else other).predict(TEXT, api_name="/summarize") for n in range(LIMIT)]
+    assert all(served)
+    for client in (one, other):
+        with pytest.raises(Exception, match=f"as many requests as each person may: {LIMIT} per"):
+            client.predict(TEXT, api_name="/summarize")
+    for port in ports:  # each replica's usage view, asked directly
+        report = usage_of(port)
+        (person,) = report["people"]
+        assert person["person"] == "student" and person["requests"] == LIMIT
+        assert person["refused"] == 2 and report["kept"].startswith("shared (redis://")
+
+
+def test_a_guesser_sent_to_both_replicas_is_slowed_as_by_one(hall):
+    """Wrong passwords from one address, to one replica then the other: after five in all the
+    next waits. Each replica on its own would allow five each."""
+    _, _, ports = hall
+    guesser = {"X-Forwarded-For": "203.0.113.9"}  # its own address: the class is not slowed
+    statuses = []
+    while len(statuses) < 12 and 429 not in statuses:
+        port = ports[len(statuses) % 2]
+        form = {"username": STUDENT[0], "password": f"guess-{len(statuses)}"}
+        answer = requests.post(
+            f"http://127.0.0.1:{port}/login", data=form, headers=guesser, timeout=30
+        )
+        statuses.append(answer.status_code)
+    assert statuses[:5] == [400] * 5 and 429 in statuses[:10], statuses
+
+
+def test_a_replica_stopped_mid_class_sends_new_sessions_to_the_other(hall):
+    nginx, studios, ports = hall
+    on_each = clients_on_each_replica(nginx)
+    stopped = f"127.0.0.1:{ports[0]}"
+    stop_studio(studios[0])
+    page = Client(f"{nginx.url}/studio/", verbose=False, auth=STUDENT)  # a new browser
+    assert replica_of(nginx, page).endswith(f":{ports[1]}")
+    for _ in range(3):
+        newcomer = Client(f"{nginx.url}/studio/", verbose=False, auth=STUDENT)
+        assert newcomer.view_api(print_info=False, return_format="dict")
+    # a browser whose cookie named the stopped replica is answered by the one still running
+    # (which asks it to log in again: a login lives in the replica that took it)
+    stale = on_each[stopped]
+    answer = requests.get(f"{nginx.url}/studio/config", cookies=stale.cookies, timeout=30)
+    assert answer.status_code in (200, 401)
+    assert replicas(nginx, stale.cookies["studio_route"])[-1] == f"127.0.0.1:{ports[1]}"
