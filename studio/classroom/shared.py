@@ -38,19 +38,21 @@ local function parse(member)
   local before, cost = string.match(member, '^(%d+):(%d+)')
   return tonumber(before), tonumber(cost)
 end
-local function total(key)  -- the running total after the last use, and when it came
+local function state(key)  -- the running total after the last use, when it came, and the first
   local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
-  if #last == 0 then return 0, nil end
+  if #last == 0 then return {sum = 0, first = 0} end
   local before, cost = parse(last[1])
-  return before + cost, tonumber(last[2])
+  local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return {sum = before + cost, last = tonumber(last[2]), first = parse(first[1]),
+          oldest = tonumber(first[2])}
 end
-local function wait(key, count, seconds, cost, now)
-  local sum = total(key)
+local function wait(key, st, count, seconds, cost, now)
+  if st.sum - st.first + cost <= count then return 0 end  -- all that is kept fits: no bisection
   local size = redis.call('ZCARD', key)
   local start = redis.call('ZCOUNT', key, '-inf', now - seconds)  -- the window's first use
-  local base = sum
+  local base = st.sum
   if start < size then base = parse(redis.call('ZRANGE', key, start, start)[1]) end
-  local over = sum - base + cost - count
+  local over = st.sum - base + cost - count
   if over <= 0 then return 0 end
   if cost > count then return seconds end
   local lo, hi = start, size - 1  -- the first use whose leaving frees `over`
@@ -62,13 +64,14 @@ local function wait(key, count, seconds, cost, now)
   local at = redis.call('ZRANGE', key, lo, lo, 'WITHSCORES')[2]
   return tonumber(at) + seconds - now
 end
-local function add(key, spend, longest, now)
+local function add(key, st, spend, longest, now)
   if spend <= 0 then return end
-  local sum, last = total(key)
   local at = now
-  if last and last > at then at = last end  -- a replica's clock behind: keep the order
-  redis.call('ZADD', key, at, string.format('%015d:%d', sum, spend))
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - longest)
+  if st.last and st.last > at then at = st.last end  -- a replica's clock behind: keep the order
+  redis.call('ZADD', key, at, string.format('%015d:%d', st.sum, spend))
+  if st.oldest and st.oldest <= now - longest then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - longest)
+  end
   redis.call('PEXPIRE', key, math.ceil(longest * 1000) + 1000)
 end
 """
@@ -92,26 +95,29 @@ for i = 2, #KEYS do
   pos = pos + 5
   for r = 1, n do c.rules[r] = {tonumber(ARGV[pos]), tonumber(ARGV[pos + 1])}; pos = pos + 2 end
   c.applies = new or not c.new_only
+  if c.applies then c.state = state(c.key) end
   checks[#checks + 1] = c
 end
 for i, c in ipairs(checks) do
   if c.applies and c.cost > 0 then
     local worst, which = 0, 0
     for r, rule in ipairs(c.rules) do
-      local w = wait(c.key, rule[1], rule[2], c.cost, now)
+      local w = wait(c.key, c.state, rule[1], rule[2], c.cost, now)
       if w > worst then worst, which = w, r end
     end
     if worst > 0 then return {i, which, tostring(worst)} end
   end
 end
 for _, c in ipairs(checks) do
-  if c.applies then add(c.key, c.spend, c.longest, now) end
+  if c.applies then add(c.key, c.state, c.spend, c.longest, now) end
 end
 if ARGV[2] == '1' then redis.call('SET', KEYS[1], tostring(now), 'PX', 3600000) end
 return 0
 """
 )
-SPEND = _WINDOWS + "add(KEYS[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[1]))\n"
+SPEND = _WINDOWS + (
+    "add(KEYS[1], state(KEYS[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[1]))\n"
+)
 
 
 def _longest(check: Check) -> float:
