@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -134,7 +133,8 @@ class RedisStore:
             raise ConfigurationError(
                 "STUDIO_REDIS_URL needs redis-py: pip install -r requirements-hall.txt"
             ) from None
-        self.clock, self.where = clock, f"shared ({shown_url(url)})"
+        self.clock, self.name = clock, f"Redis {shown_url(url)}"  # no password in it
+        self.where = f"shared ({shown_url(url)})"
         self._errors = (redis.RedisError, OSError)
         # short timeouts and no retries: a store that does not answer is left for a while
         # (Fallback), not waited on by every request
@@ -221,83 +221,11 @@ def shown_url(url: str) -> str:
     return parts._replace(netloc=netloc).geturl()
 
 
-class Fallback:
-    """`shared`, and `local` (this process's memory) while `shared` does not answer: the rule
-    in studio.classroom.store. After a failure the shared store is tried again after
-    `retry_after` seconds, so a store that is away costs one slow request now and then, not one
-    per request. The usage view shows both records: what was kept here while it was away too."""
-
-    def __init__(self, shared: Store, local: Store, *, retry_after: float = 5.0) -> None:
-        self.shared, self.local, self.retry_after = shared, local, retry_after
-        self.clock = shared.clock
-        self.away: str | None = None  # why the shared store is not used, while it is not
-        self._retry_at = 0.0
-        self._lock = threading.Lock()
-
-    @property
-    def where(self) -> str:
-        if self.away:
-            return f"each replica on its own: the shared store does not answer ({self.away})"
-        return self.shared.where
-
-    def admit(self, checks: Sequence[Check], session: str | None = None) -> Over | None:
-        return self._use("admit", checks, session)
-
-    def spend(self, name: str, key: str, rules: tuple, cost: int) -> None:
-        self._use("spend", name, key, rules, cost)
-
-    def log(self, record: dict) -> None:
-        self._use("log", record)
-
-    def records(self) -> list[dict]:
-        kept_here = self.local.records()
-        return self._use("records") + kept_here if self._use_shared() else kept_here
-
-    def failures(self, space: str, key: str, forget: float) -> tuple[int, float] | None:
-        return self._use("failures", space, key, forget)
-
-    def fail(self, space: str, key: str, forget: float) -> None:
-        self._use("fail", space, key, forget)
-
-    def clear(self, space: str, key: str) -> None:
-        self._use("clear", space, key)
-
-    def _use_shared(self) -> bool:
-        return self.away is None or time.monotonic() >= self._retry_at
-
-    def _use(self, method: str, *args):
-        if self._use_shared():
-            try:
-                result = getattr(self.shared, method)(*args)
-            except StoreAway as error:
-                self._went_away(str(error))
-            else:
-                self._is_back()
-                return result
-        return getattr(self.local, method)(*args)
-
-    def _went_away(self, why: str) -> None:
-        with self._lock:
-            if self.away is None:
-                log.warning(
-                    "the shared store %s does not answer (%s): each replica now applies the "
-                    "limits on its own until it is back",
-                    self.shared.where,
-                    why,
-                )
-            self.away, self._retry_at = why, time.monotonic() + self.retry_after
-
-    def _is_back(self) -> None:
-        if self.away is not None:
-            with self._lock:
-                if self.away is not None:
-                    log.warning("the shared store %s answers again", self.shared.where)
-                    self.away = None
-
-
 def open_store(url: str) -> Store:
     """The store for STUDIO_REDIS_URL: this process's memory without one."""
     if not url:
         return MemoryStore()
+    from studio.classroom.fallback import Fallback
+
     shared = RedisStore(url)
     return Fallback(shared, MemoryStore(clock=shared.clock))

@@ -7,7 +7,7 @@ reads and writes them; a studio of one process keeps them in its own memory, as 
     RedisStore        a Redis (or Valkey) server that every replica shares: STUDIO_REDIS_URL
                       (studio.classroom.shared, which imports redis-py only then)
     Fallback          the shared store, and this process's memory while it does not answer
-                      (studio.classroom.shared)
+                      (studio.classroom.fallback)
 
 What is kept, and the methods a store has for it:
 

@@ -107,7 +107,24 @@ def test_a_guesser_sent_to_both_replicas_is_slowed_as_by_one(hall):
     assert statuses[:5] == [400] * 5 and 429 in statuses[:10], statuses
 
 
+def test_the_page_and_its_files_load_under_the_path_prefix(hall):
+    """Served under /studio/ (--root-path): the page names that root, and every file it asks
+    for by a relative address loads through nginx; /studio alone is sent to /studio/."""
+    nginx, _, _ = hall
+    page = requests.get(f"{nginx.url}/studio/", timeout=30)
+    page.raise_for_status()
+    root = re.search(r'"root":\s*"([^"]+)"', page.text).group(1)
+    assert root == f"{nginx.url}/studio"
+    files = re.findall(r'(?:src|href)="\./([^"]+)"', page.text)
+    assert any(name.endswith(".js") for name in files), files
+    for name in files:
+        requests.get(f"{nginx.url}/studio/{name}", timeout=30).raise_for_status()
+    bare = requests.get(f"{nginx.url}/studio", allow_redirects=False, timeout=30)
+    assert bare.status_code in (301, 302) and bare.headers["Location"].endswith("/studio/")
+
+
 def test_a_replica_stopped_mid_class_sends_new_sessions_to_the_other(hall):
+    # last in this file: it stops one of the two replicas the others share
     nginx, studios, ports = hall
     on_each = clients_on_each_replica(nginx)
     stopped = f"127.0.0.1:{ports[0]}"

@@ -159,7 +159,8 @@ def test_replicas_racing_for_the_last_requests_never_get_more(redis_server):
 
 
 def test_a_store_that_goes_away_is_said_once_and_each_replica_goes_on(caplog):
-    from studio.classroom.shared import Fallback, RedisStore
+    from studio.classroom.fallback import Fallback
+    from studio.classroom.shared import RedisStore
 
     server = RedisServer().start()
     clock = Clock()
@@ -168,11 +169,12 @@ def test_a_store_that_goes_away_is_said_once_and_each_replica_goes_on(caplog):
     ask = [Check("requests", "ada", rules, 1, 1)]
     assert store.admit(ask) is None and store.where.startswith("shared (redis://127.0.0.1:")
     server.stop()
-    with caplog.at_level(logging.WARNING, logger="studio.classroom.shared"):
+    with caplog.at_level(logging.WARNING, logger="studio.classroom.fallback"):
         assert store.admit(ask) is None  # admitted, counted in this replica's memory
         assert store.admit(ask) is None
         assert store.admit(ask).wait == pytest.approx(3600)  # its own limit still holds
         store.log({"at": clock(), "person": "ada"})
+        assert store.records() == [{"at": clock(), "person": "ada"}]  # once, from memory
         assert "does not answer" in store.where
         server.start()  # the same port again, empty (it keeps nothing on disk)
         assert store.admit(ask) is None  # counted in the shared store again
