@@ -116,7 +116,13 @@ def middleware(
     outermost first; `check`: the login's, which the MCP routes ask too; `meter`: the app's."""
     from starlette.middleware import Middleware
 
-    from studio.classroom.middleware import CheckHost, GuardMcp, HideApiBeforeLogin, RememberClient
+    from studio.classroom.middleware import (
+        CheckHost,
+        GuardMcp,
+        HideApiBeforeLogin,
+        RememberClient,
+        SayLoginLost,
+    )
     from studio.classroom.usage_page import UsageView
 
     layers = [
@@ -125,7 +131,7 @@ def middleware(
         Middleware(UsageView, admin=config.admin, meter=meter),
     ]
     if config.auth:
-        layers.append(Middleware(HideApiBeforeLogin))
+        layers += [Middleware(HideApiBeforeLogin), Middleware(SayLoginLost)]
     if config.auth and config.mcp:
         check = check or password_check(config.auth, LoginThrottle(meter and meter.store))
         layers.append(Middleware(GuardMcp, check=check))

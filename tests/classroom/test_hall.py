@@ -11,13 +11,15 @@ import pytest
 import requests
 from gradio_client import Client
 
+from studio.classroom.middleware import LOGIN_LOST
 from tests.classroom.real_servers import Nginx, RedisServer
-from tests.conftest import free_port, start_studio, stop_studio
+from tests.conftest import free_port, screenshot, start_studio, stop_studio
 
 TOKEN = "hf_test_secret_token_0123456789"
 TEXT = "The tower is 324 metres tall, about the same height as an 81-storey building."
 STUDENT, TEACHER = ("student", "class-password-1"), ("teacher", "usage-password-1")
 LIMIT = 4
+WAIT = 30_000  # ms, for the page on a busy machine
 
 
 @pytest.fixture(scope="module")
@@ -123,20 +125,54 @@ def test_the_page_and_its_files_load_under_the_path_prefix(hall):
     assert bare.status_code in (301, 302) and bare.headers["Location"].endswith("/studio/")
 
 
-def test_a_replica_stopped_mid_class_sends_new_sessions_to_the_other(hall):
+def test_a_page_whose_login_is_not_known_is_told_to_reload(hall):
+    """Gradio refuses such a page's event with a dict the page shows as a bare "Error"."""
+    nginx, _, _ = hall
+    body = {"data": [TEXT, None, None], "fn_index": 0, "session_hash": "lost-login"}
+    answer = requests.post(f"{nginx.url}/studio/gradio_api/queue/join", json=body, timeout=30)
+    assert answer.status_code == 401
+    assert answer.json() == {"detail": LOGIN_LOST}
+
+
+def open_page_on(browser, nginx: Nginx, client: Client):
+    """A browser page through nginx on `client`'s replica (its route cookie), logged in."""
+    from playwright.sync_api import expect  # the browser fixture skips without it
+
+    context = browser.new_context()
+    route = client.cookies["studio_route"]
+    context.add_cookies([{"name": "studio_route", "value": route, "url": nginx.url}])
+    page = context.new_page()
+    page.set_default_timeout(WAIT)
+    page.goto(f"{nginx.url}/studio/")
+    page.get_by_label("username").fill(STUDENT[0])
+    page.get_by_label("password").fill(STUDENT[1])
+    page.get_by_role("button", name="Login").click()
+    expect(page.get_by_role("button", name="Summarize", exact=True)).to_be_visible(timeout=WAIT)
+    page.wait_for_load_state("networkidle")  # every file of the page came from that replica
+    return page
+
+
+def test_a_replica_stopped_mid_class_sends_new_sessions_to_the_other(hall, browser):
     # last in this file: it stops one of the two replicas the others share
+    from playwright.sync_api import expect
+
     nginx, studios, ports = hall
     on_each = clients_on_each_replica(nginx)
     stopped = f"127.0.0.1:{ports[0]}"
+    open_page = open_page_on(browser, nginx, on_each[stopped])
     stop_studio(studios[0])
     page = Client(f"{nginx.url}/studio/", verbose=False, auth=STUDENT)  # a new browser
     assert replica_of(nginx, page).endswith(f":{ports[1]}")
     for _ in range(3):
         newcomer = Client(f"{nginx.url}/studio/", verbose=False, auth=STUDENT)
         assert newcomer.view_api(print_info=False, return_format="dict")
-    # a browser whose cookie named the stopped replica is answered by the one still running
-    # (which asks it to log in again: a login lives in the replica that took it)
-    stale = on_each[stopped]
-    answer = requests.get(f"{nginx.url}/studio/config", cookies=stale.cookies, timeout=30)
-    assert answer.status_code in (200, 401)
-    assert replicas(nginx, stale.cookies["studio_route"])[-1] == f"127.0.0.1:{ports[1]}"
+    # the page open on the stopped replica is sent to the other, which never saw its login:
+    # the page says so in words, and a reload brings the login page of a running replica
+    open_page.get_by_label("Text to summarize").fill(TEXT)
+    open_page.get_by_role("button", name="Summarize", exact=True).click()
+    expect(open_page.get_by_text("Reload the page and log in again")).to_be_visible(timeout=WAIT)
+    screenshot(open_page, "replica-stopped-page-says-reload.png")
+    open_page.reload()
+    expect(open_page.get_by_label("username")).to_be_visible(timeout=WAIT)
+    route = on_each[stopped].cookies["studio_route"]
+    assert replicas(nginx, route)[-1] == f"127.0.0.1:{ports[1]}"
