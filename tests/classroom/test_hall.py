@@ -12,7 +12,7 @@ import requests
 from gradio_client import Client
 
 from studio.classroom.middleware import LOGIN_LOST
-from tests.classroom.real_servers import Nginx, RedisServer
+from tests.classroom.real_servers import DEPLOY_DOC, Nginx, RedisServer, deploy_nginx_config
 from tests.conftest import free_port, screenshot, start_studio, stop_studio
 
 TOKEN = "hf_test_secret_token_0123456789"
@@ -132,6 +132,27 @@ def test_a_page_whose_login_is_not_known_is_told_to_reload(hall):
     answer = requests.post(f"{nginx.url}/studio/gradio_api/queue/join", json=body, timeout=30)
     assert answer.status_code == 401
     assert answer.json() == {"detail": LOGIN_LOST}
+
+
+def test_the_compose_file_runs_what_the_nginx_configuration_expects():
+    """docs/deploy.md's compose file (not started here: no Docker in CI) against its nginx
+    configuration, which the tests above run as written: a studio on each upstream port, in
+    nginx's network, under the path nginx serves, all on the one Redis."""
+    yaml = pytest.importorskip("yaml")
+    text = DEPLOY_DOC.read_text(encoding="utf-8")
+    services = yaml.safe_load(re.search(r"```yaml\n(.*?)```", text, re.S).group(1))["services"]
+    nginx = deploy_nginx_config()
+    upstream = set(re.findall(r"server 127\.0\.0\.1:(\d+)", nginx))
+    prefix = re.search(r"location (/\w+)/ \{", nginx).group(1)
+    studios = {name: s for name, s in services.items() if name.startswith("studio-")}
+    assert {s["environment"]["STUDIO_PORT"] for s in studios.values()} == upstream
+    assert "./studio.conf:/etc/nginx/conf.d/default.conf:ro" in services["nginx"]["volumes"]
+    for studio in studios.values():
+        assert studio["network_mode"] == "service:nginx"
+        assert studio["environment"]["STUDIO_REDIS_URL"] == "redis://redis:6379/0"
+        assert studio["environment"]["STUDIO_ROOT_PATH"] == prefix
+        assert "python -m studio --host 127.0.0.1" in studio["command"]
+    assert "redis" in services and "requirements-hall.txt" in studios["studio-1"]["command"]
 
 
 def open_page_on(browser, nginx: Nginx, client: Client):
