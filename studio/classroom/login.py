@@ -14,7 +14,8 @@ password can be guessed at the speed of the network. The studio gives Gradio a c
   - Wrong tries are forgotten after 15 quiet minutes. At most 4096 addresses are remembered (the
     least recent go first), and only the configured user names: memory stays bounded.
   - The counts are kept by the studio's store (studio.classroom.store): with several replicas,
-    the one they share, so a guesser gets no more tries from being sent to another replica.
+    the one they share, so a guesser gets no more tries from being sent to another replica
+    (there each count expires on its own after the same 15 quiet minutes).
 
 The client address comes from the request (see `CLIENT`, set by studio.classroom.middleware).
 A login sent as HTTP Basic auth (an MCP client's, the teacher's for the usage view) is read by
