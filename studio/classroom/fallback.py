@@ -39,8 +39,8 @@ class Fallback:
     def spend(self, name: str, key: str, rules: tuple, cost: int) -> None:
         self._use("spend", name, key, rules, cost)
 
-    def log(self, record: dict) -> None:
-        self._use("log", record)
+    def log(self, record: dict, spent: Check | None = None) -> None:
+        self._use("log", record, spent)
 
     def records(self) -> list[dict]:
         kept_here = self.local.records()

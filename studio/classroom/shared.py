@@ -167,10 +167,15 @@ class RedisStore:
             longest = max(rule.seconds for rule in rules)
             self._run(self._spend, [f"{PREFIX}w:{name}:{key}"], [self.clock(), cost, longest])
 
-    def log(self, record: dict) -> None:
+    def log(self, record: dict, spent: Check | None = None) -> None:
+        """The record, and what the request spent, in one round trip."""
         key = PREFIX + "ledger"
         with self._away():
             pipe = self.redis.pipeline(transaction=True)
+            if spent is not None and spent.rules and spent.spend > 0:
+                window = [f"{PREFIX}w:{spent.name}:{spent.key}"]
+                args = [self.clock(), spent.spend, _longest(spent)]
+                self._spend(keys=window, args=args, client=pipe)
             pipe.rpush(key, json.dumps(record)).ltrim(key, -MAX_ENTRIES, -1)
             pipe.expire(key, int(HOUR)).execute()
 

@@ -17,7 +17,8 @@ What is kept, and the methods a store has for it:
                       reply's chat tokens). Used by studio.classroom.usage.
     sessions seen     inside admit: a session not seen in the last hour is new, and only then
                       do the flood guard's checks (`new_only`) apply
-    the ledger        log(record) and records(): one dict per request for the last hour
+    the ledger        log(record) and records(): one dict per request for the last hour;
+                      log(record, spent) also counts what the request spent, at once
     wrong passwords   failures / fail / clear: a count and when the last one came, per key,
                       forgotten after a quiet spell (studio.classroom.login)
 
@@ -77,7 +78,7 @@ class Store(Protocol):
 
     def admit(self, checks: Sequence[Check], session: str | None = None) -> Over | None: ...
     def spend(self, name: str, key: str, rules: tuple[Rule, ...], cost: int) -> None: ...
-    def log(self, record: dict) -> None: ...
+    def log(self, record: dict, spent: Check | None = None) -> None: ...
     def records(self) -> list[dict]: ...
     def failures(self, space: str, key: str, forget: float) -> tuple[int, float] | None: ...
     def fail(self, space: str, key: str, forget: float) -> None: ...
@@ -134,7 +135,9 @@ class MemoryStore:
             with self._lock:
                 self.limiter(name, rules).add(key, cost)
 
-    def log(self, record: dict) -> None:
+    def log(self, record: dict, spent: Check | None = None) -> None:
+        if spent is not None:
+            self.spend(spent.name, spent.key, spent.rules, spent.spend)
         self.ledger.add(record)
 
     def records(self) -> list[dict]:

@@ -161,8 +161,9 @@ class Meter:
         )
 
     def done(self, person: Person, entry: Entry) -> None:
-        self.store.spend("tokens", person.key, self.limits.chat_tokens, entry.tokens)
-        self.log(entry)
+        """The request's record, and its chat tokens counted against the person's limit."""
+        tokens = Check("tokens", person.key, self.limits.chat_tokens, 0, entry.tokens)
+        self.store.log(dataclasses.asdict(entry), tokens)
 
     def log(self, entry: Entry) -> None:
         self.store.log(dataclasses.asdict(entry))

@@ -102,6 +102,12 @@ def test_tokens_spent_afterwards_count_against_the_next_request(make_store):
     assert store.admit([tokens]) is None
     store.spend("tokens", "ada", rules, 100)
     assert store.admit([tokens]).wait == pytest.approx(3600)
+    # counted with the request's record instead (one round trip to Redis)
+    bobs = Check("tokens", "bob", rules, 1, 0)
+    assert store.admit([bobs]) is None
+    store.log({"at": store.clock(), "person": "bob"}, Check("tokens", "bob", rules, 0, 100))
+    assert store.admit([bobs]).wait == pytest.approx(3600)
+    assert store.records() == [{"at": store.clock(), "person": "bob"}]
 
 
 def test_the_login_throttle_is_the_same_on_every_replica(make_store):
