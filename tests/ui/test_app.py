@@ -13,7 +13,6 @@ from gradio_client import Client
 
 from tests.conftest import (
     ROOT,
-    free_port,
     free_ports,
     start_studio,
     stop_studio,
