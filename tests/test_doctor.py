@@ -93,7 +93,8 @@ def test_the_command_prints_one_row_per_tab_and_fails_when_a_tab_cannot_work(cha
     )
     assert done.returncode == 1, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].split()[:3] == ["Tab", "Backend", "Host"]
+    assert lines[0].split() == ["Tab", "Status", "Time"]
+    assert max(len(line) for line in lines) <= 80  # a terminal's width
     assert any(line.startswith("Chat") and "ok: ready" in line for line in lines)
     assert any(line.startswith("Summarize") and "NO: not set up" in line for line in lines)
     assert "Summarize: No model server is configured" in done.stdout

@@ -44,10 +44,13 @@ def wrong_task(task: str, model: str, what_it_is: str) -> WrongKindOfModelError:
     )
 
 
-def hub_error(task: str, model: str, failure: HubFailure) -> LocalModelError:
-    """A model that is not on disk and whose files could not be had, by `failure.kind`."""
+def hub_error(task: str, model: str, failure: HubFailure, *, size: str = "") -> LocalModelError:
+    """A model that is not on disk and whose files could not be had, by `failure.kind`.
+    `size`: what it would download, in words, when the failure does not know."""
     setting, label = SETTINGS[task], TASK_LABELS[task]
-    size = f" ({human_bytes(failure.size)})" if failure.size else ""
+    size = (
+        f" ({human_bytes(failure.size) if failure.size else size})" if failure.size or size else ""
+    )
     instead = f"or set {setting} to a model that is on this computer, or a folder"
     if failure.kind == "missing":
         return LocalModelError(
@@ -78,7 +81,7 @@ def not_downloaded(
 ) -> ModelNotDownloadedError:
     """Not on disk, and not downloadable now: no network, HF_HUB_OFFLINE, or the Hub failing."""
     setting = SETTINGS[task]
-    head = f"Could not load {model}{size} for {TASK_LABELS[task]}: it is not on this computer"
+    head = f"{model}{size}, the {TASK_LABELS[task]} model, is not on this computer"
     instead = f"or set {setting} to a model that is on this computer, or a folder"
     if kind == "offline":
         return ModelNotDownloadedError(
