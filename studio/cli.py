@@ -110,7 +110,8 @@ def add_teaching_flags(teaching) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
+    for client in ("httpx", "httpx2"):  # Gradio's and huggingface_hub's HTTP clients
+        logging.getLogger(client).setLevel(logging.WARNING)  # one line per request is noise
     mask_logs()
     args = parse_args(argv)
     try:
