@@ -190,5 +190,7 @@ def banner(
         share = share_urls[index] if index < len(share_urls) else None
         if share:
             lines.append(f"  public link (anyone who has it can use it): {share}")
+    if any(config.endpoint(task).where == "local" for task in tasks):
+        lines.append("Before class, `python -m studio --prepare` downloads the local models.")
     lines.append("Before class, `python -m studio --check` asks every model server if it is ready.")
     return "\n".join(lines)
