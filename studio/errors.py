@@ -19,6 +19,7 @@
         ├── BackendConnectionError   cannot connect, or the connection dropped (a ConnectionError)
         │   └── IncompleteStreamError  a stream ended with no [DONE], finish reason or final text
         └── LocalModelError          a model on this computer (studio.local) cannot load or run
+            ├── LocalModelNotFoundError  no such folder or Hub model (also a ModelNotFoundError)
             ├── ModelNotDownloadedError  not on disk, and it could not be downloaded
             ├── NotEnoughMemoryError     the machine ran out of memory loading or running it
             ├── NotEnoughDiskError       no room on disk for its files
@@ -180,6 +181,15 @@ class LocalModelError(BackendError):
             self.person = redact(person)
         if title:
             self.title = title
+
+
+class LocalModelNotFoundError(LocalModelError, ModelNotFoundError):
+    title = "Model not found"
+    person = (
+        "The model set for this tab cannot be found: no such folder on this computer, or no "
+        "such model on the Hugging Face Hub. The terminal that runs the studio says which "
+        "setting to change."
+    )
 
 
 class ModelNotDownloadedError(LocalModelError):

@@ -17,8 +17,8 @@ from studio.catalog import TASKS
 from studio.errors import (
     BackendError,
     LocalModelError,
+    LocalModelNotFoundError,
     ModelNotDownloadedError,
-    ModelNotFoundError,
     NotEnoughDiskError,
     NotEnoughMemoryError,
     StudioError,
@@ -53,7 +53,7 @@ def hub_error(task: str, model: str, failure: HubFailure, *, size: str = "") -> 
     )
     instead = f"or set {setting} to a model that is on this computer, or a folder"
     if failure.kind == "missing":
-        return LocalModelError(
+        return LocalModelNotFoundError(
             f"The Hugging Face Hub has no model {model} ({failure.detail}), or it is private. "
             f"Set {setting} to a {label} model id such as {EXAMPLE_MODELS[task]}.",
             title="No such model",
@@ -121,14 +121,14 @@ def loading_errors(task: str, model: str, *, offline: bool = False) -> Iterator[
         if isinstance(exc, ValueError) and "Unrecognized configuration class" in text:
             raise wrong_task(task, model, "another task") from exc
         if isinstance(exc, ValueError) and ("Repo id must" in text or "Unrecognized model" in text):
-            raise ModelNotFoundError(
+            raise LocalModelNotFoundError(
                 f"{model} is neither a model folder nor a model id ({first_line(text)}). "
                 f"Set {setting} to a model id such as {EXAMPLE_MODELS[task]}, or to a folder."
             ) from exc
         if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
             raise hub_error(task, model, HubFailure("disk", first_line(text))) from exc
         if isinstance(exc, OSError) and Path(model).is_dir():
-            raise ModelNotFoundError(
+            raise LocalModelNotFoundError(
                 f"The folder {model} does not hold a complete {TASK_LABELS[task]} model "
                 f"({first_line(text)}). Set {setting} to a folder with every file of the model."
             ) from exc

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.catalog import INSTALL_LOCAL
-from studio.errors import ConfigurationError, ModelNotFoundError, WrongKindOfModelError
+from studio.errors import ConfigurationError, LocalModelNotFoundError, WrongKindOfModelError
 from studio.local import download
 from studio.local.device import model_dtype
 from studio.local.download import CONFIGS, HubFailure
@@ -103,9 +103,9 @@ def model_source(task: str, model: str) -> str:
     setting = SETTINGS[task]
     model = (model or "").strip()
     if not model:
-        raise ModelNotFoundError(f"No model is set for {TASK_LABELS[task]}: set {setting}.")
+        raise LocalModelNotFoundError(f"No model is set for {TASK_LABELS[task]}: set {setting}.")
     if model.startswith(("http://", "https://")):
-        raise ModelNotFoundError(
+        raise LocalModelNotFoundError(
             f"{setting} is a URL ({model}); local models need a model id such as "
             f"{EXAMPLE_MODELS[task]} or a folder."
         )
@@ -118,7 +118,7 @@ def model_source(task: str, model: str) -> str:
     )
     if looks_like_path or path.exists():
         problem = "is a file, not a folder" if path.exists() else "does not exist"
-        raise ModelNotFoundError(
+        raise LocalModelNotFoundError(
             f"The folder {model} {problem}. Set {setting} to a folder that holds a "
             f"{TASK_LABELS[task]} model, or to a model id such as {EXAMPLE_MODELS[task]}."
         )
@@ -129,7 +129,7 @@ def _check_folder(task: str, folder: Path) -> None:
     """A folder must hold a model of the right library: diffusers for images, else transformers."""
     names = {name for name in CONFIGS if (folder / name).is_file()}
     if not names:
-        raise ModelNotFoundError(
+        raise LocalModelNotFoundError(
             f"The folder {folder} holds no model (no config.json or model_index.json). "
             f"Set {SETTINGS[task]} to the folder that a model was saved or downloaded into."
         )

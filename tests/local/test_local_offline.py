@@ -10,7 +10,9 @@ import pytest
 
 import studio.local as local
 from studio.errors import (
+    LocalModelNotFoundError,
     ModelNotDownloadedError,
+    ModelNotFoundError,
     NotEnoughDiskError,
     WrongKindOfModelError,
 )
@@ -107,3 +109,11 @@ def test_a_repository_of_the_wrong_kind_is_refused_before_its_download(task, nam
         check_kind(task, MODEL, names)
     assert caught.value.title == "Wrong kind of model"
     assert "made for another task" in caught.value.for_person
+
+
+def test_a_missing_folder_is_not_blamed_on_a_model_server(tmp_path):
+    with pytest.raises(LocalModelNotFoundError) as caught:
+        local.complete("ner", str(tmp_path / "no-such-folder"), "Ann")
+    assert isinstance(caught.value, ModelNotFoundError)  # what API callers already catch
+    line = failure_html(caught.value, "ner")
+    assert "no such folder on this computer" in line and "model server" not in line
