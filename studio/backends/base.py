@@ -54,6 +54,7 @@ class ChatRequest:
     notes: tuple[str, ...] = ()  # settings that were mapped or not sent, in words for people
     max_tokens: int | None = None  # our own cap, for servers that ignore theirs
     continues_exactly: bool = False  # the prompt ends inside the reply: the model continues it
+    asks_probabilities: bool = False  # token probabilities were asked for
 
     def shown(self) -> tuple[str, str | None]:
         """What the server receives, for people to read: the prompt a raw text server

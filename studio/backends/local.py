@@ -62,9 +62,11 @@ class LocalBackend(Backend):
         messages: Sequence[Message],
         settings: ChatSettings,
     ) -> ChatRequest:
-        # The model's own chat template applies; every setting is honoured, so no notes.
+        # The model's own chat template applies; every setting is honoured, so no notes here:
+        # the model says, on the stream's first chunk, if its template has no thinking switch.
         body, _ = openai_body(settings, endpoint.model, messages, penalty_as=REPETITION_PENALTY)
-        return ChatRequest("", body, max_tokens=settings.max_new_tokens)
+        asks = settings.alternatives is not None
+        return ChatRequest("", body, max_tokens=settings.max_new_tokens, asks_probabilities=asks)
 
     def stream_chat(
         self,

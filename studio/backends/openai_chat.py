@@ -19,7 +19,7 @@ import base64
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from studio.backends import self_hosted, transport
+from studio.backends import optional_fields, self_hosted, transport
 from studio.backends.base import (
     CONFIGURED,
     Backend,
@@ -155,9 +155,19 @@ class OpenAIChatBackend(Backend):
         """Repetition penalty is not in the OpenAI schema: it is sent to a server of your own
         as the field it takes (`repetition_penalty` until it refuses that) and left out on the
         router, whose providers may reject it."""
-        penalty_as = None if endpoint.on_router else self.servers.penalty_form(endpoint)
-        body, notes = openai_body(settings, model_for(endpoint), messages, penalty_as=penalty_as)
-        return ChatRequest(CHAT_PATH, body, notes=tuple(notes), max_tokens=settings.max_new_tokens)
+        on_router = endpoint.on_router
+        penalty_as = None if on_router else self.servers.penalty_form(endpoint)
+        model = model_for(endpoint)
+        body, notes = openai_body(
+            settings, model, messages, penalty_as=penalty_as, on_router=on_router
+        )
+        return ChatRequest(
+            CHAT_PATH,
+            body,
+            notes=tuple(notes),
+            max_tokens=settings.max_new_tokens,
+            asks_probabilities=settings.alternatives is not None,
+        )
 
     def stream_chat(
         self,
@@ -168,19 +178,25 @@ class OpenAIChatBackend(Backend):
         progress: Progress | None = None,
     ) -> Iterator[Delta]:
         """A server of one's own that refuses `repetition_penalty` is asked again at once in the
-        form it takes, and the first piece of the reply carries a note saying so. A plain 500
-        from it is explained with the model setting and the models it lists."""
-        try:
-            yield from self._stream(endpoint, request, cancel)
-            return
-        except BackendError as error:  # statuses come before any piece of the reply
-            if endpoint.on_router:
-                raise
-            again = self.servers.after_refusal(endpoint, request, error)
-            if again is None:
-                raise self_hosted.explained(endpoint, error) from None
-        yield Delta("", note=again.notes[-1])
-        yield from self._stream(endpoint, again, cancel)
+        form it takes, and any server that refuses an optional field (Thinking, token
+        probabilities) is asked again without it; the first piece of the reply carries a note
+        saying so. A plain 500 from a server of one's own is explained with the model setting
+        and the models it lists."""
+        for _ in range(3):  # the penalty and the two optional settings, each refused once
+            try:
+                yield from self._stream(endpoint, request, cancel)
+                return
+            except BackendError as error:  # statuses come before any piece of the reply
+                again = optional_fields.without_refused(endpoint, request, error)
+                if again is None and not endpoint.on_router:
+                    again = self.servers.after_refusal(endpoint, request, error)
+                if again is None:
+                    if endpoint.on_router:
+                        raise
+                    raise self_hosted.explained(endpoint, error) from None
+            request = again
+            yield Delta("", note=again.notes[-1])
+        yield from self._stream(endpoint, request, cancel)
 
     def _stream(self, endpoint: Endpoint, request: ChatRequest, cancel: Cancel) -> Iterator[Delta]:
         retry = transport.DEFAULT_RETRY if endpoint.on_router else self_hosted.RETRY

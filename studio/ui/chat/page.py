@@ -18,6 +18,7 @@ from studio.config import Config, Endpoint
 from studio.services import describe_backend, repetition_penalty_info
 from studio.tasks.chat import MAX_NEW_TOKENS, REPETITION_PENALTY, TEMPERATURE, TOP_P
 from studio.ui.chat.api import ChatApi, api_endpoint
+from studio.ui.chat.reply_options import reply_options
 from studio.ui.chat.turns import READY, ChatPage, ChatSession, ChatTurns
 from studio.ui.code_panel import code_panel
 from studio.ui.common import setup_notice, slider
@@ -41,12 +42,12 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
     # The person's model, when the server serves several (None: fixed where the studio runs).
     picker = model_picker(config.endpoint("chat"))
     model = picker or gr.State(None)
-    page, settings = chat_page(config.endpoint("chat"))
-    wire(ChatTurns(config, page), gr.State(ChatSession()), [model, *settings], meter)
+    page, settings, options = chat_page(config.endpoint("chat"))
+    wire(ChatTurns(config, page), gr.State(ChatSession()), [model, *settings, *options], meter)
     api_endpoint(ChatApi(config), page.message, settings, meter, picks_model=picker is not None)
 
 
-def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list]:
+def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list, list]:
     """The chat, its stats line with Continue, the message box with Send and Stop, the settings,
     what the model received, and the card and code of the last reply."""
     chatbot = gr.Chatbot(
@@ -79,6 +80,7 @@ def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list]:
         )
     with gr.Accordion("Settings", open=False):
         settings = settings_controls(endpoint)
+        options = reply_options()  # Thinking, token probabilities: after the seed
     with gr.Accordion("What the model received", open=False, elem_id="chat-sent-view"):
         sent_settings = gr.Markdown(NOTHING_SENT, elem_id="chat-sent-settings")
         sent = gr.Code("", label="Prompt sent", interactive=False, elem_id="chat-sent")
@@ -86,7 +88,7 @@ def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list]:
     page = ChatPage(
         chatbot, message, send, stop, continue_button, stats_line, sent, sent_settings, panel
     )
-    return page, settings
+    return page, settings, options
 
 
 def wire(turns: ChatTurns, session: gr.State, inputs: list, meter: Meter | None = None) -> None:

@@ -13,7 +13,7 @@ stay as they are. studio.ui.chat.page builds the components and wires these to t
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
@@ -28,6 +28,7 @@ from studio.ui.code_panel import CodePanel, chat_shown
 from studio.ui.common import notify_progress, report, shows_errors
 
 READY = "Type a message and press Enter"
+KEPT_REPLIES = 20  # replies whose token probabilities a page keeps
 WAITING = "Type on: Enter sends it when the reply ends"
 
 
@@ -39,6 +40,9 @@ class ChatSession:
     busy: bool = False
     chat: list | None = None
     continue_reply: bool = False
+    # Replies that ended with token probabilities, newest last (studio.chat.turn.Ended: the
+    # answer, its thinking, its tokens): kept for the page to show after the fact.
+    kept: list = field(default_factory=list)
 
     def claim(self, chat: list, *, continue_reply: bool = False) -> None:
         self.busy, self.chat, self.continue_reply = True, chat, continue_reply
@@ -110,6 +114,8 @@ class ChatTurns:
                     yield self.shown(state)
         finally:
             session.busy = False  # also when Stop cancels this
+        if ended is not None and ended.tokens:
+            session.kept = [*session.kept[-(KEPT_REPLIES - 1) :], ended]
         cut = gr.update(visible=ended is not None and ended.cut)
         yield {**self.idle(), self.page.continue_button: cut, **self.answer_panel(ended, turn)}
 
@@ -135,7 +141,7 @@ class ChatTurns:
             return {}
         chat = turn.chat
         question = next((m["content"] for m in reversed(chat) if m.get("role") == "user"), "")
-        *numbers, seed = turn.settings
+        *numbers, seed = turn.settings[:5]  # then Thinking and probabilities, not in the code
         settings = ChatSettings.from_controls(*numbers, seed)  # the seed typed as text, a number
         values = chat_shown(
             self.config,
