@@ -56,7 +56,7 @@ def readiness(task: str, model: str, *, offline: bool, hub: str | None = None) -
             return Readiness(True, "on disk")
         return Readiness(False, "no model there", f"{folder} holds no model files.")
     if download.cached(model):
-        return Readiness(True, "downloaded")
+        return _left_to_download(model, offline=offline, hub=hub)
     if offline:
         failure = HubFailure("offline", "HF_HUB_OFFLINE is set")
         return unavailable(task, model, failure)
@@ -71,6 +71,23 @@ def readiness(task: str, model: str, *, offline: bool, hub: str | None = None) -
         True,
         f"downloads {human_bytes(planned.size)} on first use",
         f"{model} is not downloaded yet. Download it now, before class: {PREPARE}",
+    )
+
+
+def _left_to_download(model: str, *, offline: bool, hub: str | None) -> Readiness:
+    """A model whose config is on disk: whether a download was cut short, when the Hub can say
+    (the loader would fetch the rest in class, or fail without network)."""
+    try:
+        planned = None if offline else download.plan(model, hub=hub)
+    except HubFailure:
+        planned = None  # cannot say: what is there loads without the network
+    if planned is None or not planned.files:
+        return Readiness(True, "downloaded")
+    return Readiness(
+        True,
+        f"partly downloaded, {human_bytes(planned.size)} to go",
+        f"{model}'s download was cut short: {planned.files} files are missing. Finish it now, "
+        f"before class: {PREPARE}",
     )
 
 

@@ -116,3 +116,16 @@ def test_prepare_names_a_model_the_hub_does_not_have(room, tiny):
     assert f"The Hugging Face Hub has no model {TAGGER}" in said(done)
     assert "STUDIO_NER_MODEL" in said(done)
     assert "Traceback" not in done.stderr
+
+
+def test_check_finds_a_download_that_was_cut_short(room, tiny, tmp_path):
+    with running(HubServer(repos={SUMMARIZER: Path(tiny["summarize"])})) as hub:
+        env = {**room, "HF_ENDPOINT": hub.url}
+        assert studio("--prepare", "--tabs", "summarize", env=env).returncode == 0
+        (weights,) = (tmp_path / "hf-home").rglob("snapshots/*/model.safetensors")
+        # As if the laptop was closed during the download: the weights never arrived.
+        weights.resolve().unlink()
+        weights.unlink()
+        done = studio("--check", "--tabs", "summarize", env=env)
+    assert "ok: partly downloaded, " in done.stdout and " to go" in done.stdout, done.stdout
+    assert "Finish it now, before class: python -m studio --prepare" in said(done)
