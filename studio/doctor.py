@@ -25,6 +25,7 @@ from studio.config import Config
 class Row:
     task: str
     where: str  # local, endpoint or the router (`Endpoint.where`)
+    here: bool  # the model runs in this process
     host: str
     model: str
     probe: Probe
@@ -51,7 +52,9 @@ def _row(config: Config, task: str) -> Row:
     except Exception as error:  # a probe must never stop the others
         probe = Probe(False, "probe failed", f"{type(error).__name__}: {error}")
     model = endpoint.model or "(the server's)"
-    return Row(task, endpoint.where, endpoint.host, model, probe, time.perf_counter() - started)
+    here = capabilities(endpoint).in_process
+    seconds = time.perf_counter() - started
+    return Row(task, endpoint.where, here, endpoint.host, model, probe, seconds)
 
 
 WIDTH = 80  # a terminal's: the table and its advice are wrapped to fit
@@ -65,10 +68,8 @@ def table(rows: Sequence[Row]) -> str:
     for row in rows:
         status = ("ok: " if row.probe.ok else "NO: ") + row.probe.status
         lines.append(_cells(row.tab, status, f"{row.seconds * 1000:.0f} ms"))
-        place = f"{row.model} · {row.where}"
-        if row.host not in row.where and row.where != "local":
-            place += f" at {row.host}"
-        elif row.where == "local":
+        place = f"{row.model} · {row.where} at {row.host}"
+        if row.here:
             place = f"{row.model} · on this computer"
         lines += _wrap(place, " " * TAB_WIDTH, " " * TAB_WIDTH)
     advice = [row for row in rows if row.probe.advice]
@@ -190,7 +191,7 @@ def banner(
         share = share_urls[index] if index < len(share_urls) else None
         if share:
             lines.append(f"  public link (anyone who has it can use it): {share}")
-    if any(config.endpoint(task).where == "local" for task in tasks):
+    if any(capabilities(config.endpoint(task)).in_process for task in tasks):
         lines.append("Before class, `python -m studio --prepare` downloads the local models.")
     lines.append("Before class, `python -m studio --check` asks every model server if it is ready.")
     return "\n".join(lines)

@@ -151,11 +151,9 @@ def router_setup_problem(endpoint: Endpoint) -> str | None:
     """The router needs a token; a server of one's own may not."""
     if not endpoint.on_router or endpoint.token:
         return None
-    from studio.local.models import extra_installed  # looks for the packages, imports none
-
     here = (
         f"set STUDIO_LOCAL (or --local) to include {endpoint.task}, or to all"
-        if extra_installed()  # so STUDIO_LOCAL (or --local) left this task out
+        if endpoint.local_extra  # so STUDIO_LOCAL (or --local) left this task out
         else f"install the local extra ({INSTALL_LOCAL}) and start the studio again"
     )
     return (
