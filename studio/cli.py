@@ -60,6 +60,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="ask every tab's model server whether it will work (no credits spent), then exit",
     )
     parser.add_argument(
+        "--prepare",
+        action="store_true",
+        help="before class: download every model the tabs run on this computer, then --check",
+    )
+    parser.add_argument(
         "--mcp",
         action="store_true",
         help="also serve each tab's API as MCP tools for agents (or STUDIO_MCP=1); needs "
@@ -110,15 +115,16 @@ def add_teaching_flags(teaching) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
+    for client in ("httpx", "httpx2"):  # Gradio's and huggingface_hub's HTTP clients
+        logging.getLogger(client).setLevel(logging.WARNING)  # one line per request is noise
     mask_logs()
     args = parse_args(argv)
     try:
         config = load_config(read_environment(), local_extra=_local_extra(), **vars(args))
-        if args.check:
-            from studio.doctor import run_check  # no Gradio needed to ask the servers
+        if args.check or args.prepare:
+            from studio import doctor  # no Gradio needed to ask the servers
 
-            return run_check(config)
+            return doctor.run_prepare(config) if args.prepare else doctor.run_check(config)
         if config.mcp:
             prepare_mcp()  # the extra must be installed
         apps = _build(config)

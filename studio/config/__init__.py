@@ -106,6 +106,7 @@ def load_config(env: Mapping[str, str], *, local_extra: bool = False, **flags) -
         template=env.get("STUDIO_CHAT_TEMPLATE", "").strip().lower() or "falcon",
         router=values.base_url(env, ROUTER_SETTING, ROUTER),
         hub=values.base_url(env, HUB_SETTING, HUB),
+        local_extra=local_extra,
     )
     endpoints = {
         name: _resolve(spec, env, local=name in local, **common) for name, spec in TASKS.items()

@@ -17,7 +17,9 @@ from studio.ui.game_play import (
     paint_caption,
     play,
 )
-from studio.ui.waiting import api_event, page_event, stop_button, time_limit
+from studio.ui.look import in_view_on_phone
+from studio.ui.stop import idle, stop_button
+from studio.ui.waiting import api_event, page_event, time_limit
 
 
 def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
@@ -43,6 +45,7 @@ def wire_page(page: GamePage, config: Config, meter: Meter | None = None) -> Non
         [page.caption],
         page.status,
         doing="Captioning",
+        stop=page.stop_button,
         **common,
     )
     painted = [page.generated, page.settings, page.latest]
@@ -53,6 +56,7 @@ def wire_page(page: GamePage, config: Config, meter: Meter | None = None) -> Non
         painted,
         page.status,
         doing="Painting the caption",
+        stop=page.stop_button,
         **common,
     )
     both = page_event(
@@ -62,9 +66,11 @@ def wire_page(page: GamePage, config: Config, meter: Meter | None = None) -> Non
         [page.caption, *painted, *page.panel.outputs],
         page.status,
         doing="Captioning",
+        stop=page.stop_button,
         **common,
     )
     stop_button(page.stop_button, [captioning, generating, both], page.status)
+    in_view_on_phone(page.generated)
     playing = page_event(
         [page.play_button.click],
         functools.partial(game_code.play_with_code, config, folder),
@@ -72,6 +78,7 @@ def wire_page(page: GamePage, config: Config, meter: Meter | None = None) -> Non
         [*page.cards.outputs, *page.panel.outputs],
         page.rounds_status,
         doing="Starting the game",
+        stop=page.rounds_stop,
         **common,
     )
     stop_button(page.rounds_stop, [playing], page.rounds_status)
@@ -83,10 +90,12 @@ def clear(page: GamePage, events: list) -> None:
     the status lines and the cards."""
     cleared = [page.upload, page.caption, page.generated, page.settings, page.latest]
     cleared += [page.status, page.rounds_status, *page.panel.outputs]
+    stops = [page.stop_button, page.rounds_stop]  # nothing runs after Clear: both go grey
+    greyed = [idle() for _ in stops]
     page.clear_button.click(
-        lambda: (None, "", None, "", None, "", "", *empty_panel(), *no_cards()),
+        lambda: (None, "", None, "", None, "", "", *empty_panel(), *no_cards(), *greyed),
         None,
-        [*cleared, *page.cards.outputs],
+        [*cleared, *page.cards.outputs, *stops],
         cancels=events,
         queue=False,
         api_visibility="private",

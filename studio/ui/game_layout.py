@@ -14,6 +14,7 @@ from studio.tasks.image_settings import RANDOM_SEED
 from studio.ui.code_panel import code_panel
 from studio.ui.common import EXAMPLES, made_picture, slider, upload_input
 from studio.ui.status_line import status_line
+from studio.ui.stop import stop_control
 
 RULES = (
     "Upload a picture, **Caption** it (edit the caption if you like), then **Generate image** "
@@ -124,7 +125,7 @@ def layout() -> GamePage:
     with gr.Row(equal_height=True):
         parts["rounds"] = slider(ROUNDS, 1, label="Rounds", scale=3)
         parts["play_button"] = gr.Button("Play rounds", variant="primary", scale=1)
-        parts["rounds_stop"] = gr.Button("Stop", variant="stop", scale=1, elem_id="rounds-stop")
+        parts["rounds_stop"] = stop_control(scale=1, elem_id="rounds-stop")
     parts["rounds_status"] = status_line("rounds")
     parts["cards"] = round_cards()
     parts["gallery"] = gr.Gallery(label="Rounds", visible=False)
@@ -146,7 +147,7 @@ def caption_controls() -> dict[str, Any]:
         parts["generate_button"] = gr.Button("Generate image")
     with gr.Row():
         parts["both_button"] = gr.Button("Caption and generate", variant="primary", scale=2)
-        parts["stop_button"] = gr.Button("Stop", variant="stop", scale=1, elem_id="game-stop")
+        parts["stop_button"] = stop_control(scale=1, elem_id="game-stop")
         parts["clear_button"] = gr.Button("Clear", scale=1, elem_id="game-clear")
     parts["status"] = status_line("game")
     parts["seed"] = gr.Number(

@@ -21,6 +21,7 @@ from studio.tasks.model_settings import PictureDefaults, guidance_note, picture_
 from studio.ui.code_panel import code_panel
 from studio.ui.common import made_picture, slider, upload_input
 from studio.ui.status_line import status_line
+from studio.ui.stop import stop_control
 
 EXAMPLES = [
     ["A watercolour of a lighthouse on a cliff at dawn"],
@@ -85,7 +86,7 @@ def layout(model: str = "") -> ImaginePage:
             )
             with gr.Row():
                 parts["generate"] = gr.Button("Generate", variant="primary", scale=2)
-                parts["stop"] = gr.Button("Stop", variant="stop", scale=1)
+                parts["stop"] = stop_control(scale=1, elem_id="imagine-stop")
                 parts["clear"] = gr.ClearButton(scale=1)
             parts["status"] = status_line("imagine")
             with gr.Accordion("Advanced options", open=False):

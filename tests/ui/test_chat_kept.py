@@ -26,7 +26,7 @@ def page_turn(turns: ChatTurns, session: ChatSession, text: str, alternatives: s
 def test_replies_with_probabilities_are_kept_in_the_session_newest_last(chat_server):
     config = load_config({"STUDIO_CHAT_BASE": f"{chat_server.url}/v1", "STUDIO_TIMEOUT": "5"})
     with gr.Blocks():
-        page, _, _ = chat_page(config.endpoint("chat"))
+        page, *_ = chat_page(config.endpoint("chat"))
     turns, session = ChatTurns(config, page), ChatSession()
     page_turn(turns, session, "no probabilities here", "")
     assert session.kept == [] and "logprobs" not in chat_server.records[-1].body

@@ -23,6 +23,7 @@ from studio.ui.chat.turns import READY, ChatPage, ChatSession, ChatTurns
 from studio.ui.code_panel import code_panel
 from studio.ui.common import setup_notice, slider
 from studio.ui.model_picker import model_picker
+from studio.ui.status_line import status_line
 
 EXAMPLES = [
     "Who is Andrew Ng?",
@@ -38,21 +39,42 @@ NOTHING_SENT = "Nothing sent yet: the prompt of the next reply shows here."
 
 def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
     setup_notice(config, "chat", "This chat has no model to talk to yet.")
-    gr.Markdown(describe_backend(config.endpoint("chat")), elem_id="chat-protocol")
     # The person's model, when the server serves several (None: fixed where the studio runs).
-    picker = model_picker(config.endpoint("chat"))
+    page, settings, options, picker = chat_page(config.endpoint("chat"))
     model = picker or gr.State(None)
-    page, settings, options = chat_page(config.endpoint("chat"))
     wire(ChatTurns(config, page), gr.State(ChatSession()), [model, *settings, *options], meter)
     api_endpoint(ChatApi(config), page.message, settings, meter, picks_model=picker is not None)
 
 
-def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list, list]:
-    """The chat, its stats line with Continue, the message box with Send and Stop, the settings,
-    what the model received, and the card and code of the last reply."""
-    chatbot = gr.Chatbot(
+def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list, list, gr.Dropdown | None]:
+    """The conversation in the first screen, as ChatInterface has it; beside it (under it on a
+    phone) the model, its picker and the settings with the reply's options; below both, what
+    the model received and the card and code of the last reply."""
+    with gr.Row(elem_id="chat-layout"):
+        with gr.Column(scale=3, min_width=320, elem_id="chat-conversation"):
+            parts = conversation()
+        with gr.Column(scale=1, min_width=240, elem_id="chat-side"):
+            gr.Markdown(describe_backend(endpoint), elem_id="chat-protocol")
+            picker = model_picker(endpoint)
+            with gr.Accordion("Settings", open=False):
+                settings = settings_controls(endpoint)
+                options = reply_options()  # Thinking, token probabilities: after the seed
+    with gr.Accordion("What the model received", open=False, elem_id="chat-sent-view"):
+        sent_settings = gr.Markdown(NOTHING_SENT, elem_id="chat-sent-settings")
+        sent = gr.Code("", label="Prompt sent", interactive=False, elem_id="chat-sent")
+    panel = code_panel("chat")
+    page = ChatPage(**parts, sent=sent, sent_settings=sent_settings, panel=panel)
+    return page, settings, options, picker
+
+
+def conversation() -> dict:
+    """The chat, its stats line with Continue, the status line, the message box with Send and
+    Stop. The chat's height follows the screen's (`--chat-height`, studio.ui.look), so the box
+    stays in the first screen of a laptop, in presentation mode too."""
+    parts: dict = {}
+    parts["chatbot"] = gr.Chatbot(
         label="Chat",
-        height=460,
+        height="var(--chat-height)",
         buttons=["copy", "copy_all"],
         editable="user",
         examples=[{"text": text} for text in EXAMPLES],
@@ -60,12 +82,13 @@ def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list, list]:
         elem_id="chat-bot",
     )
     with gr.Row(equal_height=True):
-        stats_line = gr.Markdown(elem_id="chat-stats")
-        continue_button = gr.Button(
+        parts["stats_line"] = gr.Markdown(elem_id="chat-stats")
+        parts["continue_button"] = gr.Button(
             "Continue", visible=False, size="sm", scale=0, min_width=110, elem_id="chat-continue"
         )
+    parts["status"] = status_line("chat")
     with gr.Row(equal_height=True, elem_id="chat-input-row"):
-        message = gr.Textbox(
+        parts["message"] = gr.Textbox(
             label="Message",
             show_label=False,
             placeholder=READY,
@@ -74,21 +97,13 @@ def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list, list]:
             elem_id="chat-message",
         )
         # One place: Send while nothing streams, Stop while a reply does.
-        send = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="chat-send")
-        stop = gr.Button(
+        parts["send"] = gr.Button(
+            "Send", variant="primary", scale=1, min_width=80, elem_id="chat-send"
+        )
+        parts["stop"] = gr.Button(
             "Stop", variant="stop", scale=1, min_width=80, visible=False, elem_id="chat-stop"
         )
-    with gr.Accordion("Settings", open=False):
-        settings = settings_controls(endpoint)
-        options = reply_options()  # Thinking, token probabilities: after the seed
-    with gr.Accordion("What the model received", open=False, elem_id="chat-sent-view"):
-        sent_settings = gr.Markdown(NOTHING_SENT, elem_id="chat-sent-settings")
-        sent = gr.Code("", label="Prompt sent", interactive=False, elem_id="chat-sent")
-    panel = code_panel("chat")
-    page = ChatPage(
-        chatbot, message, send, stop, continue_button, stats_line, sent, sent_settings, panel
-    )
-    return page, settings, options
+    return parts
 
 
 def wire(turns: ChatTurns, session: gr.State, inputs: list, meter: Meter | None = None) -> None:
