@@ -181,7 +181,7 @@ def test_a_replica_stopped_mid_class_sends_new_sessions_to_the_other(hall, brows
     on_each = clients_on_each_replica(nginx)
     stopped = f"127.0.0.1:{ports[0]}"
     open_page = open_page_on(browser, nginx, on_each[stopped])
-    stop_studio(studios[0])
+    assert TOKEN not in stop_studio(studios[0])  # nor in its log
     page = Client(f"{nginx.url}/studio/", verbose=False, auth=STUDENT)  # a new browser
     assert replica_of(nginx, page).endswith(f":{ports[1]}")
     for _ in range(3):
