@@ -29,6 +29,7 @@ from studio.backends.base import (
     Route,
     TaskRequest,
     not_set_up,
+    penalty_as_usual,
     router_setup_problem,
     via,
 )
@@ -97,13 +98,12 @@ def chat_url(endpoint: Endpoint) -> str:
 
 
 def penalty_words(endpoint: Endpoint) -> str:
-    """What the chat's repetition penalty does here: it is not in the OpenAI schema."""
+    """What the chat's repetition penalty does here, for the person at the page: it is not in
+    the OpenAI schema, so the router leaves it out, and a server of one's own gets it as
+    repetition_penalty or in the form it takes (self_hosted.ServerNotes)."""
     if endpoint.on_router:
-        return "Not sent: the router's chat API has no such setting."
-    return (
-        "1 is off. Sent as repetition_penalty (vLLM, TGI); a server that refuses it gets it "
-        "in the form it takes (transformers serve: frequency_penalty = value - 1)."
-    )
+        return "Has no effect here: this model service has no such setting."
+    return penalty_as_usual(endpoint)
 
 
 class OpenAIChatBackend(Backend):

@@ -45,13 +45,15 @@ class Turn:
     with the reply to continue (`continue_reply`). `settings`: temperature, top-p, max new
     tokens, repetition penalty and seed as given, numbers or text, then optionally Thinking and
     token probabilities (`ChatSettings.from_controls` reads them). `model`: the one the person
-    picked (None: the configured one)."""
+    picked (None: the configured one). `here`: the person chats on the computer that runs the
+    studio, so a failure's note says what to fix."""
 
     chat: list
     system_prompt: str
     settings: tuple
     continue_reply: bool = False
     model: str | None = None
+    here: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,11 +120,12 @@ async def stream_turn(
                 yield Shown(grown, text, line, thinking=thinking, ended=ended)
     except Exception as exc:
         if request is None:  # nothing was sent
-            yield Shown([*chat, error_note(said(exc))], partial, "", failure=exc)
+            yield Shown([*chat, error_note(said(exc, turn.here))], partial, "", failure=exc)
             return
         thinking = update.thinking if update is not None else ""
         kept = [*earlier, *reply_messages(thinking, text, stats or ReplyStats(), over=True)]
-        note = error_note(cut_short(said(exc), text != partial or bool(thinking.strip())))
+        cut = text != partial or bool(thinking.strip())
+        note = error_note(cut_short(said(exc, turn.here), cut))
         line = stats_line(stats or ReplyStats(), notes, failed=True)
         yield Shown([*kept, note], text, line, thinking=thinking, failure=exc)
 
@@ -163,10 +166,11 @@ def assistant(text: str) -> Message:
     return {"role": "assistant", "content": text}
 
 
-def said(exc: Exception) -> str:
-    """The short message for the person (no settings, no hosts); the UI logs the details."""
+def said(exc: Exception, here: bool = False) -> str:
+    """The short message for the person (no settings, no hosts), or, `here` on the computer
+    that runs the studio, the whole one with what to fix; the UI logs the details."""
     if isinstance(exc, StudioError):
-        return exc.for_person
+        return exc.message if here else exc.for_person
     return UNEXPECTED.format(name=type(exc).__name__)
 
 

@@ -32,7 +32,7 @@ from transformers import (
     TextIteratorStreamer,
 )
 
-from studio.errors import BackendError, InputError
+from studio.errors import BackendError, InputError, WrongKindOfModelError
 from studio.local.cache import LoadedModel
 from studio.local.chat_extras import (
     chunk,
@@ -73,7 +73,7 @@ def load(model: str, source: str, device: str, *, offline: bool = False) -> Chat
     )
     tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=offline)
     if not getattr(tokenizer, "chat_template", None):
-        raise BackendError(
+        raise WrongKindOfModelError(
             f"{model} has no chat template, so it is a base model rather than a chat model. "
             f"Set {SETTINGS['chat']} to an instruct model such as {EXAMPLE_MODELS['chat']}."
         )

@@ -52,8 +52,9 @@ _READABLE = """
 /* a reproducibility card lines up its columns, as it does when copied */
 .studio-card textarea { font-family: var(--font-mono); }
 /* Gradio sizes a code box from a line height it measures while the box is still hidden in its
-   closed accordion, so a short snippet could get a box five times its height: size by lines */
-.studio-code .cm-scroller { min-height: 4lh !important; max-height: 30lh !important; }
+   closed accordion, so a short snippet could get a box five times its height: size by lines
+   (at most studio.ui.code_panel.CODE_LINES, then it scrolls) */
+.studio-code .cm-scroller { min-height: 4lh !important; max-height: 12lh !important; }
 /* a model picker's Refresh sits beside the list at its height, not the height of the block */
 .model-picker { align-items: flex-end; }
 .model-picker > button { flex-grow: 0; align-self: flex-end;

@@ -112,7 +112,7 @@ def length_box(label: str) -> gr.Textbox:
     """A length that starts empty (a number box cannot), so the model's default applies."""
     return gr.Textbox(
         label=label,
-        info=f"A whole number, 1 to {task.LENGTH_LIMIT}.",
+        info=f"In tokens, pieces of words: 100 are about 75 words. 1 to {task.LENGTH_LIMIT}.",
         placeholder="empty: the model's default",
         max_lines=1,
         elem_classes=["length-box"],
@@ -126,8 +126,8 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
             text = gr.Textbox(label="Text to summarize", lines=10, max_lines=30)
             with gr.Accordion("Length (optional)", open=False):
                 with gr.Row():
-                    min_length = length_box("Minimum length (tokens)")
-                    max_length = length_box("Maximum length (tokens)")
+                    min_length = length_box("Minimum length")
+                    max_length = length_box("Maximum length")
             with gr.Row():
                 button = gr.Button("Summarize", variant="primary", scale=2)
                 stop = stop_control(scale=1, elem_id="summarize-stop")

@@ -39,6 +39,7 @@ from studio.services import Cancel, Cancelled, runs_here, stop_with
 from studio.ui.common import PAGE_NOTES
 from studio.ui.status_line import done_html, failure_html, waiting_html
 from studio.ui.stop import lit_while_running
+from studio.ui.viewer import page_handler
 
 TICK = 1.0  # seconds between updates of the status line while waiting
 PRIVATE = dict(api_visibility="private")
@@ -76,11 +77,12 @@ def on_page(
     tick: float = TICK,
 ) -> Callable[..., AsyncIterator[tuple]]:
     """The page's handler for `work`: its `outputs` results, then the status line, which ends
-    with `done` (or the seconds it took), updated every `tick` seconds while it waits."""
+    with `done` (or the seconds it took), updated every `tick` seconds while it waits. `here`:
+    the page is open on the computer that runs the studio (a failure then says what to fix)."""
     streams = inspect.isgeneratorfunction(inspect.unwrap(work))
     skip = (gr.skip(),) * outputs
 
-    async def run(*inputs: Any, **given: Any) -> AsyncIterator[tuple]:
+    async def run(*inputs: Any, here: bool = False, **given: Any) -> AsyncIterator[tuple]:
         notes = _Notes()
 
         def steps() -> Iterator:
@@ -105,7 +107,7 @@ def on_page(
                     shown, notes.latest = (item if outputs > 1 else (item,)), None
                     yield (*shown, waiting_html(now, time.monotonic() - step_started, limit))
         except Exception as exc:
-            yield (*skip, failure_html(exc, where))
+            yield (*skip, failure_html(exc, where, here=here))
             return
         yield (*skip, done_html(time.monotonic() - started, done))
 
@@ -229,7 +231,7 @@ def page_event(
     run = on_page(work, len(outputs), doing=doing, limit=limit, where=_name(work), done=done)
     if stop is not None:
         run = lit_while_running(run, len(outputs) + 1)
-    handler = with_caller(run, meter)
+    handler = page_handler(run, meter)
     return gr.on(
         list(triggers),
         handler,

@@ -287,13 +287,19 @@ def test_a_model_that_reads_text_only_is_told_apart_before_sending_or_by_its_ref
             assert "such as stand-in/vision" in ended["seen"]
 
 
-def snippet(output: dict, mark: str) -> str:
-    """The code of the panel that holds `mark`, from a turn's last message."""
-    for value in output["output"]["data"]:
-        code = value.get("value") if isinstance(value, dict) else value
-        if isinstance(code, str) and mark in code:
-            return code
-    raise AssertionError(f"no code with {mark}")
+def snippet(page: Page, language: str) -> str:
+    """The code "Show the code" shows in `language` for the session's latest reply: the
+    panel keeps every language in the session's state, and the choice shows one."""
+    [choice] = [
+        d
+        for d in page.config["dependencies"]
+        if [page.types[i] for i in d["inputs"]] == ["state", "radio"]
+        and any(page.types.get(target) == "radio" for target, _ in d["targets"])
+    ]
+    shown = page.call(choice, {1: language})
+    assert shown["success"], shown["output"]
+    [code] = shown["output"]["data"]
+    return code["value"] if isinstance(code, dict) else code
 
 
 def test_the_code_of_a_reply_to_a_picture_sends_photo_jpg_again(studio, chat_server, tmp_path):
@@ -304,22 +310,19 @@ def test_the_code_of_a_reply_to_a_picture_sends_photo_jpg_again(studio, chat_ser
     ask = page.event("multimodaltextbox")
     started = page.call(ask, {0: {"text": "Describe it", "files": [page.upload(photo(), "a.png")]}})
     assert started["success"], started["output"]
-    ended = page.call(page.then(ask), {})
+    page.call(page.then(ask), {})
     Image.new("RGB", (300, 200), (200, 40, 40)).save(tmp_path / "photo.jpg")
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "STUDIO_"))}
     # Through the studio the photo is downscaled; straight to the server it goes as it is.
-    for mark, size in [
-        ('api_name="/chat_with_image"', (SIDE, 171)),
-        ("get_completion_stream(", (300, 200)),
-    ]:
-        code = snippet(ended, mark)
+    for language, size in [("This studio's API", (SIDE, 171)), ("Python (requests)", (300, 200))]:
+        code = snippet(page, language)
         asked = len(chat_server.records)
         done = subprocess.run(
             [sys.executable, "-c", code], cwd=tmp_path, env=clean, capture_output=True, timeout=60
         )
         assert done.returncode == 0, done.stderr.decode()
         [request] = chat_server.records[asked:]
-        assert pictures_sent(request) == [size], mark
+        assert pictures_sent(request) == [size], language
         assert request.messages[-1]["content"][0] == {"type": "text", "text": "Describe it"}
 
 

@@ -123,7 +123,7 @@ def test_no_tab_s_stop_looks_pressable_before_anything_runs(page, app, tab):
     open_tab(page, app, tab, LAPTOP)
     stops = stops_in_the_open_tab(page)
     expect(stops.first).to_be_visible()
-    for number in range(stops.count()):  # the game has two: one per row of buttons
+    for number in range(stops.count()):
         looks_idle(stops.nth(number))
 
 

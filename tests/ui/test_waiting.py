@@ -223,3 +223,28 @@ def test_every_short_message_has_a_title_and_leaves_out_settings(cls):
         assert error.for_person == error.message  # their words are for the person
     else:
         assert not any(word in error.for_person for word in SETTINGS_WORDS)
+
+
+def test_the_page_handler_tells_the_work_who_asks_and_the_status_line_where_they_sit():
+    from types import SimpleNamespace
+
+    from studio.classroom.limits import Limits
+    from studio.classroom.usage import Meter
+    from studio.ui.viewer import page_handler
+
+    def request(peer: str, forwarded: str = "") -> SimpleNamespace:
+        headers = {"x-forwarded-for": forwarded} if forwarded else {}
+        return SimpleNamespace(
+            client=SimpleNamespace(host=peer), headers=headers, username=None, session_hash="s1"
+        )
+
+    def refused(text: str, *, caller=None):
+        assert caller.person.key == "session:s1"  # the meter counts this person's calls
+        raise errors.AuthenticationError(f"The server refused HF_TOKEN for {text!r}.")
+
+    run = waiting.on_page(refused, 1, doing="Asking", limit=None, where="test")
+    handler = page_handler(run, Meter(Limits()))
+    teacher = collect(handler(request("127.0.0.1"), "hi"))[-1][-1]
+    assert "HF_TOKEN" in teacher and errors.TELL_TEACHER not in teacher
+    student = collect(handler(request("127.0.0.1", "203.0.113.7"), "hi"))[-1][-1]
+    assert errors.TELL_TEACHER in student and "HF_TOKEN" not in student

@@ -25,6 +25,7 @@ from studio.ui.code_panel import code_panel
 from studio.ui.common import setup_notice, slider
 from studio.ui.model_picker import model_picker
 from studio.ui.status_line import status_line
+from studio.ui.viewer import on_this_computer
 
 EXAMPLES = [
     "Who is Andrew Ng?",
@@ -50,6 +51,13 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
     api_endpoint(api, settings, meter, **takes)
 
 
+def replies_from(endpoint: Endpoint) -> str:
+    """Which model answers, in a line for whoever chats (a fixed one: there is no picker)."""
+    if endpoint.model:
+        return f"Replies come from the model `{endpoint.model}`."
+    return "Replies come from the model the server runs."
+
+
 def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list, list, gr.Dropdown | None]:
     """The conversation in the first screen, as ChatInterface has it; beside it (under it on a
     phone) the model, its picker and the settings with the reply's options; below both, what
@@ -58,12 +66,15 @@ def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list, list, gr.Dropdown | N
         with gr.Column(scale=3, min_width=320, elem_id="chat-conversation"):
             parts = conversation(pictures=carries_pictures(endpoint))
         with gr.Column(scale=1, min_width=240, elem_id="chat-side"):
-            gr.Markdown(describe_backend(endpoint), elem_id="chat-protocol")
             picker = model_picker(endpoint)
+            if picker is None:  # no list to pick from: say which model replies
+                gr.Markdown(replies_from(endpoint), elem_id="chat-model-line")
             with gr.Accordion("Settings", open=False):
                 settings = settings_controls(endpoint)
                 options = reply_options()  # Thinking, token probabilities: after the seed
     with gr.Accordion("What the model received", open=False, elem_id="chat-sent-view"):
+        # How the request travels, for whoever runs the studio: not a student's business.
+        gr.Markdown(describe_backend(endpoint), elem_id="chat-protocol")
         sent_settings = gr.Markdown(NOTHING_SENT, elem_id="chat-sent-settings")
         sent = gr.Code("", label="Prompt sent", interactive=False, elem_id="chat-sent")
     panel = code_panel("chat")
@@ -135,6 +146,7 @@ def wire(turns: ChatTurns, session: gr.State, inputs: list, meter: Meter | None 
         trigger_mode="multiple",
     )
     chatbot, history = page.chatbot, [page.chatbot, session]
+    gr.on(None, where, session, session, **INSTANT)  # on page load
     running = [
         gr.on(
             [page.message.submit, page.send.click],
@@ -154,6 +166,13 @@ def wire(turns: ChatTurns, session: gr.State, inputs: list, meter: Meter | None 
     page.stop.click(None, None, None, cancels=running, **INSTANT).then(
         turns.stopped, [session, page.stats_line], page.ending, **INSTANT
     )
+
+
+def where(session: ChatSession, request: gr.Request) -> ChatSession:
+    """Whether the page is open on the computer that runs the studio: a failure's note in the
+    chat then says what to fix."""
+    session.here = on_this_computer(request)
+    return session
 
 
 def settings_controls(endpoint: Endpoint) -> list[gr.components.Component]:
@@ -178,7 +197,12 @@ def settings_controls(endpoint: Endpoint) -> list[gr.components.Component]:
             info="Sample from the likeliest words that add up to this share; 1 is off.",
         )
     with gr.Row():
-        max_new_tokens = slider(MAX_NEW_TOKENS, 1, label="Max new tokens")
+        max_new_tokens = slider(
+            MAX_NEW_TOKENS,
+            1,
+            label="Max new tokens",
+            info="The longest reply, in tokens, pieces of words: 100 are about 75 words.",
+        )
         repetition_penalty = slider(
             REPETITION_PENALTY,
             0.05,
@@ -187,6 +211,10 @@ def settings_controls(endpoint: Endpoint) -> list[gr.components.Component]:
         )
         # Text, not a number box, which would show 0: empty means a random seed.
         seed = gr.Textbox(
-            label="Seed (empty: random)", placeholder="random", max_lines=1, elem_id="chat-seed"
+            label="Seed",
+            info="The same seed and settings give the same reply again; empty: random.",
+            placeholder="random",
+            max_lines=1,
+            elem_id="chat-seed",
         )
     return [system_prompt, temperature, top_p, max_new_tokens, repetition_penalty, seed]

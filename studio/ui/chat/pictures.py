@@ -89,8 +89,16 @@ async def with_picture(
     the page's are; the pictures already in the conversation count towards the most it keeps."""
     kept = [part for said in history for part in pictures_in(said.get("content"))]
     made = {str(at): part for at, part in enumerate(kept)}
-    box = {"files": [image] if image else []}
-    pictures = await pictures_sent(box, folder, made, max_side=max_side)
+    box = {"text": content_text(message), "files": [image] if image else []}
+    return await user_content(box, folder, made, max_side=max_side)
+
+
+async def user_content(
+    message: Any, folder: str | None, made: dict[str, dict], *, max_side: int
+) -> str | list[dict]:
+    """A user message's content: the box's text alone, or its text then its pictures, each
+    checked, downscaled and kept in `made` (`pictures_sent`)."""
+    pictures = await pictures_sent(message, folder, made, max_side=max_side)
     text = content_text(message)
     return [{"type": "text", "text": text}, *pictures] if pictures else text
 

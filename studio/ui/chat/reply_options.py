@@ -30,8 +30,9 @@ def reply_options() -> list[gr.components.Component]:
             PROBABILITIES,
             value="",
             label="Token probabilities",
-            info="Keeps each token's probability and its likeliest alternatives with the reply "
-            "(the router and TGI give up to 5); off, nothing is asked.",
+            # The router and TGI give at most 5 alternatives a token.
+            info="How sure the model was of each piece of a word (token), and what it nearly "
+            "wrote instead; off, nothing is asked.",
             elem_id="chat-probabilities",
         )
     return [thinking, probabilities]

@@ -29,8 +29,8 @@ from studio.chat.turn import Ended, Shown, Turn, stream_turn
 from studio.config import Config
 from studio.tasks.chat import ChatSettings, content_text
 from studio.tasks.chat_images import pictures_in
-from studio.ui.chat.pictures import box_files, pictures_sent
-from studio.ui.code_panel import CodePanel, chat_shown
+from studio.ui.chat.pictures import box_files, user_content
+from studio.ui.code_panel import CodePanel, chat_shown, empty_panel
 from studio.ui.common import report, shows_errors
 from studio.ui.status_line import waiting_html
 from studio.ui.waiting import STILL_WAITING, ticking, time_limit
@@ -50,6 +50,7 @@ class ChatSession:
     chat: list | None = None
     continue_reply: bool = False
     made: dict = field(default_factory=dict)  # the pictures sent, by path (ui.chat.pictures)
+    here: bool = False  # the page is open on the computer that runs the studio (set on load)
     # Replies that ended with token probabilities, newest last (studio.chat.turn.Ended: the
     # answer, its thinking, its tokens): kept for the page to show after the fact.
     kept: list = field(default_factory=list)
@@ -80,8 +81,10 @@ class ChatPage:
 
     @property
     def starting(self) -> list:
-        """What a start changes: the chat, the box, the buttons and the status line."""
-        return [self.chatbot, self.message, self.send, self.stop, self.continue_button, self.status]
+        """What a start changes: the chat, the box, the buttons, the status line, and the code
+        panel, emptied so that it never shows the reply before beside this one (after Stop)."""
+        buttons = [self.send, self.stop, self.continue_button]
+        return [self.chatbot, self.message, *buttons, self.status, *self.panel.outputs]
 
     @property
     def ending(self) -> list:
@@ -97,8 +100,9 @@ class ChatPage:
 
     @property
     def streaming(self) -> list:
-        """What the turn changes: everything above, what was sent, the card and the code."""
-        return [*self.starting, self.stats_line, self.sent, self.sent_settings, *self.panel.outputs]
+        """What the turn changes: everything above (the card and the code too), what was
+        sent."""
+        return [*self.starting, self.stats_line, self.sent, self.sent_settings]
 
 
 class ChatTurns:
@@ -121,7 +125,9 @@ class ChatTurns:
             yield gr.skip()
             return
         chat, continue_reply = claimed
-        turn = Turn(chat, system, settings, continue_reply=continue_reply, model=model)
+        turn = Turn(
+            chat, system, settings, continue_reply=continue_reply, model=model, here=session.here
+        )
         ended, started, heard = None, time.monotonic(), []  # heard: the slow steps' news
         try:
             shown = stream_turn(self.config, turn, progress=heard.append, caller=caller)
@@ -220,6 +226,7 @@ class ChatTurns:
             page.stop: gr.update(visible=True),
             page.continue_button: _hidden(),
             page.status: waiting_html(DOING, 0, self.limit),
+            **dict(zip(page.panel.outputs, empty_panel(), strict=True)),
         }
 
     async def ask(self, message: Any, history: Any, session: ChatSession) -> dict:
@@ -230,8 +237,7 @@ class ChatTurns:
         if session.busy or not (text or box_files(message)):
             return gr.skip()
         folder, side = self.page.chatbot.GRADIO_CACHE, self.config.max_image_side
-        pictures = await pictures_sent(message, folder, session.made, max_side=side)
-        content = [{"type": "text", "text": text}, *pictures] if pictures else text
+        content = await user_content(message, folder, session.made, max_side=side)
         chat = [*history, {"role": "user", "content": content}]
         box = gr.update(value="", placeholder=WAITING)
         return self.answering(session, chat, box=box)
@@ -281,19 +287,13 @@ def received(history: Any, session: ChatSession) -> list:
     """The chat as the page sent it, if it holds only text and the pictures this session sent
     (each put back as the session made it): the studio reads no file because a client named one.
 
-    Every start sends the Chatbot's value from the client, and Gradio's Chatbot processing
-    turns a `component` part of it into a component built with that part's value: a part such
-    as `{"type": "component", "component": "file", "value": {"path": "notes.txt"}}` would copy
-    the file it names, anywhere under the working folder or the temp folder, into the cache
-    Gradio serves. So the starts take the chat unprocessed (`preprocess=False`, see the page)
-    and this refuses any part but text, or a file part whose path is not one of the pictures
-    this session made from its own message box (studio.ui.chat.pictures), before anything reads
-    it. A part a client wrote is never used: the session's own is, and its file is never read.
-
-    What Gradio guards already, processed or not: a part marked as a file must name one that
-    came through its upload route, and event data (the example picked, the message edited) may
-    name no file outside its cache. The picture tabs take their images unprocessed too, and
-    open only a file in that cache (studio.ui.common.uploaded_path). tests/ui/test_client_files.py
-    holds all of this to account through the running app.
+    Gradio's Chatbot processing turns a `component` part of the chat a client sends into a
+    component built with its value: `{"type": "component", "component": "file", "value":
+    {"path": "notes.txt"}}` would copy that file, anywhere under the working or temp folder,
+    into the cache Gradio serves. So the starts take the chat unprocessed (`preprocess=False`)
+    and this refuses any part but text, or a file part not among the pictures this session made
+    (studio.ui.chat.pictures), before anything reads it. Gradio guards the rest: a file part
+    must have come through its upload route, and event data may name no file outside its
+    cache. tests/ui/test_client_files.py holds all of this to account through the running app.
     """
     return known_only(history, session.made)
