@@ -10,7 +10,7 @@ Ollama, TGI's Messages API and `transformers serve`. The endpoint's URL is the b
              answered as the task API's [{"generated_text"}]
 
 Servers of one's own differ in what they take and how they fail; `self_hosted` holds what the
-backend does about it (the repetition penalty a server refuses, a plain 500).
+backend does about it (the repetition penalty each reads, its context, a plain 500).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from studio.backends.model_list import model_for, served_models
 from studio.backends.transport import Cancel
 from studio.catalog import TASKS
 from studio.endpoint import Endpoint
-from studio.errors import BackendError, BadResponseError, ConfigurationError, IncompleteStreamError
+from studio.errors import BadResponseError, ConfigurationError, IncompleteStreamError
 from studio.tasks.chat import ChatSettings, Delta, Message
 from studio.tasks.progress import Progress
 
@@ -101,8 +101,9 @@ def penalty_words(endpoint: Endpoint) -> str:
     if endpoint.on_router:
         return "Not sent: the router's chat API has no such setting."
     return (
-        "1 is off. Sent as repetition_penalty (vLLM, TGI); a server that refuses it gets it "
-        "in the form it takes (transformers serve: frequency_penalty = value - 1)."
+        "1 is off. Sent as repetition_penalty (vLLM, TGI); llama.cpp's servers get "
+        "repeat_penalty; a server that refuses it gets it in the form it takes (transformers "
+        "serve: frequency_penalty = value - 1)."
     )
 
 
@@ -167,20 +168,13 @@ class OpenAIChatBackend(Backend):
         *,
         progress: Progress | None = None,
     ) -> Iterator[Delta]:
-        """A server of one's own that refuses `repetition_penalty` is asked again at once in the
-        form it takes, and the first piece of the reply carries a note saying so. A plain 500
-        from it is explained with the model setting and the models it lists."""
-        try:
+        """A server of one's own gets the request in the form it takes and within its context
+        (`self_hosted`): a refusal is answered by asking again at once, and the first piece of
+        the reply carries a note saying so. A plain 500 is explained with the model setting."""
+        if endpoint.on_router:
             yield from self._stream(endpoint, request, cancel)
-            return
-        except BackendError as error:  # statuses come before any piece of the reply
-            if endpoint.on_router:
-                raise
-            again = self.servers.after_refusal(endpoint, request, error)
-            if again is None:
-                raise self_hosted.explained(endpoint, error) from None
-        yield Delta("", note=again.notes[-1])
-        yield from self._stream(endpoint, again, cancel)
+        else:
+            yield from self.servers.stream(endpoint, request, cancel, self._stream)
 
     def _stream(self, endpoint: Endpoint, request: ChatRequest, cancel: Cancel) -> Iterator[Delta]:
         retry = transport.DEFAULT_RETRY if endpoint.on_router else self_hosted.RETRY

@@ -27,6 +27,7 @@ from studio.config import Config, Endpoint
 from studio.errors import UNEXPECTED, StudioError
 from studio.services import chat_request, require_setup, with_model
 from studio.tasks.chat import (
+    UNFINISHED,
     ChatSettings,
     Message,
     build_messages,
@@ -60,8 +61,8 @@ class Ended:
 
     @property
     def cut(self) -> bool:
-        """The token limit cut it: Continue can make it grow."""
-        return self.stats.finish_reason == "length"
+        """The token limit cut it, or the server ended it unsaid: Continue can make it grow."""
+        return self.stats.finish_reason in ("length", UNFINISHED)
 
 
 @dataclass(frozen=True)
