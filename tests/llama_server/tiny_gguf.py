@@ -3,9 +3,11 @@
 
 The vocabulary is SentencePiece-style: the control tokens, the 256 byte tokens (any text can be
 written), then words with the "▁" that marks a leading space, and single letters. The chat
-template is ChatML. The output rows of the control tokens are zero and the others' are large, so
-the end-of-turn token is never likely and a reply runs to its token limit: a long reply keeps the
-server busy (Stop tests), and a short one ends by its limit ("length").
+template is ChatML. Every embedding holds one large constant, which the output rows of the control
+and byte tokens weigh negatively: the end-of-turn token is never likely, so a reply runs to its
+token limit (a long reply keeps the server busy for Stop tests, a short one ends by "length"), and
+neither are lone bytes, which llama-cpp-python's stream holds back while they are not whole UTF-8
+and re-decodes at every token (a random model's replies of them slow it to a crawl).
 """
 
 from __future__ import annotations
@@ -14,19 +16,32 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.local.tiny_models import CHAT_TEMPLATE, WORDS
+# Words of the vocabulary, a few of tests/local/tiny_models.py's (which needs torch; this does not).
+WORDS = (
+    "the a an of to in and is was on for with at by from that this it as are be were has have "
+    "news today city river people team game year week report said says will new old big small "
+    "john mary paris london berlin york anna peter rome lake street bank hello there tell me go"
+).split()
+# ChatML, as tests/local/tiny_models.py's chat model has it.
+CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
 
 CONTROL = ["<unk>", "<s>", "</s>", "<|im_start|>", "<|im_end|>"]
 # gguf's token types: NORMAL 1, UNKNOWN 2, CONTROL 3, BYTE 6
 NORMAL, UNKNOWN, CONTROL_TYPE, BYTE = 1, 2, 3, 6
 CONTEXT_TRAINED = 8192
 SIZES = dict(embedding=256, blocks=4, feed_forward=768, heads=4, kv_heads=2)
-OUTPUT_SPREAD = 4.0  # the logits' spread: the end-of-turn token (logit 0) is never likely
+OUTPUT_SPREAD = 4.0  # the spread of the words' logits
+CONSTANT, UNLIKELY = 8.0, -3.0  # the constant in every embedding; how the unlikely rows weigh it
 
 
 def vocabulary() -> tuple[list[str], list[float], list[int]]:
     """Tokens, their scores (merge priority: longer pieces first) and their types."""
-    words = [f"▁{w.lower()}" for w in WORDS] + ["▁hello", "▁there", "▁tell", "▁me", "▁go"]
+    words = [f"▁{w}" for w in WORDS]
     letters = [chr(c) for c in range(ord("a"), ord("z") + 1)]
     pieces = list(dict.fromkeys(["▁", *words, *(f"▁{c}" for c in letters), *letters]))
     tokens = [*CONTROL, *(f"<0x{b:02X}>" for b in range(256)), *pieces]
@@ -80,9 +95,14 @@ def tensors(n_vocab: int, n_embd: int, n_ff: int, n_kv_dim: int, seed: int):
         return (rng.standard_normal(shape) * scale).astype(np.float32)
 
     ones = np.ones(n_embd, dtype=np.float32)
+    embedding = random(n_vocab, n_embd, scale=1.0)
+    embedding[:, 0] = CONSTANT  # about CONSTANT / 1.1 still after the last norm, whatever came
     output = random(n_vocab, n_embd, scale=OUTPUT_SPREAD / np.sqrt(n_embd))
-    output[: len(CONTROL)] = 0.0  # control tokens: logit 0, far below the likely ones
-    yield "token_embd.weight", random(n_vocab, n_embd, scale=1.0)
+    output[:, 0] = 0.0
+    unlikely = len(CONTROL) + 256  # control and byte tokens: a logit near -20, words near 0 ± 4
+    output[:unlikely] = 0.0
+    output[:unlikely, 0] = UNLIKELY
+    yield "token_embd.weight", embedding
     yield "output_norm.weight", ones
     yield "output.weight", output
     for block in range(SIZES["blocks"]):
