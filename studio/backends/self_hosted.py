@@ -39,6 +39,7 @@ from studio.backends.model_list import served_models
 from studio.backends.transport import Cancel
 from studio.endpoint import Endpoint
 from studio.errors import (
+    BackendConnectionError,
     BackendError,
     ConfigurationError,
     IncompleteStreamError,
@@ -164,15 +165,22 @@ class ServerNotes:
 
     def _why_empty(self, endpoint: Endpoint, request: ChatRequest) -> tuple[int, int] | None:
         """llama-cpp-python answers a stream 200 with nothing in it for a prompt too long for
-        its context; the same request not streamed, for one token, says so."""
+        its context; the same request not streamed, for one token, says so. It closes the
+        connection after that stream though it said keep-alive, so a request that finds it
+        closed is sent once more on a new one."""
         if self.facts(endpoint).kind != quirks.LLAMA_CPP_PYTHON:
             return None
         body = {**request.body, "stream": False, "max_tokens": 1}
-        try:
-            transport.post(transport.at_path(endpoint, request.path, body), endpoint, retry=RETRY)
-        except ValidationError as error:
-            return quirks.context_said(error.message)
-        except BackendError:
+        asked = transport.at_path(endpoint, request.path, body)
+        for _ in range(2):
+            try:
+                transport.post(asked, endpoint, retry=RETRY)
+            except ValidationError as error:
+                return quirks.context_said(error.message)
+            except BackendConnectionError:
+                continue
+            except BackendError:
+                return None
             return None
         return None
 

@@ -8,8 +8,10 @@ tests/llama_server/test_llama_server.py runs the real llama-cpp-python server.
                        finish reason, then `data: [DONE]`. When another request arrives while it
                        streams, it ends the running stream with `data: [DONE]` and no finish
                        reason (its `interrupt_requests`, on by default). A prompt as long as its
-                       context (2048 tokens by default): streamed, 200 and an empty body; not
-                       streamed, 400 with the context and the tokens asked for.
+                       context (2048 tokens by default): streamed, 200 and an empty body, and
+                       the connection closed though kept alive was said (a request sent on it
+                       again gets no answer); not streamed, 400 with the context and the tokens
+                       asked for.
     llama-server       GET /v1/models lists it `owned_by` "llamacpp" with `meta.n_ctx`; GET /props
                        gives `default_generation_settings.n_ctx`. A prompt too long: 400
                        `{"error": {"code": 400, "message": "request (N tokens) exceeds the
@@ -25,6 +27,7 @@ tokens, unless a repeat penalty above 1 is in effect, which breaks the loop afte
 from __future__ import annotations
 
 import json
+import select
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,10 +121,17 @@ class _LlamaHandler(_Handler):
             return self._json(400, {"error": {**error, "n_prompt_tokens": tokens, "n_ctx": n_ctx}})
         if request.get("stream"):  # the generator fails after the headers: an empty body
             self._start_stream()
-            return self._send_chunk(b"")
+            self._send_chunk(b"")
+            return self._drop_next_request()
         answer = json.loads(json.dumps(RECORDED["too_long"]["body"]))
         answer["error"]["message"] = too_long_message(n_ctx, tokens, request.get("max_tokens"))
         return self._json(400, answer)
+
+    def _drop_next_request(self) -> None:
+        """Close the connection, as uvicorn does after that empty stream though it said
+        keep-alive: a request a client sends on it again gets no answer."""
+        select.select([self.connection], [], [], 5.0)  # the next request, or none in a while
+        self.close_connection = True
 
     def _stream(self, record: StreamRecord, number: int, words: list[str], finish: str) -> None:
         self._start_stream()
