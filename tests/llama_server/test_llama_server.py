@@ -153,13 +153,14 @@ def test_max_new_tokens_bounds_the_reply(env):
 
 
 def test_the_penalty_reaches_the_model_and_one_is_really_off(server, config):
+    """Forty greedy tokens of this model fall into a loop that a penalty breaks."""
     base = server[0]
-    plain = raw_reply(base, llama.HELLO)  # llama-cpp-python's own default penalty: 1.1
-    off = raw_reply(base, llama.HELLO, repeat_penalty=1.0)
-    strong = raw_reply(base, llama.HELLO, repeat_penalty=1.5)
+    plain = raw_reply(base, llama.HELLO, max_tokens=40)  # its own default penalty: 1.1
+    off = raw_reply(base, llama.HELLO, max_tokens=40, repeat_penalty=1.0)
+    strong = raw_reply(base, llama.HELLO, max_tokens=40, repeat_penalty=1.5)
     assert len({plain, off, strong}) == 3, "each penalty changes this model's reply"
-    assert turn(config, list(llama.HELLO)).chat[-1]["content"] == off
-    shown = turn(config, list(llama.HELLO), penalty=1.5)
+    assert turn(config, list(llama.HELLO), max_new_tokens=40).chat[-1]["content"] == off
+    shown = turn(config, list(llama.HELLO), max_new_tokens=40, penalty=1.5)
     assert shown.chat[-1]["content"] == strong
     assert "sent as repeat_penalty" in shown.stats_line
 
@@ -224,16 +225,16 @@ def test_a_message_longer_than_the_context_is_refused_in_plain_words(env):
 # --- the history -------------------------------------------------------------------------------
 
 
-def test_the_history_goes_back_exactly_as_the_server_sent_it(client, server):
+def test_a_second_turn_goes_with_the_first_as_the_server_sent_it(client, server):
     client.reset_session()
     first = client.predict("hello there", temperature=0, max_new_tokens=8, api_name="/chat")
     assert first == raw_reply(server[0], llama.HELLO, max_tokens=8)
     second = client.predict("and again", temperature=0, max_new_tokens=8, api_name="/chat")
     history = [*llama.HELLO, {"role": "assistant", "content": first}]
     history.append({"role": "user", "content": "and again"})
-    assert second == raw_reply(server[0], history, max_tokens=8), "the same prompt as sent back"
-    stripped = [*history[:1], {"role": "assistant", "content": first.strip()}, *history[2:]]
-    assert raw_reply(server[0], stripped, max_tokens=8) != second, "a stripped reply shows"
+    assert second == raw_reply(server[0], history, max_tokens=8)
+    # What was sent is checked byte for byte against the stand-in (tests/backends/
+    # test_llama_cpp_chat.py): this tiny model's replies hardly depend on the prompt.
 
 
 def wait_for(condition, timeout: float, what: str) -> None:
