@@ -60,6 +60,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="ask every tab's model server whether it will work (no credits spent), then exit",
     )
     parser.add_argument(
+        "--prepare",
+        action="store_true",
+        help="before class: download every model the tabs run on this computer, then --check",
+    )
+    parser.add_argument(
         "--mcp",
         action="store_true",
         help="also serve each tab's API as MCP tools for agents (or STUDIO_MCP=1); needs "
@@ -70,6 +75,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=int,
         help="requests served at once per event, such as a tab's button "
         "(default 100: a class of 100 at once)",
+    )
+    parser.add_argument(
+        "--root-path",
+        help="the path prefix a reverse proxy serves the studio under, e.g. /studio "
+        "(or STUDIO_ROOT_PATH; docs/deploy.md)",
     )
     add_teaching_flags(parser.add_argument_group("teaching a class (docs/teaching.md)"))
     return parser.parse_args(argv)
@@ -105,15 +115,16 @@ def add_teaching_flags(teaching) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
+    for client in ("httpx", "httpx2"):  # Gradio's and huggingface_hub's HTTP clients
+        logging.getLogger(client).setLevel(logging.WARNING)  # one line per request is noise
     mask_logs()
     args = parse_args(argv)
     try:
         config = load_config(read_environment(), local_extra=_local_extra(), **vars(args))
-        if args.check:
-            from studio.doctor import run_check  # no Gradio needed to ask the servers
+        if args.check or args.prepare:
+            from studio import doctor  # no Gradio needed to ask the servers
 
-            return run_check(config)
+            return doctor.run_prepare(config) if args.prepare else doctor.run_check(config)
         if config.mcp:
             prepare_mcp()  # the extra must be installed
         apps = _build(config)
@@ -135,13 +146,15 @@ def _local_extra() -> bool:
 
 def _build(config: Config) -> list[Served]:
     """Each app to serve, with a meter of its own that its events and its usage view share."""
+    from studio.classroom.shared import open_store
     from studio.ui.app import build_app, select_tabs  # Gradio loads only once flags are read
 
     tabs = select_tabs(config.tabs)
     groups = [[tab] for tab in tabs] if config.per_tab_ports else [tabs]
+    store = open_store(config.redis_url)  # with several replicas, the one they share
     apps = []
     for i, group in enumerate(groups):
-        meter = meter_for(config)
+        meter = meter_for(config, store)
         app = build_app(config, group, meter)
         apps.append(Served(app, config.port + i, [tab.name for tab in group], meter))
     return apps

@@ -9,14 +9,15 @@ once, and answers one row per task: tab, backend, host, model, status, time take
 from __future__ import annotations
 
 import socket
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from studio.backends.base import Probe
-from studio.backends.registry import backend_for
-from studio.catalog import TABS, TASKS, tasks_of
+from studio.backends.registry import backend_for, capabilities
+from studio.catalog import INSTALL_LOCAL, TABS, TASKS, tasks_of
 from studio.config import Config
 
 
@@ -24,6 +25,7 @@ from studio.config import Config
 class Row:
     task: str
     where: str  # local, endpoint or the router (`Endpoint.where`)
+    here: bool  # the model runs in this process
     host: str
     model: str
     probe: Probe
@@ -50,30 +52,62 @@ def _row(config: Config, task: str) -> Row:
     except Exception as error:  # a probe must never stop the others
         probe = Probe(False, "probe failed", f"{type(error).__name__}: {error}")
     model = endpoint.model or "(the server's)"
-    return Row(task, endpoint.where, endpoint.host, model, probe, time.perf_counter() - started)
+    here = capabilities(endpoint).in_process
+    seconds = time.perf_counter() - started
+    return Row(task, endpoint.where, here, endpoint.host, model, probe, seconds)
+
+
+WIDTH = 80  # a terminal's: the table and its advice are wrapped to fit
+TAB_WIDTH = 11
 
 
 def table(rows: Sequence[Row]) -> str:
-    """The rows as a plain-text table, then what to do, one line per row that needs it."""
-    header = ("Tab", "Backend", "Host", "Model", "Status", "Time")
-    cells = [header] + [
-        (
-            row.tab,
-            row.where,
-            row.host,
-            row.model,
-            ("ok: " if row.probe.ok else "NO: ") + row.probe.status,
-            f"{row.seconds * 1000:.0f} ms",
-        )
-        for row in rows
-    ]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(header))]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
-        for line in cells
-    ]
-    advice = [f"{row.tab}: {row.probe.advice}" for row in rows if row.probe.advice]
-    return "\n".join(lines + ([""] + advice if advice else []))
+    """One entry per row, each fitting 80 columns: the tab, its status and the time taken, then
+    the model and where it runs; then what to do, one wrapped paragraph per row that needs it."""
+    lines = [_cells("Tab", "Status", "Time")]
+    for row in rows:
+        status = ("ok: " if row.probe.ok else "NO: ") + row.probe.status
+        lines.append(_cells(row.tab, status, f"{row.seconds * 1000:.0f} ms"))
+        place = f"{row.model} · {row.where} at {row.host}"
+        if row.here:
+            place = f"{row.model} · on this computer"
+        lines += _wrap(place, " " * TAB_WIDTH, " " * TAB_WIDTH)
+    advice = [row for row in rows if row.probe.advice]
+    if advice:
+        lines += ["", "What to do:"]
+    for row in advice:
+        lines += _wrap(f"{row.tab}: {row.probe.advice}", "", "  ")
+    return "\n".join(lines)
+
+
+def _cells(tab: str, status: str, time_taken: str) -> str:
+    room = WIDTH - TAB_WIDTH - len(time_taken) - 1
+    if len(status) > room:
+        status = status[: room - 1] + "…"
+    return f"{tab:<{TAB_WIDTH}}{status:<{room}} {time_taken}"
+
+
+# Commands in the advice stay on one line, to be copied whole.
+COMMANDS = (
+    "HF_HUB_OFFLINE=0 python -m studio --prepare",
+    "python -m studio --prepare",
+    INSTALL_LOCAL,
+)
+NBSP = "\u00a0"
+
+
+def _wrap(text: str, first: str, rest: str) -> list[str]:
+    for command in COMMANDS:
+        text = text.replace(command, command.replace(" ", NBSP))
+    lines = textwrap.wrap(
+        text,
+        WIDTH,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_on_hyphens=False,
+        break_long_words=True,
+    )
+    return [line.replace(NBSP, " ") for line in lines]
 
 
 def run_check(config: Config) -> int:
@@ -81,6 +115,30 @@ def run_check(config: Config) -> int:
     rows = check(config)
     print(table(rows))
     return 0 if all(row.probe.ok for row in rows) else 1
+
+
+def say(line: str) -> None:
+    print("\n".join(_wrap(line, "", "  ")), flush=True)
+
+
+def run_prepare(config: Config) -> int:
+    """Download every model the served tabs run on this computer, then print the check's
+    table; the exit status is 1 when a download failed or a tab cannot work."""
+    from studio.local.prepare import prepare  # needs huggingface_hub, which Gradio brings
+
+    endpoints = [config.endpoint(task) for task in tasks_of(config.tabs or TABS)]
+    here = [endpoint for endpoint in endpoints if capabilities(endpoint).in_process]
+    models = {endpoint.task: endpoint.model for endpoint in here}
+    if not models:
+        print(
+            "No tab runs on this computer, so there is nothing to download. --local (or "
+            "STUDIO_LOCAL) chooses the tabs that do."
+        )
+        downloaded = True
+    else:
+        downloaded = prepare(models, say, hub=here[0].hub)
+        print()
+    return max(run_check(config), 0 if downloaded else 1)
 
 
 EVERY_ADDRESS = ("0.0.0.0", "::", "")
@@ -133,5 +191,7 @@ def banner(
         share = share_urls[index] if index < len(share_urls) else None
         if share:
             lines.append(f"  public link (anyone who has it can use it): {share}")
+    if any(capabilities(config.endpoint(task)).in_process for task in tasks):
+        lines.append("Before class, `python -m studio --prepare` downloads the local models.")
     lines.append("Before class, `python -m studio --check` asks every model server if it is ready.")
     return "\n".join(lines)

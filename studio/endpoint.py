@@ -31,6 +31,7 @@ class Endpoint:
     router: str = ROUTER  # the router's base URL (STUDIO_ROUTER_URL)
     hub: str = HUB  # the Hub's base URL, asked for model info (HF_ENDPOINT)
     provider: str = ""  # on the router, the Inference Provider: a name, "auto", or "" (its own)
+    local_extra: bool = False  # whether the local extra is installed (the CLI looks), for advice
 
     @property
     def host(self) -> str:

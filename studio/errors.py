@@ -16,13 +16,23 @@
         ├── ServerError              other 4xx/5xx, including generation failures
         ├── BadResponseError         an answer we cannot read (HTML page, broken JSON)
         ├── BackendTimeoutError      no answer in time (also a TimeoutError)
-        └── BackendConnectionError   cannot connect, or the connection dropped (a ConnectionError)
-            └── IncompleteStreamError  a stream ended with no [DONE], finish reason or final text
+        ├── BackendConnectionError   cannot connect, or the connection dropped (a ConnectionError)
+        │   └── IncompleteStreamError  a stream ended with no [DONE], finish reason or final text
+        └── LocalModelError          a model on this computer (studio.local) cannot load or run
+            ├── LocalModelNotFoundError  no such folder or Hub model (also a ModelNotFoundError)
+            ├── ModelNotDownloadedError  not on disk, and it could not be downloaded
+            ├── NotEnoughMemoryError     the machine ran out of memory loading or running it
+            ├── NotEnoughDiskError       no room on disk for its files
+            └── WrongKindOfModelError    a model made for another task, which this tab cannot run
 
 Each error has two readers. `message` is for whoever runs the studio (and for API callers): it
 names the host, the status and the setting to change. `for_person` is what someone in front of
 the page is told: short, with what they can do, and nothing about settings they cannot reach;
 `title` heads it. Input errors are the person's own, so their message is both.
+
+A local model's failure happens on the computer that runs the studio, where the teacher
+usually sits: its short message says what happened in plain words and the fix itself, and is
+given per failure (`person=`), since "no network" and "HF_HUB_OFFLINE is set" need other fixes.
 
 Messages never contain the access token: they are built from settings names, hosts and the
 server's own error text, and every message is redacted when it is made (`studio.secrets`).
@@ -153,3 +163,62 @@ class BackendConnectionError(BackendError, ConnectionError):
 class IncompleteStreamError(BackendConnectionError):
     title = "The answer was cut off"
     person = "The model server stopped in the middle of its answer. Try again."
+
+
+class LocalModelError(BackendError):
+    """A model that runs in this process failed to load or run. `person`: the short message
+    for the page (what happened, and the fix on the computer that runs the studio); `title`
+    heads it, when the class's own does not fit the failure."""
+
+    title = "The model on this computer failed"
+    person = f"The model that runs on this computer failed. {IF_IT_PERSISTS}"
+
+    def __init__(
+        self, message: str, *, person: str | None = None, title: str | None = None
+    ) -> None:
+        super().__init__(message)
+        if person:
+            self.person = redact(person)
+        if title:
+            self.title = title
+
+
+class LocalModelNotFoundError(LocalModelError, ModelNotFoundError):
+    title = "Model not found"
+    person = (
+        "The model set for this tab cannot be found: no such folder on this computer, or no "
+        "such model on the Hugging Face Hub. The terminal that runs the studio says which "
+        "setting to change."
+    )
+
+
+class ModelNotDownloadedError(LocalModelError):
+    title = "Model not downloaded"
+    person = (
+        "This tab's model is not on this computer yet, and it could not be downloaded. On the "
+        "computer that runs the studio, with internet access, run: python -m studio --prepare"
+    )
+
+
+class NotEnoughMemoryError(LocalModelError):
+    title = "Not enough memory"
+    person = (
+        "The computer that runs the studio ran out of memory for this model. Try a shorter "
+        "input, or ask for less at once."
+    )
+
+
+class NotEnoughDiskError(LocalModelError):
+    title = "Not enough disk space"
+    person = (
+        "The computer that runs the studio has no room on disk for this tab's model. Free some "
+        "space there, then try again."
+    )
+
+
+class WrongKindOfModelError(LocalModelError):
+    title = "Wrong kind of model"
+    person = (
+        "The model set for this tab is made for another task, so this tab cannot run it. The "
+        "terminal that runs the studio says which setting to change."
+    )

@@ -35,6 +35,7 @@ What else every launch sets, for a studio shared with a class (docs/security.md)
                                 request; and the teacher's usage view at /usage, handed the
                                 app's meter (studio.classroom.usage_page)
     mcp_server                  --mcp: the tabs' API as MCP tools too (studio.classroom.mcp_tools)
+    root_path                   --root-path: the path prefix a reverse proxy serves it under
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def launch_options(
     from studio.tasks.uploads import MAX_UPLOAD_BYTES  # Pillow, too, loads only when serving
     from studio.ui.look import CSS
 
-    check = password_check(config.auth, LoginThrottle()) if config.auth else None
+    store = meter.store if meter is not None else None  # shared by replicas, with a Redis
+    check = password_check(config.auth, LoginThrottle(store)) if config.auth else None
     return {
         "server_name": config.host,
         "server_port": config.port if port is None else port,
@@ -100,6 +102,7 @@ def launch_options(
         "state_session_capacity": config.max_sessions,
         "app_kwargs": {"middleware": middleware(config, check, meter)},
         "mcp_server": config.mcp,
+        "root_path": config.root_path,  # behind a proxy's path prefix (docs/deploy.md)
         "css": CSS,  # the studio's look, the same in every app
         "prevent_thread_lock": True,  # serve() launches every app, then waits
         "quiet": True,  # the studio's own banner says where it runs (Gradio's gives CLI advice)
@@ -113,7 +116,13 @@ def middleware(
     outermost first; `check`: the login's, which the MCP routes ask too; `meter`: the app's."""
     from starlette.middleware import Middleware
 
-    from studio.classroom.middleware import CheckHost, GuardMcp, HideApiBeforeLogin, RememberClient
+    from studio.classroom.middleware import (
+        CheckHost,
+        GuardMcp,
+        HideApiBeforeLogin,
+        RememberClient,
+        SayLoginLost,
+    )
     from studio.classroom.usage_page import UsageView
 
     layers = [
@@ -122,9 +131,9 @@ def middleware(
         Middleware(UsageView, admin=config.admin, meter=meter),
     ]
     if config.auth:
-        layers.append(Middleware(HideApiBeforeLogin))
+        layers += [Middleware(HideApiBeforeLogin), Middleware(SayLoginLost)]
     if config.auth and config.mcp:
-        check = check or password_check(config.auth, LoginThrottle())
+        check = check or password_check(config.auth, LoginThrottle(meter and meter.store))
         layers.append(Middleware(GuardMcp, check=check))
     return layers
 

@@ -93,7 +93,8 @@ def test_the_command_prints_one_row_per_tab_and_fails_when_a_tab_cannot_work(cha
     )
     assert done.returncode == 1, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].split()[:3] == ["Tab", "Backend", "Host"]
+    assert lines[0].split() == ["Tab", "Status", "Time"]
+    assert max(len(line) for line in lines) <= 80  # a terminal's width
     assert any(line.startswith("Chat") and "ok: ready" in line for line in lines)
     assert any(line.startswith("Summarize") and "NO: not set up" in line for line in lines)
     assert "Summarize: No model server is configured" in done.stdout
@@ -111,3 +112,36 @@ def test_the_app_s_panel_shows_the_same_status_with_what_to_do(chat_server):
     text = status_table(config, select_tabs(["chat", "ner"]))
     assert "ok: ready: serves stand-in/chat" in text
     assert "**not ready**: not set up" in text and "HF_API_NER_BASE" in text
+
+
+def test_the_router_unreachable_names_the_routers_setting_not_a_servers():
+    nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens: no network
+    env = {"HF_TOKEN": TOKEN, "STUDIO_ROUTER_URL": nowhere, "HF_ENDPOINT": nowhere}
+    rows = rows_by_task(env, "caption,chat,imagine")
+    for task in ("caption", "chat"):
+        advice = rows[task].probe.advice
+        assert not rows[task].probe.ok and "STUDIO_ROUTER_URL" in advice, advice
+        assert "HF_API_ITT_BASE" not in advice and "HF_API_FALCOM_BASE" not in advice
+        assert "ending in /v1" not in advice
+    # A picture model on the router asks the Hub which provider serves it: offline, NO.
+    image = rows["image"].probe
+    assert not image.ok and image.status == "Hub unreachable" and "HF_ENDPOINT" in image.advice
+
+
+def test_with_local_tabs_turned_off_the_advice_fits_what_is_installed():
+    from studio.local.models import extra_installed
+
+    config = load_config({"STUDIO_LOCAL": "none"}, local_extra=extra_installed(), tabs="ner")
+    (row,) = check(config)
+    if extra_installed():
+        assert "pip install" not in row.probe.advice
+        assert "set STUDIO_LOCAL (or --local) to include ner" in row.probe.advice
+    else:
+        assert "pip install -r requirements-local.txt" in row.probe.advice
+
+
+def test_every_line_of_the_table_fits_a_terminal():
+    rows = check(load_config({"STUDIO_LOCAL": "none"}))  # long models, hosts and advice
+    text = table(rows)
+    assert max(len(line) for line in text.splitlines()) <= 80, text
+    assert "pip install -r requirements-local.txt" in text or "pip install" not in text

@@ -38,6 +38,7 @@ def test_the_options_carry_the_configuration():
         "ssr_mode": False,
         "state_session_capacity": 1000,
         "mcp_server": False,
+        "root_path": "",
         "css": CSS,
         "prevent_thread_lock": True,
         "quiet": True,
@@ -48,6 +49,7 @@ def test_the_options_carry_the_configuration():
         "RememberClient",
         "UsageView",
         "HideApiBeforeLogin",
+        "SayLoginLost",
     ]
 
 

@@ -54,6 +54,7 @@ class ChatRequest:
     notes: tuple[str, ...] = ()  # settings that were mapped or not sent, in words for people
     max_tokens: int | None = None  # our own cap, for servers that ignore theirs
     continues_exactly: bool = False  # the prompt ends inside the reply: the model continues it
+    asks_probabilities: bool = False  # token probabilities were asked for
 
     def shown(self) -> tuple[str, str | None]:
         """What the server receives, for people to read: the prompt a raw text server
@@ -150,12 +151,17 @@ def router_setup_problem(endpoint: Endpoint) -> str | None:
     """The router needs a token; a server of one's own may not."""
     if not endpoint.on_router or endpoint.token:
         return None
+    here = (
+        f"set STUDIO_LOCAL (or --local) to include {endpoint.task}, or to all"
+        if endpoint.local_extra  # so STUDIO_LOCAL (or --local) left this task out
+        else f"install the local extra ({INSTALL_LOCAL}) and start the studio again"
+    )
     return (
         f"No model server is configured for {endpoint.spec.title}. Set HF_TOKEN in a .env file "
         f"(a token from https://huggingface.co/settings/tokens with permission to call "
         f"Inference Providers) to use the Hugging Face router, set "
         f"{endpoint.spec.own_server_setting} to the URL of your own server, or run it on this "
-        f"computer: install the local extra ({INSTALL_LOCAL}) and start the studio again."
+        f"computer: {here}."
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from studio.errors import BadResponseError, IncompleteStreamError
 from studio.tasks.chat import UNFINISHED, ChatSettings, Delta, Message
 from studio.tasks.continue_reply import CONTINUE_INSTRUCTION, continues_reply
+from studio.tasks.token_probs import ROUTER_MAX, from_openai
 
 CUT_SHORT = (
     "The server ended the stream before the reply was complete (no finish reason): the "
@@ -28,6 +29,7 @@ NO_FINISH_REASON = (
 REPETITION_PENALTY = "repetition_penalty"  # vLLM, TGI
 REPEAT_PENALTY = "repeat_penalty"  # llama.cpp's servers, which ignore repetition_penalty
 FREQUENCY_PENALTY = "frequency_penalty"  # transformers serve: a repetition penalty of 1 + value
+LOCAL_NOTE = "studio_note"  # the in-process backend's word for the person, on a chunk
 
 
 def openai_body(
@@ -37,6 +39,7 @@ def openai_body(
     *,
     stream: bool = True,
     penalty_as: str | None,
+    on_router: bool = False,
 ) -> tuple[dict[str, Any], list[str]]:
     """A ``/chat/completions`` body, and notes for the person about settings mapped or dropped.
 
@@ -74,7 +77,50 @@ def openai_body(
             body[REPETITION_PENALTY] = penalty
         elif penalty_as == FREQUENCY_PENALTY:
             body[FREQUENCY_PENALTY] = as_frequency_penalty(penalty)
+    notes += thinking_fields(body, settings.thinking, on_router=on_router)
+    notes += probability_fields(body, settings.alternatives, on_router=on_router)
     return body, notes
+
+
+def thinking_fields(body: dict[str, Any], thinking: str, *, on_router: bool) -> list[str]:
+    """The Thinking setting, in the fields servers read: an effort as ``reasoning_effort`` (the
+    OpenAI name, which vLLM, SGLang and the router pass on), off as
+    ``chat_template_kwargs.enable_thinking`` (Qwen3-style templates on vLLM, SGLang and
+    transformers serve), which the router's providers do not take. Nothing for the default."""
+    if not thinking:
+        return []
+    if thinking != "off":
+        body["reasoning_effort"] = thinking
+        return [
+            f"Thinking {thinking} was sent as reasoning_effort; models trained for it read it "
+            "(gpt-oss, DeepSeek, o-series), others think as they always do."
+        ]
+    if on_router:
+        return [
+            "Thinking off was not sent: the router's chat API cannot switch a model's thinking "
+            "off; pick a model that does not think, or a low effort."
+        ]
+    body["chat_template_kwargs"] = {"enable_thinking": False}
+    return [
+        "Thinking off was sent as chat_template_kwargs.enable_thinking = false, which "
+        "Qwen3-style chat templates read; other models may think anyway."
+    ]
+
+
+def probability_fields(
+    body: dict[str, Any], alternatives: int | None, *, on_router: bool
+) -> list[str]:
+    """``logprobs`` and ``top_logprobs``, only when token probabilities are wanted."""
+    if alternatives is None:
+        return []
+    body["logprobs"] = True
+    body["top_logprobs"] = min(alternatives, ROUTER_MAX) if on_router else alternatives
+    if on_router and alternatives > ROUTER_MAX:
+        return [
+            f"The router gives at most {ROUTER_MAX} alternatives per token; "
+            f"{ROUTER_MAX} were asked."
+        ]
+    return []
 
 
 def openai_deltas(events: Iterable[Mapping[str, Any]]) -> Iterator[Delta]:
@@ -99,17 +145,31 @@ def openai_deltas(events: Iterable[Mapping[str, Any]]) -> Iterator[Delta]:
         if not choices:
             continue  # a usage-only chunk
         choice = choices[0]
-        text = (choice.get("delta") or {}).get("content") or ""
-        if not isinstance(text, str):
-            raise BadResponseError(
-                f"The server sent a reply piece that is not text: {type(text).__name__}."
-            )
+        delta = choice.get("delta") or {}
+        text, reasoning = _text(delta, "content"), reasoning_of(delta)
+        tokens = from_openai(choice.get("logprobs"))
         finish_reason = choice.get("finish_reason")
         complete = complete or bool(finish_reason)
-        if text or finish_reason:
-            yield Delta(text, finish_reason)
+        note = event.get(LOCAL_NOTE) or ""
+        if text or reasoning or tokens or finish_reason or note:
+            yield Delta(text, finish_reason, note=note, reasoning=reasoning, tokens=tokens)
     if not complete:
         raise IncompleteStreamError(CUT_SHORT)
+
+
+def reasoning_of(delta: Mapping[str, Any]) -> str:
+    """The thinking in a delta: ``reasoning`` (vLLM, the router), else ``reasoning_content``
+    (DeepSeek, older vLLM, SGLang, llama.cpp, transformers serve)."""
+    return _text(delta, "reasoning") or _text(delta, "reasoning_content")
+
+
+def _text(delta: Mapping[str, Any], name: str) -> str:
+    text = delta.get(name) or ""
+    if not isinstance(text, str):
+        raise BadResponseError(
+            f"The server sent a reply piece that is not text: {type(text).__name__}."
+        )
+    return text
 
 
 def as_frequency_penalty(penalty: float) -> float:

@@ -10,7 +10,6 @@ tell this backend from a server.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 from studio.backends.base import (
@@ -63,9 +62,11 @@ class LocalBackend(Backend):
         messages: Sequence[Message],
         settings: ChatSettings,
     ) -> ChatRequest:
-        # The model's own chat template applies; every setting is honoured, so no notes.
+        # The model's own chat template applies; every setting is honoured, so no notes here:
+        # the model says, on the stream's first chunk, if its template has no thinking switch.
         body, _ = openai_body(settings, endpoint.model, messages, penalty_as=REPETITION_PENALTY)
-        return ChatRequest("", body, max_tokens=settings.max_new_tokens)
+        asks = settings.alternatives is not None
+        return ChatRequest("", body, max_tokens=settings.max_new_tokens, asks_probabilities=asks)
 
     def stream_chat(
         self,
@@ -97,25 +98,7 @@ class LocalBackend(Backend):
             return Probe(False, "extra missing", LOCAL_EXTRA_MISSING)
         if not network:
             return CONFIGURED
-        return on_disk(endpoint.model)
+        from studio.local.prepare import readiness  # asks the Hub, downloads nothing
 
-
-def on_disk(model: str) -> Probe:
-    """Whether the model is a folder, or downloaded; no download is made here."""
-    folder = Path(model).expanduser()
-    if folder.is_dir():
-        found = any((folder / name).is_file() for name in ("config.json", "model_index.json"))
-        if found:
-            return Probe(True, "on disk")
-        return Probe(False, "no model there", f"{folder} holds no model files.")
-    from huggingface_hub import try_to_load_from_cache  # installed with Gradio
-
-    for name in ("config.json", "model_index.json"):
-        if isinstance(try_to_load_from_cache(model, name), str):
-            return Probe(True, "downloaded")
-    return Probe(
-        True,
-        "downloads on first use",
-        f"{model} is not downloaded yet; the first request downloads it "
-        "(with network access), or run: hf download " + model,
-    )
+        ready = readiness(endpoint.task, endpoint.model, offline=endpoint.offline, hub=endpoint.hub)
+        return Probe(ready.ok, ready.status, ready.advice)

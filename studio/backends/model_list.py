@@ -13,6 +13,7 @@ import threading
 from typing import NamedTuple
 
 from studio.backends import transport
+from studio.catalog import ROUTER_SETTING
 from studio.endpoint import Endpoint
 from studio.errors import ConfigurationError
 
@@ -39,12 +40,7 @@ def served_models(
     ids = _ids(looked) if looked.status == 200 else None
     if ids is None:
         why = looked.failure or f"it answered {looked.status}"
-        where = (
-            f"Check that the server runs and that {endpoint.url_setting} is its base URL "
-            "(ending in /v1), or set "
-            if looked.status is None or looked.status == 404
-            else "Set "
-        )
+        where = _check_where(endpoint) if looked.status is None or looked.status == 404 else "Set "
         raise ConfigurationError(
             f"{endpoint.host} did not say which models it serves (GET {url}: {why}). {where}"
             f"{endpoint.model_setting} to the name of the model it serves."
@@ -52,6 +48,20 @@ def served_models(
     with _lock:
         _known[url] = ids
     return ids
+
+
+def _check_where(endpoint: Endpoint) -> str:
+    """What to check when the list cannot be had: the router is reached through
+    STUDIO_ROUTER_URL (its address, without /v1), a server of one's own through its base URL."""
+    if endpoint.on_router:
+        return (
+            f"Check this computer's internet connection, and {ROUTER_SETTING} if it is set (the "
+            "router's address, without /v1), or set "
+        )
+    return (
+        f"Check that the server runs and that {endpoint.url_setting} is its base URL "
+        "(ending in /v1), or set "
+    )
 
 
 def model_for(endpoint: Endpoint) -> str:

@@ -19,7 +19,7 @@ import base64
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from studio.backends import self_hosted, transport
+from studio.backends import optional_fields, self_hosted, transport
 from studio.backends.base import (
     CONFIGURED,
     Backend,
@@ -29,6 +29,7 @@ from studio.backends.base import (
     Route,
     TaskRequest,
     not_set_up,
+    penalty_as_usual,
     router_setup_problem,
     via,
 )
@@ -37,7 +38,12 @@ from studio.backends.model_list import model_for, served_models
 from studio.backends.transport import Cancel
 from studio.catalog import TASKS
 from studio.endpoint import Endpoint
-from studio.errors import BadResponseError, ConfigurationError, IncompleteStreamError
+from studio.errors import (
+    BackendError,
+    BadResponseError,
+    ConfigurationError,
+    IncompleteStreamError,
+)
 from studio.tasks.chat import ChatSettings, Delta, Message
 from studio.tasks.progress import Progress
 
@@ -97,14 +103,12 @@ def chat_url(endpoint: Endpoint) -> str:
 
 
 def penalty_words(endpoint: Endpoint) -> str:
-    """What the chat's repetition penalty does here: it is not in the OpenAI schema."""
+    """What the chat's repetition penalty does here, for the person at the page: it is not in
+    the OpenAI schema, so the router leaves it out, and a server of one's own gets it as
+    repetition_penalty or in the form it takes (self_hosted.ServerNotes)."""
     if endpoint.on_router:
-        return "Not sent: the router's chat API has no such setting."
-    return (
-        "1 is off. Sent as repetition_penalty (vLLM, TGI); llama.cpp's servers get "
-        "repeat_penalty; a server that refuses it gets it in the form it takes (transformers "
-        "serve: frequency_penalty = value - 1)."
-    )
+        return "Has no effect here: this model service has no such setting."
+    return penalty_as_usual(endpoint)
 
 
 class OpenAIChatBackend(Backend):
@@ -156,9 +160,19 @@ class OpenAIChatBackend(Backend):
         """Repetition penalty is not in the OpenAI schema: it is sent to a server of your own
         as the field it takes (`repetition_penalty` until it refuses that) and left out on the
         router, whose providers may reject it."""
-        penalty_as = None if endpoint.on_router else self.servers.penalty_form(endpoint)
-        body, notes = openai_body(settings, model_for(endpoint), messages, penalty_as=penalty_as)
-        return ChatRequest(CHAT_PATH, body, notes=tuple(notes), max_tokens=settings.max_new_tokens)
+        on_router = endpoint.on_router
+        penalty_as = None if on_router else self.servers.penalty_form(endpoint)
+        model = model_for(endpoint)
+        body, notes = openai_body(
+            settings, model, messages, penalty_as=penalty_as, on_router=on_router
+        )
+        return ChatRequest(
+            CHAT_PATH,
+            body,
+            notes=tuple(notes),
+            max_tokens=settings.max_new_tokens,
+            asks_probabilities=settings.alternatives is not None,
+        )
 
     def stream_chat(
         self,
@@ -169,12 +183,24 @@ class OpenAIChatBackend(Backend):
         progress: Progress | None = None,
     ) -> Iterator[Delta]:
         """A server of one's own gets the request in the form it takes and within its context
-        (`self_hosted`): a refusal is answered by asking again at once, and the first piece of
-        the reply carries a note saying so. A plain 500 is explained with the model setting."""
-        if endpoint.on_router:
-            yield from self._stream(endpoint, request, cancel)
-        else:
+        (`self_hosted`); any server that refuses an optional field (Thinking, token
+        probabilities) is asked again without it. The first piece of the reply carries a note
+        saying so. A plain 500 from a server of one's own is explained with the model setting
+        and the models it lists."""
+        if not endpoint.on_router:
             yield from self.servers.stream(endpoint, request, cancel, self._stream)
+            return
+        for _ in range(2):  # the two optional settings, each refused once
+            try:
+                yield from self._stream(endpoint, request, cancel)
+                return
+            except BackendError as error:  # statuses come before any piece of the reply
+                again = optional_fields.without_refused(endpoint, request, error)
+                if again is None:
+                    raise
+            request = again
+            yield Delta("", note=again.notes[-1])
+        yield from self._stream(endpoint, request, cancel)
 
     def _stream(self, endpoint: Endpoint, request: ChatRequest, cancel: Cancel) -> Iterator[Delta]:
         retry = transport.DEFAULT_RETRY if endpoint.on_router else self_hosted.RETRY

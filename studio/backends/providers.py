@@ -36,7 +36,7 @@ from studio.backends.base import (
 )
 from studio.backends.hub_internals import TASK, routed_helper
 from studio.backends.provider_answers import picture
-from studio.backends.task_api import IMAGE_ACCEPT, TaskApiBackend
+from studio.backends.task_api import IMAGE_ACCEPT, TaskApiBackend, hub_probe
 from studio.catalog import AUTO_PROVIDER, HF_INFERENCE
 from studio.endpoint import Endpoint
 from studio.tasks.progress import Progress
@@ -216,4 +216,9 @@ class ProvidersBackend(Backend):
             )
         if problem := router_setup_problem(endpoint):
             return not_set_up(problem)
-        return CONFIGURED
+        if not network:
+            return CONFIGURED
+        # The Hub's model info says which providers serve the model: free, and offline it
+        # says the Hub cannot be reached rather than "configured".
+        auto = endpoint.provider in (AUTO_PROVIDER, "")
+        return hub_probe(endpoint, provider=None if auto else endpoint.provider)

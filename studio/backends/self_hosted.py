@@ -25,8 +25,8 @@ import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 
+from studio.backends import optional_fields, transport
 from studio.backends import server_quirks as quirks
-from studio.backends import transport
 from studio.backends.base import ChatRequest
 from studio.backends.chat_shapes import (
     FREQUENCY_PENALTY,
@@ -58,7 +58,9 @@ MODELS_SHOWN = 5  # names of listed models in a message; the rest are counted
 REFUSALS = ("unexpected", "unrecognized", "unknown", "extra", "not permitted", "not allowed")
 TRANSFORMERS_REFUSAL = "unexpected fields in the request"
 CANNOT_LOAD = "Servers such as transformers serve answer a plain 500 for a model they cannot load"
-TRIES = 3  # sends of one turn at most: a refused penalty form, then a prompt too long, twice
+# Sends of one turn at most: two refused optional fields, a refused penalty form, then a
+# prompt too long, twice.
+TRIES = 5
 
 
 class ServerNotes:
@@ -144,7 +146,8 @@ class ServerNotes:
         self, endpoint: Endpoint, request: ChatRequest, error: BackendError
     ) -> ChatRequest | None:
         """The request again in a form the server takes after `error`, or None."""
-        again = self.after_refusal(endpoint, request, error)
+        again = optional_fields.without_refused(endpoint, request, error)
+        again = again or self.after_refusal(endpoint, request, error)
         if again is not None:
             return again
         said = quirks.context_said(error.message) if isinstance(error, ValidationError) else None

@@ -27,7 +27,7 @@ from studio.backends.base import (
     router_setup_problem,
     via,
 )
-from studio.catalog import HF_INFERENCE, TASKS
+from studio.catalog import HF_INFERENCE, HUB_SETTING, TASKS
 from studio.endpoint import Endpoint
 from studio.tasks.progress import Progress
 
@@ -111,7 +111,13 @@ def hub_probe(endpoint: Endpoint, *, provider: str | None) -> Probe:
     looked = transport.look(url, endpoint)
     change = f"Set {endpoint.model_setting} to a model that is served for this task."
     if looked.status is None:
-        return Probe(False, "Hub unreachable", f"Could not ask {hub_url} ({looked.failure}).")
+        return Probe(
+            False,
+            "Hub unreachable",
+            f"Could not ask the Hugging Face Hub at {hub_url} ({looked.failure}) which provider "
+            f"serves {endpoint.model}. Check this computer's internet connection, and "
+            f"{HUB_SETTING} if it is set.",
+        )
     if looked.status in (401, 404):
         return Probe(False, "no such model", f"The Hub knows no model {endpoint.model}. {change}")
     try:

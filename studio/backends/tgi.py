@@ -30,6 +30,7 @@ from studio.tasks.chat import ChatSettings, Delta, Message
 from studio.tasks.continue_reply import continues_reply
 from studio.tasks.progress import Progress
 from studio.tasks.templates import TEMPLATES, get_template
+from studio.tasks.token_probs import TGI_MAX, from_tgi
 
 STREAM_PATH = "/generate_stream"
 TGI_MAX_STOPS = 4  # TGI's default --max-stop-sequences
@@ -60,11 +61,32 @@ def tgi_parameters(settings: ChatSettings, stop: Sequence[str]) -> dict[str, Any
     stops = list(dict.fromkeys(s for s in stop if s))[:TGI_MAX_STOPS]
     if stops:
         parameters["stop"] = stops
+    if settings.alternatives:  # each token's own logprob comes with details; these are extra
+        parameters["top_n_tokens"] = min(settings.alternatives, TGI_MAX)
     return parameters
 
 
-def tgi_deltas(events: Iterable[Mapping[str, Any]]) -> Iterator[Delta]:
-    """Deltas from TGI ``/generate_stream`` events.
+def tgi_notes(settings: ChatSettings) -> tuple[str, ...]:
+    """What the person is told about settings TGI's raw prompt cannot carry as asked."""
+    notes = []
+    if settings.thinking:
+        notes.append(
+            "Thinking was not sent: TGI's /generate_stream continues a prompt and has no such "
+            "setting. A model that thinks shows its thinking apart all the same."
+        )
+    if settings.alternatives and settings.alternatives > TGI_MAX:
+        notes.append(
+            f"TGI gives at most {TGI_MAX} alternatives per token unless started with a larger "
+            f"--max-top-n-tokens; {TGI_MAX} were asked."
+        )
+    return tuple(notes)
+
+
+def tgi_deltas(
+    events: Iterable[Mapping[str, Any]], *, probabilities: bool = False
+) -> Iterator[Delta]:
+    """Deltas from TGI ``/generate_stream`` events; with `probabilities`, each token's logprob
+    and its ``top_tokens``.
 
     The last event repeats the whole reply in ``generated_text``; only its token is used. A
     stream that ends before that event was cut, and raises IncompleteStreamError after what came.
@@ -79,8 +101,9 @@ def tgi_deltas(events: Iterable[Mapping[str, Any]]) -> Iterator[Delta]:
             )
         finish_reason = (event.get("details") or {}).get("finish_reason")
         complete = complete or event.get("generated_text") is not None or bool(finish_reason)
+        tokens = from_tgi(token, event.get("top_tokens")) if probabilities and text else ()
         if text or finish_reason:
-            yield Delta(text, finish_reason)
+            yield Delta(text, finish_reason, tokens=tokens)
     if not complete:
         raise IncompleteStreamError(CUT_SHORT)
 
@@ -99,6 +122,7 @@ def trim_stops(
     stops = [stop for stop in stops if stop]
     upstream = iter(deltas)
     held = ""
+    tokens: tuple = ()  # the probabilities of the text held, given with it
     started = not drop_leading_space
     try:
         for delta in upstream:
@@ -106,20 +130,21 @@ def trim_stops(
             if not started and text:
                 text = text.removeprefix(" ")
                 started = bool(text)
-            pending = held + text
+            pending, tokens = held + text, tokens + delta.tokens
             cut = _first_stop_at(pending, stops)
             if cut is not None:
-                yield Delta(pending[:cut], "stop_sequence")
+                yield Delta(pending[:cut], "stop_sequence", tokens=tokens)
                 return
             if delta.finish_reason:
-                yield Delta(pending, delta.finish_reason)
+                yield Delta(pending, delta.finish_reason, tokens=tokens)
                 return
             ready = len(pending) - _partial_stop_length(pending, stops)
             held = pending[ready:]
             if ready:
-                yield Delta(pending[:ready])
+                yield Delta(pending[:ready], tokens=tokens)
+                tokens = ()
         if held:
-            yield Delta(held)
+            yield Delta(held, tokens=tokens)
     finally:
         close = getattr(upstream, "close", None)
         if close is not None:
@@ -188,8 +213,10 @@ class TgiBackend(Backend):
             STREAM_PATH,
             body,
             stops=chat_template.stop,
+            notes=tgi_notes(settings),
             max_tokens=settings.max_new_tokens,
             continues_exactly=continues_reply(messages),  # the prompt ends inside the reply
+            asks_probabilities=settings.alternatives is not None,
         )
 
     def stream_chat(
@@ -205,8 +232,9 @@ class TgiBackend(Backend):
         )
         try:
             # Going on with a reply, its next token's space belongs between the words.
+            deltas = tgi_deltas(events, probabilities=request.asks_probabilities)
             yield from trim_stops(
-                tgi_deltas(events), request.stops, drop_leading_space=not request.continues_exactly
+                deltas, request.stops, drop_leading_space=not request.continues_exactly
             )
         except IncompleteStreamError:
             if not cancel.is_set():  # Stop cut it, on purpose

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 from studio.chat.stats import ReplyStats
 from studio.tasks.chat import Delta
+from studio.tasks.thinking import InlineThinking
+from studio.tasks.token_probs import TokenProb
 
 UPDATE_INTERVAL = 0.04  # seconds between updates: 25 a second, smooth to the eye
 
@@ -31,11 +33,13 @@ UPDATE_INTERVAL = 0.04  # seconds between updates: 25 a second, smooth to the ey
 class Update:
     """The reply as it stands when the event loop takes it."""
 
-    text: str  # all the text so far
+    text: str  # all the answer so far
     stats: ReplyStats  # a copy, counted token by token
     new: bool  # text or a finish reason arrived since the previous update
     final: bool = False  # the stream ended well: this is the whole reply
     error: Exception | None = None  # the stream failed after `text`: nothing follows either
+    thinking: str = ""  # a reasoning model's thinking so far, apart from the answer
+    tokens: tuple[TokenProb, ...] = ()  # token probabilities so far, when asked for
 
 
 class ReplyBuffer:
@@ -55,6 +59,9 @@ class ReplyBuffer:
         self._stats = ReplyStats(clock)
         self._text = ""
         self._pieces: list[str] = []
+        self._thinking: list[str] = []
+        self._split = InlineThinking()  # thinking the text holds inline, told apart
+        self._tokens: list[TokenProb] = []
         self._new = False
         self._done = False
         self._error: Exception | None = None
@@ -66,18 +73,31 @@ class ReplyBuffer:
     def add(self, delta: Delta) -> bool:
         """Count and gather one delta; True when the loop waits for it and must be woken."""
         with self._lock:
-            self._stats.add(delta)
-            if delta.text:
-                self._pieces.append(delta.text)
-            if delta.text or delta.finish_reason:
+            if delta.reasoning:
+                self._split.explicit()
+                self._thinking.append(delta.reasoning)
+            parts = list(self._split.feed(delta.text)) if delta.text else []
+            self._gather(parts)
+            self._stats.add(delta, {kind for kind, _ in parts})
+            self._tokens.extend(delta.tokens)
+            if delta.text or delta.reasoning or delta.finish_reason:
                 self._new = True
             return self._woken(self._wake_on == "news" and self._new)
 
     def end(self, error: Exception | None = None) -> bool:
         """The stream is over, or failed with `error`; True when the loop must be woken."""
         with self._lock:
+            self._gather(list(self._split.flush()))
             self._done, self._error = True, error
             return self._woken(self._wake_on is not None)
+
+    def _gather(self, parts: list[tuple[str, str]]) -> None:
+        for kind, text in parts:
+            if kind == "moved":  # a lone </think>: the answer so far was thinking
+                self._thinking += [self._text, *self._pieces]
+                self._text, self._pieces = "", []
+            else:
+                (self._thinking if kind == "thinking" else self._pieces).append(text)
 
     def _woken(self, wake: bool) -> bool:
         if wake:
@@ -114,7 +134,10 @@ class ReplyBuffer:
                 self._text += "".join(self._pieces)
                 self._pieces.clear()
             final = self._done and self._error is None
-            update = Update(self._text, copy.copy(self._stats), self._new, final, self._error)
+            thinking = "".join(self._thinking)
+            self._thinking = [thinking] if thinking else []
+            stats, tokens = copy.copy(self._stats), tuple(self._tokens)
+            update = Update(self._text, stats, self._new, final, self._error, thinking, tokens)
             self._new = False
             self._shown_at = self._clock()
             return update

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from studio.backends.registry import ChatRequest
+from studio.chat.reasoning import ending_notes, reply_messages
 from studio.chat.stats import ReplyStats, request_notes, stats_line
 from studio.chat.stream import stream_reply
 from studio.classroom.usage import Caller
@@ -36,20 +37,24 @@ from studio.tasks.chat import (
     error_note,
 )
 from studio.tasks.continue_reply import continue_messages, continued_text
+from studio.tasks.token_probs import TokenProb
 
 
 @dataclass(frozen=True)
 class Turn:
     """What one turn asks: `chat`, the Chatbot's messages, ends with the person's message, or
     with the reply to continue (`continue_reply`). `settings`: temperature, top-p, max new
-    tokens, repetition penalty and seed as given, numbers or text (`ChatSettings.from_controls`
-    reads them). `model`: the one the person picked (None: the configured one)."""
+    tokens, repetition penalty and seed as given, numbers or text, then optionally Thinking and
+    token probabilities (`ChatSettings.from_controls` reads them). `model`: the one the person
+    picked (None: the configured one). `here`: the person chats on the computer that runs the
+    studio, so a failure's note says what to fix."""
 
     chat: list
     system_prompt: str
     settings: tuple
     continue_reply: bool = False
     model: str | None = None
+    here: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,11 +63,16 @@ class Ended:
 
     request: ChatRequest
     stats: ReplyStats
+    answer: str = ""  # the reply's answer, all of it
+    thinking: str = ""  # a reasoning model's thinking for it, shown apart and never sent back
+    tokens: tuple[TokenProb, ...] = ()  # token probabilities, when asked for: kept for the lab
 
     @property
     def cut(self) -> bool:
-        """The token limit cut it, or the server ended it unsaid: Continue can make it grow."""
-        return self.stats.finish_reason in ("length", UNFINISHED)
+        """The token limit cut its answer, or the server ended it unsaid: Continue can make it
+        grow (a reply cut while the model still thought has no answer to continue: Retry asks
+        again)."""
+        return self.stats.finish_reason in ("length", UNFINISHED) and bool(self.answer)
 
 
 @dataclass(frozen=True)
@@ -70,11 +80,12 @@ class Shown:
     """The chat as it stands while a turn streams."""
 
     chat: list  # the whole chat: the reply as far as it came, or an error note last
-    reply: str = ""  # the reply's text so far (a continued reply: all of it)
+    reply: str = ""  # the reply's answer so far (a continued reply: all of it)
     stats_line: str | None = None  # None: as it was
     sent: ChatRequest | None = None  # on the state shown before the first token: what was sent
     ended: Ended | None = None  # on the last state of a reply that ended well
     failure: Exception | None = None  # on the last state of a turn that failed
+    thinking: str = ""  # the reply's thinking so far, shown apart from the answer
 
 
 async def stream_turn(
@@ -94,7 +105,7 @@ async def stream_turn(
         return
     partial = content_text(chat[-1]["content"]) if turn.continue_reply else ""
     earlier = chat[:-1] if turn.continue_reply else chat
-    request, notes, text, stats = None, "", partial, None
+    request, notes, text, stats, update = None, "", partial, None, None
     try:
         endpoint, request, notes = prepare(config, turn)
         yield Shown(chat, partial, "", sent=request)  # shown before the first token
@@ -102,18 +113,23 @@ async def stream_turn(
         async with contextlib.aclosing(replying) as updates:
             async for update in updates:
                 text = continued_text(partial, update.text, exact=request.continues_exactly)
-                stats = update.stats
-                grown = chat if text == partial else [*earlier, assistant(text)]
-                ended = Ended(request, stats) if update.final else None
-                yield Shown(grown, text, stats_line(stats, notes), ended=ended)
+                stats, thinking = update.stats, update.thinking
+                grown = [*earlier, *reply_messages(thinking, text, stats, over=update.final)]
+                ended = (
+                    Ended(request, stats, text, thinking, update.tokens) if update.final else None
+                )
+                line = stats_line(stats, _with(notes, ending(ended)) if ended else notes)
+                yield Shown(grown, text, line, thinking=thinking, ended=ended)
     except Exception as exc:
         if request is None:  # nothing was sent
-            yield Shown([*chat, error_note(said(exc))], partial, "", failure=exc)
+            yield Shown([*chat, error_note(said(exc, turn.here))], partial, "", failure=exc)
             return
-        kept = [*earlier, assistant(text)] if text else earlier
-        note = error_note(cut_short(said(exc), text != partial))
+        thinking = update.thinking if update is not None else ""
+        kept = [*earlier, *reply_messages(thinking, text, stats or ReplyStats(), over=True)]
+        cut = text != partial or bool(thinking.strip())
+        note = error_note(cut_short(said(exc, turn.here), cut))
         line = stats_line(stats or ReplyStats(), notes, failed=True)
-        yield Shown([*kept, note], text, line, failure=exc)
+        yield Shown([*kept, note], text, line, thinking=thinking, failure=exc)
 
 
 def prepare(config: Config, turn: Turn) -> tuple[Endpoint, ChatRequest, str]:
@@ -134,14 +150,29 @@ def prepare(config: Config, turn: Turn) -> tuple[Endpoint, ChatRequest, str]:
     return endpoint, request, request_notes(request.notes, left_out, budget)
 
 
+def ending(ended: Ended) -> str:
+    """The notes that end a reply: cut while thinking; the token probabilities kept."""
+    return ending_notes(
+        ended.stats,
+        ended.answer,
+        tokens=len(ended.tokens),
+        asked_probabilities=ended.request.asks_probabilities,
+    )
+
+
+def _with(notes: str, more: str) -> str:
+    return " ".join(text for text in (notes, more) if text)
+
+
 def assistant(text: str) -> Message:
     return {"role": "assistant", "content": text}
 
 
-def said(exc: Exception) -> str:
-    """The short message for the person (no settings, no hosts); the UI logs the details."""
+def said(exc: Exception, here: bool = False) -> str:
+    """The short message for the person (no settings, no hosts), or, `here` on the computer
+    that runs the studio, the whole one with what to fix; the UI logs the details."""
     if isinstance(exc, StudioError):
-        return exc.for_person
+        return exc.message if here else exc.for_person
     return UNEXPECTED.format(name=type(exc).__name__)
 
 

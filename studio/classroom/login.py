@@ -13,6 +13,9 @@ password can be guessed at the speed of the network. The studio gives Gradio a c
     from an address of their own is never slowed, whatever others are doing.
   - Wrong tries are forgotten after 15 quiet minutes. At most 4096 addresses are remembered (the
     least recent go first), and only the configured user names: memory stays bounded.
+  - The counts are kept by the studio's store (studio.classroom.store): with several replicas,
+    the one they share, so a guesser gets no more tries from being sent to another replica
+    (there each count expires on its own after the same 15 quiet minutes).
 
 The client address comes from the request (see `CLIENT`, set by studio.classroom.middleware).
 A login sent as HTTP Basic auth (an MCP client's, the teacher's for the usage view) is read by
@@ -26,10 +29,10 @@ import binascii
 import hmac
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
+
+from studio.classroom.store import MemoryStore, Store
 
 # The address of the client whose request is being answered ("" when unknown).
 CLIENT: ContextVar[str] = ContextVar("studio_client", default="")
@@ -41,47 +44,16 @@ LOGIN_MESSAGE = (
 )
 
 
-@dataclass
-class _Record:
-    failures: int = 0
-    last: float = 0.0  # when the last wrong password came
-
-
-class _Records:
-    """Wrong-password counts by key, the least recently used dropped beyond `capacity`."""
-
-    def __init__(self, capacity: int, forget: float) -> None:
-        self.capacity, self.forget = capacity, forget
-        self._records: OrderedDict[str, _Record] = OrderedDict()
-
-    def get(self, key: str, now: float) -> _Record | None:
-        record = self._records.get(key)
-        if record is not None and now - record.last > self.forget:
-            del self._records[key]
-            return None
-        return record
-
-    def fail(self, key: str, now: float) -> None:
-        record = self.get(key, now) or _Record()
-        record.failures, record.last = record.failures + 1, now
-        self._records[key] = record
-        self._records.move_to_end(key)
-        while len(self._records) > self.capacity:
-            self._records.popitem(last=False)
-
-    def clear(self, key: str) -> None:
-        self._records.pop(key, None)
-
-    def __len__(self) -> int:
-        return len(self._records)
-
-
 class LoginThrottle:
-    """How long a login try must wait, from the wrong passwords before it (times: `clock`)."""
+    """How long a login try must wait, from the wrong passwords before it, as kept by `store`
+    (by default this process's memory, with `clock` and at most `capacity` records a kind);
+    `name` keeps apart the studio's login and the usage view's."""
 
     def __init__(
         self,
+        store: Store | None = None,
         *,
+        name: str = "login",
         clock: Callable[[], float] = time.monotonic,
         free: int = 5,
         user_free: int = 20,
@@ -90,36 +62,39 @@ class LoginThrottle:
         forget: float = 900.0,
         capacity: int = 4096,
     ) -> None:
-        self.clock, self.free, self.user_free = clock, free, user_free
+        self.store = store or MemoryStore(clock=clock, capacity=capacity)
+        self.free, self.user_free = free, user_free
         self.first_wait, self.longest_wait = first_wait, longest_wait
-        self.addresses = _Records(capacity, max(forget, longest_wait))
-        self.users = _Records(capacity, max(forget, longest_wait))
+        self.forget = max(forget, longest_wait)
+        self.addresses, self.users = f"{name}:address", f"{name}:user"
 
     def wait(self, address: str, user: str | None) -> float:
         """Seconds before a try from `address` for `user` (None: not a real user) is checked."""
-        now = self.clock()
-        mine = self.addresses.get(address, now)
+        mine = self.store.failures(self.addresses, address, self.forget)
         if mine is None:
             return 0.0  # an address with no wrong password lately is always checked at once
+        now = self.store.clock()
         wait = self._left(mine, self.free, now)
-        if user is not None and (theirs := self.users.get(user, now)) is not None:
-            wait = max(wait, self._left(theirs, self.user_free, now))
+        if user is not None:
+            theirs = self.store.failures(self.users, user, self.forget)
+            if theirs is not None:
+                wait = max(wait, self._left(theirs, self.user_free, now))
         return wait
 
     def failed(self, address: str, user: str | None) -> None:
-        now = self.clock()
-        self.addresses.fail(address, now)
+        self.store.fail(self.addresses, address, self.forget)
         if user is not None:
-            self.users.fail(user, now)
+            self.store.fail(self.users, user, self.forget)
 
     def succeeded(self, address: str) -> None:
-        self.addresses.clear(address)
+        self.store.clear(self.addresses, address)
 
-    def _left(self, record: _Record, free: int, now: float) -> float:
-        if record.failures < free:
+    def _left(self, record: tuple[int, float], free: int, now: float) -> float:
+        failures, last = record
+        if failures < free:
             return 0.0
-        delay = min(self.first_wait * 2 ** (record.failures - free), self.longest_wait)
-        return max(0.0, record.last + delay - now)
+        delay = min(self.first_wait * 2 ** (failures - free), self.longest_wait)
+        return max(0.0, last + delay - now)
 
 
 PasswordCheck = Callable[[str, str], Awaitable[bool]]

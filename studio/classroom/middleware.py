@@ -1,4 +1,4 @@
-"""The studio's layer in front of Gradio's routes: four small ASGI middlewares.
+"""The studio's layer in front of Gradio's routes: five small ASGI middlewares.
 
 `launch(app_kwargs={"middleware": [...]})` hands them to the FastAPI app Gradio builds, inside
 Gradio's own compression and CORS layers, so they see every request and plain response bodies.
@@ -7,6 +7,8 @@ Gradio's own compression and CORS layers, so they see every request and plain re
                         (DNS rebinding; see studio.classroom.hosts)
   RememberClient        tells the login (studio.classroom.login.CLIENT) which address is asking
   HideApiBeforeLogin    with a login, the login page carries no API description
+  SayLoginLost          with a login, a page whose login this process does not know is told
+                        in words to reload (its studio process stopped or restarted)
   GuardMcp              with a login and --mcp, the MCP routes ask for it as HTTP Basic auth
 
 Why the last one: Gradio's page route puts the whole API description (every endpoint, its
@@ -23,6 +25,7 @@ a login page. It sends the login as HTTP Basic auth instead, checked by the logi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,6 +51,12 @@ REFUSAL = (
 MCP_REFUSAL = (
     b"studio: the MCP tools ask for the studio's login: send it as HTTP Basic auth "
     b"(the user:password of --auth).\n"
+)
+# What a page says when its login is not known here: Gradio's own answer is a dict the page
+# shows as a bare "Error".
+LOGIN_LOST = (
+    "This page has lost its login: the studio server it was open on stopped or restarted. "
+    "Reload the page and log in again to go on."
 )
 _API_INFO = b"<script>window.gradio_api_info = "
 _LOGIN_PAGE = b'"auth_required":true'
@@ -192,3 +201,32 @@ def without_api_info(page: bytes) -> bytes:
     if end < 0:
         return page
     return page[: begin + len(_API_INFO)] + b"null" + page[end:]
+
+
+class SayLoginLost:
+    """A page's request to run an event (`queue/join`) that Gradio refuses for want of a login
+    is answered with LOGIN_LOST, which the page shows. It happens to a page that was open on a
+    replica that stopped (nginx sends it to another, which never saw its login), or on a
+    studio that restarted (logins live in its memory)."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or scope["method"] != "POST" or not path.endswith("queue/join"):
+            await self.app(scope, receive, send)
+            return
+        refused = False
+
+        async def send_plain(message: Message) -> None:
+            nonlocal refused
+            if message["type"] == "http.response.start" and message["status"] == 401:
+                refused = True
+                body = json.dumps({"detail": LOGIN_LOST}).encode()
+                start = {**message, "headers": [(b"content-type", b"application/json")]}
+                await _send_whole(send, start, body)
+            elif not refused:  # Gradio's own body of a refusal is left out
+                await send(message)
+
+        await self.app(scope, receive, send_plain)

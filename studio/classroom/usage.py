@@ -7,25 +7,25 @@
                                 around each model request; a chat sets `call.tokens` as it streams
     Meter.admit                 the flood guard (new sessions per address), the person's limits,
                                 the whole studio's ceiling: LimitReached with the wait, or go
-    Ledger                      one entry per request for an hour (at most `max_entries`), summed
-                                for the usage view (`Meter.report`)
+    the ledger                  one entry per request for an hour, summed for the usage view
+                                (`Meter.report`)
 
-Pure: no Gradio, no HTTP. Everything is in memory with a bounded footprint: the limiters forget
-idle people and keep at most `max_keys`; the ledger drops what is older than an hour. Without a
+Pure: no Gradio, no HTTP. The counts and the ledger are kept by a store (studio.classroom.store):
+this process's memory, bounded, or the store every replica of the studio shares. Without a
 caller (a service called outside an event, as tests and benchmarks do) nothing is counted.
 """
 
 from __future__ import annotations
 
-import threading
+import dataclasses
 import time
-from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from studio.classroom.limits import Limiter, Limits, OverLimit, Rule, wait_words
+from studio.classroom.limits import Limits, Rule, wait_words
+from studio.classroom.store import Check, MemoryStore, Store
 from studio.classroom.usage_report import summarize_entries
 from studio.errors import LimitReached
 from studio.secrets import shorten
@@ -119,7 +119,8 @@ def metered(
 
 
 class Meter:
-    """One studio's limits and its last hour of use, thread-safe."""
+    """One studio's limits and its last hour of use, kept by `store` (by default this process's
+    memory, with `clock`, `max_keys` and `max_entries`)."""
 
     def __init__(
         self,
@@ -129,67 +130,61 @@ class Meter:
         clock: Callable[[], float] = time.monotonic,
         max_keys: int = 10_000,
         max_entries: int = 20_000,
+        store: Store | None = None,
     ) -> None:
-        self.limits, self.keep_prompts, self.clock = limits, keep_prompts, clock
-
-        def limiter(rules: tuple[Rule, ...]) -> Limiter:
-            return Limiter(rules, max_keys=max_keys, clock=clock)
-
-        self.requests, self.images = limiter(limits.requests), limiter(limits.images)
-        self.tokens, self.total = limiter(limits.chat_tokens), limiter(limits.total)
-        self.new_sessions = limiter(limits.new_sessions)
-        self.known = Recent(max_keys, HOUR, clock)  # sessions that asked lately
-        self.ledger = Ledger(max_entries, clock)
-        self._lock = threading.Lock()
+        self.limits, self.keep_prompts = limits, keep_prompts
+        self.store = store or MemoryStore(clock=clock, max_keys=max_keys, max_entries=max_entries)
+        self.clock = self.store.clock  # the store's: every replica's entries on one time line
 
     def admit(self, person: Person, task: str, *, images: int = 0, prompt: str = "") -> None:
         """Count one request, or raise LimitReached (counting nothing but the refusal)."""
         if not self.limits.on:
             return
-        with self._lock:
-            new = not person.logged_in and not self.known.seen(person.key)
-            try:
-                if new:
-                    self._check(self.new_sessions, person.address, 1, FLOOD)
-                self._check(self.requests, person.key, 1, REQUESTS)
-                self._check(self.images, person.key, images, IMAGES)
-                self._check(self.tokens, person.key, 1 if task == "chat" else 0, TOKENS)
-                self._check(self.total, STUDIO, 1, TOTAL)
-            except LimitReached:
-                kept = shorten(prompt, PROMPT_CHARS) if self.keep_prompts else ""
-                self.ledger.add(Entry(self.clock(), person.label, task, "refused", prompt=kept))
-                raise
-            if new:
-                self.new_sessions.add(person.address, 1)
-            self.known.touch(person.key)
-            self.requests.add(person.key, 1)
-            self.images.add(person.key, images)
-            self.total.add(STUDIO, 1)
+        limits = self.limits
+        checks = (
+            Check("new_sessions", person.address, limits.new_sessions, 1, 1, new_only=True),
+            Check("requests", person.key, limits.requests, 1, 1),
+            Check("images", person.key, limits.images, images, images),
+            Check("tokens", person.key, limits.chat_tokens, 1 if task == "chat" else 0, 0),
+            Check("total", STUDIO, limits.total, 1, 1),
+        )
+        # a login is the same person in every session: the flood guard counts new sessions only
+        over = self.store.admit(checks, None if person.logged_in else person.key)
+        if over is None:
+            return
+        kept = shorten(prompt, PROMPT_CHARS) if self.keep_prompts else ""
+        self.log(Entry(self.clock(), person.label, task, "refused", prompt=kept))
+        words = (FLOOD, REQUESTS, IMAGES, TOKENS, TOTAL)[over.index]
+        raise LimitReached(
+            f"{words.format(per=per(over.rule))} Try again in {wait_words(over.wait)}.",
+            wait=over.wait,
+        )
 
     def done(self, person: Person, entry: Entry) -> None:
-        self.tokens.add(person.key, entry.tokens)
-        self.ledger.add(entry)
+        """The request's record, and its chat tokens counted against the person's limit."""
+        tokens = Check("tokens", person.key, self.limits.chat_tokens, 0, entry.tokens)
+        self.store.log(dataclasses.asdict(entry), tokens)
 
-    def _check(self, limiter: Limiter, key: str, cost: int, words: str) -> None:
-        if cost <= 0:
-            return
-        try:
-            limiter.check(key, cost)
-        except OverLimit as over:
-            rule = over.rule
-            per = f"{rule.count} per {str(rule).partition('/')[2]}"
-            raise LimitReached(
-                f"{words.format(per=per)} Try again in {wait_words(over.wait)}.", wait=over.wait
-            ) from None
+    def log(self, entry: Entry) -> None:
+        self.store.log(dataclasses.asdict(entry))
+
+    def entries(self) -> list[Entry]:
+        return [Entry(**record) for record in self.store.records()]
 
     def report(self) -> dict:
         """The last hour, summed: see `studio.classroom.usage_report`."""
-        return summarize_entries(self.ledger.entries(), self.limits, self.keep_prompts)
+        report = summarize_entries(self.entries(), self.limits, self.keep_prompts)
+        return {**report, "kept": self.store.where}
 
 
-def meter_for(config: Config) -> Meter:
-    """A new meter with the configuration's limits: one per app."""
-    return Meter(config.limits, keep_prompts=config.usage_prompts)
+def per(rule: Rule) -> str:
+    return f"{rule.count} per {str(rule).partition('/')[2]}"
+
+
+def meter_for(config: Config, store: Store | None = None) -> Meter:
+    """A new meter with the configuration's limits, kept in `store` (this process's memory when
+    None): one per app."""
+    return Meter(config.limits, keep_prompts=config.usage_prompts, store=store)
 
 
 REQUESTS = "You have made as many requests as each person may: {per}."
@@ -200,58 +195,3 @@ FLOOD = (
     "Too many new sessions have started from your network: {per} at most. Keep using the page "
     "you already have open."
 )
-
-
-@dataclass
-class Ledger:
-    """The last hour's entries, at most `max_entries` (the oldest go first)."""
-
-    max_entries: int
-    clock: Callable[[], float]
-    _entries: deque[Entry] = field(default_factory=deque)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, entry: Entry) -> None:
-        with self._lock:
-            self._entries.append(entry)
-            self._trim()
-
-    def entries(self) -> list[Entry]:
-        with self._lock:
-            self._trim()
-            return list(self._entries)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def _trim(self) -> None:
-        cutoff = self.clock() - HOUR
-        while self._entries and (
-            len(self._entries) > self.max_entries or self._entries[0].at <= cutoff
-        ):
-            self._entries.popleft()
-
-
-class Recent:
-    """Keys used in the last `seconds`, at most `capacity` (the least recently used go first)."""
-
-    def __init__(self, capacity: int, seconds: float, clock: Callable[[], float]) -> None:
-        self.capacity, self.seconds, self.clock = capacity, seconds, clock
-        self._last: OrderedDict[str, float] = OrderedDict()
-
-    def seen(self, key: str) -> bool:
-        last = self._last.get(key)
-        return last is not None and last > self.clock() - self.seconds
-
-    def touch(self, key: str) -> None:
-        now = self.clock()
-        self._last.pop(key, None)
-        self._last[key] = now
-        while self._last:
-            oldest, when = next(iter(self._last.items()))
-            if when > now - self.seconds and len(self._last) <= self.capacity:
-                return
-            del self._last[oldest]
-
-    def __len__(self) -> int:
-        return len(self._last)

@@ -74,7 +74,9 @@ class UsageView:
     def __init__(
         self, app: App, admin: tuple[str, str] | None = None, meter: Meter | None = None
     ) -> None:
-        self.app, self.admin, self.meter, self.throttle = app, admin, meter, LoginThrottle()
+        self.app, self.admin, self.meter = app, admin, meter
+        # the teacher's wrong passwords, kept where the app's counts are (shared by replicas)
+        self.throttle = LoginThrottle(meter.store if meter else None, name="usage")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = PATHS.get(scope.get("path", "")) if scope["type"] == "http" else None

@@ -108,6 +108,8 @@ def usage_page(report: dict) -> str:
         f"<h1>Usage over {e(report['window'])}</h1>",
         f"<p>Limits: {limit_line}. Refused requests: <strong>{report['refused']}</strong>.</p>",
     ]
+    if report.get("kept"):
+        parts.append(f"<p>Counted in: {e(report['kept'])}.</p>")
     slowest = report["slowest_backend"]
     if slowest:
         parts.append(

@@ -62,6 +62,10 @@ class Config:
     limits: Limits = Limits()  # none by default (studio.classroom.limits)
     admin: tuple[str, str] | None = field(default=None, repr=False)  # the usage view's login
     usage_prompts: bool = False  # the usage view shows what was asked
+    # several replicas as one studio (docs/deploy.md): where they keep their counts ("": in
+    # this process's memory), and the path prefix a reverse proxy serves the studio under
+    redis_url: str = field(default="", repr=False)
+    root_path: str = ""
 
     def endpoint(self, task: str) -> Endpoint:
         return self.endpoints[task]
@@ -102,6 +106,7 @@ def load_config(env: Mapping[str, str], *, local_extra: bool = False, **flags) -
         template=env.get("STUDIO_CHAT_TEMPLATE", "").strip().lower() or "falcon",
         router=values.base_url(env, ROUTER_SETTING, ROUTER),
         hub=values.base_url(env, HUB_SETTING, HUB),
+        local_extra=local_extra,
     )
     endpoints = {
         name: _resolve(spec, env, local=name in local, **common) for name, spec in TASKS.items()
@@ -129,6 +134,8 @@ def load_config(env: Mapping[str, str], *, local_extra: bool = False, **flags) -
         admin=_admin(env, flags),
         usage_prompts=bool(flags.get("usage_prompts"))
         or values.switch(env, "STUDIO_USAGE_PROMPTS"),
+        redis_url=values.store_url(env, "STUDIO_REDIS_URL"),
+        root_path=values.root_path(flags.get("root_path") or env.get("STUDIO_ROOT_PATH", "")),
     )
 
 

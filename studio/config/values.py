@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from studio.catalog import TASKS, tasks_named
 from studio.errors import ConfigurationError
+from studio.secrets import keep_secret
 
 
 def first(env: Mapping[str, str], names) -> str | None:
@@ -93,3 +94,28 @@ def check_url(url: str, setting: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigurationError(f"{setting} must be an http(s) URL, not {url!r}.")
+
+
+def store_url(env: Mapping[str, str], setting: str) -> str:
+    """A Redis (or Valkey) URL: redis://host:6379/0, rediss:// with TLS, unix:// a socket. Its
+    password, if it has one, is kept out of every message."""
+    url = env.get(setting, "").strip()
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.scheme not in ("redis", "rediss", "unix") or not (parts.netloc or parts.path):
+        raise ConfigurationError(
+            f"{setting} must be a Redis URL such as redis://host:6379/0, not {parts.scheme!r}."
+        )
+    keep_secret(parts.password, pieces=False)
+    return url
+
+
+def root_path(text: str) -> str:
+    """The path prefix a reverse proxy serves the studio under: "/studio", or a whole URL."""
+    text = text.strip().rstrip("/")
+    if text and not text.startswith(("/", "http://", "https://")):
+        raise ConfigurationError(
+            f"--root-path (STUDIO_ROOT_PATH) takes a path such as /studio, not {text!r}."
+        )
+    return text

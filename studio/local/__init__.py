@@ -6,9 +6,10 @@ No token and no network once a model is on disk. The answers have the task API's
 request without it raises ConfigurationError naming that command.
 
 Models load on first use, once per process per (task, model, device); concurrent first requests
-wait for one load. A model is a hub id (downloaded on first use, or with `offline` from the
-local cache only: the configuration reads HF_HUB_OFFLINE) or a folder. Suggested models, small
-enough for a CPU (the configuration holds the defaults):
+wait for one load. A model is a hub id (from disk when it was downloaded before, asking no
+network; else downloaded on first use, or with `offline` not at all: the configuration reads
+HF_HUB_OFFLINE) or a folder; `python -m studio --prepare` downloads them before class.
+Suggested models, small enough for a CPU (the configuration holds the defaults):
 
     summarize  sshleifer/distilbart-cnn-12-6          STUDIO_SUMMARY_MODEL
     ner        dslim/bert-base-NER                    STUDIO_NER_MODEL
@@ -24,18 +25,16 @@ percent: studio.local.download), loads, or makes an image.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from studio.errors import ConfigurationError
-from studio.local import download
 from studio.local.cache import CACHE
 from studio.local.device import resolve_device
 from studio.local.models import (
     extra_installed,
-    loading_errors,
+    load_model,
     model_source,
     require_extra,
     running_errors,
@@ -94,7 +93,7 @@ def stream_chat(
     The first chunk carries the role, then one chunk per piece of text, then a last chunk with
     an empty delta and finish_reason "stop" or "length" ("stop" too when `cancel` was set).
     Setting `cancel` ends generation itself within a token or two. Loading happens on the
-    first iteration, so errors (ConfigurationError, ModelNotFoundError, BackendError) arrive
+    first iteration, so errors (ConfigurationError, LocalModelError, BackendError) arrive
     from next(), like a server's.
     """
     loaded = _load("chat", model, device, offline, progress)
@@ -144,9 +143,13 @@ def _load(task: str, model: str, device: str, offline: bool, progress: Progress 
     module = _task_module(task)
 
     def load() -> Any:
-        with loading_errors(task, model, offline=offline):
-            if not os.path.isdir(source) and not offline:
-                download.fetch(source, progress)  # the first use: the files, with progress
-            return module.load(model, source, resolved, offline=offline)
+        return load_model(
+            task,
+            model,
+            source,
+            lambda local_only: module.load(model, source, resolved, offline=local_only),
+            offline=offline,
+            progress=progress,
+        )
 
     return CACHE.get((task, source, resolved), load, progress)

@@ -8,15 +8,15 @@ generation itself ends within a token of either.
 Request fields: messages, max_tokens (or max_completion_tokens; default 512), temperature
 (0 means greedy; absent means the model's own defaults), top_p, seed (seeds torch's global
 generator: reproducible when one request runs at a time), stop (a string or a list), and
-repetition_penalty (not OpenAI's, but TGI and vLLM take it). frequency_penalty, presence_penalty,
-n and tools are not mapped.
+repetition_penalty (not OpenAI's, but TGI and vLLM take it), chat_template_kwargs and
+reasoning_effort (given to the template where it reads them), logprobs and top_logprobs
+(studio.local.chat_extras). frequency_penalty, presence_penalty, n and tools are not mapped.
 """
 
 from __future__ import annotations
 
 import functools
 import threading
-import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,8 +32,15 @@ from transformers import (
     TextIteratorStreamer,
 )
 
-from studio.errors import BackendError, InputError
+from studio.errors import BackendError, InputError, WrongKindOfModelError
 from studio.local.cache import LoadedModel
+from studio.local.chat_extras import (
+    chunk,
+    logprobs_chunk,
+    opens_thinking,
+    template_options,
+    wanted_alternatives,
+)
 from studio.local.models import (
     EXAMPLE_MODELS,
     SETTINGS,
@@ -66,7 +73,7 @@ def load(model: str, source: str, device: str, *, offline: bool = False) -> Chat
     )
     tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=offline)
     if not getattr(tokenizer, "chat_template", None):
-        raise BackendError(
+        raise WrongKindOfModelError(
             f"{model} has no chat template, so it is a base model rather than a chat model. "
             f"Set {SETTINGS['chat']} to an instruct model such as {EXAMPLE_MODELS['chat']}."
         )
@@ -164,20 +171,18 @@ class StopWhenSet(StoppingCriteria):
         return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
 
 
-def chunk(model: str, chunk_id: str, delta: dict[str, str], finish: str | None = None) -> dict:
-    return {
-        "id": chunk_id,
-        "object": "chat.completion.chunk",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-    }
+def encode_prompt(
+    chat: ChatModel, messages: list[dict[str, str]], options: Mapping[str, Any] | None = None
+) -> Any:
+    """The prompt in the model's template; `options`: what the template reads (thinking)."""
 
-
-def encode_prompt(chat: ChatModel, messages: list[dict[str, str]]) -> Any:
     def encode(turns: list[dict[str, str]]) -> Any:
         return chat.tokenizer.apply_chat_template(
-            turns, add_generation_prompt=True, return_tensors="pt", return_dict=True
+            turns,
+            add_generation_prompt=True,
+            return_tensors="pt",
+            return_dict=True,
+            **(options or {}),
         )
 
     try:
@@ -205,8 +210,13 @@ def stream(
     options = generate_options(body)
     stops = stop_strings(body)
     seed = optional(body, "seed", int)
+    template_kwargs, note = template_options(chat.tokenizer.chat_template, body)
+    alternatives = wanted_alternatives(body)
+    if alternatives is not None:  # the raw logits of every step, for their probabilities
+        options.update(output_logits=True, return_dict_in_generate=True)
     with loaded.lock:  # a fast tokenizer is not safe to call from two threads at once
-        prompt = encode_prompt(chat, messages).to(chat.model.device)
+        prompt = encode_prompt(chat, messages, template_kwargs).to(chat.model.device)
+        opened = opens_thinking(chat.tokenizer, prompt["input_ids"])
     prompt_length = prompt["input_ids"].shape[1]
 
     halt = threading.Event()
@@ -221,7 +231,9 @@ def stream(
     worker = threading.Thread(target=generate, name="studio-local-chat", daemon=True)
     finish = None
     try:
-        yield chunk(loaded.model, chunk_id, {"role": "assistant", "content": ""})
+        # A block the template opened is the reply's start: the chat tells thinking apart by it.
+        first = {"role": "assistant", "content": "<think>" if opened else ""}
+        yield chunk(loaded.model, chunk_id, first, **({"studio_note": note} if note else {}))
         worker.start()
         held = ""
         for piece in streamer:
@@ -239,8 +251,12 @@ def stream(
             if held and not cancel.is_set():
                 yield chunk(loaded.model, chunk_id, {"content": held})
         raise_failure(outcome.get("error"))
+        output = outcome.get("output")
         if finish is None:
-            finish = finish_reason(chat, outcome.get("output"), prompt_length, options, cancel)
+            finish = finish_reason(chat, output, prompt_length, options, cancel)
+        if alternatives is not None and output is not None:
+            logprobs = logprobs_chunk(chat.tokenizer, output, prompt_length, alternatives)
+            yield chunk(loaded.model, chunk_id, {}, logprobs=logprobs)
         yield chunk(loaded.model, chunk_id, {}, finish)
     finally:
         halt.set()  # the reader stopped early or went away: end generation too
@@ -252,7 +268,7 @@ def finish_reason(
     """Answer "length" when max_tokens ran out before the model ended its turn, else "stop"."""
     if cancel.is_set() or output is None:
         return "stop"
-    new_tokens = output[0][prompt_length:]
+    new_tokens = getattr(output, "sequences", output)[0][prompt_length:]
     eos = chat.model.generation_config.eos_token_id
     eos_ids = set(eos if isinstance(eos, list) else [eos]) - {None}
     ended = len(new_tokens) > 0 and int(new_tokens[-1]) in eos_ids

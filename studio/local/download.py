@@ -1,23 +1,30 @@
 """A model's first use downloads its files, and the person sees how far: bytes and percent
 ("Downloading sshleifer/distilbart-cnn-12-6: 312 MB of 1.2 GB (26%)"), not only "loading".
 
-Before a loader's `from_pretrained`, the files it will read (`studio.tasks.downloads`) are
-fetched with `huggingface_hub.snapshot_download`, whose `tqdm_class` hears every chunk: the
-total comes from a dry run (the sizes of the files not yet in the cache), the bytes from the
-download's byte bars. Nothing is asked when HF_HUB_OFFLINE is set or the model's config is cached; a
-repository the dry run cannot see is left to the loader, which says what is wrong as before.
+`plan` asks the Hub which files the loader will read (`studio.tasks.downloads`) and how many
+bytes of them are not on disk yet: a dry run of `huggingface_hub.snapshot_download`, which
+answers in a moment, network or not. `fetch` downloads them with snapshot_download, whose
+`tqdm_class` hears every chunk. When the Hub cannot be asked or the files cannot be had,
+`HubFailure` says why in one word (offline, network, missing, gated, hub, disk), so the caller
+can say it in plain words at once, instead of the loader retrying for half a minute and then
+blaming a missing file. `--prepare` and `--check` use the same two functions.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import errno
 import logging
+import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from studio.tasks.downloads import download_line, files_to_fetch, percent
+from studio.tasks.downloads import download_line, files_to_fetch, human_bytes, percent
 from studio.tasks.progress import Progress
 
 log = logging.getLogger("studio")
@@ -99,27 +106,173 @@ class QuietBar:
     set_postfix_str = set_postfix = _ignore
 
 
-def fetch(
-    model: str, progress: Progress | None, *, hub: str | None = None, **report_options: Any
-) -> None:
-    """Download the files `model` (a hub id) needs, telling `progress` how far. `hub`: the
-    Hub's URL (default: HF_ENDPOINT, as the loaders read it)."""
-    from huggingface_hub import snapshot_download, try_to_load_from_cache
+class HubFailure(Exception):
+    """Why a model's files could not be listed or downloaded. `kind`: offline (HF_HUB_OFFLINE
+    is set), network (the Hub cannot be reached), missing (no such model, or a private one),
+    gated (its licence must be accepted first), hub (the Hub answered with an error), disk (no
+    room for the files). `detail`: the library's own words; `size`: bytes needed, when known."""
 
-    if any(isinstance(try_to_load_from_cache(model, name), str) for name in CONFIGS):
-        return  # downloaded before: the loader finds it without asking the network
+    def __init__(self, kind: str, detail: str, *, size: int | None = None) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind, self.detail, self.size = kind, detail, size
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a model's first use downloads: every file of the repository, those the loader
+    reads, and the bytes of those that are not on disk yet (with how many files that is)."""
+
+    model: str
+    names: tuple[str, ...]
+    needed: tuple[str, ...]
+    size: int
+    files: int
+
+
+def cached(model: str) -> bool:
+    """Whether the model's config is in the cache (then its files came with it, mostly)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    return any(isinstance(try_to_load_from_cache(model, name), str) for name in CONFIGS)
+
+
+def plan(model: str, *, hub: str | None = None) -> Plan:
+    """Ask the Hub (`hub`, default HF_ENDPOINT) what the model's first use downloads; raise
+    HubFailure when it cannot say. Nothing is downloaded."""
+    from huggingface_hub import snapshot_download
+
     try:
         planned = snapshot_download(model, dry_run=True, tqdm_class=QuietBar, endpoint=hub)
-    except Exception as exc:  # offline, not found, gated: the loader says so in its words
-        log.debug("download of %s left to the loader: %s", model, exc)
-        return
-    needed = set(files_to_fetch(info.filename for info in planned))
+    except Exception as exc:
+        raise hub_failure(exc) from exc
+    names = tuple(info.filename for info in planned)
+    needed = tuple(files_to_fetch(names))
     missing = [info for info in planned if info.filename in needed and info.will_download]
-    if not missing:
+    size = sum(info.file_size or 0 for info in missing)
+    return Plan(model, names, needed, size, len(missing))
+
+
+def fetch(
+    model: str,
+    progress: Progress | None,
+    *,
+    hub: str | None = None,
+    planned: Plan | None = None,
+    **report_options: Any,
+) -> None:
+    """Download the files `model` (a hub id) needs, telling `progress` how far; raise
+    HubFailure when they cannot be had. `planned`: what `plan` answered, if it was asked."""
+    from huggingface_hub import snapshot_download
+
+    if planned is None and cached(model):
+        return  # downloaded before: the loader finds it without asking the network
+    planned = planned or plan(model, hub=hub)
+    if not planned.files:
         return
-    total = sum(info.file_size or 0 for info in missing)
-    report = DownloadReport(model, total, progress or (lambda line: None), **report_options)
+    room_for(planned)
+    report = DownloadReport(model, planned.size, progress or (lambda line: None), **report_options)
     report.tell()
     bar = report.bar_class()
-    snapshot_download(model, allow_patterns=sorted(needed), tqdm_class=bar, endpoint=hub)
+    try:
+        snapshot_download(model, allow_patterns=list(planned.needed), tqdm_class=bar, endpoint=hub)
+    except Exception as exc:
+        raise hub_failure(exc, size=planned.size) from exc
     report.tell(final=True)
+
+
+def room_for(planned: Plan) -> None:
+    """Refuse, before the first byte, a download the disk has no room for."""
+    from huggingface_hub import constants
+
+    folder = Path(constants.HF_HUB_CACHE)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # the cache's folder is made by the download itself
+    free = shutil.disk_usage(folder).free
+    if free < planned.size:
+        raise HubFailure(
+            "disk",
+            f"{human_bytes(planned.size)} to download, {human_bytes(free)} free in "
+            f"{constants.HF_HUB_CACHE}",
+            size=planned.size,
+        )
+
+
+def hub_failure(exc: BaseException, *, size: int | None = None) -> HubFailure:
+    """What went wrong, from what huggingface_hub raised (a dry run's error carries the cause)."""
+    from huggingface_hub import errors
+
+    cause = exc.__cause__ if isinstance(exc, errors.DryRunError) and exc.__cause__ else exc
+    detail = first_words(cause)
+    if isinstance(cause, errors.OfflineModeIsEnabled):
+        kind = "offline"
+    elif isinstance(cause, errors.GatedRepoError):
+        kind = "gated"
+    elif isinstance(cause, errors.RepositoryNotFoundError | errors.RevisionNotFoundError):
+        kind = "missing"
+    elif isinstance(cause, errors.HfHubHTTPError):
+        status = getattr(cause.response, "status_code", None)
+        kind = "missing" if status in (401, 404) else "hub"
+    elif isinstance(cause, OSError) and cause.errno == errno.ENOSPC:
+        kind = "disk"
+    else:  # a connection refused, a name not resolved, a timeout, a dropped download
+        kind = "network"
+    return HubFailure(kind, detail, size=size)
+
+
+class RetryCounter(logging.Filter):
+    """huggingface_hub warns of every failed attempt and every retry: hundreds of lines when the
+    network is down, each printed twice (by its own handler and the root's). Set on its loggers,
+    this keeps them out and counts the failed requests, for one line at the end of a load."""
+
+    NOISE = ("thrown while requesting", "Retrying in", "Rate limited.", "Could not reach the Hub")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.Lock()
+        self.failed = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if not any(noise in message for noise in self.NOISE):
+            return True
+        if "thrown while requesting" in message:
+            with self.lock:
+                self.failed += 1
+        return False
+
+    def take(self) -> int:
+        with self.lock:
+            failed, self.failed = self.failed, 0
+        return failed
+
+
+RETRIES = RetryCounter()
+HUB_LOGGERS = (
+    "huggingface_hub.utils._http",
+    "huggingface_hub.hf_api",
+    "huggingface_hub.file_download",
+)
+
+
+@contextlib.contextmanager
+def quiet_retries(model: str) -> Iterator[None]:
+    """huggingface_hub's retry warnings, while `model` loads, as one line when it is done."""
+    for name in HUB_LOGGERS:
+        logger = logging.getLogger(name)
+        if RETRIES not in logger.filters:
+            logger.addFilter(RETRIES)
+    try:
+        yield
+    finally:
+        if failed := RETRIES.take():
+            log.warning(
+                "%s: %d requests to the Hugging Face Hub failed and were retried "
+                "(huggingface_hub's warnings about each are left out)",
+                model,
+                failed,
+            )
+
+
+def first_words(exc: BaseException, limit: int = 160) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"

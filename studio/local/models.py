@@ -1,4 +1,5 @@
-"""Loading models once per process, and turning loading and running failures into studio errors.
+"""Which model a task may load (a hub id or a folder, of the right kind), and loading it: from
+disk when it is there, else after its download. What failures say is `studio.local.failures`.
 
 Nothing here imports torch at import time: `studio.local` must import fast on machines without
 the extra. The task modules (summarize, ner, caption, text_to_image, chat) import torch freely;
@@ -7,26 +8,51 @@ they are imported only after `require_extra` has passed.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import importlib.util
 import json
+import logging
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from studio.catalog import INSTALL_LOCAL, TASKS
-from studio.errors import BackendError, ConfigurationError, ModelNotFoundError, StudioError
+from studio.catalog import INSTALL_LOCAL
+from studio.errors import ConfigurationError, LocalModelNotFoundError, WrongKindOfModelError
+from studio.local import download
 from studio.local.device import model_dtype
-from studio.secrets import shorten
+from studio.local.download import CONFIGS, HubFailure
+from studio.local.failures import (
+    EXAMPLE_MODELS,
+    SETTINGS,
+    TASK_LABELS,
+    first_line,
+    hub_error,
+    is_out_of_memory,
+    loading_errors,
+    not_downloaded,
+    out_of_memory,
+    running_errors,
+    wrong_task,
+)
+from studio.tasks.progress import Progress
 
-# The setting a person changes to pick another model for each task, and the default local
-# model, named in messages as an example: both come from the configuration's task table.
-SETTINGS = {name: spec.model_setting for name, spec in TASKS.items()}
-EXAMPLE_MODELS = {name: spec.local_model for name, spec in TASKS.items()}
+log = logging.getLogger("studio")
 
-TASK_LABELS = {name: spec.label for name, spec in TASKS.items()}
+__all__ = [  # the names the task modules use, from here or from studio.local.failures
+    "EXAMPLE_MODELS",
+    "SETTINGS",
+    "checked_model_config",
+    "first_line",
+    "is_out_of_memory",
+    "load_model",
+    "load_network",
+    "model_source",
+    "out_of_memory",
+    "running_errors",
+    "wrong_task",
+]
 
 # What a model is for, guessed from the end of its architecture's name.
 ARCHITECTURE_PURPOSES = (
@@ -77,9 +103,9 @@ def model_source(task: str, model: str) -> str:
     setting = SETTINGS[task]
     model = (model or "").strip()
     if not model:
-        raise ModelNotFoundError(f"No model is set for {TASK_LABELS[task]}: set {setting}.")
+        raise LocalModelNotFoundError(f"No model is set for {TASK_LABELS[task]}: set {setting}.")
     if model.startswith(("http://", "https://")):
-        raise ModelNotFoundError(
+        raise LocalModelNotFoundError(
             f"{setting} is a URL ({model}); local models need a model id such as "
             f"{EXAMPLE_MODELS[task]} or a folder."
         )
@@ -92,7 +118,7 @@ def model_source(task: str, model: str) -> str:
     )
     if looks_like_path or path.exists():
         problem = "is a file, not a folder" if path.exists() else "does not exist"
-        raise ModelNotFoundError(
+        raise LocalModelNotFoundError(
             f"The folder {model} {problem}. Set {setting} to a folder that holds a "
             f"{TASK_LABELS[task]} model, or to a model id such as {EXAMPLE_MODELS[task]}."
         )
@@ -101,24 +127,67 @@ def model_source(task: str, model: str) -> str:
 
 def _check_folder(task: str, folder: Path) -> None:
     """A folder must hold a model of the right library: diffusers for images, else transformers."""
-    setting = SETTINGS[task]
-    is_pipeline = (folder / "model_index.json").is_file()
-    is_transformers = (folder / "config.json").is_file()
-    if not is_pipeline and not is_transformers:
-        raise ModelNotFoundError(
+    names = {name for name in CONFIGS if (folder / name).is_file()}
+    if not names:
+        raise LocalModelNotFoundError(
             f"The folder {folder} holds no model (no config.json or model_index.json). "
-            f"Set {setting} to the folder that a model was saved or downloaded into."
+            f"Set {SETTINGS[task]} to the folder that a model was saved or downloaded into."
         )
+    check_kind(task, str(folder), names, purpose=lambda: _purpose_of_folder(folder))
+
+
+def check_kind(task: str, model: str, names: Iterable[str], *, purpose=lambda: "") -> None:
+    """Refuse a model of a library this task cannot run, from its files' names: a folder's, or
+    a repository's on the Hub before anything is downloaded (diffusers pipelines have a
+    model_index.json, transformers models a config.json)."""
+    names = set(names)
+    is_pipeline, is_transformers = "model_index.json" in names, "config.json" in names
     if task == "image" and not is_pipeline:
-        raise BackendError(
-            f"{folder} is a transformers model {_purpose_of_folder(folder)}, not a diffusers "
-            f"text-to-image pipeline. Set {setting} to one, such as {EXAMPLE_MODELS[task]}."
+        what = f"a transformers model {purpose()}".rstrip() if is_transformers else "no pipeline"
+        raise WrongKindOfModelError(
+            f"{model} is {what}, not a diffusers text-to-image pipeline (no model_index.json). "
+            f"Set {SETTINGS[task]} to one, such as {EXAMPLE_MODELS[task]}."
         )
-    if task != "image" and is_pipeline and not is_transformers:
-        raise BackendError(
-            f"{folder} is a diffusers text-to-image pipeline; {setting} needs a "
+    if task != "image" and not is_transformers:
+        what = "a diffusers text-to-image pipeline" if is_pipeline else "not a transformers model"
+        raise WrongKindOfModelError(
+            f"{model} is {what} (no config.json); {SETTINGS[task]} needs a "
             f"{TASK_LABELS[task]} model such as {EXAMPLE_MODELS[task]}."
         )
+
+
+def load_model(
+    task: str,
+    model: str,
+    source: str,
+    load: Callable[[bool], Any],
+    *,
+    offline: bool,
+    progress: Progress | None,
+) -> Any:
+    """`load(local_only)` the model, from disk without asking the network when it is there
+    (a class with no network loads a prepared model at once, not after the Hub's retries);
+    else after checking what the Hub has (its kind, its size, whether it can be reached at
+    all) and downloading its files with progress. Failures are studio errors that say why."""
+    with loading_errors(task, model, offline=offline), download.quiet_retries(model):
+        if os.path.isdir(source):
+            return load(offline)
+        if download.cached(source):
+            try:
+                return load(True)
+            except OSError as exc:  # partly downloaded: the rest comes below
+                if offline:
+                    raise
+                log.info("%s is not complete on disk (%s)", model, first_line(str(exc)))
+        elif offline:
+            raise not_downloaded(task, model, "offline", "HF_HUB_OFFLINE is set")
+        try:
+            planned = download.plan(source)
+            check_kind(task, model, planned.names)
+            download.fetch(source, progress, planned=planned)
+        except HubFailure as failure:
+            raise hub_error(task, model, failure) from failure
+        return load(False)
 
 
 def _purpose_of_folder(folder: Path) -> str:
@@ -136,14 +205,6 @@ def describe_architectures(architectures: list[str] | None) -> str:
         if any(name.endswith(suffix) for name in names):
             return f"{purpose} ({', '.join(names)})"
     return ", ".join(names) or "an unknown architecture"
-
-
-def wrong_task(task: str, model: str, what_it_is: str) -> BackendError:
-    setting = SETTINGS[task]
-    return BackendError(
-        f"{model} is a model for {what_it_is}; {setting} needs a {TASK_LABELS[task]} model "
-        f"such as {EXAMPLE_MODELS[task]}."
-    )
 
 
 def checked_model_config(
@@ -182,85 +243,3 @@ def load_network(model_class: Any, source: str, config: Any, device: str, offlin
         source, config=config, dtype=model_dtype(device), local_files_only=offline
     )
     return network.to(device).eval()
-
-
-@contextlib.contextmanager
-def loading_errors(task: str, model: str, *, offline: bool = False) -> Iterator[None]:
-    """Turn what from_pretrained raises into ModelNotFoundError / BackendError. `offline`:
-    whether downloads were off (HF_HUB_OFFLINE), which is then what the message says."""
-    setting = SETTINGS[task]
-    try:
-        yield
-    except StudioError:
-        raise
-    except Exception as exc:
-        if is_out_of_memory(exc):
-            raise out_of_memory(task) from exc
-        text = str(exc)
-        if isinstance(exc, ValueError) and "Unrecognized configuration class" in text:
-            raise wrong_task(task, model, "another task") from exc
-        if isinstance(exc, ValueError) and ("Repo id must" in text or "Unrecognized model" in text):
-            raise ModelNotFoundError(
-                f"{model} is neither a model folder nor a model id ({first_line(text)}). "
-                f"Set {setting} to a model id such as {EXAMPLE_MODELS[task]}, or to a folder."
-            ) from exc
-        if isinstance(exc, OSError) and Path(model).is_dir():
-            raise ModelNotFoundError(
-                f"The folder {model} does not hold a complete {TASK_LABELS[task]} model "
-                f"({first_line(text)}). Set {setting} to a folder with every file of the model."
-            ) from exc
-        if isinstance(exc, OSError):
-            reason = (
-                "HF_HUB_OFFLINE is set, so nothing is downloaded"
-                if offline
-                else "it could not be downloaded"
-            )
-            raise ModelNotFoundError(
-                f"Could not load {model} for {TASK_LABELS[task]}: it is not in the local model "
-                f"cache and {reason} ({first_line(text)}). Download it once with network access "
-                f"(hf download {model}), or set {setting} to a cached model or a folder."
-            ) from exc
-        raise BackendError(
-            f"Loading {model} for {TASK_LABELS[task]} failed: {first_line(text)}"
-        ) from exc
-
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    if isinstance(exc, MemoryError):
-        return True
-    torch = sys.modules.get("torch")  # only a run that imported torch can hit its OOM
-    if torch is not None and isinstance(exc, torch.OutOfMemoryError):
-        return True
-    # CPU allocation failures arrive as a plain RuntimeError.
-    message = str(exc).lower()
-    return isinstance(exc, RuntimeError) and (
-        "out of memory" in message or "can't allocate memory" in message
-    )
-
-
-def out_of_memory(task: str) -> BackendError:
-    advice = {
-        "image": "fewer steps or a smaller width and height",
-        "chat": "fewer max tokens or a shorter conversation",
-    }.get(task, "a shorter input")
-    return BackendError(
-        f"The machine ran out of memory running the local {TASK_LABELS[task]} model. Pick a "
-        f"smaller model ({SETTINGS[task]}), {advice}, set STUDIO_DEVICE=cpu if the GPU is "
-        "small, or use a model server instead."
-    )
-
-
-@contextlib.contextmanager
-def running_errors(task: str) -> Iterator[None]:
-    """Out-of-memory while generating becomes a BackendError that says what to change."""
-    try:
-        yield
-    except Exception as exc:
-        if is_out_of_memory(exc):
-            raise out_of_memory(task) from exc
-        raise
-
-
-def first_line(text: str, limit: int = 200) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else ""
-    return shorten(line, limit)

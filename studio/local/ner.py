@@ -10,9 +10,9 @@ from typing import Any
 
 from transformers import AutoModelForTokenClassification, AutoTokenizer, pipeline
 
-from studio.errors import BackendError, InputError
+from studio.errors import InputError, WrongKindOfModelError
 from studio.local.cache import LoadedModel
-from studio.local.models import checked_model_config, load_network
+from studio.local.models import EXAMPLE_MODELS, SETTINGS, checked_model_config, load_network
 
 AGGREGATIONS = ("none", "simple", "first", "average", "max")
 
@@ -29,7 +29,10 @@ def load(model: str, source: str, device: str, *, offline: bool = False) -> Any:
     tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=offline)
     if not getattr(tokenizer, "is_fast", False):
         # Offsets into the text (start/end) need a fast tokenizer.
-        raise BackendError(f"{model} has no fast tokenizer, so entity offsets cannot be given.")
+        raise WrongKindOfModelError(
+            f"{model} has no fast tokenizer, so entity offsets cannot be given. Set "
+            f"{SETTINGS['ner']} to a model with one, such as {EXAMPLE_MODELS['ner']}."
+        )
     network = load_network(AutoModelForTokenClassification, source, config, device, offline)
     return pipeline(
         "token-classification",

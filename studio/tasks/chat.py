@@ -15,6 +15,8 @@ from typing import Any
 
 from studio.errors import InputError
 from studio.tasks.text import NumberBox, checked_text
+from studio.tasks.thinking import checked_thinking, without_thinking
+from studio.tasks.token_probs import TokenProb, checked_alternatives
 
 Message = dict[str, str]
 
@@ -62,32 +64,43 @@ def field_of(item: Any, name: str) -> Any:
     return item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
 
 
-def _is_error_note(item: Any) -> bool:
+def _is_note(item: Any) -> bool:
+    """An error note or a reply's thinking: a message with a title is about the reply, never
+    the reply itself."""
     metadata = field_of(item, "metadata")
     title = field_of(metadata, "title") if metadata else None
-    return isinstance(title, str) and title.strip().startswith(ERROR_MARK)
+    return isinstance(title, str) and bool(title.strip())
 
 
 def normalise_history(history: Iterable[Any] | None) -> list[Message]:
     """Gradio Chatbot history as ``[{"role", "content": str}]``.
 
     Keeps user and assistant messages with some text. Dropped: empty messages, file-only
-    messages, and error notes (assistant messages whose ``metadata["title"]`` starts with
-    ``ERROR_MARK``, as ``error_note`` builds them).
+    messages, error notes and a reasoning model's thinking (messages with a ``metadata``
+    title, as ``error_note`` and studio.chat.reasoning build them), and thinking left inline
+    in a reply (``<think>...</think>``): it is never sent back to the model.
     """
     messages = []
     for item in history or ():
         role = field_of(item, "role")
-        if role not in ("user", "assistant") or _is_error_note(item):
+        if role not in ("user", "assistant") or _is_note(item):
             continue
         content = field_of(item, "content")
         text = content_text(content)
+        if role == "assistant":
+            text = _as_written(content, text)
         if text:
-            # The model's own words go back exactly as it wrote them: a reply's leading space is
-            # a token of its own to llama.cpp's tokenizers, and a stripped one changes the prompt.
-            exact = _exact_text(content) if role == "assistant" else None
-            messages.append({"role": role, "content": exact or text})
+            messages.append({"role": role, "content": text})
     return messages
+
+
+def _as_written(content: Any, text: str) -> str:
+    """A reply as it goes back to the model: its thinking taken out, and otherwise exactly as
+    the model wrote it (a leading space is a token of its own to llama.cpp's tokenizers, and a
+    stripped one changes the prompt)."""
+    answer = without_thinking(text)
+    exact = _exact_text(content)
+    return exact if answer and exact is not None and exact.strip() == answer else answer
 
 
 def _exact_text(content: Any) -> str | None:
@@ -202,6 +215,8 @@ class ChatSettings:
     max_new_tokens: int = MAX_NEW_TOKENS.default
     repetition_penalty: float = REPETITION_PENALTY.default
     seed: int | None = None
+    thinking: str = ""  # studio.tasks.thinking.CHOICES: "" is the model's own default
+    alternatives: int | None = None  # token probabilities with this many alternatives; None: off
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
@@ -221,17 +236,22 @@ class ChatSettings:
         max_new_tokens: object,
         repetition_penalty: object,
         seed: object,
+        thinking: object = None,
+        alternatives: object = None,
     ) -> ChatSettings:
         """From the controls' values or an API call's: numbers, text as typed in a box, or
         empty (None: an API call that left them out, the default; the seed: a random one).
         Each is read by its setting's rule, so NaN, infinities and values out of range are
-        refused with the setting's name before anything is sent."""
+        refused with the setting's name before anything is sent. `thinking`: empty, off, low,
+        medium or high; `alternatives`: None (no token probabilities), True, or 0 to 10."""
         return cls(
             temperature=TEMPERATURE.read(temperature),
             top_p=TOP_P.read(top_p),
             max_new_tokens=MAX_NEW_TOKENS.read(max_new_tokens),
             repetition_penalty=REPETITION_PENALTY.read(repetition_penalty),
             seed=SEED.read(seed),
+            thinking=checked_thinking(thinking),
+            alternatives=checked_alternatives(alternatives),
         )
 
     @property
@@ -248,8 +268,12 @@ UNFINISHED = "unfinished"
 class Delta:
     """A piece of a streamed reply; the last one may carry only a finish reason. A `note` tells
     the person how the request was sent when that changed on the way (a setting the server
-    refused, sent again in the form it takes)."""
+    refused, sent again in the form it takes). `reasoning`: thinking the server sent apart from
+    the text (`text` may still hold it inline, studio.tasks.thinking); `tokens`: the
+    probabilities of the tokens in this piece, when asked for."""
 
     text: str
     finish_reason: str | None = None
     note: str = ""
+    reasoning: str = ""
+    tokens: tuple[TokenProb, ...] = ()

@@ -19,9 +19,11 @@ from studio.ui.common import (
     shows_errors,
     upload_input,
 )
+from studio.ui.look import in_view_on_phone
 from studio.ui.model_picker import model_picker
 from studio.ui.status_line import status_line
-from studio.ui.waiting import api_event, page_event, stop_button, time_limit
+from studio.ui.stop import stop_button, stop_control
+from studio.ui.waiting import api_event, page_event, time_limit
 
 
 @shows_errors
@@ -74,7 +76,7 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
             inputs = [image, picker] if picker else [image]
             with gr.Row():
                 button = gr.Button("Caption", variant="primary", scale=2)
-                stop = gr.Button("Stop", variant="stop", scale=1)
+                stop = stop_control(scale=1, elem_id="caption-stop")
                 clear = gr.ClearButton(scale=1)
             status = status_line("caption")
         with gr.Column():
@@ -94,8 +96,10 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
         limit=time_limit(config, "caption"),
         preprocess=False,
         meter=meter,
+        stop=stop,
     )
     stop_button(stop, [captioning], status)
+    in_view_on_phone(caption)
     api_event(
         functools.partial(caption_upload, config, folder),
         [image],

@@ -1,7 +1,13 @@
 """Under every answer: its reproducibility card and "Show the code", both closed at first.
 
+"Show the code" is one code box with a choice of language above it: every language's code of
+the latest answer is kept in the page's state, and the choice shows one of them, so the panel
+is as tall as one snippet whichever is read.
+
 A tab puts `panel = code_panel("summarize")` under its result, adds `*panel.outputs` to its
-page event's outputs, and returns `*panel_values(...)` after its own results.
+page event's outputs, and returns `*panel_values(...)` after its own results. A tab whose answer
+on screen changes before it is finished (the chat, the game) empties the panel when it starts
+(`empty_panel()`), so that after Stop the panel never shows the answer before.
 """
 
 from __future__ import annotations
@@ -23,24 +29,46 @@ from studio.tasks.reproduce import Call, chat_card
 from studio.ui.common import report
 
 HINT = (
-    "The request this answer came from, ready to copy and run. The token is never shown: set "
-    "`HF_TOKEN` in your environment first (`export HF_TOKEN=hf_...`)."
+    "The request behind this answer, to copy and run. Set `HF_TOKEN` first "
+    "(`export HF_TOKEN=hf_...`): the token is never shown."
 )
 LIBRARY = "Python with {name}"
 UNWRITTEN = "The code behind this answer could not be written; the terminal says why."
+NO_CODE = "# The code of the next answer shows here.\n"
+CODE_LINES = 12  # the box's most lines before it scrolls: the page stays about a screen high
+
+
+@dataclass(frozen=True)
+class Language:
+    snippet: str  # the field of studio.snippets.Snippets
+    highlighting: str
+    label: str  # the code box's label
+
+
+# The languages "Show the code" offers, by the words of the choice.
+LANGUAGES = {
+    "Python (requests)": Language("requests", "python", "Python with requests"),
+    "Python (library)": Language("library", "python", LIBRARY.format(name="huggingface_hub")),
+    "curl": Language("curl", "shell", "curl, in a terminal"),
+    "This studio's API": Language("gradio", "python", "This studio, with gradio_client"),
+}
+FIRST = next(iter(LANGUAGES))
+PRIVATE = dict(queue=False, show_progress="hidden", api_visibility="private")
 
 
 @dataclass(frozen=True)
 class CodePanel:
     card: Any
-    requests: Any
-    library: Any
-    curl: Any
-    gradio: Any
+    snippets: Any  # gr.State: the latest answer's code in every language (`values`)
+    language: Any
+    code: Any
 
     @property
     def outputs(self) -> list:
-        return [self.card, self.requests, self.library, self.curl, self.gradio]
+        """What an answer sets: its card and its code in every language; the box then shows
+        the language chosen. The box itself is set only when the panel is emptied: a change
+        of the state made by an instant event (queue=False) does not reach the box."""
+        return [self.card, self.snippets, self.code]
 
 
 def code_panel(tab: str) -> CodePanel:
@@ -49,32 +77,49 @@ def code_panel(tab: str) -> CodePanel:
         card = gr.Textbox(
             label="How this answer was made",
             lines=8,
+            max_lines=12,
             interactive=False,
             buttons=["copy"],
             elem_id=f"{tab}-card",
             elem_classes=["studio-card"],
         )
+    snippets = gr.State({})
     with gr.Accordion("Show the code", open=False, elem_id=f"{tab}-code"):
         gr.Markdown(HINT)
+        language = gr.Radio(
+            list(LANGUAGES),
+            value=FIRST,
+            show_label=False,
+            container=False,
+            elem_id=f"{tab}-code-language",
+        )
+        code = gr.Code(
+            NO_CODE,
+            label=LANGUAGES[FIRST].label,
+            language="python",
+            interactive=False,
+            buttons=["copy"],
+            wrap_lines=True,
+            lines=4,
+            max_lines=CODE_LINES,
+            elem_id=f"{tab}-code-shown",
+            elem_classes=["studio-code"],
+        )
+    # Either change shows the chosen language's code of the latest answer.
+    snippets.change(shown_code, [snippets, language], code, **PRIVATE)
+    language.change(shown_code, [snippets, language], code, **PRIVATE)
+    return CodePanel(card, snippets, language, code)
 
-        def code(label: str, language: str, name: str) -> gr.Code:
-            return gr.Code(
-                label=label,
-                language=language,
-                interactive=False,
-                buttons=["copy"],
-                wrap_lines=True,
-                lines=8,
-                max_lines=30,
-                elem_id=f"{tab}-code-{name}",
-                elem_classes=["studio-code"],
-            )
 
-        requests = code("Python with requests", "python", "requests")
-        library = code(LIBRARY.format(name="huggingface_hub"), "python", "library")
-        curl = code("curl", "shell", "curl")
-        gradio = code("This studio, with gradio_client", "python", "gradio")
-    return CodePanel(card, requests, library, curl, gradio)
+def shown_code(snippets: dict | None, language: str | None) -> gr.Code:
+    """The code box for `language` (one of LANGUAGES) of the answer whose `snippets` these are."""
+    chosen = LANGUAGES.get(language or "", LANGUAGES[FIRST])
+    snippets = snippets or {}
+    label = chosen.label
+    if chosen.snippet == "library" and snippets.get("library_name"):
+        label = LIBRARY.format(name=snippets["library_name"])
+    text = snippets.get(chosen.snippet) or NO_CODE
+    return gr.Code(text, label=label, language=chosen.highlighting)
 
 
 def studio_url(config: Config) -> str:
@@ -117,7 +162,7 @@ def panel_values(
         snippets = for_calls(title, calls, gradio, settings=settings, when=now())
     except Exception as exc:  # the answer stands even if its code cannot be written
         report(exc, "show the code")
-        return (UNWRITTEN, "", "", "", "")
+        return (UNWRITTEN, {}, gr.skip())
     return values(snippets)
 
 
@@ -156,15 +201,18 @@ def chat_shown(
         snippets = for_chat(endpoint, request, gradio)
     except Exception as exc:  # the reply stands even if its code cannot be written
         report(exc, "show the code")
-        return (card, "", "", "", "")
+        return (card, {}, gr.skip())
     return values(dataclasses.replace(snippets, card=card))
 
 
 def values(snippets: Snippets) -> tuple:
-    name = snippets.library_name or "huggingface_hub"
-    library = gr.Code(snippets.library, label=LIBRARY.format(name=name))
-    return (snippets.card, snippets.requests, library, snippets.curl, snippets.gradio)
+    """The panel's outputs for an answer: its card, and its code in every language."""
+    kept = dataclasses.asdict(snippets)
+    kept.pop("card")
+    kept["library_name"] = snippets.library_name or "huggingface_hub"
+    return (snippets.card, kept, gr.skip())
 
 
 def empty_panel() -> tuple:
-    return ("", "", "", "", "")
+    """The panel of no answer: no card, no code."""
+    return ("", {}, NO_CODE)

@@ -21,12 +21,14 @@ from studio.classroom.usage import Caller
 from studio.config import Config
 from studio.endpoint import Endpoint
 from studio.errors import TELL_TEACHER, UNEXPECTED, InputError, StudioError
+from studio.secrets import redact
 from studio.services import caption_image, require_setup, setup_problem
 from studio.tasks.image_settings import ImageRequest, describe, png_with_parameters
 from studio.tasks.pixels import looks_blank
 from studio.tasks.progress import Progress
 from studio.tasks.text import NumberBox
 from studio.tasks.uploads import PreparedImage, prepare_upload
+from studio.ui.viewer import on_this_computer
 
 log = logging.getLogger("studio")
 
@@ -121,15 +123,38 @@ def notify_progress(message: str) -> None:
     gr.Info(message, duration=8)
 
 
+def setup_words(words: str, problem: str, *, here: bool) -> str:
+    """The setup notice: on the computer that runs the studio, the fix itself; elsewhere (a
+    shared link, another computer) whom to tell."""
+    fix = f"To fix it: {redact(problem)}" if here else TELL_TEACHER
+    return f"> **Setup needed.** {words} {fix}"
+
+
 def setup_notice(config: Config, task: str, words: str | None = None) -> None:
     """A visible note at the top of a tab that cannot run yet, so nobody clicks in vain: in
-    plain words on the page (`words`, or that the tab has no model yet), the setting to change
-    in the terminal, where whoever runs the studio reads it."""
+    plain words on the page (`words`, or that the tab has no model yet), and the setting to
+    change in the terminal and, on the computer that runs the studio, on the page too."""
     problem = setup_problem(config, task)
-    if problem:
-        log.warning("%s: setup needed: %s", task, problem)
-        words = words or "This tab has no model to ask yet."
-        gr.Markdown(f"> **Setup needed.** {words} {TELL_TEACHER}", elem_classes=["setup-needed"])
+    if not problem:
+        return
+    log.warning("%s: setup needed: %s", task, problem)
+    words = words or "This tab has no model to ask yet."
+    # What to do follows once the page has loaded and it is known who reads it.
+    notice = gr.Markdown(f"> **Setup needed.** {words}", elem_classes=["setup-needed"])
+
+    def for_reader(request: gr.Request) -> str:
+        return setup_words(words, problem, here=on_this_computer(request))
+
+    # No trigger: on page load.
+    gr.on(
+        None,
+        for_reader,
+        None,
+        notice,
+        queue=False,
+        show_progress="hidden",
+        api_visibility="private",
+    )
 
 
 def describe_endpoint(endpoint: Endpoint) -> str:

@@ -17,8 +17,10 @@ from studio.tasks.entities import Entity, segments
 from studio.tasks.text import checked_text
 from studio.ui.code_panel import code_panel, panel_values
 from studio.ui.common import notify_progress, setup_notice, shows_errors
+from studio.ui.look import in_view_on_phone
 from studio.ui.status_line import status_line
-from studio.ui.waiting import api_event, page_event, stop_button, time_limit
+from studio.ui.stop import stop_button, stop_control
+from studio.ui.waiting import api_event, page_event, time_limit
 
 # Each type's colour, from a palette that stays apart for colour-blind eyes and on a
 # projector, and its name, written beside each entity so colour is never the only clue.
@@ -130,7 +132,7 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
             text = gr.Textbox(label="Text to find entities in", lines=5, max_lines=20)
             with gr.Row():
                 button = gr.Button("Find entities", variant="primary", scale=2)
-                stop = gr.Button("Stop", variant="stop", scale=1)
+                stop = stop_control(scale=1, elem_id="entities-stop")
                 clear = gr.ClearButton(scale=1)
             status = status_line("entities")
         with gr.Column():
@@ -151,8 +153,10 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
         doing="Finding entities",
         limit=time_limit(config, "ner"),
         meter=meter,
+        stop=stop,
     )
     stop_button(stop, [finding], status)
+    in_view_on_phone(marked)
     # The API's /ner answers highlighted text, as it always did.
     highlighted = gr.HighlightedText(
         label="Entities", color_map=COLORS, combine_adjacent=False, visible=False

@@ -9,15 +9,11 @@ from studio.classroom.usage import Meter
 from studio.config import Config
 from studio.ui import game_code
 from studio.ui.code_panel import empty_panel
-from studio.ui.common import caption_upload, caption_uploaded, setup_notice
+from studio.ui.common import caption_upload, setup_notice
 from studio.ui.game_layout import GamePage, layout, no_cards
-from studio.ui.game_play import (
-    caption_and_generate,
-    generate_from_caption,
-    paint_caption,
-    play,
-)
-from studio.ui.waiting import api_event, page_event, stop_button, time_limit
+from studio.ui.game_play import caption_and_generate, generate_from_caption, play
+from studio.ui.stop import idle, stop_button
+from studio.ui.waiting import api_event, page_event, time_limit
 
 
 def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
@@ -31,63 +27,29 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
 
 
 def wire_page(page: GamePage, config: Config, meter: Meter | None = None) -> None:
+    """One flow: Play captions and paints for the rounds asked, one Stop ends it, Clear
+    empties the tab."""
     folder = page.upload.GRADIO_CACHE  # where Gradio keeps uploads, examples and our pictures
-    limit = time_limit(config, "caption", "image")
     # preprocess=False: the upload reaches prepare_upload as a file, whatever it holds, so a
     # file that is not an image or is too large gets our message; numbers are checked by us too.
-    common = dict(limit=limit, preprocess=False, meter=meter)
-    captioning = page_event(
-        [page.caption_button.click],
-        functools.partial(caption_uploaded, config, folder=folder),
-        [page.upload],
-        [page.caption],
-        page.status,
-        doing="Captioning",
-        **common,
-    )
-    painted = [page.generated, page.settings, page.latest]
-    generating = page_event(
-        [page.generate_button.click, page.caption.submit],
-        functools.partial(paint_caption, config, folder),
-        [page.caption, page.seed],
-        painted,
-        page.status,
-        doing="Painting the caption",
-        **common,
-    )
-    both = page_event(
-        [page.both_button.click],
-        functools.partial(game_code.both_with_code, config, folder),
-        [page.upload, page.seed],
-        [page.caption, *painted, *page.panel.outputs],
-        page.status,
-        doing="Captioning",
-        **common,
-    )
-    stop_button(page.stop_button, [captioning, generating, both], page.status)
     playing = page_event(
         [page.play_button.click],
         functools.partial(game_code.play_with_code, config, folder),
         [page.upload, page.rounds, page.seed],
         [*page.cards.outputs, *page.panel.outputs],
-        page.rounds_status,
+        page.status,
         doing="Starting the game",
-        **common,
+        limit=time_limit(config, "caption", "image"),
+        preprocess=False,
+        meter=meter,
+        stop=page.stop_button,
     )
-    stop_button(page.rounds_stop, [playing], page.rounds_status)
-    clear(page, [captioning, generating, both, playing])
-
-
-def clear(page: GamePage, events: list) -> None:
-    """Clear stops whatever runs and empties the tab: the picture, the caption, the painting,
-    the status lines and the cards."""
-    cleared = [page.upload, page.caption, page.generated, page.settings, page.latest]
-    cleared += [page.status, page.rounds_status, *page.panel.outputs]
-    page.clear_button.click(
-        lambda: (None, "", None, "", None, "", "", *empty_panel(), *no_cards()),
+    stop_button(page.stop_button, [playing], page.status)
+    page.clear_button.click(  # nothing runs after Clear: Stop goes grey
+        lambda: (None, "", *empty_panel(), *no_cards(), idle()),
         None,
-        [*cleared, *page.cards.outputs],
-        cancels=events,
+        [page.upload, page.status, *page.panel.outputs, *page.cards.outputs, page.stop_button],
+        cancels=[playing],
         queue=False,
         api_visibility="private",
     )

@@ -1,5 +1,6 @@
-"""The game's answers with their card and code: Caption and generate shows both requests, Play
-rounds the last round's two."""
+"""The page's game with its card and code: the panel empties as a game starts, so that a game
+stopped halfway never shows the last one's code, and fills with its last round's two requests
+(the caption, then the picture) when it ends."""
 
 from __future__ import annotations
 
@@ -18,34 +19,6 @@ from studio.ui.waiting import Doing
 TITLE = "Describe and generate"
 
 
-def both_with_code(
-    config: Config,
-    folder: str,
-    image: dict | None,
-    seed: float | None,
-    *,
-    caller: Caller | None = None,
-):
-    """The page's Caption and generate, then the card and code of both requests."""
-    calls: list = []
-    skip = (gr.skip(),) * len(empty_panel())
-    for step in game.caption_then_paint(config, folder, image, seed, calls, caller):
-        if isinstance(step, Doing):
-            yield step
-            continue
-        painted = isinstance(step[1], str)  # the picture's path, not gr.skip() (a dict)
-        code = _game_code(config, calls, "/caption_and_generate", step[3]) if painted else skip
-        yield *step, *code
-
-
-def _game_code(config: Config, calls: list, api_name: str, record: dict, *extra) -> tuple:
-    seeds = [call.seed for call in calls if call.seed is not None]
-    args = [photo(), *extra, seeds[0] if seeds else record["seed"]]
-    stream = api_name == "/play_rounds"
-    settings = record["settings"] if record else ""
-    return panel_values(config, TITLE, calls, api_name, args, settings=settings, stream=stream)
-
-
 def play_with_code(
     config: Config,
     folder: str,
@@ -55,14 +28,26 @@ def play_with_code(
     *,
     caller: Caller | None = None,
 ):
-    """The page's game, then the card and code of its last round."""
+    """The page's game (the cards as `play_on_cards` fills them), then the card and code of its
+    last round: /play_rounds with the same photo, rounds and first seed."""
     calls: list = []
-    skip = (gr.skip(),) * len(empty_panel())
+    panel = empty_panel()  # the first update empties the panel; the others leave it
     for step in game.play_on_cards(config, folder, image, rounds, seed, calls, caller):
-        yield step if isinstance(step, Doing) else (*step, *skip)
+        if isinstance(step, Doing):
+            yield step
+            continue
+        yield (*step, *panel)
+        panel = (gr.skip(),) * len(panel)
+    yield *RoundCards.updates({}), *_game_code(config, calls, ROUNDS.read(rounds))
+
+
+def _game_code(config: Config, calls: list, rounds) -> tuple:
+    """The panel of a game made by `calls`: its card (the caption's request and the
+    pictures'), and the /play_rounds call that plays it again from the first seed."""
+    seeds = [call.seed for call in calls if call.seed is not None]
     last = calls[-2:]  # the last round: its caption, then its picture
-    record = {"settings": "", "seed": None}
+    settings = ""
     if last and last[-1].seed is not None:
-        record["settings"] = describe(game.picture_request(config, last[-1].inputs, last[-1].seed))
-    played = ROUNDS.read(rounds)  # read as the game read it: text or a number, or the default
-    yield *RoundCards.updates({}), *_game_code(config, calls, "/play_rounds", record, played)
+        settings = describe(game.picture_request(config, last[-1].inputs, last[-1].seed))
+    args = [photo(), rounds, seeds[0] if seeds else -1]
+    return panel_values(config, TITLE, calls, "/play_rounds", args, settings=settings, stream=True)

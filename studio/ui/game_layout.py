@@ -1,6 +1,6 @@
-"""The game's layout: the picture, its caption and the painting of it in three columns, then
-the rounds, each on a card of its own: its picture, its seed and the whole caption it was
-painted from, round 0 being the person's own picture."""
+"""The game's layout: the photo beside the few controls a game needs (how many rounds, Play,
+Stop, Clear; the seed folded away), then the rounds, each on a card of its own: its picture,
+its seed and the whole caption it was painted from, round 0 being the person's own picture."""
 
 from __future__ import annotations
 
@@ -12,14 +12,19 @@ import gradio as gr
 from studio.tasks.game import ROUNDS, Captioned, Round
 from studio.tasks.image_settings import RANDOM_SEED
 from studio.ui.code_panel import code_panel
-from studio.ui.common import EXAMPLES, made_picture, slider, upload_input
+from studio.ui.common import EXAMPLES, slider, upload_input
 from studio.ui.status_line import status_line
+from studio.ui.stop import stop_control
 
 RULES = (
-    "Upload a picture, **Caption** it (edit the caption if you like), then **Generate image** "
-    "from the caption, or do both at once. **Play rounds** goes on: it captions each new picture "
-    "and paints that caption again, so you can watch the picture drift from model to model. "
-    "Each round gets a card with its picture, its seed and the caption it was painted from."
+    "Choose a photo and press **Play**. In each round one model describes the picture in words "
+    "and another paints those words; the next round describes that painting. Watch the picture "
+    "drift from round to round: each gets a card with its picture and the words it was painted "
+    "from."
+)
+SEED_INFO = (
+    "The same seed paints the same picture again; -1 picks one at random. "
+    "Round 2 uses the next number, and so on."
 )
 CARDS = int(ROUNDS.high) + 1  # round 0, the person's picture, and a card for each round
 CARD = ["round-card"]
@@ -86,28 +91,25 @@ class GamePage:
     """The game's components, for the event wiring."""
 
     upload: Any
-    caption: Any
-    caption_button: Any
-    generate_button: Any
-    both_button: Any
+    rounds: Any
+    seed: Any
+    play_button: Any
     stop_button: Any
     clear_button: Any
     status: Any
-    seed: Any
-    generated: Any
-    settings: Any
-    rounds: Any
-    play_button: Any
-    rounds_stop: Any
-    rounds_status: Any
     cards: RoundCards
-    gallery: Any  # the API's /play_rounds answers a gallery; the page shows the cards
+    panel: Any  # the game's card and code (studio.ui.code_panel)
+    # Never shown: what the API's names take and answer (/caption, /generate_image,
+    # /caption_and_generate, /play_rounds), the page shows the cards instead.
+    caption: Any
+    generated: Any
+    gallery: Any
     latest: Any
-    panel: Any  # the latest answer's card and code (studio.ui.code_panel)
 
 
 def layout() -> GamePage:
-    parts: dict[str, Any] = {"latest": gr.State(None)}  # the generated picture's record
+    """The photo beside the game's few controls, then the round cards, then the panel."""
+    parts: dict[str, Any] = {}
     gr.Markdown(RULES)
     with gr.Row():
         with gr.Column(min_width=260):
@@ -116,45 +118,46 @@ def layout() -> GamePage:
                 EXAMPLES, inputs=[parts["upload"]], label="Example photos", elem_id="game-examples"
             )
         with gr.Column(min_width=260):
-            parts |= caption_controls()
-        with gr.Column(min_width=260):
-            parts["generated"], parts["settings"] = made_picture(
-                "Generated image", "game", elem_id="game-generated", height=320
-            )
-    with gr.Row(equal_height=True):
-        parts["rounds"] = slider(ROUNDS, 1, label="Rounds", scale=3)
-        parts["play_button"] = gr.Button("Play rounds", variant="primary", scale=1)
-        parts["rounds_stop"] = gr.Button("Stop", variant="stop", scale=1, elem_id="rounds-stop")
-    parts["rounds_status"] = status_line("rounds")
+            parts |= game_controls()
     parts["cards"] = round_cards()
-    parts["gallery"] = gr.Gallery(label="Rounds", visible=False)
     # Under everything, at full width: open, it would push the rounds far down in a column.
     parts["panel"] = code_panel("game")
+    parts |= api_components()
     return GamePage(**parts)
 
 
-def caption_controls() -> dict[str, Any]:
+def game_controls() -> dict[str, Any]:
+    """How many rounds, Play, Stop and Clear, the status line, and the seed, folded away."""
     parts: dict[str, Any] = {}
-    parts["caption"] = gr.Textbox(
-        label="Caption",
-        info="Edit it before generating if you like.",
-        lines=3,
-        elem_id="game-caption",
+    parts["rounds"] = slider(
+        ROUNDS, 1, label="Rounds", info="How many times the picture is described and painted."
     )
     with gr.Row():
-        parts["caption_button"] = gr.Button("Caption")
-        parts["generate_button"] = gr.Button("Generate image")
-    with gr.Row():
-        parts["both_button"] = gr.Button("Caption and generate", variant="primary", scale=2)
-        parts["stop_button"] = gr.Button("Stop", variant="stop", scale=1, elem_id="game-stop")
+        parts["play_button"] = gr.Button("Play", variant="primary", scale=2, elem_id="game-play")
+        parts["stop_button"] = stop_control(scale=1, elem_id="game-stop")
         parts["clear_button"] = gr.Button("Clear", scale=1, elem_id="game-clear")
     parts["status"] = status_line("game")
-    parts["seed"] = gr.Number(
-        RANDOM_SEED,
-        label="Seed (-1: random); rounds use it, then the next seeds",
-        precision=0,
-    )
+    with gr.Accordion("Picture settings", open=False, elem_id="game-picture-settings"):
+        parts["seed"] = gr.Number(
+            RANDOM_SEED,
+            label="Seed",
+            info=SEED_INFO,
+            precision=0,
+            elem_id="game-seed",
+        )
     return parts
+
+
+def api_components() -> dict[str, Any]:
+    """The inputs and outputs of the API's names that the page does not show."""
+    return {
+        "caption": gr.Textbox(label="Caption", visible=False),
+        "generated": gr.Image(
+            label="Generated image", type="filepath", format="png", visible=False
+        ),
+        "gallery": gr.Gallery(label="Rounds", visible=False),
+        "latest": gr.State(None),  # the generated picture's record
+    }
 
 
 def round_cards() -> RoundCards:

@@ -1,5 +1,6 @@
-"""The describe-and-generate game's handlers: one round (caption, then paint the caption) and
-the rounds played on the page's cards or through the API. studio.ui.game builds and wires."""
+"""The describe-and-generate game's handlers: the rounds played on the page's cards, and the
+API's names (one round, the rounds as a gallery, and, with no Caption or Imagine tab in the
+app, a caption and a painting on their own). studio.ui.game builds and wires."""
 
 from __future__ import annotations
 
@@ -61,23 +62,6 @@ def _keep(
     return keep_picture(picture, request, model=config.endpoint("image").model, folder=folder)
 
 
-def paint_caption(
-    config: Config,
-    folder: str,
-    text: str,
-    seed: float | None = RANDOM_SEED,
-    *,
-    caller: Caller | None = None,
-):
-    """Paint the caption, with the image model's own settings and this seed: the picture, the
-    line of its settings and its record."""
-    request = picture_request(config, text, seed)
-    require_setup(config, "image")
-    picture = _paint(config, request.prompt, request.seed, caller=caller)
-    path, record = _keep(config, folder, picture, request)
-    return path, record["settings"], record
-
-
 @shows_errors
 def generate_from_caption(
     config: Config,
@@ -99,30 +83,10 @@ def generate_from_caption(
     Returns:
         the picture, as a PNG with its settings inside
     """
-    path, _, record = paint_caption(config, folder, text, seed, caller=caller)
-    return path, record
-
-
-def caption_then_paint(
-    config: Config,
-    folder: str,
-    image: dict | None,
-    seed: float | None,
-    calls: list | None = None,
-    caller: Caller | None = None,
-):
-    """Caption the upload, show the caption, then paint it: (caption, picture, settings,
-    record), with `Doing` between for the page."""
-    seed = resolve_seed(seed)  # a bad seed is refused before anything else is done
-    prepared = prepare(config, image, folder)
-    _require_both(config)
-    endpoint = config.endpoint("caption")
-    text = caption_image(endpoint, prepared, progress=notify_progress, calls=calls, caller=caller)
-    yield text, gr.skip(), gr.skip(), gr.skip()  # the caption shows while the picture is painted
-    yield Doing("Painting the caption")
     request = picture_request(config, text, seed)
-    path, record = _keep(config, folder, _paint(config, text, seed, calls, caller), request)
-    yield text, path, record["settings"], record
+    require_setup(config, "image")
+    picture = _paint(config, request.prompt, request.seed, caller=caller)
+    return _keep(config, folder, picture, request)
 
 
 @shows_errors
@@ -143,10 +107,15 @@ def caption_and_generate(
     Returns:
         the caption, then the picture painted from it
     """
-    for step in caption_then_paint(config, folder, image, seed, caller=caller):
-        if not isinstance(step, Doing):
-            text, path, _, record = step
-            yield text, path, record
+    seed = resolve_seed(seed)  # a bad seed is refused before anything else is done
+    prepared = prepare(config, image, folder)
+    _require_both(config)
+    endpoint = config.endpoint("caption")
+    text = caption_image(endpoint, prepared, progress=notify_progress, caller=caller)
+    yield text, gr.skip(), gr.skip()  # the caption comes while the picture is painted
+    request = picture_request(config, text, seed)
+    path, record = _keep(config, folder, _paint(config, text, seed, caller=caller), request)
+    yield text, path, record
 
 
 def start_game(

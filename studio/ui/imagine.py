@@ -34,7 +34,9 @@ from studio.ui.common import (
 )
 from studio.ui.common import uploaded_path as stored_upload
 from studio.ui.imagine_layout import ImaginePage, layout
-from studio.ui.waiting import api_event, page_event, stop_button, time_limit
+from studio.ui.look import in_view_on_phone
+from studio.ui.stop import stop_button
+from studio.ui.waiting import api_event, page_event, time_limit
 
 HISTORY_LIMIT = 48  # pictures kept in a person's gallery, newest first
 NO_SETTINGS = "This PNG holds no settings: it was not made by the studio or a tool that keeps them."
@@ -206,8 +208,10 @@ def wire(page: ImaginePage, config: Config, meter: Meter | None = None) -> None:
         limit=time_limit(config, "image"),
         preprocess=False,  # the values reach make_image_request as sent: it checks them all
         meter=meter,
+        stop=page.stop,
     )
     stop_button(page.stop, [painting], page.status)
+    in_view_on_phone(page.result)
     # Read on each page load and after each picture: the provider is named once the Hub has
     # said which it is.
     note_again = {"outputs": page.options_note, "show_progress": "hidden", **PRIVATE}

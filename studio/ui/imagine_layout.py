@@ -21,12 +21,14 @@ from studio.tasks.model_settings import PictureDefaults, guidance_note, picture_
 from studio.ui.code_panel import code_panel
 from studio.ui.common import made_picture, slider, upload_input
 from studio.ui.status_line import status_line
+from studio.ui.stop import stop_control
 
 EXAMPLES = [
     ["A watercolour of a lighthouse on a cliff at dawn"],
     ["A robot reading a book in a cosy library, digital art"],
     ["A bowl of ramen on a wooden table, studio photograph"],
 ]
+SEED_INFO = "The same seed and settings make the same picture again; -1 picks one at random."
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ def layout(model: str = "") -> ImaginePage:
             )
             with gr.Row():
                 parts["generate"] = gr.Button("Generate", variant="primary", scale=2)
-                parts["stop"] = gr.Button("Stop", variant="stop", scale=1)
+                parts["stop"] = stop_control(scale=1, elem_id="imagine-stop")
                 parts["clear"] = gr.ClearButton(scale=1)
             parts["status"] = status_line("imagine")
             with gr.Accordion("Advanced options", open=False):
@@ -121,14 +123,19 @@ def advanced_options(defaults: PictureDefaults, note: str) -> dict[str, Any]:
     )
     with gr.Row():
         parts["steps"] = slider(
-            STEPS, 1, defaults.steps, label="Inference steps", elem_id="imagine-steps"
+            STEPS,
+            1,
+            defaults.steps,
+            label="Steps",
+            info="More steps: more detail, and slower.",
+            elem_id="imagine-steps",
         )
         parts["guidance"] = slider(
             GUIDANCE,
             0.5,
             defaults.guidance,
-            label="Guidance scale",
-            info=note or None,
+            label="Guidance",
+            info=note or "How closely the picture follows the prompt.",
             interactive=not defaults.guidance_free,
             elem_id="imagine-guidance",
         )
@@ -143,7 +150,12 @@ def advanced_options(defaults: PictureDefaults, note: str) -> dict[str, Any]:
         parts["height"] = slider(HEIGHT, SIZE_STEP, label="Height", elem_id="imagine-height")
     with gr.Row(equal_height=True):
         parts["seed"] = gr.Number(
-            RANDOM_SEED, label="Seed (-1: random)", precision=0, elem_id="imagine-seed", scale=2
+            RANDOM_SEED,
+            label="Seed",
+            info=SEED_INFO,
+            precision=0,
+            elem_id="imagine-seed",
+            scale=2,
         )
         with gr.Column(scale=1, min_width=160):
             parts["random_seed"] = gr.Button("Random seed", size="sm")

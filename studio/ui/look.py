@@ -1,9 +1,14 @@
 """How the studio looks beyond Gradio's theme: readable labels, the tabs' status lines, entity
 marks, round cards, phones, and presentation mode, which is only this style sheet: a class on
 the page's body (`?view=projector`, or the toggle) that enlarges every type and control, so no
-tab has layout code of its own for it."""
+tab has layout code of its own for it. On a phone, a tab's result is brought into view when it
+arrives (`in_view_on_phone`)."""
 
 from __future__ import annotations
+
+import json
+
+import gradio as gr
 
 PROJECTOR_CLASS = "projector"
 
@@ -47,13 +52,28 @@ _READABLE = """
 /* a reproducibility card lines up its columns, as it does when copied */
 .studio-card textarea { font-family: var(--font-mono); }
 /* Gradio sizes a code box from a line height it measures while the box is still hidden in its
-   closed accordion, so a short snippet could get a box five times its height: size by lines */
-.studio-code .cm-scroller { min-height: 4lh !important; max-height: 30lh !important; }
+   closed accordion, so a short snippet could get a box five times its height: size by lines
+   (at most studio.ui.code_panel.CODE_LINES, then it scrolls) */
+.studio-code .cm-scroller { min-height: 4lh !important; max-height: 12lh !important; }
 /* a model picker's Refresh sits beside the list at its height, not the height of the block */
 .model-picker { align-items: flex-end; }
 .model-picker > button { flex-grow: 0; align-self: flex-end;
   margin-bottom: calc(10px + var(--block-border-width, 1px));  /* the block's padding under it */
   min-height: calc(var(--input-text-size) * 2.75); }
+"""
+
+# The chat's height follows the screen's, so that its message box stays in the first screen of
+# a laptop (1366x768), in presentation mode too, under the title and the tabs.
+_CHAT = """
+:root { --chat-height: clamp(240px, calc(100dvh - 380px), 760px); }
+body.projector { --chat-height: clamp(240px, calc(100dvh - 440px), 960px); }
+/* While a reply is awaited, the status line floats over the foot of the conversation, where the
+   reply will show: it takes no room, so the message box does not move out of the first screen. */
+#chat-conversation { position: relative; }
+#chat-status { position: absolute; z-index: 5; left: var(--spacing-xl); right: var(--spacing-xl);
+  width: auto;
+  top: var(--chat-height); transform: translateY(calc(-100% - var(--spacing-lg))); }
+#chat-status .studio-line { box-shadow: var(--shadow-drop-lg); }
 """
 
 _STATUS = """
@@ -95,10 +115,12 @@ _PHONE = """
   #imagine-gallery .grid-container { --grid-cols: 2 !important; }
   /* read, not typed into (so no zoom to fear): small enough to keep its two columns */
   .studio-card textarea { font-size: 13px; }
+  /* the tabs wrap onto two lines: the chat gives way, so its box shows too */
+  :root { --chat-height: clamp(200px, calc(100dvh - 470px), 600px); }
 }
 """
 
-CSS = _READABLE + _STATUS + _ENTITIES + _PICTURES + _PHONE + _PROJECTOR
+CSS = _READABLE + _CHAT + _STATUS + _ENTITIES + _PICTURES + _PHONE + _PROJECTOR
 
 # The toggle's value says whether the page is in presentation mode; the address keeps it, so a
 # reload (or the link) opens the same way.
@@ -109,4 +131,26 @@ APPLY_VIEW = f"""(on) => {{
   else url.searchParams.delete("view");
   window.history.replaceState(null, "", url);
 }}"""
+# A phone stacks a tab's columns: the result lands below the button. When a result arrives with
+# its start out of sight on a narrow screen, scroll to it; a wide screen shows it beside the
+# button, and a result already in sight is left where the person is reading.
+_BRING_INTO_VIEW = """(value) => {
+  const box = document.getElementById(%s);
+  const empty = !value || (Array.isArray(value) && value.length === 0);
+  if (empty || !box || window.innerWidth > 640) return [];
+  const where = box.getBoundingClientRect();
+  if (where.top < 0 || where.top > window.innerHeight - 100) {  // its start is out of sight
+    box.scrollIntoView({block: "start", behavior: "smooth"});
+  }
+  return [];
+}"""
+
+
+def in_view_on_phone(result: gr.components.Component) -> None:
+    """On a narrow screen, scroll to `result` when a new value arrives out of sight. In the
+    browser alone: the server hears nothing of it."""
+    js = _BRING_INTO_VIEW % json.dumps(result.elem_id)
+    result.change(None, result, None, js=js, queue=False, api_visibility="private")
+
+
 READ_VIEW = f"() => new URLSearchParams(window.location.search).get('view') === '{PROJECTOR_CLASS}'"

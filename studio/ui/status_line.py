@@ -55,11 +55,13 @@ def is_waiting(status: str | None) -> bool:
     return bool(status) and "studio-line waiting" in status
 
 
-def failure_html(exc: Exception, where: str) -> str:
-    """The person's message for a failure (reported to the log once, here)."""
+def failure_html(exc: Exception, where: str, *, here: bool = False) -> str:
+    """The person's message for a failure (reported to the log once, here). `here`: the page
+    is open on the computer that runs the studio, so its reader can fix a setup and reads the
+    whole message, with the setting to change, not whom to tell."""
     report(exc, where)
     if isinstance(exc, StudioError):
-        return failed_html(exc.title, exc.for_person)
+        return failed_html(exc.title, exc.message if here else exc.for_person)
     if isinstance(exc, gr.Error):
         return failed_html(exc.title, str(exc.message))
     return failed_html("Something went wrong", UNEXPECTED.format(name=type(exc).__name__))

@@ -13,8 +13,10 @@ from studio.services import require_setup, summarize_text
 from studio.tasks import summarize as task
 from studio.ui.code_panel import code_panel, panel_values
 from studio.ui.common import notify_progress, setup_notice, shows_errors
+from studio.ui.look import in_view_on_phone
 from studio.ui.status_line import status_line
-from studio.ui.waiting import api_event, page_event, stop_button, time_limit
+from studio.ui.stop import stop_button, stop_control
+from studio.ui.waiting import api_event, page_event, time_limit
 
 EIFFEL = (
     "The tower is 324 metres (1,063 ft) tall, about the same height as an 81-storey building, "
@@ -110,7 +112,7 @@ def length_box(label: str) -> gr.Textbox:
     """A length that starts empty (a number box cannot), so the model's default applies."""
     return gr.Textbox(
         label=label,
-        info=f"A whole number, 1 to {task.LENGTH_LIMIT}.",
+        info=f"In tokens, pieces of words: 100 are about 75 words. 1 to {task.LENGTH_LIMIT}.",
         placeholder="empty: the model's default",
         max_lines=1,
         elem_classes=["length-box"],
@@ -124,11 +126,11 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
             text = gr.Textbox(label="Text to summarize", lines=10, max_lines=30)
             with gr.Accordion("Length (optional)", open=False):
                 with gr.Row():
-                    min_length = length_box("Minimum length (tokens)")
-                    max_length = length_box("Maximum length (tokens)")
+                    min_length = length_box("Minimum length")
+                    max_length = length_box("Maximum length")
             with gr.Row():
                 button = gr.Button("Summarize", variant="primary", scale=2)
-                stop = gr.Button("Stop", variant="stop", scale=1)
+                stop = stop_control(scale=1, elem_id="summarize-stop")
                 clear = gr.ClearButton(scale=1)
             status = status_line("summarize")
         with gr.Column():
@@ -145,8 +147,10 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
         doing="Summarizing",
         limit=time_limit(config, "summarize"),
         meter=meter,
+        stop=stop,
     )
     stop_button(stop, [summarizing], status)
+    in_view_on_phone(summary_box)
     # The API's lengths are numbers, as they always were; the page's boxes are text. Not
     # preprocessed: Gradio's rounding fails on NaN with no message, the lengths' rule says which.
     api_lengths = [

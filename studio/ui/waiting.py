@@ -6,7 +6,7 @@
                 └  a failure      the status line: what happened and what to do, for the person;
                                   one log line with the details for whoever runs the studio
     Stop ─ cancels on_page at once; the request in flight is cut (its connection closed) and
-           the thread ends, asking nothing more
+           the thread ends, asking nothing more (studio.ui.stop: lit only while it can)
 
 `work` is a plain function or generator that raises `StudioError`s; a generator may yield
 `Doing(...)` between its results to say what it waits for next. The API keeps events of its
@@ -37,13 +37,9 @@ from studio.classroom.usage import Meter
 from studio.config import Config
 from studio.services import Cancel, Cancelled, runs_here, stop_with
 from studio.ui.common import PAGE_NOTES
-from studio.ui.status_line import (
-    done_html,
-    failure_html,
-    is_waiting,
-    stopped_html,
-    waiting_html,
-)
+from studio.ui.status_line import done_html, failure_html, waiting_html
+from studio.ui.stop import lit_while_running
+from studio.ui.viewer import page_handler
 
 TICK = 1.0  # seconds between updates of the status line while waiting
 PRIVATE = dict(api_visibility="private")
@@ -81,11 +77,12 @@ def on_page(
     tick: float = TICK,
 ) -> Callable[..., AsyncIterator[tuple]]:
     """The page's handler for `work`: its `outputs` results, then the status line, which ends
-    with `done` (or the seconds it took), updated every `tick` seconds while it waits."""
+    with `done` (or the seconds it took), updated every `tick` seconds while it waits. `here`:
+    the page is open on the computer that runs the studio (a failure then says what to fix)."""
     streams = inspect.isgeneratorfunction(inspect.unwrap(work))
     skip = (gr.skip(),) * outputs
 
-    async def run(*inputs: Any, **given: Any) -> AsyncIterator[tuple]:
+    async def run(*inputs: Any, here: bool = False, **given: Any) -> AsyncIterator[tuple]:
         notes = _Notes()
 
         def steps() -> Iterator:
@@ -110,7 +107,7 @@ def on_page(
                     shown, notes.latest = (item if outputs > 1 else (item,)), None
                     yield (*shown, waiting_html(now, time.monotonic() - step_started, limit))
         except Exception as exc:
-            yield (*skip, failure_html(exc, where))
+            yield (*skip, failure_html(exc, where, here=here))
             return
         yield (*skip, done_html(time.monotonic() - started, done))
 
@@ -185,6 +182,33 @@ async def in_thread(make: Callable[[], Iterator], *, tick: float = TICK) -> Asyn
             getter.cancel()
 
 
+async def ticking(items: AsyncIterator, *, tick: float = TICK) -> AsyncIterator:
+    """Items of an async iterator, and STILL_WAITING every `tick` seconds without one, so a
+    stream's page can count the seconds before its first item. Leaving closes `items`."""
+
+    async def following() -> Any:
+        return await anext(items, _END)
+
+    pending: asyncio.Future | None = None
+    try:
+        while True:
+            pending = pending or asyncio.ensure_future(following())
+            done, _ = await asyncio.wait({pending}, timeout=tick)
+            if not done:
+                yield STILL_WAITING
+                continue
+            item, pending = pending.result(), None
+            if item is _END:
+                return
+            yield item
+    finally:
+        if pending is not None:  # Stop: the step under way ends before the stream is closed
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pending
+        await items.aclose()
+
+
 # --- wiring ------------------------------------------------------------------------------------
 
 
@@ -199,17 +223,20 @@ def page_event(
     limit: float | None,
     done: str | None = None,
     meter: Meter | None = None,
+    stop: gr.Button | None = None,
     **options: Any,
 ):
     """The page's event for `work`: the status line tells the person, no API endpoint. With
-    `meter`, `work` is called with `caller=` too."""
+    `meter`, `work` is called with `caller=` too; `stop` is lit while it runs (studio.ui.stop)."""
     run = on_page(work, len(outputs), doing=doing, limit=limit, where=_name(work), done=done)
-    handler = with_caller(run, meter)
+    if stop is not None:
+        run = lit_while_running(run, len(outputs) + 1)
+    handler = page_handler(run, meter)
     return gr.on(
         list(triggers),
         handler,
         inputs=list(inputs),
-        outputs=[*outputs, status],
+        outputs=[*outputs, status, *([stop] if stop is not None else [])],
         show_progress="hidden",
         **PRIVATE,
         **options,
@@ -259,17 +286,6 @@ def stoppable(fn: Callable) -> Callable:
                     return item
 
     return call
-
-
-def stop_button(stop: gr.Button, events: Sequence[Any], status: gr.HTML) -> None:
-    """Stop cancels the events at once and says so, if one was running."""
-    stop.click(None, None, None, cancels=list(events), queue=False, **PRIVATE).then(
-        _stopped, status, status, queue=False, **PRIVATE
-    )
-
-
-def _stopped(status: str | None) -> Any:
-    return stopped_html() if is_waiting(status) else gr.skip()
 
 
 def _name(work: Callable) -> str:

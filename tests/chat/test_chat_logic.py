@@ -75,14 +75,15 @@ def test_empty_messages_and_other_roles_are_dropped():
     assert normalise_history(history) == [user("Hi")]
 
 
-def test_error_notes_are_dropped():
+def test_error_notes_and_thinking_are_dropped():
     history = [
         user("Hi"),
         error_note("The server stopped with an error: OOM"),
         {"role": "assistant", "content": "x", "metadata": {"title": " ⚠ Failed"}},
         {"role": "assistant", "content": "Thinking…", "metadata": {"title": "Reasoning"}},
+        assistant("<think>hmm</think>\n\nHello"),
     ]
-    assert normalise_history(history) == [user("Hi"), assistant("Thinking…")]
+    assert normalise_history(history) == [user("Hi"), assistant("Hello")]
 
 
 def test_chat_message_objects_are_read_too():

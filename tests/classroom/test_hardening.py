@@ -168,7 +168,8 @@ def test_wrong_passwords_are_forgotten_and_memory_stays_bounded():
     assert throttle.wait("10.0.0.5", None) == 0
     for n in range(10_000):
         throttle.failed(f"10.{n // 256}.{n % 256}.1", None)
-    assert len(throttle.addresses) == 100 and len(throttle.users) == 0
+    tries = throttle.store.tries
+    assert len(tries["login:address"]) == 100 and "login:user" not in tries
 
 
 def _login(check, address: str, user: str, password: str):
@@ -182,7 +183,7 @@ def test_the_check_compares_both_names_and_says_when_to_come_back():
     assert _login(check, "10.0.0.5", "teacher", PASSWORD) is True
     assert _login(check, "10.0.0.5", "student", PASSWORD) is False
     assert _login(check, "10.0.0.5", "teacher", "guess") is False
-    assert len(throttle.users) == 1  # only the real user name is counted
+    assert len(throttle.store.tries["login:user"]) == 1  # only the real user name is counted
     for _ in range(3):
         _login(check, "10.0.0.5", "teacher", "guess")
     with pytest.raises(HTTPException) as refused:
@@ -244,7 +245,7 @@ def test_the_login_the_limits_and_the_usage_view_see_the_same_address(peer, forw
     assert address_of(request) == address  # the limits' flood guard (people)
     throttle = LoginThrottle()  # the usage view counts a wrong teacher's password against it
     may_see_usage(peer, forwarded, "Basic d3Jvbmc6d3Jvbmc=", ("teacher", "pw"), throttle)
-    assert throttle.addresses.get(address, throttle.clock()) is not None
+    assert throttle.store.failures(throttle.addresses, address, throttle.forget) is not None
 
 
 @pytest.mark.parametrize(

@@ -37,6 +37,7 @@ TOOLS = {
     "play_rounds",
     "chat",
     "chat_with_model",  # the chat server takes a model per request; the captioner does not
+    "chat_with_reasoning",
 }
 LOGIN = ("teacher", "a-long-password")
 SECRET = "hf_test_secret_token_0123456789"

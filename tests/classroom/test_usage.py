@@ -129,7 +129,7 @@ def test_failures_count_as_errors_and_the_slowest_backend_is_named(fake_backend)
     fake_backend.answer(ServerError("boom"))
     with pytest.raises(gr.Error):
         summarize.summarize(fake_config(), "A text.", caller=asking(meter, "ada"))
-    meter.ledger.add(Entry(clock(), "ada", "image", "ok", images=1, seconds=9.5, host="slow.test"))
+    meter.log(Entry(clock(), "ada", "image", "ok", images=1, seconds=9.5, host="slow.test"))
     report = meter.report()
     assert report["tabs"]["Summarize"]["errors"] == 1
     assert report["slowest_backend"]["host"] == "slow.test"
@@ -140,7 +140,7 @@ def test_no_prompt_text_is_kept_unless_the_teacher_asks(fake_backend):
     quiet, keeping = Meter(Limits()), Meter(Limits(), keep_prompts=True)
     for meter in (quiet, keeping):
         summarize.summarize(fake_config(), "A secret diary entry.", caller=asking(meter, "ada"))
-    assert "secret" not in repr(quiet.ledger.entries())
+    assert "secret" not in repr(quiet.entries())
     assert "prompts" not in quiet.report()["people"][0]
     assert keeping.report()["people"][0]["prompts"] == ["A secret diary entry."]
 
@@ -174,14 +174,16 @@ def test_memory_stays_bounded_after_ten_thousand_sessions():
         one_request(n)
     after_twenty_thousand = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
-    assert len(meter.requests) <= 10_000 and len(meter.known) <= 10_000
-    assert len(meter.ledger) <= 20_000
+    store = meter.store
+    assert len(store.limiters["requests"]) <= 10_000 and len(store.known) <= 10_000
+    assert len(store.ledger) <= 20_000
     assert after_ten_thousand < 15_000_000  # bytes; about 12 MB measured (10 MB before the
     # limiters kept running totals, which made counting the whole studio's hour a bisection)
     assert after_twenty_thousand < after_ten_thousand * 1.6  # the caps hold, it does not grow on
     clock.now += 3601  # an hour of quiet: everyone is forgotten
     one_request(99_999)
-    assert len(meter.requests) == 1 and len(meter.known) == 1 and len(meter.ledger) == 1
+    assert len(store.limiters["requests"]) == 1 and len(store.known) == 1
+    assert len(store.ledger) == 1
 
 
 # --- who may open the usage view ---------------------------------------------------------------
@@ -248,6 +250,6 @@ def test_the_page_escapes_what_people_typed():
 
     meter = Meter(Limits(), keep_prompts=True)
     entry = Entry(meter.clock(), "ada", "chat", "ok", tokens=3, host="h", prompt="<b>hi</b>")
-    meter.ledger.add(entry)
+    meter.log(entry)
     page = usage_page(meter.report())
     assert "&lt;b&gt;hi&lt;/b&gt;" in page and "<b>hi" not in page

@@ -63,7 +63,7 @@ def test_missing_extra_is_a_configuration_error(project_env, blocked):
     assert complete.startswith("complete: ConfigurationError")
     assert "pip install -r requirements-local.txt" in complete
     # Chat needs no diffusers: without it, chat gets as far as looking for the model.
-    expected = "ModelNotFoundError" if blocked == "diffusers" else "ConfigurationError"
+    expected = "ModelNotDownloadedError" if blocked == "diffusers" else "ConfigurationError"
     assert chat.startswith(f"chat: {expected}")
     assert available == "available: False"
 

@@ -237,8 +237,8 @@ def test_summarize_in_the_browser(page, app):
     page.get_by_label("Text to summarize").fill(TEXT)
     # Without a minimum length a random model may end its summary at once.
     page.get_by_text("Length (optional)").click()
-    page.get_by_label("Minimum length (tokens)").fill("6")
-    page.get_by_label("Maximum length (tokens)").fill("10")
+    page.get_by_label("Minimum length").fill("6")
+    page.get_by_label("Maximum length").fill("10")
     page.get_by_role("button", name="Summarize", exact=True).click()
     # The copy button inside its label leaves the output box without an accessible name.
     summary = page.locator("label", has_text="Summary").locator("textarea")

@@ -8,7 +8,12 @@ import threading
 import pytest
 
 import studio.local as local
-from studio.errors import BackendError, ModelNotFoundError
+from studio.errors import (
+    ModelNotDownloadedError,
+    ModelNotFoundError,
+    NotEnoughMemoryError,
+    WrongKindOfModelError,
+)
 
 
 def entry(task: str, model: str) -> dict | None:
@@ -112,7 +117,7 @@ def test_a_folder_missing_the_weights_names_the_setting(tiny, tmp_path):
     ],
 )
 def test_an_uncached_hub_model_while_offline_names_the_setting(task, setting):
-    with pytest.raises(ModelNotFoundError, match=setting) as caught:
+    with pytest.raises(ModelNotDownloadedError, match=setting) as caught:
         local.complete(task, "studio-tests/not-a-real-model", "text", offline=True)
     assert "HF_HUB_OFFLINE" in str(caught.value)
 
@@ -121,7 +126,7 @@ def test_an_uncached_chat_model_while_offline_names_the_setting():
     stream = local.stream_chat(
         "studio-tests/not-a-real-model", {"messages": []}, threading.Event(), offline=True
     )
-    with pytest.raises(ModelNotFoundError, match="STUDIO_CHAT_MODEL"):
+    with pytest.raises(ModelNotDownloadedError, match="STUDIO_CHAT_MODEL"):
         next(stream)
 
 
@@ -152,8 +157,8 @@ def test_a_failed_load_is_retried_on_the_next_request(tiny, tmp_path):
         ("summarize", "image", "text-to-image"),
     ],
 )
-def test_a_model_for_another_task_is_a_backend_error_that_says_so(tiny, task, model, said):
-    with pytest.raises(BackendError) as caught:
+def test_a_model_for_another_task_is_the_wrong_kind_and_says_so(tiny, task, model, said):
+    with pytest.raises(WrongKindOfModelError) as caught:
         local.complete(task, tiny[model], "John lives in Paris")
     assert not isinstance(caught.value, ModelNotFoundError)
     assert said in str(caught.value)
@@ -163,7 +168,7 @@ def test_a_chat_model_must_have_a_chat_template(tiny):
     stream = local.stream_chat(
         tiny["base"], {"messages": [{"role": "user", "content": "hi"}]}, threading.Event()
     )
-    with pytest.raises(BackendError, match="chat template"):
+    with pytest.raises(WrongKindOfModelError, match="chat template"):
         next(stream)
 
 
@@ -171,7 +176,7 @@ def test_a_token_classifier_is_not_a_chat_model(tiny):
     stream = local.stream_chat(
         tiny["ner"], {"messages": [{"role": "user", "content": "hi"}]}, threading.Event()
     )
-    with pytest.raises(BackendError, match="token classification"):
+    with pytest.raises(WrongKindOfModelError, match="token classification"):
         next(stream)
 
 
@@ -186,7 +191,7 @@ def test_out_of_memory_while_generating_says_what_to_change(tiny, monkeypatch):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     monkeypatch.setattr(BartForConditionalGeneration, "generate", exhausted)
-    with pytest.raises(BackendError, match="out of memory") as caught:
+    with pytest.raises(NotEnoughMemoryError, match="out of memory") as caught:
         local.complete("summarize", tiny["summarize"], "the city")
     assert "smaller model" in str(caught.value) and "STUDIO_SUMMARY_MODEL" in str(caught.value)
 
@@ -199,7 +204,7 @@ def test_out_of_memory_while_loading_says_what_to_change(tiny, monkeypatch):
 
     local.unload("image")
     monkeypatch.setattr(AutoPipelineForText2Image, "from_pretrained", exhausted)
-    with pytest.raises(BackendError, match="fewer steps"):
+    with pytest.raises(NotEnoughMemoryError, match="fewer steps"):
         local.complete("image", tiny["image"], "a cat")
 
 
@@ -211,7 +216,7 @@ def test_out_of_memory_in_a_chat_stream_arrives_as_a_backend_error(tiny, monkeyp
         raise torch.OutOfMemoryError("CUDA out of memory")
 
     monkeypatch.setattr(Qwen2ForCausalLM, "generate", exhausted)
-    with pytest.raises(BackendError, match="out of memory"):
+    with pytest.raises(NotEnoughMemoryError, match="out of memory"):
         list(
             local.stream_chat(
                 tiny["chat"], {"messages": [{"role": "user", "content": "hi"}]}, threading.Event()

@@ -30,6 +30,12 @@ CHAT_TEMPLATE = (
     "{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
+# ChatML with a reasoning model's switch, as Qwen3 and the DeepSeek-R1 distills ship it: the
+# prompt opens <think> for the model, or closes an empty block when enable_thinking is false.
+THINKING_TEMPLATE = CHAT_TEMPLATE.removesuffix("{% endif %}") + (
+    "{% if enable_thinking is defined and enable_thinking is false %}"
+    "{{ '<think>\n\n</think>\n\n' }}{% else %}{{ '<think>\n' }}{% endif %}{% endif %}"
+)
 
 
 def _fast_tokenizer(tokenizer: Tokenizer, **special_tokens: str):
@@ -222,13 +228,15 @@ def build_chat(
     *,
     silent: bool = False,
     chat_template: bool = True,
+    thinking: bool = False,
 ) -> Path:
     """A one-layer Qwen2 with Qwen's tokenizer class over a tiny byte-level BPE and ChatML.
 
     By default it emits only whole-word tokens (never a special token or a lone byte), so it
     talks in words until max_tokens or a cancel, and the stream has a piece per word; with
     `silent` its final norm is zeroed, every logit ties and greedy decoding picks id 0, which is
-    <|im_end|>: the model ends its turn at once. Without `chat_template` it is a base model.
+    <|im_end|>: the model ends its turn at once. Without `chat_template` it is a base model; with
+    `thinking` its template opens a <think> block for it (THINKING_TEMPLATE).
     """
     from transformers import Qwen2Config, Qwen2ForCausalLM, Qwen2Tokenizer
 
@@ -244,7 +252,8 @@ def build_chat(
         additional_special_tokens=specials[:2],
         model_max_length=4096,
     )
-    tokenizer.chat_template = CHAT_TEMPLATE if chat_template else None
+    template = THINKING_TEMPLATE if thinking else CHAT_TEMPLATE
+    tokenizer.chat_template = template if chat_template else None
     sizes = dict(
         vocab_size=len(vocab),
         hidden_size=32,

@@ -261,26 +261,27 @@ def test_the_chat_tab_gets_its_panel_from_one_call():
     stats = ReplyStats(clock=lambda: next(times))
     for delta in (Delta("Hi"), Delta(" there"), Delta("!", "stop")):
         stats.add(delta)
-    card, code, library, curl, gradio = chat_shown(
+    card, shown, _ = chat_shown(
         config, request, stats, "Hello", "Be brief.", 0.2, 0.95, 16, 1.0, None
     )
+    code, curl, gradio = shown["requests"], shown["curl"], shown["gradio"]
     assert "First token: 0.50 s" in card and "Time taken:  1.00 s" in card
     assert "Finished:    stop" in card and TOKEN not in card + code + curl + gradio
     assert "get_completion_stream(" in code and "-N" in curl
     assert 'Client("http://127.0.0.1:7865/")' in gradio and "client.submit(" in gradio
     assert '"Be brief.",' in gradio and "None" not in gradio
-    assert library.label == "Python with openai"
+    assert shown["library_name"] == "openai" and "OpenAI(" in shown["library"]
     assert 'api_name="/chat",' in gradio
 
     # Another model than the configured one: the call that takes it, with the model last.
-    *_, gradio = chat_shown(
+    gradio = chat_shown(
         config, request, stats, "Hello", "", 0.2, 0.95, 16, 1.0, None, model="chat/other"
-    )
+    )[1]["gradio"]
     assert 'api_name="/chat_with_model",' in gradio
     assert gradio.index("None,") < gradio.index('"chat/other",')  # the seed keeps its place
-    *_, gradio = chat_shown(
+    gradio = chat_shown(
         config, request, stats, "Hello", "", 0.2, 0.95, 16, 1.0, 7, model="chat/model"
-    )
+    )[1]["gradio"]
     assert 'api_name="/chat",' in gradio and "chat/model" not in gradio
 
 

@@ -34,6 +34,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 
+from tests.stand_ins.reasoning import (
+    framed,
+    openai_delta,
+    openai_logprobs,
+    tgi_top_tokens,
+    thought_tokens,
+)
 from tests.stand_ins.servers import LocalServer, model_list
 
 EOS = "<|endoftext|>"  # the falcon-style end-of-text token TGI marks as special
@@ -74,6 +81,9 @@ class ChatServer(LocalServer):
     token_delay: float = 0.02  # seconds between tokens
     first_token_delay: float = 0.0  # extra wait before the first token (queue, prefill)
     models: tuple[str, ...] = ("stand-in/chat",)  # what GET /v1/models lists
+    thinks: str = ""  # how a reasoning model's thinking is sent (tests.stand_ins.reasoning)
+    gives_logprobs: bool = True  # False: logprobs and top_n_tokens are ignored, as some do
+    refuses: tuple[str, ...] = ()  # fields answered with 400 "Extra inputs are not permitted"
     records: list[StreamRecord] = field(default_factory=list)
     failures: deque = field(default_factory=deque)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -166,20 +176,35 @@ class _Handler(BaseHTTPRequestHandler):
             )
             error = {"object": "error", "message": message, "type": "BadRequestError", "code": 400}
             return self._json(400, error)
+        refused = sorted(set(self.state.refuses) & set(request))
+        if refused:  # as a server whose request model forbids extra fields words it
+            message = f"[{{'type': 'extra_forbidden', 'loc': ('body', '{refused[0]}'), "
+            message += "'msg': 'Extra inputs are not permitted'}]"
+            return self._json(400, {"object": "error", "message": message, "code": 400})
         message, written = openai_echo(request.get("messages", []))
+        spelling = self.state.thinks
+        thought = thought_tokens(request, spelling)
+        thinking = framed(thought, spelling) or thought
         # The server applies the chat template, which ends with a newline: no leading space.
-        words, finish = reply_tokens(message, max_tokens, leading_space=False, skip=written)
+        left = max(0, max_tokens - len(thinking))
+        words, finish = reply_tokens(message, left, leading_space=False, skip=written)
+        if len(thinking) >= max_tokens:
+            thinking, words, finish = thinking[:max_tokens], [], "length"
         chunk = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "model": "stand-in"}
+        top = request.get("top_logprobs") or 0
+        logprobs = bool(request.get("logprobs")) and self.state.gives_logprobs
 
         def event(delta: dict, finish_reason: str | None = None) -> bytes:
-            choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+            token = delta.get("content") or delta.get(spelling) or ""
+            asked = openai_logprobs(token, top) if logprobs and token else None
+            choice = {"index": 0, "delta": delta, "logprobs": asked, "finish_reason": finish_reason}
             return sse({**chunk, "choices": [choice]}, space=True)
 
         self._start_stream()
         try:
             self._send_chunk(event({"role": "assistant", "content": ""}))
-            for token in self._tokens(record, words):
-                self._send_chunk(event({"content": token}))
+            for number, token in enumerate(self._tokens(record, [*thinking, *words])):
+                self._send_chunk(event(openai_delta(token, spelling, number < len(thinking))))
             self._send_chunk(event({}, finish))
             usage = {"prompt_tokens": 5, "completion_tokens": len(words)}
             self._send_chunk(sse({**chunk, "choices": [], "usage": usage}, space=True))
@@ -209,7 +234,11 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._end_stream(record)
             max_new_tokens = parameters.get("max_new_tokens") or 20
             written = len(MESSAGE_WORDS.findall(tgi_open_reply(inputs)))
-            words, finish = reply_tokens(tgi_user_text(inputs), max_new_tokens, skip=written)
+            # A raw model that thinks writes its thinking inline, before the answer.
+            thinking = framed(thought_tokens({}, self.state.thinks), self.state.thinks)
+            left = max(0, max_new_tokens - len(thinking))
+            words, finish = reply_tokens(tgi_user_text(inputs), left, skip=written)
+            words = [*thinking, *words]
             stops = parameters.get("stop") or []
             if finish == "stop" and stops and inputs.rstrip().endswith("?\nAssistant:"):
                 # A raw model keeps going into the next turn; the server stops at the sequence
@@ -235,6 +264,9 @@ class _Handler(BaseHTTPRequestHandler):
                 "generated_text": None,
                 "details": None,
             }
+            top = parameters.get("top_n_tokens")
+            if top and self.state.gives_logprobs:
+                event["top_tokens"] = tgi_top_tokens(token, index, top)
             if index == len(words):
                 event["generated_text"] = generated
                 if parameters.get("details"):

@@ -15,6 +15,7 @@ import json
 import pytest
 import requests
 from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
 
 from studio.config import load_config
 from studio.serve import launch_options
@@ -22,6 +23,7 @@ from studio.ui.app import build_app, select_tabs
 from tests.conftest import ROOT, free_port, start_studio, stop_studio
 from tests.stand_ins.chat_servers import ChatServer
 from tests.stand_ins.image_servers import ImageServer
+from tests.stand_ins.reasoning import THOUGHT
 from tests.stand_ins.servers import TaskServer, server_fixture
 
 TOKEN = "hf_test_secret_token_0123456789"
@@ -59,6 +61,8 @@ PUBLISHED = {
     ],
 }
 PUBLISHED["/chat_with_model"] = [*PUBLISHED["/chat"], ("model", "")]
+# The reply and, as a second output, a reasoning model's thinking (docs/chat.md).
+PUBLISHED["/chat_with_reasoning"] = [*PUBLISHED["/chat"], ("thinking", ""), ("model", "")]
 # The game served alone offers the Caption and Imagine tabs' names, with its own inputs.
 PUBLISHED_BY_THE_GAME_ALONE = {
     "/caption": [("image", REQUIRED)],
@@ -191,6 +195,24 @@ def test_chat_with_a_model_over_rest_asks_that_model(url, servers):
     event, answer = rest_call(url, "/chat_with_model", data)
     assert (event, answer[0]) == ("complete", "hello class")
     assert [record.body["model"] for record in servers[2].records] == ["stand-in/other"]
+
+
+def test_chat_answers_the_reply_alone_and_chat_with_reasoning_the_thinking_beside_it(url, servers):
+    servers[2].thinks = "reasoning"
+    event, data = rest_call(url, "/chat", ["hello class", "", 0.7, 0.95, 64, 1.0, None])
+    assert (event, data[0]) == ("complete", "hello class")
+    asked = ["hello class", "", 0.7, 0.95, 64, 1.0, None, "high", ""]
+    event, data = rest_call(url, "/chat_with_reasoning", asked)
+    assert event == "complete" and data[:2] == ["hello class", THOUGHT]
+    assert servers[2].records[-1].body["reasoning_effort"] == "high"
+
+
+def test_chat_with_reasoning_names_a_thinking_setting_it_does_not_know(client, servers):
+    with pytest.raises(AppError, match="Thinking must be empty"):
+        client.predict(
+            "hi", "", 0.7, 0.95, 64, 1.0, None, "max", "", api_name="/chat_with_reasoning"
+        )
+    assert model_requests(servers) == []
 
 
 def test_caption_over_rest_with_its_published_input_answers(url, servers):

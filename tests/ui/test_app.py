@@ -13,7 +13,6 @@ from gradio_client import Client
 
 from tests.conftest import (
     ROOT,
-    free_port,
     free_ports,
     start_studio,
     stop_studio,
@@ -50,7 +49,7 @@ def test_the_api_keeps_its_names_and_parameters(client):
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     names = {name: [p["parameter_name"] for p in endpoints[name]["parameters"]] for name in API}
     assert names == API
-    assert set(endpoints) - set(API) == {"/chat", "/chat_with_model"}
+    assert set(endpoints) - set(API) == {"/chat", "/chat_with_model", "/chat_with_reasoning"}
     (model,) = [
         p for p in endpoints["/caption_with_model"]["parameters"] if p["parameter_name"] == "model"
     ]

@@ -151,7 +151,7 @@ def test_an_example_picked_is_asked_and_answered(page, openai_app, chat_server):
 def test_the_seed_starts_empty_and_is_sent_only_when_typed(page, openai_app, chat_server):
     open_chat(page, openai_app)
     page.get_by_text("Settings", exact=True).click()
-    seed = page.get_by_label("Seed (empty: random)")
+    seed = page.locator("#chat-seed").get_by_label("Seed")
     expect(seed).to_be_visible()
     expect(seed).to_have_value("")
     screenshot(page, "chat-settings.png")
@@ -167,7 +167,7 @@ def test_the_seed_starts_empty_and_is_sent_only_when_typed(page, openai_app, cha
 def test_a_seed_no_server_takes_is_named_and_nothing_is_sent(page, openai_app, chat_server):
     open_chat(page, openai_app)
     page.get_by_text("Settings", exact=True).click()
-    seed = page.get_by_label("Seed (empty: random)")
+    seed = page.locator("#chat-seed").get_by_label("Seed")
     for typed, shown in ((str(2**63), str(2**63)), ("nan", "NaN")):
         fill_settled(page, seed, typed)
         send(page, f"seed {typed}")
@@ -282,8 +282,19 @@ def test_a_chat_not_set_up_says_so_in_plain_words_and_the_log_names_the_setting(
     env = {"HF_API_FALCOM_BASE": chat_server.url, "STUDIO_CHAT_TEMPLATE": "no-such-format"}
     process, url = start_studio(env, "--tabs", "chat")
     try:
+        # On the computer that runs the studio the notice says what to fix, on the page.
         open_chat(page, url)
         notice = page.get_by_test_id("markdown").filter(has_text="Setup needed")
+        expect(notice).to_contain_text("This chat has no model to talk to yet. To fix it:")
+        expect(notice).to_contain_text("STUDIO_CHAT_TEMPLATE")
+        expect(notice).not_to_contain_text("Tell the teacher")
+        send(page, "hello there")  # and so does the note in the chat
+        expect(replies(page).last).to_contain_text("STUDIO_CHAT_TEMPLATE")
+        screenshot(page, "chat-setup-needed-teacher.png")
+
+        # A student's browser, through a share link's tunnel, is asked to tell the teacher.
+        page.set_extra_http_headers({"X-Forwarded-For": "203.0.113.7"})
+        open_chat(page, url)
         expect(notice).to_contain_text("This chat has no model to talk to yet. Tell the teacher")
         send(page, "hello there")
         expect(replies(page).last).to_contain_text("This tab is not set up yet.")

@@ -5,15 +5,16 @@ from __future__ import annotations
 import io
 import shutil
 
+import gradio as gr
 from PIL import Image
 
-from studio.ui import caption, entities, game_code, imagine, summarize
+from studio.ui import caption, code_panel, entities, game_code, imagine, summarize
 from studio.ui.waiting import Doing
 from tests.conftest import ROOT
 from tests.stand_ins.fake_backend import fake_config
 
 CHELSEA = ROOT / "assets" / "chelsea.jpg"
-PANEL = 5  # card, requests, library, curl, gradio_client
+PANEL = 3  # the card, the code in every language, and the code box
 
 
 def png(color: str = "blue") -> bytes:
@@ -23,9 +24,10 @@ def png(color: str = "blue") -> bytes:
 
 
 def panel(values: tuple) -> tuple:
-    card, requests, library, curl, gradio = values[-PANEL:]
+    card, code, box = values[-PANEL:]
+    assert isinstance(box, type(gr.skip()))  # the state's change shows the language chosen
     assert "Time taken:" in card and "Backend:" in card
-    return card, requests, library.value, curl, gradio
+    return card, code["requests"], code["library"], code["curl"], code["gradio"]
 
 
 def test_summary_and_entities_end_with_their_code(fake_backend):
@@ -56,33 +58,34 @@ def test_caption_and_imagine_end_with_their_code(fake_backend, tmp_path):
     assert '"a fox",' in gradio and "99," in gradio and "picture.png" in gradio
 
 
-def test_the_game_shows_both_requests_and_the_last_round(fake_backend, tmp_path):
+def test_the_game_empties_the_panel_as_it_starts_and_ends_with_its_last_round(
+    fake_backend, tmp_path
+):
     upload = tmp_path / "photo.jpg"
     shutil.copy(CHELSEA, upload)
-    fake_backend.answer([{"generated_text": "a cat"}], png())
-    steps = list(game_code.both_with_code(fake_config(), str(tmp_path), {"path": str(upload)}, 5))
-    shown = [step for step in steps if not isinstance(step, Doing)]
-    card = panel(shown[-1])[0]
-    assert "Describe and generate: the caption" in card and "the picture" in card
-    assert 'api_name="/caption_and_generate"' in shown[-1][-1]
-
     fake_backend.answer([{"generated_text": "a cat"}], png(), [{"generated_text": "a box"}])
     fake_backend.answer(png("red"))
     steps = list(
         game_code.play_with_code(fake_config(), str(tmp_path), {"path": str(upload)}, 2, 10)
     )
+    shown = [step for step in steps if not isinstance(step, Doing)]
+    # As it starts the panel empties: a game stopped now shows no code of the one before.
+    assert shown[0][-PANEL:] == ("", {}, code_panel.NO_CODE)
+    assert all(
+        isinstance(value, type(gr.skip())) for step in shown[1:-1] for value in step[-PANEL:]
+    )
     card, _, _, _, gradio = panel(steps[-1])
+    assert "Describe and generate: the caption" in card and "the picture" in card
     assert "Seed:       10, 11" in card
     assert "client.submit(" in gradio and "2,\n    10," in gradio
+    assert 'api_name="/play_rounds"' in gradio
 
 
 def test_an_answer_stands_when_its_code_cannot_be_written(fake_backend, monkeypatch):
-    from studio.ui import code_panel
-
     def broken(*args, **kwargs):
         raise RuntimeError("no")
 
     monkeypatch.setattr(code_panel, "for_calls", broken)
     fake_backend.answer([{"summary_text": "Short."}])
     answer = summarize.summary_with_code(fake_config(), "A text to shorten.", "", "")
-    assert answer[0] == "Short." and answer[1] == code_panel.UNWRITTEN
+    assert answer[0] == "Short." and answer[1:3] == (code_panel.UNWRITTEN, {})

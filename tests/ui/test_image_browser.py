@@ -122,29 +122,20 @@ def test_stop_cancels_waiting_for_a_slow_image_server(page, image_app, image_ser
     expect(page.locator("#imagine-result img")).to_have_count(0)
 
 
-def test_the_game_captions_generates_and_plays_rounds(page, image_app, image_server):
+def test_the_game_is_one_flow_play_one_stop_and_clear(page, image_app, image_server):
     open_app(page, image_app)
     page.get_by_role("tab", name="Describe and generate").click()
+    expect(page.locator("#game-play")).to_be_visible()
+    # The tab's own buttons: one flow and one Stop, none of the course's three steps.
+    names = [n.strip() for n in page.locator("button:visible:not([role=tab])").all_inner_texts()]
+    assert names.count("Stop") == 1 and names.count("Play") == 1 and "Clear" in names, names
+    assert not {"Caption", "Generate image", "Caption and generate", "Play rounds"} & set(names)
+
     page.locator("#game-examples").get_by_role("button").nth(1).click()  # the cat
     expect(page.locator("#game-image img").first).to_be_visible()
-    caption = page.locator("#game-caption textarea")
-    settings = page.locator("#game-settings textarea")
-
-    # the course's three steps, with the caption edited in between
-    page.get_by_role("button", name="Caption", exact=True).click()
-    expect(caption).to_have_value(re.compile(r"^a grey picture of 451x300 pixels"))
-    caption.fill("a purple boat")
-    page.get_by_role("button", name="Generate image").click()
-    expect(page.locator("#game-generated img")).to_be_visible()
-    expect(settings).to_have_value(re.compile(r"^Seed \d+ · 1 step · guidance 0"))
-    assert image_server.requests[-1].json()["inputs"] == "a purple boat"
-
-    # both at once
-    page.get_by_role("button", name="Caption and generate").click()
-    expect(caption).to_have_value(re.compile(r"^a grey picture of 451x300 pixels"))
-    expect(page.locator("#game-generated img")).to_be_visible()
-    page.get_by_role("button", name="Play rounds").click()
+    page.get_by_role("button", name="Play", exact=True).click()
     rounds = page.locator("#game-rounds")
     expect(rounds.locator("#round-3")).to_contain_text("Round 3 · seed")
     expect(rounds.locator("img")).to_have_count(4)  # round 0 is the photo itself
+    expect(page.locator("#game-status")).to_contain_text("Done in")
     screenshot(page, "game.png", full_page=True)

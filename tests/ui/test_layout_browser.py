@@ -72,7 +72,7 @@ def imagine(page) -> None:
 def game(page) -> None:
     page.locator("#game-examples").get_by_role("button").nth(1).click()  # the cat
     expect(page.locator("#game-image img").first).to_be_visible()
-    page.get_by_role("button", name="Caption and generate").click()
+    page.get_by_role("button", name="Play", exact=True).click()
     expect(page.locator("#game-status")).to_contain_text("Done in")
 
 
@@ -103,7 +103,8 @@ def answer_with_panels_open(page, url: str, tab: str) -> str:
     page.locator(f"#{prefix}-card-panel").get_by_text("Reproducibility card").click()
     expect(page.locator(f"#{prefix}-card textarea")).to_be_visible()
     page.locator(f"#{prefix}-code").get_by_text("Show the code").click()
-    expect(page.locator(f"#{prefix}-code-curl")).to_contain_text("curl")
+    page.locator(f"#{prefix}-code-language").get_by_label("curl", exact=True).check()
+    expect(page.locator(f"#{prefix}-code-shown")).to_contain_text("curl")
     return prefix
 
 
@@ -136,12 +137,14 @@ def test_a_code_box_is_as_tall_as_its_code(page, whole_app):
     """Gradio measured a line while the box was hidden in its closed accordion, and gave a
     four-line curl command the height of twenty lines."""
     answer_with_panels_open(page, whole_app, "Entities")
-    curl = page.locator("#entities-code-curl")
+    curl = page.locator("#entities-code-shown")  # the panel opened it on curl
     curl.scroll_into_view_if_needed()
     expect(curl.locator(".cm-line")).to_have_count(4)
-    box, code = box_height(page, "entities-code-curl")
+    box, code = box_height(page, "entities-code-shown")
     assert box < code * 2.5, (box, code)
-    box, code = box_height(page, "entities-code-requests")  # a long one scrolls inside
+    page.locator("#entities-code-language").get_by_label("Python (requests)", exact=True).check()
+    expect(curl).to_contain_text("import requests")
+    box, code = box_height(page, "entities-code-shown")  # a long one scrolls inside
     assert box <= code
 
 
@@ -166,7 +169,8 @@ def test_refresh_sits_beside_the_model_list_at_its_height(page, whole_app, tab, 
 def test_the_games_open_panels_leave_its_rounds_where_they_were(page, whole_app):
     page.set_viewport_size({"width": 1280, "height": 900})
     answer_with_panels_open(page, whole_app, "Describe and generate")
-    play = page.get_by_role("button", name="Play rounds").bounding_box()
+    rounds = page.locator("#game-rounds").bounding_box()
     card = page.locator("#game-card-panel").bounding_box()
-    assert play["y"] + play["height"] <= card["y"]  # the panels come after the rounds
-    assert play["y"] < 900  # on the first screen
+    assert rounds["y"] + rounds["height"] <= card["y"]  # the panels come after the rounds
+    play = page.locator("#game-play").bounding_box()
+    assert play["y"] + play["height"] < 900 and rounds["y"] < 900  # on the first screen

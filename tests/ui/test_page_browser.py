@@ -28,6 +28,10 @@ TABS = {
 }
 
 
+# What a share link's tunnel adds to every request of a student's browser: their address.
+SHARED_LINK = {"X-Forwarded-For": "203.0.113.7"}
+
+
 def open_tab(page, url: str, name: str) -> None:
     page.goto(url)
     page.get_by_role("tab", name=name).click()
@@ -35,6 +39,7 @@ def open_tab(page, url: str, name: str) -> None:
 
 def test_a_failure_shows_in_its_own_tab_in_words_for_the_person(page, studio_app, task_server):
     task_server.fail_next("/ner", UNAUTHORIZED)
+    page.set_extra_http_headers(SHARED_LINK)
     open_tab(page, studio_app, "Entities")
     page.get_by_label("Text to find entities in").fill("Ada Lovelace lived in London.")
     page.get_by_role("button", name="Find entities").click()
@@ -55,10 +60,27 @@ def test_a_failure_shows_in_its_own_tab_in_words_for_the_person(page, studio_app
     expect(page.locator("#summarize-status")).to_contain_text("Done in")
 
 
+def test_on_the_computer_that_runs_the_studio_a_failure_says_what_to_fix(
+    page, studio_app, task_server
+):
+    task_server.fail_next("/ner", UNAUTHORIZED)
+    open_tab(page, studio_app, "Entities")  # at 127.0.0.1, as the teacher opens it
+    page.get_by_label("Text to find entities in").fill("Ada Lovelace lived in London.")
+    page.get_by_role("button", name="Find entities").click()
+
+    alert = page.locator("#entities-status").get_by_role("alert")
+    expect(alert).to_contain_text("Access refused.")
+    expect(alert).to_contain_text("HF_TOKEN")  # the setting to change, not whom to tell
+    expect(alert).not_to_contain_text("Tell the teacher")
+    assert TOKEN not in page.content()
+    screenshot(page, "entities-failed-teacher.png", full_page=True)
+
+
 def test_a_hanging_server_shows_the_seconds_the_limit_and_then_says_so(
     page, studio_app, task_server
 ):
     task_server.delay = 8.0  # the app gives up after STUDIO_TIMEOUT=5 s
+    page.set_extra_http_headers(SHARED_LINK)  # a student's words, without the setting
     open_tab(page, studio_app, "Summarize")
     page.get_by_label("Text to summarize").fill("A text the server will not answer in time.")
     page.get_by_role("button", name="Summarize", exact=True).click()
@@ -110,7 +132,7 @@ def test_an_expected_failure_is_one_log_line_without_a_traceback(page, task_serv
 def test_the_length_fields_start_empty(page, studio_app):
     open_tab(page, studio_app, "Summarize")
     page.get_by_text("Length (optional)").click()
-    for label in ("Minimum length (tokens)", "Maximum length (tokens)"):
+    for label in ("Minimum length", "Maximum length"):
         box = page.get_by_label(label)
         expect(box).to_be_visible()
         expect(box).to_have_value("")
@@ -122,10 +144,10 @@ def test_a_typed_length_is_used_and_a_wrong_one_named(page, studio_app, task_ser
     open_tab(page, studio_app, "Summarize")
     page.get_by_label("Text to summarize").fill("one two three four five six seven")
     page.get_by_text("Length (optional)").click()
-    page.get_by_label("Maximum length (tokens)").fill("3")
+    page.get_by_label("Maximum length").fill("3")
     page.get_by_role("button", name="Summarize", exact=True).click()
     expect(page.locator("#summary textarea")).to_have_value("one two three")
-    page.get_by_label("Maximum length (tokens)").fill("three")
+    page.get_by_label("Maximum length").fill("three")
     page.get_by_role("button", name="Summarize", exact=True).click()
     alert = page.locator("#summarize-status").get_by_role("alert")
     expect(alert).to_contain_text("Maximum length must be a number, not 'three'")

@@ -52,8 +52,9 @@ def start_game(page, url: str, seed: str = "100") -> None:
     open_tab(page, url, "Describe and generate")
     page.locator("#game-examples").get_by_role("button").nth(1).click()  # the cat
     expect(page.locator("#game-image img").first).to_be_visible()
-    page.get_by_label(re.compile(r"^Seed \(-1: random\)")).fill(seed)
-    page.get_by_role("button", name="Play rounds").click()
+    page.locator("#game-picture-settings").get_by_text("Picture settings").click()
+    page.locator("#game-seed input").fill(seed)
+    page.get_by_role("button", name="Play", exact=True).click()
 
 
 def prompts(server) -> list[str]:
@@ -68,7 +69,7 @@ def test_each_round_is_a_card_with_its_picture_whole_caption_and_seed(
     expect(page.locator("#round-0")).to_contain_text("Round 0")
     expect(page.locator("#round-0-picture img")).to_be_visible()
 
-    status = page.locator("#rounds-status")
+    status = page.locator("#game-status")
     expect(status).to_contain_text("Round 2 of 3")
     expect(page.locator("#round-1-picture img")).to_be_visible()  # not under an overlay
     expect(page.locator("#round-1")).to_contain_text("Round 1 · seed 100")
@@ -91,10 +92,10 @@ def test_each_round_is_a_card_with_its_picture_whole_caption_and_seed(
 def test_stop_ends_the_game_before_the_next_request(page, picture_app, picture_server):
     picture_server.delay = 3.0
     start_game(page, picture_app)
-    status = page.locator("#rounds-status")
+    status = page.locator("#game-status")
     expect(status).to_contain_text("Round 1 of 3: captioning")
     wait_until(lambda: len(picture_server.requests) == 1, "the first caption request")
-    page.locator("#rounds-stop").click()
+    page.locator("#game-stop").click()
     expect(status).to_contain_text("Stopped")
 
     # the caption in flight is answered; no painting and no later round is asked for

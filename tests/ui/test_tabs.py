@@ -158,6 +158,17 @@ def test_a_chat_failure_mid_reply_keeps_what_arrived(fake_backend):
     assert "failed" in stats
 
 
+def test_a_chat_failure_tells_the_teacher_at_their_computer_what_happened(fake_backend):
+    dropped = "The connection to 10.0.0.5:8080 dropped: is the server still running?"
+    for here in (False, True):
+        fake_backend.replies.append([Delta("Half a"), errors.BackendConnectionError(dropped)])
+        turn = Turn([{"role": "user", "content": "Hi"}], "", (0.7, 0.95, 64, 1.0, None), here=here)
+        note = collect(stream_turn(fake_config(), turn))[-1].chat[-1]["content"]
+        assert note.startswith("The reply above is incomplete.")
+        assert (dropped in note) is here  # a student gets whom to tell instead
+        assert ("tell the teacher" in note) is not here
+
+
 def test_a_megabyte_without_spaces_is_refused_before_sending(fake_backend):
     with pytest.raises(gr.Error, match="at most 100,000"):
         summarize.summarize(fake_config(), "x" * 1_000_000)

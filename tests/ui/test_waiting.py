@@ -13,7 +13,7 @@ import threading
 import pytest
 
 from studio import errors
-from studio.ui import status_line, waiting
+from studio.ui import status_line, stop, waiting
 from tests.stand_ins.fake_backend import fake_config
 
 SETTINGS_WORDS = ("HF_", "STUDIO_", ".env", "--local")
@@ -94,6 +94,70 @@ def test_leaving_asks_for_nothing_after_the_step_in_flight():
     assert asked == [1, 2]
 
 
+def test_a_stream_s_page_counts_the_seconds_before_its_first_item():
+    release, closed = asyncio.Event(), []
+
+    async def stream():
+        try:
+            await release.wait()
+            yield "first token"
+        finally:
+            closed.append(True)
+
+    async def run():
+        seen = []
+        async for item in waiting.ticking(stream(), tick=0.05):
+            seen.append(item)
+            if seen.count(waiting.STILL_WAITING) == 3:
+                release.set()
+        return seen
+
+    seen = asyncio.run(run())
+    assert seen[-1] == "first token" and seen.count(waiting.STILL_WAITING) >= 3
+    assert closed == [True]
+
+
+def test_stop_while_a_stream_waits_cancels_the_step_and_closes_the_stream():
+    cancelled, closed = [], []
+
+    async def stream():
+        try:
+            await asyncio.Event().wait()  # no first token, ever
+            yield "never"
+        except asyncio.CancelledError:
+            cancelled.append(True)
+            raise
+        finally:
+            closed.append(True)
+
+    async def stop_after_a_tick():
+        async with contextlib.aclosing(waiting.ticking(stream(), tick=0.05)) as items:
+            async for item in items:
+                assert item is waiting.STILL_WAITING
+                break
+        for _ in range(100):  # the cancelled step cleans up on the loop's next turns
+            if closed:
+                break
+            await asyncio.sleep(0)
+        # Checked before asyncio.run would cancel what is left on its own.
+        return list(cancelled), list(closed)
+
+    assert asyncio.run(stop_after_a_tick()) == ([True], [True])
+
+
+def test_stop_is_lit_with_the_first_update_and_grey_after_the_last():
+    async def run():
+        yield ("a", "waiting")
+        yield ("b", "done")
+
+    shown = collect(stop.lit_while_running(run, 2)())
+    looks = [item[-1] for item in shown]
+    assert looks[0]["variant"] == "stop" and looks[0]["interactive"] is True
+    assert all(look["__type__"] == "update" and len(look) == 1 for look in looks[1:-1])
+    assert looks[-1]["variant"] == "secondary" and looks[-1]["interactive"] is False
+    assert [item[:2] for item in shown[:2]] == [("a", "waiting"), ("b", "done")]
+
+
 def test_a_generator_says_what_it_waits_for_next():
     def work():
         yield "caption"
@@ -159,3 +223,28 @@ def test_every_short_message_has_a_title_and_leaves_out_settings(cls):
         assert error.for_person == error.message  # their words are for the person
     else:
         assert not any(word in error.for_person for word in SETTINGS_WORDS)
+
+
+def test_the_page_handler_tells_the_work_who_asks_and_the_status_line_where_they_sit():
+    from types import SimpleNamespace
+
+    from studio.classroom.limits import Limits
+    from studio.classroom.usage import Meter
+    from studio.ui.viewer import page_handler
+
+    def request(peer: str, forwarded: str = "") -> SimpleNamespace:
+        headers = {"x-forwarded-for": forwarded} if forwarded else {}
+        return SimpleNamespace(
+            client=SimpleNamespace(host=peer), headers=headers, username=None, session_hash="s1"
+        )
+
+    def refused(text: str, *, caller=None):
+        assert caller.person.key == "session:s1"  # the meter counts this person's calls
+        raise errors.AuthenticationError(f"The server refused HF_TOKEN for {text!r}.")
+
+    run = waiting.on_page(refused, 1, doing="Asking", limit=None, where="test")
+    handler = page_handler(run, Meter(Limits()))
+    teacher = collect(handler(request("127.0.0.1"), "hi"))[-1][-1]
+    assert "HF_TOKEN" in teacher and errors.TELL_TEACHER not in teacher
+    student = collect(handler(request("127.0.0.1", "203.0.113.7"), "hi"))[-1][-1]
+    assert errors.TELL_TEACHER in student and "HF_TOKEN" not in student

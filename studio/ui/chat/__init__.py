@@ -4,7 +4,7 @@
     Retry, edit ──┼─ a start (instant) ─ the turn ─┐   Send turns into Stop while it streams
     example ──────┤   claims the session           │
     Continue ─────┘   (one reply at a time)        ├─ studio.chat.turn.stream_turn
-    /chat, /chat_with_model ───────────────────────┘   the API: history in a State
+    /chat, /chat_with_model, /chat_with_reasoning ─┘   the API: history in a State
 
 One streaming function for the page and the API, as ChatInterface's `_stream_fn`: it yields the
 chat as it grows, its stats line, and how the reply ended or failed; each side shows that its

@@ -1,6 +1,11 @@
-"""/chat and /chat_with_model: the Chat tab's API, for gradio_client, curl and MCP.
+"""/chat, /chat_with_model and /chat_with_reasoning: the Chat tab's API, for gradio_client,
+curl and MCP.
 
-    chat ─ chat_with_model ─ studio.chat.turn.stream_turn (as the page's turn) ─ (reply, history)
+    chat, chat_with_model ─ studio.chat.turn.stream_turn (as the page's turn) ─ (reply, history)
+    chat_with_reasoning ─ the same, with the Thinking setting ─ (reply, thinking, history)
+
+/chat answers with the reply alone, as it always did: a reasoning model's thinking is apart
+from it, and /chat_with_reasoning gives it as a second output.
 
 Async generators, so that Stop reaches them at once: Gradio cancels the task, and leaving the
 stream closes the upstream connection without waiting for the next token. Updates come at most
@@ -101,14 +106,62 @@ class ChatApi:
         Returns:
             the model's reply
         """
+        settings = (temperature, top_p, max_new_tokens, repetition_penalty, seed)
+        replying = self._replies(message, system_prompt, settings, model, history, caller)
+        async with contextlib.aclosing(replying) as updates:
+            async for reply, _, kept in updates:
+                yield reply, kept
+
+    async def chat_with_reasoning(
+        self,
+        message: str,
+        system_prompt: str = "",
+        temperature: float = DEFAULTS.temperature,
+        top_p: float = DEFAULTS.top_p,
+        max_new_tokens: int = DEFAULTS.max_new_tokens,
+        repetition_penalty: float = DEFAULTS.repetition_penalty,
+        seed: int | None = None,
+        thinking: str = "",
+        model: str | None = None,
+        history: list | None = None,
+        *,
+        caller: Caller | None = None,
+    ):
+        """Send a message to a chat model; yields the reply so far and, apart from it, the
+        model's thinking so far (empty for a model that does not think). The conversation is
+        kept per client session, shared with chat; the thinking is never sent back to the model.
+
+        Args:
+            message: the message to the model
+            system_prompt: instructions for the whole conversation, e.g. answer briefly (optional)
+            temperature: 0 to 1 (default 0.7): 0 always picks the likeliest word
+            top_p: 0.05 to 1 (default 0.95): sample from the likeliest words adding up to this
+            max_new_tokens: the longest reply, thinking included, in tokens, 1 to 4096 (default 512)
+            repetition_penalty: 1 to 2 (default 1): above 1 discourages repeating words
+            seed: a random seed for a reproducible reply, 0 to 2**63 - 1 (optional)
+            thinking: empty (the model's default), off, low, medium or high, sent where the
+                server takes it (the reply's notes say where not)
+            model: a model the chat server serves; empty: the configured one
+
+        Returns:
+            the model's reply, and its thinking
+        """
+        settings = (temperature, top_p, max_new_tokens, repetition_penalty, seed, thinking)
+        replying = self._replies(message, system_prompt, settings, model, history, caller)
+        async with contextlib.aclosing(replying) as updates:
+            async for update in updates:
+                yield update
+
+    async def _replies(self, message, system_prompt, settings, model, history, caller):
+        """(reply, thinking, history or gr.skip()) as the turn streams; the failure it ends
+        with raised for the caller."""
         # The session's own list, kept current in place as the reply grows: a reply stopped
         # midway stays in the conversation, and updates need not carry it (gr.skip()). Only the
         # one that ends the reply does, when its text is new.
         history = history if history is not None else []
         asked = [*history, {"role": "user", "content": content_text(message)}]
-        settings = (temperature, top_p, max_new_tokens, repetition_penalty, seed)
         turn = Turn(asked, system_prompt, settings, model=model)
-        said, sent = "", False
+        said, thought, sent = "", "", False
         shown = stream_turn(self.config, turn, progress=notify_progress, caller=caller)
         async with contextlib.aclosing(shown) as states:
             async for state in states:
@@ -116,14 +169,14 @@ class ChatApi:
                 if state.failure is not None:
                     if sent:  # the question, what came, and the note stay in the conversation
                         history[:] = state.chat
-                        yield state.reply, history
+                        yield state.reply, state.thinking, history
                     raise_for_person(state.failure)
-                if state.reply != said:
-                    said, history[:] = state.reply, state.chat
-                    yield said, history if state.ended else gr.skip()
+                if (state.reply, state.thinking) != (said, thought):
+                    said, thought, history[:] = state.reply, state.thinking, state.chat
+                    yield said, thought, history if state.ended else gr.skip()
                 elif state.ended and not said:  # no text at all: the question stays
                     history[:] = state.chat
-                    yield "", history
+                    yield "", thought, history
 
 
 @shows_errors
@@ -146,21 +199,26 @@ def api_endpoint(
 
     /chat keeps the seven inputs it was published with (Gradio's REST API needs every input,
     so one more would break every curl script). Where the server serves several models,
-    /chat_with_model takes the model as an eighth (empty: the configured one); both share the
-    session's conversation. Not preprocessed: the settings' own rules check what arrives."""
+    /chat_with_model takes the model as an eighth (empty: the configured one).
+    /chat_with_reasoning takes Thinking and the model after the seven, and answers the
+    thinking as a second output. All share the session's conversation. Not preprocessed: the
+    settings' own rules check what arrives."""
     history = gr.State([])
     reply = gr.Textbox(label="Reply", visible=False)
+    thought = gr.Textbox(label="Thinking", visible=False)
     seed = gr.Number(label="Seed (empty: random)", value=None, precision=0, visible=False)
+    model = gr.Textbox("", label="Model (empty: the configured one)", visible=False)
+    thinking = gr.Textbox("", label="Thinking (empty: the model's default)", visible=False)
     inputs = [message, *settings[:-1], seed]
-    endpoints = [(api.chat, inputs)]
+    endpoints = [(api.chat, inputs, [reply])]
     if picks_model:
-        model = gr.Textbox("", label="Model (empty: the configured one)", visible=False)
-        endpoints.append((api.chat_with_model, [*inputs, model]))
-    for fn, given in endpoints:
+        endpoints.append((api.chat_with_model, [*inputs, model], [reply]))
+    endpoints.append((api.chat_with_reasoning, [*inputs, thinking, model], [reply, thought]))
+    for fn, given, answered in endpoints:
         gr.Button(visible=False).click(
             with_caller(fn, meter),
             [*given, history],
-            [reply, history],
+            [*answered, history],
             api_name=fn.__name__,
             preprocess=False,
         )

@@ -18,10 +18,13 @@ from studio.config import Config, Endpoint
 from studio.services import describe_backend, repetition_penalty_info
 from studio.tasks.chat import MAX_NEW_TOKENS, REPETITION_PENALTY, TEMPERATURE, TOP_P
 from studio.ui.chat.api import ChatApi, api_endpoint
+from studio.ui.chat.reply_options import reply_options
 from studio.ui.chat.turns import READY, ChatPage, ChatSession, ChatTurns
 from studio.ui.code_panel import code_panel
 from studio.ui.common import setup_notice, slider
 from studio.ui.model_picker import model_picker
+from studio.ui.status_line import status_line
+from studio.ui.viewer import on_this_computer
 
 EXAMPLES = [
     "Who is Andrew Ng?",
@@ -37,21 +40,52 @@ NOTHING_SENT = "Nothing sent yet: the prompt of the next reply shows here."
 
 def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
     setup_notice(config, "chat", "This chat has no model to talk to yet.")
-    gr.Markdown(describe_backend(config.endpoint("chat")), elem_id="chat-protocol")
     # The person's model, when the server serves several (None: fixed where the studio runs).
-    picker = model_picker(config.endpoint("chat"))
+    page, settings, options, picker = chat_page(config.endpoint("chat"))
     model = picker or gr.State(None)
-    page, settings = chat_page(config.endpoint("chat"))
-    wire(ChatTurns(config, page), gr.State(ChatSession()), [model, *settings], meter)
+    wire(ChatTurns(config, page), gr.State(ChatSession()), [model, *settings, *options], meter)
     api_endpoint(ChatApi(config), page.message, settings, meter, picks_model=picker is not None)
 
 
-def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list]:
-    """The chat, its stats line with Continue, the message box with Send and Stop, the settings,
-    what the model received, and the card and code of the last reply."""
-    chatbot = gr.Chatbot(
+def replies_from(endpoint: Endpoint) -> str:
+    """Which model answers, in a line for whoever chats (a fixed one: there is no picker)."""
+    if endpoint.model:
+        return f"Replies come from the model `{endpoint.model}`."
+    return "Replies come from the model the server runs."
+
+
+def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list, list, gr.Dropdown | None]:
+    """The conversation in the first screen, as ChatInterface has it; beside it (under it on a
+    phone) the model, its picker and the settings with the reply's options; below both, what
+    the model received and the card and code of the last reply."""
+    with gr.Row(elem_id="chat-layout"):
+        with gr.Column(scale=3, min_width=320, elem_id="chat-conversation"):
+            parts = conversation()
+        with gr.Column(scale=1, min_width=240, elem_id="chat-side"):
+            picker = model_picker(endpoint)
+            if picker is None:  # no list to pick from: say which model replies
+                gr.Markdown(replies_from(endpoint), elem_id="chat-model-line")
+            with gr.Accordion("Settings", open=False):
+                settings = settings_controls(endpoint)
+                options = reply_options()  # Thinking, token probabilities: after the seed
+    with gr.Accordion("What the model received", open=False, elem_id="chat-sent-view"):
+        # How the request travels, for whoever runs the studio: not a student's business.
+        gr.Markdown(describe_backend(endpoint), elem_id="chat-protocol")
+        sent_settings = gr.Markdown(NOTHING_SENT, elem_id="chat-sent-settings")
+        sent = gr.Code("", label="Prompt sent", interactive=False, elem_id="chat-sent")
+    panel = code_panel("chat")
+    page = ChatPage(**parts, sent=sent, sent_settings=sent_settings, panel=panel)
+    return page, settings, options, picker
+
+
+def conversation() -> dict:
+    """The chat, its stats line with Continue, the status line, the message box with Send and
+    Stop. The chat's height follows the screen's (`--chat-height`, studio.ui.look), so the box
+    stays in the first screen of a laptop, in presentation mode too."""
+    parts: dict = {}
+    parts["chatbot"] = gr.Chatbot(
         label="Chat",
-        height=460,
+        height="var(--chat-height)",
         buttons=["copy", "copy_all"],
         editable="user",
         examples=[{"text": text} for text in EXAMPLES],
@@ -59,12 +93,13 @@ def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list]:
         elem_id="chat-bot",
     )
     with gr.Row(equal_height=True):
-        stats_line = gr.Markdown(elem_id="chat-stats")
-        continue_button = gr.Button(
+        parts["stats_line"] = gr.Markdown(elem_id="chat-stats")
+        parts["continue_button"] = gr.Button(
             "Continue", visible=False, size="sm", scale=0, min_width=110, elem_id="chat-continue"
         )
+    parts["status"] = status_line("chat")
     with gr.Row(equal_height=True, elem_id="chat-input-row"):
-        message = gr.Textbox(
+        parts["message"] = gr.Textbox(
             label="Message",
             show_label=False,
             placeholder=READY,
@@ -73,20 +108,13 @@ def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list]:
             elem_id="chat-message",
         )
         # One place: Send while nothing streams, Stop while a reply does.
-        send = gr.Button("Send", variant="primary", scale=1, min_width=80, elem_id="chat-send")
-        stop = gr.Button(
+        parts["send"] = gr.Button(
+            "Send", variant="primary", scale=1, min_width=80, elem_id="chat-send"
+        )
+        parts["stop"] = gr.Button(
             "Stop", variant="stop", scale=1, min_width=80, visible=False, elem_id="chat-stop"
         )
-    with gr.Accordion("Settings", open=False):
-        settings = settings_controls(endpoint)
-    with gr.Accordion("What the model received", open=False, elem_id="chat-sent-view"):
-        sent_settings = gr.Markdown(NOTHING_SENT, elem_id="chat-sent-settings")
-        sent = gr.Code("", label="Prompt sent", interactive=False, elem_id="chat-sent")
-    panel = code_panel("chat")
-    page = ChatPage(
-        chatbot, message, send, stop, continue_button, stats_line, sent, sent_settings, panel
-    )
-    return page, settings
+    return parts
 
 
 def wire(turns: ChatTurns, session: gr.State, inputs: list, meter: Meter | None = None) -> None:
@@ -106,6 +134,7 @@ def wire(turns: ChatTurns, session: gr.State, inputs: list, meter: Meter | None 
         trigger_mode="multiple",
     )
     chatbot, history = page.chatbot, [page.chatbot, session]
+    gr.on(None, where, session, session, **INSTANT)  # on page load
     running = [
         gr.on(
             [page.message.submit, page.send.click],
@@ -125,6 +154,13 @@ def wire(turns: ChatTurns, session: gr.State, inputs: list, meter: Meter | None 
     page.stop.click(None, None, None, cancels=running, **INSTANT).then(
         turns.stopped, [session, page.stats_line], page.ending, **INSTANT
     )
+
+
+def where(session: ChatSession, request: gr.Request) -> ChatSession:
+    """Whether the page is open on the computer that runs the studio: a failure's note in the
+    chat then says what to fix."""
+    session.here = on_this_computer(request)
+    return session
 
 
 def settings_controls(endpoint: Endpoint) -> list[gr.components.Component]:
@@ -149,7 +185,12 @@ def settings_controls(endpoint: Endpoint) -> list[gr.components.Component]:
             info="Sample from the likeliest words that add up to this share; 1 is off.",
         )
     with gr.Row():
-        max_new_tokens = slider(MAX_NEW_TOKENS, 1, label="Max new tokens")
+        max_new_tokens = slider(
+            MAX_NEW_TOKENS,
+            1,
+            label="Max new tokens",
+            info="The longest reply, in tokens, pieces of words: 100 are about 75 words.",
+        )
         repetition_penalty = slider(
             REPETITION_PENALTY,
             0.05,
@@ -158,6 +199,10 @@ def settings_controls(endpoint: Endpoint) -> list[gr.components.Component]:
         )
         # Text, not a number box, which would show 0: empty means a random seed.
         seed = gr.Textbox(
-            label="Seed (empty: random)", placeholder="random", max_lines=1, elem_id="chat-seed"
+            label="Seed",
+            info="The same seed and settings give the same reply again; empty: random.",
+            placeholder="random",
+            max_lines=1,
+            elem_id="chat-seed",
         )
     return [system_prompt, temperature, top_p, max_new_tokens, repetition_penalty, seed]

@@ -6,6 +6,9 @@
         (studio.chat.turn.stream_turn, as /chat does); then Send is back, Continue if the
         reply was cut, and the reply's card and code
 
+From the start to the reply's first news, the status line counts the seconds and says what the
+studio hears meanwhile (a model downloading or loading), as the other tabs' lines do.
+
 Every handler answers with a dict keyed by the components it changes (`ChatPage`); the rest
 stay as they are. studio.ui.chat.page builds the components and wires these to them.
 """
@@ -13,7 +16,8 @@ stay as they are. studio.ui.chat.page builds the components and wires these to t
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
@@ -24,11 +28,15 @@ from studio.chat.stats import stopped_stats_line
 from studio.chat.turn import Ended, Shown, Turn, stream_turn
 from studio.config import Config
 from studio.tasks.chat import ChatSettings, content_text
-from studio.ui.code_panel import CodePanel, chat_shown
-from studio.ui.common import notify_progress, report, shows_errors
+from studio.ui.code_panel import CodePanel, chat_shown, empty_panel
+from studio.ui.common import report, shows_errors
+from studio.ui.status_line import waiting_html
+from studio.ui.waiting import STILL_WAITING, ticking, time_limit
 
 READY = "Type a message and press Enter"
+KEPT_REPLIES = 20  # replies whose token probabilities a page keeps
 WAITING = "Type on: Enter sends it when the reply ends"
+DOING = "Waiting for the reply"
 
 
 @dataclass
@@ -39,6 +47,10 @@ class ChatSession:
     busy: bool = False
     chat: list | None = None
     continue_reply: bool = False
+    here: bool = False  # the page is open on the computer that runs the studio (set on load)
+    # Replies that ended with token probabilities, newest last (studio.chat.turn.Ended: the
+    # answer, its thinking, its tokens): kept for the page to show after the fact.
+    kept: list = field(default_factory=list)
 
     def claim(self, chat: list, *, continue_reply: bool = False) -> None:
         self.busy, self.chat, self.continue_reply = True, chat, continue_reply
@@ -62,21 +74,32 @@ class ChatPage:
     sent: Any  # the prompt sent, and the settings it went with
     sent_settings: Any
     panel: CodePanel
+    status: Any  # the status line, until the reply's first news
 
     @property
     def starting(self) -> list:
-        """What a start changes: the chat, the box, and the buttons."""
-        return [self.chatbot, self.message, self.send, self.stop, self.continue_button]
+        """What a start changes: the chat, the box, the buttons, the status line, and the code
+        panel, emptied so that it never shows the reply before beside this one (after Stop)."""
+        buttons = [self.send, self.stop, self.continue_button]
+        return [self.chatbot, self.message, *buttons, self.status, *self.panel.outputs]
 
     @property
     def ending(self) -> list:
-        """What Stop and Clear change: the stats line, the box, and the buttons."""
-        return [self.stats_line, self.message, self.send, self.stop, self.continue_button]
+        """What Stop and Clear change: the stats line, the box, the buttons, the status line."""
+        return [
+            self.stats_line,
+            self.message,
+            self.send,
+            self.stop,
+            self.continue_button,
+            self.status,
+        ]
 
     @property
     def streaming(self) -> list:
-        """What the turn changes: everything above, what was sent, the card and the code."""
-        return [*self.starting, self.stats_line, self.sent, self.sent_settings, *self.panel.outputs]
+        """What the turn changes: everything above (the card and the code too), what was
+        sent."""
+        return [*self.starting, self.stats_line, self.sent, self.sent_settings]
 
 
 class ChatTurns:
@@ -85,6 +108,7 @@ class ChatTurns:
 
     def __init__(self, config: Config, page: ChatPage) -> None:
         self.config, self.page = config, page
+        self.limit = time_limit(config, "chat")
 
     # --- the turn: queued, it streams what a start claimed -------------------------------------
 
@@ -98,20 +122,34 @@ class ChatTurns:
             yield gr.skip()
             return
         chat, continue_reply = claimed
-        turn = Turn(chat, system, settings, continue_reply=continue_reply, model=model)
-        ended = None
+        turn = Turn(
+            chat, system, settings, continue_reply=continue_reply, model=model, here=session.here
+        )
+        ended, started, heard = None, time.monotonic(), []  # heard: the slow steps' news
         try:
-            shown = stream_turn(self.config, turn, progress=notify_progress, caller=caller)
-            async with contextlib.aclosing(shown) as states:
+            shown = stream_turn(self.config, turn, progress=heard.append, caller=caller)
+            waiting = True
+            async with contextlib.aclosing(ticking(shown)) as states:
                 async for state in states:
+                    if state is STILL_WAITING:
+                        if waiting:  # nothing of the reply yet: the seconds count on
+                            yield {self.page.status: self.waiting(started, heard)}
+                        continue
                     if state.failure is not None:
                         report(state.failure, "chat")  # the person reads the note in the chat
                     ended = state.ended or ended
-                    yield self.shown(state)
+                    waiting = waiting and state.sent is not None  # the reply's first news
+                    yield self.shown(state) | ({} if waiting else {self.page.status: ""})
         finally:
             session.busy = False  # also when Stop cancels this
+        if ended is not None and ended.tokens:
+            session.kept = [*session.kept[-(KEPT_REPLIES - 1) :], ended]
         cut = gr.update(visible=ended is not None and ended.cut)
         yield {**self.idle(), self.page.continue_button: cut, **self.answer_panel(ended, turn)}
+
+    def waiting(self, started: float, heard: list[str]) -> str:
+        seconds = time.monotonic() - started
+        return waiting_html(DOING, seconds, self.limit, heard[-1] if heard else None)
 
     def shown(self, state: Shown) -> dict:
         page = self.page
@@ -135,7 +173,7 @@ class ChatTurns:
             return {}
         chat = turn.chat
         question = next((m["content"] for m in reversed(chat) if m.get("role") == "user"), "")
-        *numbers, seed = turn.settings
+        *numbers, seed = turn.settings[:5]  # then Thinking and probabilities, not in the code
         settings = ChatSettings.from_controls(*numbers, seed)  # the seed typed as text, a number
         values = chat_shown(
             self.config,
@@ -156,6 +194,7 @@ class ChatTurns:
             page.message: gr.update(placeholder=READY),
             page.send: gr.update(visible=True),
             page.stop: gr.update(visible=False),
+            page.status: "",
         }
 
     def cleared(self, session: ChatSession) -> dict:
@@ -181,6 +220,8 @@ class ChatTurns:
             page.send: _hidden(),
             page.stop: gr.update(visible=True),
             page.continue_button: _hidden(),
+            page.status: waiting_html(DOING, 0, self.limit),
+            **dict(zip(page.panel.outputs, empty_panel(), strict=True)),
         }
 
     async def ask(self, message: Any, history: Any, session: ChatSession) -> dict:
