@@ -85,12 +85,31 @@ def normalise_history(history: Iterable[Any] | None) -> list[Message]:
         role = field_of(item, "role")
         if role not in ("user", "assistant") or _is_note(item):
             continue
-        text = content_text(field_of(item, "content"))
+        content = field_of(item, "content")
+        text = content_text(content)
         if role == "assistant":
-            text = without_thinking(text)
+            text = _as_written(content, text)
         if text:
             messages.append({"role": role, "content": text})
     return messages
+
+
+def _as_written(content: Any, text: str) -> str:
+    """A reply as it goes back to the model: its thinking taken out, and otherwise exactly as
+    the model wrote it (a leading space is a token of its own to llama.cpp's tokenizers, and a
+    stripped one changes the prompt)."""
+    answer = without_thinking(text)
+    exact = _exact_text(content)
+    return exact if answer and exact is not None and exact.strip() == answer else answer
+
+
+def _exact_text(content: Any) -> str | None:
+    """The text of a str or of a single text part, unstripped; None for anything else."""
+    if isinstance(content, (list, tuple)) and len(content) == 1:
+        content = content[0]
+    if isinstance(content, Mapping) and content.get("type", "text") == "text":
+        content = content.get("text")
+    return content if isinstance(content, str) else None
 
 
 def _turns(messages: Sequence[Message]) -> list[tuple[Message, Message]]:
@@ -239,6 +258,10 @@ class ChatSettings:
     def top_p_in_range(self) -> bool:
         """Whether to send top-p: TGI rejects it outside (0, 1), vLLM rejects 0, 1 is "off"."""
         return 0 < self.top_p < 1
+
+
+# The finish reason of a reply the server ended without giving one: cut, so it can be continued.
+UNFINISHED = "unfinished"
 
 
 @dataclass(frozen=True)
