@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from studio.errors import BadResponseError, IncompleteStreamError
-from studio.tasks.chat import ChatSettings, Delta, Message
+from studio.tasks.chat import UNFINISHED, ChatSettings, Delta, Message
 from studio.tasks.continue_reply import CONTINUE_INSTRUCTION, continues_reply
 from studio.tasks.token_probs import ROUTER_MAX, from_openai
 
@@ -20,7 +20,14 @@ CUT_SHORT = (
     "The server ended the stream before the reply was complete (no finish reason): the "
     "connection was cut, or the server stopped. What arrived is kept; try again."
 )
-REPETITION_PENALTY = "repetition_penalty"  # vLLM, TGI, llama.cpp's server
+# A stream that ends with [DONE] and no finish reason: llama-cpp-python's server ends a running
+# reply so when another request arrives. The reply is kept as cut, and can be continued.
+NO_FINISH_REASON = (
+    "The server ended the reply without saying it was finished (no finish reason): it may have "
+    "stopped it to answer another request. Press Continue for the rest."
+)
+REPETITION_PENALTY = "repetition_penalty"  # vLLM, TGI
+REPEAT_PENALTY = "repeat_penalty"  # llama.cpp's servers, which ignore repetition_penalty
 FREQUENCY_PENALTY = "frequency_penalty"  # transformers serve: a repetition penalty of 1 + value
 LOCAL_NOTE = "studio_note"  # the in-process backend's word for the person, on a chunk
 
@@ -62,6 +69,8 @@ def openai_body(
     if settings.seed is not None:
         body["seed"] = int(settings.seed)
     penalty = settings.repetition_penalty
+    if penalty_as == REPEAT_PENALTY:  # always: llama-cpp-python's own default is 1.1
+        body[REPEAT_PENALTY] = penalty
     if penalty != 1.0:
         notes.append(penalty_note(penalty, penalty_as))
         if penalty_as == REPETITION_PENALTY:
@@ -117,8 +126,10 @@ def probability_fields(
 def openai_deltas(events: Iterable[Mapping[str, Any]]) -> Iterator[Delta]:
     """Deltas from ``chat.completion.chunk`` objects (the first choice only).
 
-    A reply is complete with a finish reason or ``[DONE]`` (`events` answering True when it
-    ends); a stream that just stops was cut, and raises IncompleteStreamError after what came.
+    A reply is complete with a finish reason, or at the end of a stream that has one. One
+    that ends with ``[DONE]`` (`events` answering True) and none was cut by the server: its
+    last delta says so (`UNFINISHED`). A stream that just stops was cut, and raises
+    IncompleteStreamError after what came.
     """
     events = iter(events)
     complete = False
@@ -126,7 +137,9 @@ def openai_deltas(events: Iterable[Mapping[str, Any]]) -> Iterator[Delta]:
         try:
             event = next(events)
         except StopIteration as end:
-            complete = complete or bool(end.value)
+            if end.value and not complete:
+                yield Delta("", UNFINISHED, note=NO_FINISH_REASON)
+                return
             break
         choices = event.get("choices") or []
         if not choices:
@@ -177,4 +190,6 @@ def penalty_note(penalty: float, form: str | None) -> str:
             f"{as_frequency_penalty(penalty):g}: this server refuses repetition_penalty and "
             "reads frequency_penalty as a repetition penalty of 1 + value (transformers serve)."
         )
+    if form == REPEAT_PENALTY:
+        return f"Repetition penalty {penalty:g} was sent as repeat_penalty, which llama.cpp reads."
     return f"Repetition penalty {penalty:g} was not sent: this server's API has no such setting."

@@ -10,7 +10,7 @@ Ollama, TGI's Messages API and `transformers serve`. The endpoint's URL is the b
              answered as the task API's [{"generated_text"}]
 
 Servers of one's own differ in what they take and how they fail; `self_hosted` holds what the
-backend does about it (the repetition penalty a server refuses, a plain 500).
+backend does about it (the repetition penalty each reads, its context, a plain 500).
 """
 
 from __future__ import annotations
@@ -38,7 +38,12 @@ from studio.backends.model_list import model_for, served_models
 from studio.backends.transport import Cancel
 from studio.catalog import TASKS
 from studio.endpoint import Endpoint
-from studio.errors import BackendError, BadResponseError, ConfigurationError, IncompleteStreamError
+from studio.errors import (
+    BackendError,
+    BadResponseError,
+    ConfigurationError,
+    IncompleteStreamError,
+)
 from studio.tasks.chat import ChatSettings, Delta, Message
 from studio.tasks.progress import Progress
 
@@ -178,23 +183,22 @@ class OpenAIChatBackend(Backend):
         *,
         progress: Progress | None = None,
     ) -> Iterator[Delta]:
-        """A server of one's own that refuses `repetition_penalty` is asked again at once in the
-        form it takes, and any server that refuses an optional field (Thinking, token
-        probabilities) is asked again without it; the first piece of the reply carries a note
+        """A server of one's own gets the request in the form it takes and within its context
+        (`self_hosted`); any server that refuses an optional field (Thinking, token
+        probabilities) is asked again without it. The first piece of the reply carries a note
         saying so. A plain 500 from a server of one's own is explained with the model setting
         and the models it lists."""
-        for _ in range(3):  # the penalty and the two optional settings, each refused once
+        if not endpoint.on_router:
+            yield from self.servers.stream(endpoint, request, cancel, self._stream)
+            return
+        for _ in range(2):  # the two optional settings, each refused once
             try:
                 yield from self._stream(endpoint, request, cancel)
                 return
             except BackendError as error:  # statuses come before any piece of the reply
                 again = optional_fields.without_refused(endpoint, request, error)
-                if again is None and not endpoint.on_router:
-                    again = self.servers.after_refusal(endpoint, request, error)
                 if again is None:
-                    if endpoint.on_router:
-                        raise
-                    raise self_hosted.explained(endpoint, error) from None
+                    raise
             request = again
             yield Delta("", note=again.notes[-1])
         yield from self._stream(endpoint, request, cancel)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection
 
-from studio.tasks.chat import Delta
+from studio.tasks.chat import UNFINISHED, Delta
 
 
 class ReplyStats:
@@ -103,7 +103,9 @@ class ReplyStats:
             parts.append("no answer yet" if self.thinking_tokens else "no text received")
         if (rate := self.tokens_per_second) is not None:
             parts.append(f"{rate:.1f} tok/s")
-        if self.finish_reason:
+        if self.finish_reason == UNFINISHED:
+            parts.append("cut short by the server")
+        elif self.finish_reason:
             parts.append(f"finished: {self.finish_reason}")
         return " · ".join(parts)
 
@@ -131,7 +133,7 @@ def stats_line(stats: ReplyStats, notes: str = "", *, failed: bool = False) -> s
 
 def stopped_stats_line(line: str | None) -> str:
     """The stats line of a reply the person stopped; a finished reply's line is left alone."""
-    if not line or any(word in line for word in ("finished:", "failed", "stopped")):
+    if not line or any(word in line for word in ("finished:", "failed", "stopped", "cut short")):
         return line or ""
     first, _, rest = line.partition("</small>")
     return f"{first} · stopped by you</small>{rest}"

@@ -28,6 +28,7 @@ from studio.config import Config, Endpoint
 from studio.errors import UNEXPECTED, StudioError
 from studio.services import chat_request, require_setup, with_model
 from studio.tasks.chat import (
+    UNFINISHED,
     ChatSettings,
     Message,
     build_messages,
@@ -68,9 +69,10 @@ class Ended:
 
     @property
     def cut(self) -> bool:
-        """The token limit cut its answer: Continue can make it grow (a reply cut while the
-        model still thought has no answer to continue: Retry asks again)."""
-        return self.stats.finish_reason == "length" and bool(self.answer)
+        """The token limit cut its answer, or the server ended it unsaid: Continue can make it
+        grow (a reply cut while the model still thought has no answer to continue: Retry asks
+        again)."""
+        return self.stats.finish_reason in ("length", UNFINISHED) and bool(self.answer)
 
 
 @dataclass(frozen=True)

@@ -91,12 +91,30 @@ def normalise_history(history: Iterable[Any] | None) -> list[Message]:
         content = field_of(item, "content")
         text = content_text(content)
         if role == "assistant":
-            text = without_thinking(text)
+            text = _as_written(content, text)
         if role == "user" and pictures_in(content):
             messages.append({"role": role, "content": message_content(text, content)})
         elif text:
             messages.append({"role": role, "content": text})
     return messages
+
+
+def _as_written(content: Any, text: str) -> str:
+    """A reply as it goes back to the model: its thinking taken out, and otherwise exactly as
+    the model wrote it (a leading space is a token of its own to llama.cpp's tokenizers, and a
+    stripped one changes the prompt)."""
+    answer = without_thinking(text)
+    exact = _exact_text(content)
+    return exact if answer and exact is not None and exact.strip() == answer else answer
+
+
+def _exact_text(content: Any) -> str | None:
+    """The text of a str or of a single text part, unstripped; None for anything else."""
+    if isinstance(content, (list, tuple)) and len(content) == 1:
+        content = content[0]
+    if isinstance(content, Mapping) and content.get("type", "text") == "text":
+        content = content.get("text")
+    return content if isinstance(content, str) else None
 
 
 def _turns(messages: Sequence[Message]) -> list[tuple[Message, Message]]:
@@ -249,6 +267,10 @@ class ChatSettings:
     def top_p_in_range(self) -> bool:
         """Whether to send top-p: TGI rejects it outside (0, 1), vLLM rejects 0, 1 is "off"."""
         return 0 < self.top_p < 1
+
+
+# The finish reason of a reply the server ended without giving one: cut, so it can be continued.
+UNFINISHED = "unfinished"
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,15 @@ import json
 
 import pytest
 
+from studio.backends.chat_shapes import NO_FINISH_REASON
 from studio.backends.openai_chat import openai_deltas
 from studio.backends.tgi import tgi_deltas
 from studio.backends.transport.framing import SSEEvent, json_events, parse_sse
 from studio.errors import BackendError, BadResponseError, IncompleteStreamError, ValidationError
-from studio.tasks.chat import Delta
+from studio.tasks.chat import UNFINISHED, Delta
+
+# What a stream that ends with [DONE] and no finish reason ends with: the server cut the reply.
+CUT = Delta("", UNFINISHED, note=NO_FINISH_REASON)
 
 
 def openai_stream(lines):
@@ -122,7 +126,7 @@ def test_content_none_and_missing_delta_yield_nothing():
         "data: [DONE]",
         "",
     ]
-    assert openai_stream(lines) == []
+    assert openai_stream(lines) == [CUT]  # no text, and no word that the reply was finished
 
 
 def test_error_mid_stream_after_partial_reply():
@@ -172,7 +176,7 @@ def test_json_nested_too_deeply_is_a_bad_response_not_a_crash():
 
 def test_crlf_stream():
     lines = ["data: " + chunk("a") + "\r", "\r", "data: [DONE]\r", "\r"]
-    assert openai_stream(lines) == [Delta("a")]
+    assert openai_stream(lines) == [Delta("a"), CUT]
 
 
 def test_data_that_is_not_json_is_a_bad_response():

@@ -86,6 +86,27 @@ def test_error_notes_and_thinking_are_dropped():
     assert normalise_history(history) == [user("Hi"), assistant("Hello")]
 
 
+def test_a_reply_goes_back_exactly_as_the_model_wrote_it():
+    """A leading space is a token of its own to llama.cpp's tokenizers: stripped, the prompt
+    changes. The person's own message is still tidied, and thinking still taken out."""
+    history = [
+        user(" Hi "),
+        assistant(" Hello there\n"),
+        user("More"),
+        assistant([{"type": "text", "text": " Sure."}]),
+        user("And?"),
+        assistant(" <think>hmm</think>\n\n Fine"),
+    ]
+    assert normalise_history(history) == [
+        user("Hi"),
+        assistant(" Hello there\n"),
+        user("More"),
+        assistant(" Sure."),
+        user("And?"),
+        assistant("Fine"),
+    ]
+
+
 def test_chat_message_objects_are_read_too():
     @dataclass
     class ChatMessage:  # the shape of gr.ChatMessage

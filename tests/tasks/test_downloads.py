@@ -129,10 +129,11 @@ def test_lines_come_at_most_once_per_interval_and_a_cached_model_is_silent(hub):
     assert again == [] and len(hub.requests) == asked  # from the cache, asking nothing
 
 
-def test_a_repository_the_hub_does_not_have_is_left_to_the_loader(hub):
+def test_a_repository_the_hub_does_not_have_is_reported_before_any_download(hub):
     lines: list[str] = []
-    download.fetch("studio-test/not-there", lines.append, hub=hub.url)
-    assert lines == []
+    with pytest.raises(download.HubFailure) as failure:
+        download.fetch("studio-test/not-there", lines.append, hub=hub.url)
+    assert failure.value.kind == "missing" and lines == []
 
 
 def test_the_status_line_shows_the_latest_progress_of_the_work():
