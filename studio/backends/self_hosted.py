@@ -162,6 +162,10 @@ class ServerNotes:
             self._facts[_server(endpoint)] = dataclasses.replace(facts, context=context)
             self._rates[_server(endpoint)] = 0.9 * chars / max(prompt_tokens, 1)
         fitted = self._fitted(endpoint, request, context)
+        reply = request.max_tokens or 0
+        if fitted is request and reply and prompt_tokens < quirks.prompt_room(context, reply):
+            # The conversation fits: the reply's room asked for is what does not.
+            raise InputError(quirks.reply_too_long(context, prompt_tokens, reply))
         if fitted is request:  # nothing more to leave out: the message alone is too long
             raise InputError(quirks.too_long(context, prompt_tokens))
         return fitted

@@ -141,6 +141,14 @@ def too_long(context: int, tokens: int) -> str:
     )
 
 
+def reply_too_long(context: int, tokens: int, max_tokens: int) -> str:
+    return (
+        f"The model's server reads at most {context:,} tokens at once: the conversation "
+        f"(about {tokens:,}) and a reply of up to {max_tokens:,} (Max new tokens, "
+        "max_new_tokens) do not fit together. Lower Max new tokens in the settings and send again."
+    )
+
+
 def left_out_note(dropped: int, context: int) -> str:
     turns = "exchange was" if dropped == 1 else "exchanges were"
     return (

@@ -23,6 +23,7 @@ import copy
 import dataclasses
 import json
 import re
+import socket
 import threading
 import time
 from collections import defaultdict, deque
@@ -188,6 +189,14 @@ class _Server(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address) -> None:
         pass  # a client that went away mid-answer (Stop, a timeout) is what tests are about
+
+    def get_request(self):
+        # Real servers (uvicorn, llama.cpp's) send each streamed piece at once (TCP_NODELAY):
+        # without it, a warm keep-alive connection holds a stream's first tokens back behind
+        # the client's delayed ACK, about 40 ms, and they arrive together.
+        connection, address = super().get_request()
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return connection, address
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -89,7 +89,7 @@ def test_the_reply_streams_as_it_grows(app, chat_server, client):
     job = client.submit("Hello there my friend", api_name="/chat")
     assert job.result() == "Hello there my friend"
     outputs = job.outputs()
-    assert outputs[0] == "Hello", "the first token is shown on its own, at once"
+    assert outputs[0] == "Hello", f"the first token is shown on its own, at once: {outputs}"
     assert outputs[-1] == "Hello there my friend" and growing(outputs)
     record = chat_server.records[-1]
     if app[0] == "openai":
@@ -219,8 +219,7 @@ def test_a_dropped_connection_keeps_the_partial_reply(app, chat_server, client):
 def test_a_rejected_setting_names_the_parameter(app, client):
     with pytest.raises(Exception) as raised:
         client.predict("Hi", max_new_tokens=4096, api_name="/chat")
-    expected = "max_new_tokens" if app[0] == "tgi" else "maximum context length"
-    assert expected in str(raised.value)
+    assert "max_new_tokens" in str(raised.value)  # the setting to change, on both servers
 
 
 @pytest.mark.parametrize("app", ["openai"], indirect=True)  # the same code for both
