@@ -169,7 +169,9 @@ def open_page_on(browser, nginx: Nginx, client: Client):
     page.get_by_label("password").fill(STUDENT[1])
     page.get_by_role("button", name="Login").click()
     expect(page.get_by_role("button", name="Summarize", exact=True)).to_be_visible(timeout=WAIT)
-    page.wait_for_load_state("networkidle")  # every file of the page came from that replica
+    page.wait_for_load_state("load")  # every file of the page came from that replica
+    # and every event the page runs as it loads has answered (none left waiting on it)
+    expect(page.locator("[data-testid=status-tracker]:not(.hide)")).to_have_count(0)
     return page
 
 
