@@ -8,9 +8,10 @@ Starts the local image server (tests/stand_ins/image_servers.py), then, one afte
     bare       a Gradio app with one gr.Image(type="filepath") whose handler posts the file's
                bytes to the same server with requests (no studio code)
 
-and captions the same 4000x3000 JPEG N times through gradio_client (after one untimed call),
-reading each app process's CPU time from /proc. Prints CPU ms per caption, the ratio, and the
-bytes each sent upstream.
+both running at once, and captions the same 4000x3000 JPEG N times through gradio_client on
+each (after one untimed call), taking turns, so that a machine busy with other work slows both
+alike; it reads each app process's CPU time from /proc around its own captions. Prints CPU ms
+per caption, the ratio, and the bytes each sent upstream.
 
     python -m bench.caption_cpu [--runs 10]
 """
@@ -67,14 +68,19 @@ def serve_bare(port: int, target: str) -> None:
     app.launch(server_port=port, prevent_thread_lock=False, quiet=True)
 
 
-def measure(pid: int, url: str, path: str, runs: int) -> float:
-    """CPU ms of the app's process per caption, after one untimed caption."""
-    client = Client(url, verbose=False)
-    client.predict(handle_file(path), api_name="/caption")
-    before = cpu_seconds(pid)
-    for _ in range(runs):
+def measure(apps: dict[str, tuple[int, str]], path: str, runs: int) -> dict[str, float]:
+    """CPU ms of each app's process per caption, after one untimed caption; the apps take turns
+    caption by caption, each timed around its own."""
+    clients = {name: Client(url, verbose=False) for name, (_, url) in apps.items()}
+    spent = dict.fromkeys(apps, 0.0)
+    for client in clients.values():
         client.predict(handle_file(path), api_name="/caption")
-    return (cpu_seconds(pid) - before) * 1000 / runs
+    for _ in range(runs):
+        for name, client in clients.items():
+            before = cpu_seconds(apps[name][0])
+            client.predict(handle_file(path), api_name="/caption")
+            spent[name] += cpu_seconds(apps[name][0]) - before
+    return {name: seconds * 1000 / runs for name, seconds in spent.items()}
 
 
 def main() -> None:
@@ -92,16 +98,16 @@ def main() -> None:
         env = {"HF_API_ITT_BASE": target, "STUDIO_TIMEOUT": "60"}
         process, url = start_studio(env, "--tabs", "caption")
         try:
-            studio = measure(process.pid, url, path, args.runs)
+            bare_process, bare_url = start_app("bench.caption_cpu", "--target", target)
+            try:
+                apps = {"studio": (process.pid, url), "bare": (bare_process.pid, bare_url)}
+                cpu = measure(apps, path, args.runs)
+            finally:
+                stop_app(bare_process)
         finally:
             stop_studio(process)
-        studio_bytes = len(server.requests[-1].body)
-        bare_process, bare_url = start_app("bench.caption_cpu", "--target", target)
-        try:
-            bare = measure(bare_process.pid, bare_url, path, args.runs)
-        finally:
-            stop_app(bare_process)
-        bare_bytes = len(server.requests[-1].body)
+        studio, bare = cpu["studio"], cpu["bare"]
+        studio_bytes, bare_bytes = (len(server.requests[i].body) for i in (-2, -1))
     sent = Image.open(io.BytesIO(server.requests[0].body)).size
     print(f"4000x3000 JPEG of {size / 1e6:.1f} MB, {args.runs} captions each, server CPU:")
     print(f"  studio  {studio:6.1f} ms per caption, sends {studio_bytes / 1000:7.1f} KB {sent}")

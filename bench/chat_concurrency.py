@@ -11,7 +11,8 @@ other:
 and starts N chats at the same moment through Gradio's HTTP API (after one untimed chat), each a
 reply long enough that all N should be streaming together. For each it prints the most streams
 the server had open at once, and the time to first token as the user sees it (sending the
-request until the first piece of the reply arrives), median and 95th percentile.
+request until the first piece of the reply arrives), median and 95th percentile, and the app
+process's CPU time (/proc) per 1,000 tokens the server sent over the burst.
 
     python -m bench.chat_concurrency [--users 50] [--tokens 30] [--token-delay 0.1]
 """
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 import requests
 
 from bench.common import call, peak_overlap, percentile, start_app, stop_app
+from bench.limits import cpu_seconds
 from studio.tasks.chat import ChatSettings
 from tests.conftest import start_studio, stop_studio
 from tests.stand_ins.chat_servers import ChatServer
@@ -40,6 +42,7 @@ class Run:
     peak: int  # most streams the model server had open at once
     first_tokens: list[float]  # seconds, per chat
     failed: int
+    cpu_per_1000: float  # the app process's CPU seconds per 1,000 tokens sent over the burst
 
 
 def parse_args() -> argparse.Namespace:
@@ -89,11 +92,12 @@ def serve_bare(port: int, backend: str, users: int, threads: int) -> None:
     app.launch(server_port=port, max_threads=threads, quiet=True)
 
 
-def burst(url: str, data: list, server: ChatServer, users: int) -> Run:
+def burst(pid: int, url: str, data: list, server: ChatServer, users: int) -> Run:
     """All users start a chat at the same moment and read their replies to the end."""
     for _ in call(requests.Session(), url, "chat", data):  # warm the app up, untimed
         pass
     already = len(server.records)
+    cpu_before = cpu_seconds(pid)
     sessions = [requests.Session() for _ in range(users)]
     ready = threading.Barrier(users)
     first_tokens: list[float] = []
@@ -116,13 +120,15 @@ def burst(url: str, data: list, server: ChatServer, users: int) -> Run:
         thread.start()
     for thread in threads:
         thread.join()
+    cpu = cpu_seconds(pid) - cpu_before
     if failures:
         print(f"  {len(failures)} failed, the first: {failures[0]!r}")
     now = time.monotonic()
     streams = [
         (r.received_at, r.finished_at or r.disconnected_at or now) for r in server.records[already:]
     ]
-    return Run(peak=peak_overlap(streams), first_tokens=first_tokens, failed=len(failures))
+    tokens = sum(r.tokens_sent for r in server.records[already:])
+    return Run(peak_overlap(streams), first_tokens, len(failures), cpu * 1000 / max(1, tokens))
 
 
 def main() -> None:
@@ -142,7 +148,7 @@ def main() -> None:
         env = {"STUDIO_CHAT_BASE": backend}
         process, url = start_studio(env, "--tabs", "chat", "--concurrency", str(args.users))
         try:
-            runs["studio"] = burst(url, studio_data, server, args.users)
+            runs["studio"] = burst(process.pid, url, studio_data, server, args.users)
         finally:
             stop_studio(process)
         process, url = start_app(
@@ -151,7 +157,7 @@ def main() -> None:
             *("--bare-threads", str(bare_threads)),
         )
         try:
-            runs["bare"] = burst(url, [MESSAGE, args.tokens], server, args.users)
+            runs["bare"] = burst(process.pid, url, [MESSAGE, args.tokens], server, args.users)
         finally:
             stop_app(process)
     finally:
@@ -170,7 +176,8 @@ def main() -> None:
         print(
             f"  {labels[name]:34} {run.peak:3d} streamed at once   first token "
             f"p50 {statistics.median(firsts) * 1000:6.0f} ms   "
-            f"p95 {percentile(firsts, 0.95) * 1000:6.0f} ms"
+            f"p95 {percentile(firsts, 0.95) * 1000:6.0f} ms   "
+            f"CPU {run.cpu_per_1000:5.2f} s per 1,000 tokens"
             + (f"   {run.failed} failed" if run.failed else "")
         )
 

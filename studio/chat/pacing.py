@@ -9,16 +9,20 @@ A model server sends one token per event, often faster than anybody reads, and e
 shown costs the app a round of processing and a message to the browser. So the thread that
 reads the stream only gathers text here; the event loop takes what has gathered when it may.
 `add` and `end` answer whether the loop must be woken, which is only while it waits for news:
-the loop is woken at most once per update, never once per token. No Gradio, no I/O: the clock
-is injected, so the pacing is tested without waiting. studio.chat.stream runs the two sides.
+the loop is woken at most once per update, never once per token. Under load each update gathers
+more: the interval grows with the number of replies streaming in the process (`paced_interval`),
+so a full class costs the process about as many updates a second as a few people do. No Gradio,
+no I/O: the clock and the count are injected, so the pacing is tested without waiting.
+studio.chat.stream runs the two sides.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from studio.chat.stats import ReplyStats
@@ -27,6 +31,48 @@ from studio.tasks.thinking import InlineThinking
 from studio.tasks.token_probs import TokenProb
 
 UPDATE_INTERVAL = 0.04  # seconds between updates: 25 a second, smooth to the eye
+# Every update costs the process about the same (a round of Gradio's processing and a message),
+# so past this many a second in all, the replies streaming at once share them out.
+UPDATES_PER_SECOND = 250
+# The longest wait between updates: a reply still moves two or three times a second, faster
+# than people read, so it never looks stuck however many stream.
+MAX_INTERVAL = 0.4
+
+
+def paced_interval(streams: int, interval: float = UPDATE_INTERVAL) -> float:
+    """Seconds between one reply's updates while `streams` replies stream in the process:
+    `interval` while few do, then growing with their number so that they share about
+    UPDATES_PER_SECOND updates, but never longer than MAX_INTERVAL (nor shorter than
+    `interval`, which may be longer)."""
+    return max(interval, min(MAX_INTERVAL, streams / UPDATES_PER_SECOND))
+
+
+class Streams:
+    """How many replies stream in this process now, the load their intervals follow; counted
+    from any thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        """Count one reply while the block runs, however it ends."""
+        with self._lock:
+            self._count += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._count -= 1
+
+
+# The load is the process's: every reply it streams counts, whoever asked for it.
+STREAMING = Streams()
 
 
 @dataclass(frozen=True)
@@ -47,13 +93,16 @@ class ReplyBuffer:
 
     Create it just before sending the request (its `ReplyStats` starts then). The reader calls
     `add` for each delta and `end` once; the loop asks `wait_time`, waits that long (or until
-    woken), then `take`s an update when `wait_time` says 0.
+    woken), then `take`s an update when `wait_time` says 0. `interval`: seconds between updates,
+    or a function asked at each wait, for an interval that follows the load.
     """
 
     def __init__(
-        self, interval: float = UPDATE_INTERVAL, clock: Callable[[], float] = time.monotonic
+        self,
+        interval: float | Callable[[], float] = UPDATE_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.interval = interval
+        self._interval = interval if callable(interval) else lambda: interval
         self._clock = clock
         self._lock = threading.Lock()
         self._stats = ReplyStats(clock)
@@ -117,7 +166,7 @@ class ReplyBuffer:
                 self._wake_on = None
                 return 0.0
             if self._shown_at is not None:
-                left = self._shown_at + self.interval - self._clock()
+                left = self._shown_at + self._interval() - self._clock()
                 if left > 0:
                     self._wake_on = "end"
                     return left

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 from studio.backends import registry as backends
 from studio.backends.registry import Cancel, ChatRequest
-from studio.chat.pacing import UPDATE_INTERVAL, ReplyBuffer, Update
+from studio.chat.pacing import STREAMING, UPDATE_INTERVAL, ReplyBuffer, Update, paced_interval
 from studio.classroom.usage import Caller, metered
 from studio.endpoint import Endpoint
 from studio.tasks.chat import Delta
@@ -38,14 +38,16 @@ async def stream_reply(
     caller: Caller | None = None,
 ) -> AsyncIterator[Update]:
     """The reply as it grows: the first text at once, then at most one update per `interval`
-    with all that came meanwhile, and a `final` one when the reply has ended well. A failure is
-    raised after an update with the text that came before it. Closing or cancelling this
-    closes the upstream connection at once.
+    (longer while many replies stream in the process: studio.chat.pacing) with all that came
+    meanwhile, and a `final` one when the reply has ended well. A failure is raised after an
+    update with the text that came before it. Closing or cancelling this closes the upstream
+    connection at once.
 
     `endpoint`: the one the request was built for, with the model the person chose, which the
     backend names when it explains a failure. `caller`: whom the reply's tokens count against.
     """
-    with metered(caller, endpoint.task, endpoint.host, prompt=_last_words(request)) as call:
+    prompt = _last_words(request)
+    with metered(caller, endpoint.task, endpoint.host, prompt=prompt) as call, STREAMING.running():
         paced = _paced(endpoint, request, progress, interval)
         async with contextlib.aclosing(paced) as updates:
             async for update in updates:
@@ -57,7 +59,8 @@ async def _paced(
     endpoint: Endpoint, request: ChatRequest, progress: Progress, interval: float
 ) -> AsyncIterator[Update]:
     cancel = Cancel()
-    reply = ReplyBuffer(interval)  # started before the request is sent: the first token's wait
+    # Started before the request is sent: the first token's wait. Its interval follows the load.
+    reply = ReplyBuffer(lambda: paced_interval(STREAMING.count, interval))
     woken = asyncio.Event()
     loop = asyncio.get_running_loop()
 

@@ -182,8 +182,10 @@ class PreparedImage:
 
 def _encode_jpeg(image: Image.Image, quality: int) -> bytes:
     # Saving without exif= drops the metadata, including any GPS position, before it leaves.
+    # Not optimize=True: its second pass over the image saves about 4% of the bytes for a
+    # third of the encoding's CPU, and the CPU is what a class of uploads runs short of.
     buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=quality, optimize=True)
+    image.save(buffer, "JPEG", quality=quality)
     return buffer.getvalue()
 
 

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 
-from studio.chat.pacing import ReplyBuffer, Update
+from studio.chat.pacing import (
+    MAX_INTERVAL,
+    UPDATE_INTERVAL,
+    UPDATES_PER_SECOND,
+    ReplyBuffer,
+    Streams,
+    Update,
+    paced_interval,
+)
 from studio.errors import BackendConnectionError
 from studio.tasks.chat import Delta
 
@@ -115,7 +125,9 @@ def test_an_end_with_nothing_new_is_final_but_not_new(reply, clock):
     assert (update.text, update.new, update.final) == ("Done", False, True)
 
 
-def follow(token_times: list[float], interval: float) -> tuple[list[tuple[float, Update]], int]:
+def follow(
+    token_times: list[float], interval: float | Callable[[], float]
+) -> tuple[list[tuple[float, Update]], int]:
     """Run a stream and a loop that obeys `wait_time`, on one fake clock: (time, update) for
     each update taken, and how often the reader had to wake the loop."""
     clock = Clock(0.0)
@@ -157,3 +169,73 @@ def test_a_slow_stream_is_shown_token_by_token():
     texts = [update.text for _, update in updates if update.new]
     assert texts == [" x" * n for n in range(1, 21)]
     assert wakes == len(updates), "each update woken once, by its token or the end"
+
+
+# --- under load: the interval grows with the number of replies streaming ---------------------
+
+
+def test_few_streams_keep_the_smooth_interval_and_many_share_the_updates():
+    assert paced_interval(0) == paced_interval(1) == UPDATE_INTERVAL
+    few = int(UPDATE_INTERVAL * UPDATES_PER_SECOND)  # up to here 25 updates a second each
+    assert paced_interval(few) == UPDATE_INTERVAL
+    assert paced_interval(few + 1) > UPDATE_INTERVAL
+    loads = [1, 10, 20, 50, 80, 100, 150, 200, 1000, 100_000]
+    intervals = [paced_interval(n) for n in loads]
+    assert intervals == sorted(intervals), "more streams never mean more updates each"
+    assert paced_interval(50) == pytest.approx(50 / UPDATES_PER_SECOND)
+    for n in loads:  # the process's updates a second stay near the budget, or under it
+        assert n / paced_interval(n) <= max(UPDATES_PER_SECOND, n / UPDATE_INTERVAL) + 1e-6
+
+
+def test_however_many_stream_a_reply_moves_at_least_every_max_interval():
+    assert 0.25 <= MAX_INTERVAL <= 0.5
+    assert paced_interval(200) == paced_interval(100_000) == MAX_INTERVAL
+    assert paced_interval(100_000, interval=60.0) == 60.0, "a longer interval asked for is kept"
+
+
+def test_a_reply_follows_the_load_as_it_changes():
+    clock, load = Clock(), [1]
+    reply = ReplyBuffer(lambda: paced_interval(load[0]), clock)
+    reply.add(Delta("Hello"))
+    reply.take()
+    assert reply.wait_time() == pytest.approx(UPDATE_INTERVAL)
+    load[0] = 200  # a class starts chatting
+    assert reply.wait_time() == pytest.approx(MAX_INTERVAL)
+    clock.now += 0.1
+    load[0] = 50  # some have finished: the wait is shorter, counted from the last update
+    assert reply.wait_time() == pytest.approx(50 / UPDATES_PER_SECOND - 0.1)
+
+
+def test_under_load_a_fast_stream_gathers_more_per_update_yet_starts_and_ends_at_once():
+    times = [0.2 + n * 0.005 for n in range(1000)]  # 1,000 tokens at 200 a second
+    alone, _ = follow(times, lambda: paced_interval(1))
+    crowded, wakes = follow(times, lambda: paced_interval(200))
+    assert crowded[0] == (times[0], crowded[0][1]) and crowded[0][1].text == " x"
+    assert crowded[-1][0] == times[-1] and crowded[-1][1].text == " x" * 1000
+    taken_at = [at for at, _ in crowded]
+    assert max(b - a for a, b in zip(taken_at, taken_at[1:], strict=False)) <= MAX_INTERVAL + 1e-9
+    assert len(crowded) <= 5.0 / MAX_INTERVAL + 2 < len(alone) / 5
+    assert wakes <= 2
+
+
+def test_streams_are_counted_while_they_run_however_they_end():
+    streams = Streams()
+    with streams.running(), streams.running():
+        assert streams.count == 2
+    with pytest.raises(RuntimeError), streams.running():
+        raise RuntimeError("the stream failed")
+    assert streams.count == 0
+    go = threading.Barrier(8)
+
+    def one() -> None:
+        go.wait()  # all at once
+        for _ in range(500):
+            with streams.running():
+                pass
+
+    threads = [threading.Thread(target=one) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert streams.count == 0, "counted from many threads, none lost"

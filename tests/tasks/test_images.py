@@ -118,6 +118,43 @@ def test_a_large_turned_jpeg_is_decoded_small_then_turned_upright():
     assert_colour(upright.getpixel((30, 50)), GREY)
 
 
+# A 12-megapixel photo as stored by a phone held four ways: the upright picture has its red
+# corner top-left each time, and the size the person sees.
+TURNS = {1: None, 3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90}
+TURNS[8] = Image.Transpose.ROTATE_270
+
+
+@pytest.fixture(scope="module")
+def stored_photos() -> dict[int, bytes]:
+    """The JPEG bytes a phone stores for each orientation, made once for every size tried."""
+    upright = Image.new("RGB", (4000, 3000), GREY)
+    upright.paste(RED, (0, 0, 800, 600))
+    photos = {}
+    for orientation, turn in TURNS.items():
+        exif = Image.Exif()
+        exif[ExifTags.Base.Orientation] = orientation
+        stored = upright if turn is None else upright.transpose(turn)
+        photos[orientation] = encode(stored, "JPEG", exif=exif.tobytes())
+    return photos
+
+
+@pytest.mark.parametrize("orientation", TURNS)
+@pytest.mark.parametrize("max_side", [1024, 768, 512, 300])
+def test_a_photo_decoded_at_a_jpeg_scale_keeps_its_orientation_and_size_limits(
+    stored_photos, orientation, max_side
+):
+    prepared = prepare_upload(stored_photos[orientation], max_side=max_side)
+
+    assert (prepared.original_width, prepared.original_height) == (4000, 3000)
+    sent = decoded(prepared.jpeg)
+    assert sent.size == (prepared.width, prepared.height)
+    assert uploads.DRAFT_FLOOR * max_side <= sent.width <= max_side, "landscape, long side kept"
+    assert sent.width / sent.height == pytest.approx(4 / 3, rel=0.01)
+    assert_colour(sent.getpixel((sent.width // 10, sent.height // 10)), RED)
+    assert_colour(sent.getpixel((sent.width - 5, sent.height - 5)), GREY)
+    assert_colour(sent.getpixel((sent.width - 5, 5)), GREY)
+
+
 def test_metadata_is_not_sent_on():
     exif = Image.Exif()
     exif[ExifTags.Base.Orientation] = 1

@@ -13,6 +13,7 @@ from PIL import Image
 
 from studio import errors
 from studio.backends.registry import chat_request
+from studio.chat.pacing import STREAMING
 from studio.chat.stream import stream_reply
 from studio.chat.turn import Turn, stream_turn
 from studio.tasks.chat import ChatSettings, Delta
@@ -224,6 +225,24 @@ def test_a_failure_is_raised_after_the_text_before_it(fake_backend):
     with pytest.raises(errors.BackendConnectionError):
         asyncio.run(run())
     assert shown[-1].text == "Half a" and not shown[-1].final
+
+
+def test_a_reply_counts_in_the_load_while_it_streams_and_not_after(fake_backend):
+    """The count every reply's interval follows (studio.chat.pacing): one for each stream,
+    however it ends."""
+    fake_backend.reply(" one", " two")
+    fake_backend.replies.append([Delta("Half"), errors.BackendConnectionError("Dropped.")])
+    endpoint = fake_config().endpoint("chat")
+    before, seen = STREAMING.count, []
+
+    async def run():
+        async for _ in stream_reply(endpoint, chat_request_for(endpoint)):
+            seen.append(STREAMING.count - before)
+
+    asyncio.run(run())
+    with pytest.raises(errors.BackendConnectionError):
+        asyncio.run(run())
+    assert seen and set(seen) == {1} and STREAMING.count == before
 
 
 def chat_request_for(endpoint):

@@ -10,9 +10,10 @@ from it, and /chat_with_reasoning gives it as a second output.
 
 Async generators, so that Stop reaches them at once: Gradio cancels the task, and leaving the
 stream closes the upstream connection without waiting for the next token. Updates come at most
-once per 40 ms (studio.chat.pacing) however fast the model writes, each with all the text so
-far; the history State rides only on the last. A failure the stream ends with is raised here as
-the message an API caller gets (`shows_errors`, the one place), after the text that came.
+once per 40 ms (more apart while many stream: studio.chat.pacing) however fast the model
+writes, each with all the text so far; the history State rides only on the last. A failure
+the stream ends with is raised here as the message an API caller gets (`shows_errors`, the one
+place), after the text that came.
 """
 
 from __future__ import annotations
