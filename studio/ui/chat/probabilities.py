@@ -59,4 +59,3 @@ def view_html(session: ChatSession) -> str:
     words = latest.answer.split()
     start = " ".join(words[:FIRST_WORDS]) + (" …" if len(words) > FIRST_WORDS else "")
     return reply_html(latest.tokens, f"The reply “{start}”.")
-
