@@ -41,7 +41,10 @@ CSS = """
   white-space: nowrap; line-height: 1.5; font-size: 1rem; font-weight: 400; padding: 6px 10px;
   background: var(--background-fill-primary); border: 2px solid var(--border-color-primary);
   border-radius: 6px; box-shadow: 0 2px 8px rgba(0, 0, 0, 0.25); }
-.probs-tok:focus + .probs-alts, .probs-tok:hover + .probs-alts { display: block; }
+/* Open while the token or a button in it has focus (a click), or the pointer is over it. */
+.probs-t:focus-within .probs-alts, .probs-t:hover .probs-alts { display: block; }
+.probs-branch { margin-left: 0.5em; padding: 0 6px; font-size: 0.9rem; cursor: pointer;
+  border: 1px solid var(--border-color-primary); border-radius: 4px; }
 .probs-alts ol { margin: 4px 0 0 1.2em; padding: 0; }
 .probs-alts code { white-space: pre; }
 .probs-picked { font-weight: 700; }
@@ -69,26 +72,36 @@ def shown_token(text: str) -> str:
     return html.escape(text.replace("\n", "\u21b5"), quote=True) or "(nothing)"
 
 
-def alternatives_html(token: TokenProb) -> str:
-    """The token's percentage, then its alternatives likeliest first, the one written in bold."""
+def alternatives_html(token: TokenProb, at: int | None = None) -> str:
+    """The token's percentage, then its alternatives likeliest first, the one written in bold;
+    with the token's place `at`, each other one has a button to branch from it."""
     head = f"<strong>{percent(token.prob)}</strong> sure of <code>{shown_token(token.token)}</code>"
     if not token.top:
         return f"{head}<br>{NO_ALTERNATIVES}"
     rows = []
-    for text, logprob in token.top:
+    for rank, (text, logprob) in enumerate(token.top):
         picked = ' class="probs-picked"' if text == token.token else ""
         chance = percent(TokenProb(text, logprob).prob)
-        rows.append(f"<li{picked}><code>{shown_token(text)}</code> {chance}</li>")
+        button = "" if picked or at is None else branch_button(at, rank, text)
+        rows.append(f"<li{picked}><code>{shown_token(text)}</code> {chance}{button}</li>")
     return f"{head}<br>Its alternatives:<ol>{''.join(rows)}</ol>"
 
 
-def token_html(token: TokenProb) -> str:
+def branch_button(at: int, rank: int, text: str) -> str:
+    label = html.escape(f"Write on from {text!r} instead", quote=True)
+    return (
+        f' <button type="button" class="probs-branch" data-at="{at}" data-alt="{rank}" '
+        f'aria-label="{label}">write on from here</button>'
+    )
+
+
+def token_html(token: TokenProb, at: int | None = None) -> str:
     name = level(token.prob)
     label = html.escape(f"{token.token!r}, {percent(token.prob)}, {name}", quote=True)
     return (
         f'<span class="probs-t"><span class="probs-tok probs-{name}" tabindex="0" '
         f'role="button" aria-label="{label}">{html.escape(token.token)}</span>'
-        f'<span class="probs-alts" role="tooltip">{alternatives_html(token)}</span></span>'
+        f'<span class="probs-alts">{alternatives_html(token, at)}</span></span>'
     )
 
 
@@ -104,8 +117,11 @@ def legend_html() -> str:
 
 def reply_html(tokens: Sequence[TokenProb], caption: str = "") -> str:
     """The whole view: a caption, the legend, and the reply's tokens shaded."""
-    shaded = "".join(token_html(token) for token in tokens)
-    hint = "Click a token (or Tab to it) to see how sure the model was, and what it nearly wrote."
+    shaded = "".join(token_html(token, at) for at, token in enumerate(tokens))
+    hint = (
+        "Click a token (or Tab to it) to see how sure the model was and what it nearly wrote; "
+        "from an alternative, the model can write on."
+    )
     top = f'<p class="probs-caption">{html.escape(caption)} {hint}</p>'
     return f'{top}{legend_html()}<div class="probs-reply">{shaded}</div>'
 

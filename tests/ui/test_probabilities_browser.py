@@ -1,8 +1,11 @@
 """Token probabilities in Debian's Chromium: with the setting off nothing shows and no logprobs
-are asked for; on, the reply shows under the chat shaded token by token, with a legend, and a
-clicked token shows its alternatives with percentages."""
+are asked for; on, the reply shows under the chat shaded token by token, with a legend, a
+clicked token shows its alternatives with percentages, and a branch from one of them is written
+on by the model beside the reply as written."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -61,9 +64,28 @@ def test_off_asks_nothing_and_on_shades_each_token_with_its_alternatives(
     expect(alternatives).to_be_visible()
     expect(alternatives).to_contain_text("78% sure of")
     expect(alternatives.locator("li")).to_have_count(3)
-    expect(alternatives.locator("li").first).to_have_text(" river 78%")
-    expect(alternatives.locator("li").nth(1)).to_have_text(" perhaps 14%")
-    screenshot(page, "shade.png")
+    expect(alternatives.locator("li").first).to_have_text(" river 78%")  # as written: no button
+    expect(alternatives.locator("li").nth(1)).to_have_text(" perhaps 14% write on from here")
+    screenshot(page, "shade-alternatives.png")
+
+    # Branch: the reply up to " river", with " perhaps" instead, written on by the model.
+    asked = len(chat_server.records)
+    alternatives.get_by_role("button", name="Write on from ' perhaps' instead").click()
+    branches = page.locator("#chat-branches")
+    expect(branches.locator(".branch")).to_have_count(2)
+    expect(branches.locator(".branch").first).to_contain_text("As written")
+    expect(branches.locator(".branch").last).to_have_text(
+        re.compile(r"Branch: perhaps\s*The perhaps flows past the old mill\s*This server cannot")
+    )
+    expect(branches.locator(".branch-token").last).to_have_text(" perhaps")
+    sent = chat_server.records[asked].body
+    assert sent["messages"][-2] == {"role": "assistant", "content": "The perhaps"}
+    assert "logprobs" not in sent, "a branch is read, not shaded: no probabilities asked"
+    expect(replies(page)).to_have_count(2)  # the chat itself is left as it was
+    expect(replies(page).last).to_have_text("The river flows past the old mill")
+    view.locator(".probs-legend").click()  # focus and pointer away: the alternatives close
+    expect(alternatives).to_be_hidden()
+    screenshot(page, "shade.png", full_page=True)
 
     pick_probabilities(page, "off")
     expect(view).to_be_hidden()
