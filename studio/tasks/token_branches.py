@@ -47,16 +47,28 @@ def chosen_place(data: object) -> tuple[int, int] | None:
     return (at, alt) if at >= 0 and alt >= 0 else None
 
 
-def branch_start(tokens: Sequence[TokenProb], at: int, alt: int) -> tuple[str, str]:
+def written(tokens: Sequence[TokenProb], answer: str) -> list[str]:
+    """The tokens' texts as the reply shows them: a raw text server's first token comes with a
+    leading space the studio drops from the answer (studio.backends), so it goes here too."""
+    texts = [token.token for token in tokens]
+    if texts and not answer[:1].isspace():
+        texts[0] = texts[0].lstrip()
+    return texts
+
+
+def branch_start(tokens: Sequence[TokenProb], answer: str, at: int, alt: int) -> tuple[str, str]:
     """The reply up to token `at`, and the alternative `alt` of that token's place."""
     if at >= len(tokens) or alt >= len(tokens[at].top):
         raise InputError("That token is no longer in the latest reply: choose one again.")
-    return "".join(token.token for token in tokens[:at]), tokens[at].top[alt][0]
+    alternative = tokens[at].top[alt][0]
+    if at == 0 and not answer[:1].isspace():
+        alternative = alternative.lstrip()
+    return "".join(written(tokens, answer)[:at]), alternative
 
 
-def as_written(tokens: Sequence[TokenProb], at: int) -> Branch:
+def as_written(tokens: Sequence[TokenProb], answer: str, at: int) -> Branch:
     """The reply as the model wrote it, split at token `at`."""
-    texts = [token.token for token in tokens]
+    texts = written(tokens, answer)
     return Branch("".join(texts[:at]), texts[at], "".join(texts[at + 1 :]))
 
 

@@ -47,7 +47,10 @@ NONE_YET = (
     "token shaded by how sure the model was. If a reply came and nothing shows, the server "
     "gave none (the note under the reply says)."
 )
-NOT_LAST = "Branches start from the chat's last reply: send a message with this setting on first."
+NOT_LAST = (
+    "Branches start from the chat's last reply, and it came without token probabilities: "
+    "send a message with Token probabilities on, then choose a token of its reply."
+)
 # Only a branch button's click reaches the server, with the token's place and the alternative.
 ON_CLICK = """element.addEventListener('click', (event) => {
   const button = event.target.closest('.probs-branch');
@@ -141,9 +144,9 @@ class Branching:
             yield _show(note_html(NOT_LAST), branched)
             return
         at, alt = chosen
-        written = as_written(latest.tokens, at)
+        written = as_written(latest.tokens, latest.answer, at)
         try:
-            before, token = branch_start(latest.tokens, at, alt)
+            before, token = branch_start(latest.tokens, latest.answer, at, alt)
         except StudioError as exc:
             yield _show(note_html(exc.message), branched)
             return
