@@ -87,5 +87,14 @@ def test_off_asks_nothing_and_on_shades_each_token_with_its_alternatives(
     expect(alternatives).to_be_hidden()
     screenshot(page, "shade.png", full_page=True)
 
+    # A new reply: its own shading, and the branches of the one before are gone.
+    send(page, "Another story")
+    expect(view).to_contain_text("The reply “Another story”.")
+    expect(branches).to_be_hidden()
+    tokens.nth(1).click()
+    page.get_by_role("button", name="Write on from ' perhaps' instead").click()
+    expect(branches.locator(".branch")).to_have_count(2)
+    expect(branches.locator(".branch").last).to_contain_text("Another perhaps")
+
     pick_probabilities(page, "off")
     expect(view).to_be_hidden()

@@ -85,11 +85,11 @@ def wire_probabilities(
     turns' events, which have kept the reply in the session by the time they end."""
     setting = inputs[-1]
     setting.change(shown, [session, setting], views.shaded, **QUIET)
+    chosen, branched = gr.State(None), gr.State([])
     for event in turns_ended:  # a new reply: its own view, and no branches of the one before
         event.then(shown, [session, setting], views.shaded, **QUIET).then(
-            lambda: gr.update(visible=False), None, views.branches, **QUIET
+            lambda: (gr.update(visible=False), []), None, [views.branches, branched], **QUIET
         )
-    chosen, branched = gr.State(None), gr.State([])
     views.shaded.click(chosen_in, None, chosen, **QUIET).then(
         with_caller(branching.branch, branching.meter),
         [branching.page.chatbot, session, chosen, branched, *inputs],
