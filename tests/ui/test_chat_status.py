@@ -48,7 +48,7 @@ def test_the_status_line_says_a_model_loads_then_goes_with_the_first_token():
     try:
         config = fake_config()
         with gr.Blocks():
-            page, settings, options, _ = chat_page(config.endpoint("chat"))
+            page, settings, options, *_ = chat_page(config.endpoint("chat"))
         turns, session = ChatTurns(config, page), ChatSession()
         session.claim([{"role": "user", "content": "Hi"}])
         values = [control.value for control in [*settings, *options]]  # as the page starts

@@ -19,6 +19,12 @@ from studio.services import carries_pictures, describe_backend, repetition_penal
 from studio.tasks.chat import MAX_NEW_TOKENS, REPETITION_PENALTY, TEMPERATURE, TOP_P
 from studio.ui.chat.api import ChatApi, api_endpoint
 from studio.ui.chat.pictures import camera
+from studio.ui.chat.probabilities import (
+    Branching,
+    ProbabilityViews,
+    probabilities_view,
+    wire_probabilities,
+)
 from studio.ui.chat.reply_options import reply_options
 from studio.ui.chat.turns import READY, ChatPage, ChatSession, ChatTurns
 from studio.ui.code_panel import code_panel
@@ -43,9 +49,11 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
     setup_notice(config, "chat", "This chat has no model to talk to yet.")
     # The person's model, when the server serves several (None: fixed where the studio runs).
     endpoint = config.endpoint("chat")
-    page, settings, options, picker = chat_page(endpoint)
+    page, settings, options, picker, views = chat_page(endpoint)
     model = picker or gr.State(None)
-    wire(ChatTurns(config, page), gr.State(ChatSession()), [model, *settings, *options], meter)
+    session, inputs = gr.State(ChatSession()), [model, *settings, *options]
+    turns = wire(ChatTurns(config, page), session, inputs, meter)
+    wire_probabilities(views, Branching(config, page, meter), session, inputs, turns)
     api = ChatApi(config, folder=page.chatbot.GRADIO_CACHE)
     takes = dict(picks_model=picker is not None, takes_images=carries_pictures(endpoint))
     api_endpoint(api, settings, meter, **takes)
@@ -58,13 +66,17 @@ def replies_from(endpoint: Endpoint) -> str:
     return "Replies come from the model the server runs."
 
 
-def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list, list, gr.Dropdown | None]:
-    """The conversation in the first screen, as ChatInterface has it; beside it (under it on a
-    phone) the model, its picker and the settings with the reply's options; below both, what
-    the model received and the card and code of the last reply."""
+def chat_page(
+    endpoint: Endpoint,
+) -> tuple[ChatPage, list, list, gr.Dropdown | None, ProbabilityViews]:
+    """The conversation in the first screen, as ChatInterface has it, with the probabilities
+    view under it; beside it (under it on a phone) the model, its picker and the settings with
+    the reply's options; below both, what the model received and the card and code of the last
+    reply."""
     with gr.Row(elem_id="chat-layout"):
         with gr.Column(scale=3, min_width=320, elem_id="chat-conversation"):
             parts = conversation(pictures=carries_pictures(endpoint))
+            views = probabilities_view()
         with gr.Column(scale=1, min_width=240, elem_id="chat-side"):
             picker = model_picker(endpoint)
             if picker is None:  # no list to pick from: say which model replies
@@ -79,7 +91,7 @@ def chat_page(endpoint: Endpoint) -> tuple[ChatPage, list, list, gr.Dropdown | N
         sent = gr.Code("", label="Prompt sent", interactive=False, elem_id="chat-sent")
     panel = code_panel("chat")
     page = ChatPage(**parts, sent=sent, sent_settings=sent_settings, panel=panel)
-    return page, settings, options, picker
+    return page, settings, options, picker, views
 
 
 def conversation(*, pictures: bool) -> dict:
@@ -129,9 +141,10 @@ def conversation(*, pictures: bool) -> dict:
     return parts
 
 
-def wire(turns: ChatTurns, session: gr.State, inputs: list, meter: Meter | None = None) -> None:
+def wire(turns: ChatTurns, session: gr.State, inputs: list, meter: Meter | None = None) -> list:
     """Each start claims the session at once, then the turn streams. `inputs`: the model first,
-    then the settings; `meter`: the app's, for the turn."""
+    then the settings; `meter`: the app's, for the turn. Returns the turns' events, for what
+    shows once a reply has ended."""
     page = turns.page
     starting = page.starting
     turn = dict(
@@ -166,6 +179,7 @@ def wire(turns: ChatTurns, session: gr.State, inputs: list, meter: Meter | None 
     page.stop.click(None, None, None, cancels=running, **INSTANT).then(
         turns.stopped, [session, page.stats_line], page.ending, **INSTANT
     )
+    return running
 
 
 def where(session: ChatSession, request: gr.Request) -> ChatSession:

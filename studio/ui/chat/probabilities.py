@@ -1,0 +1,181 @@
+"""The Chat tab's probabilities view: under the conversation, the latest reply kept with token
+probabilities, each token shaded by how likely the model found it (studio.tasks.token_shading),
+and the branches written on from an alternative token, side by side (studio.tasks.token_branches).
+
+The view shows while the Token probabilities setting is on, and reads only what the person's
+session kept (studio.ui.chat.turns): showing it, and opening a token's alternatives, ask the
+server nothing. With the setting off nothing shows and no probabilities are asked for. A branch
+is a new request: the reply up to the chosen token, with the alternative, continued as Continue
+does; it leaves the chat as it is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+import gradio as gr
+
+from studio.chat.history import without_last_reply
+from studio.chat.turn import Shown, Turn, said, stream_turn
+from studio.classroom.people import with_caller
+from studio.classroom.usage import Meter
+from studio.config import Config
+from studio.errors import StudioError
+from studio.tasks.chat import content_text
+from studio.tasks.token_branches import (
+    CSS as BRANCH_CSS,
+)
+from studio.tasks.token_branches import (
+    EXACT,
+    MAX_BRANCHES,
+    RESTARTED,
+    Branch,
+    as_written,
+    branch_start,
+    branches_html,
+    chosen_place,
+)
+from studio.tasks.token_shading import CSS, note_html, reply_html
+from studio.ui.chat.turns import ChatPage, ChatSession, received
+from studio.ui.common import report
+
+FIRST_WORDS = 8  # of a reply, to name it in the view's caption
+NONE_YET = (
+    "No reply with token probabilities yet: send a message, and its reply shows here, each "
+    "token shaded by how sure the model was. If a reply came and nothing shows, the server "
+    "gave none (the note under the reply says)."
+)
+NOT_LAST = (
+    "Branches start from the chat's last reply, and it came without token probabilities: "
+    "send a message with Token probabilities on, then choose a token of its reply."
+)
+# Only a branch button's click reaches the server, with the token's place and the alternative.
+ON_CLICK = """element.addEventListener('click', (event) => {
+  const button = event.target.closest('.probs-branch');
+  if (button) trigger('click', {at: button.dataset.at, alt: button.dataset.alt});
+});"""
+QUIET = dict(queue=False, api_visibility="private")
+
+
+@dataclass(frozen=True)
+class ProbabilityViews:
+    shaded: gr.HTML
+    branches: gr.HTML
+
+
+def probabilities_view() -> ProbabilityViews:
+    """Both hidden until there is something to show."""
+    shaded = gr.HTML("", css_template=CSS, js_on_load=ON_CLICK, visible=False, elem_id="chat-probs")
+    branches = gr.HTML(
+        "", css_template=BRANCH_CSS, js_on_load=None, visible=False, elem_id="chat-branches"
+    )
+    return ProbabilityViews(shaded, branches)
+
+
+def wire_probabilities(
+    views: ProbabilityViews,
+    branching: Branching,
+    session: gr.State,
+    inputs: list,
+    turns_ended: Iterable,
+) -> None:
+    """`inputs`: the turn's, the model first and Token probabilities last; `turns_ended`: the
+    turns' events, which have kept the reply in the session by the time they end."""
+    setting = inputs[-1]
+    setting.change(shown, [session, setting], views.shaded, **QUIET)
+    chosen, branched = gr.State(None), gr.State([])
+    for event in turns_ended:  # a new reply: its own view, and no branches of the one before
+        event.then(shown, [session, setting], views.shaded, **QUIET).then(
+            lambda: (gr.update(visible=False), []), None, [views.branches, branched], **QUIET
+        )
+    views.shaded.click(chosen_in, None, chosen, **QUIET).then(
+        with_caller(branching.branch, branching.meter),
+        [branching.page.chatbot, session, chosen, branched, *inputs],
+        [views.branches, branched],
+        preprocess=False,  # the chat as sent, for turns.received to check first
+        show_progress="hidden",
+        api_visibility="private",
+    )
+
+
+def shown(session: ChatSession, setting: str | None) -> dict:
+    """The view for the session's latest kept reply, or why there is none; hidden when off."""
+    if not setting:
+        return gr.update(visible=False)
+    return gr.update(visible=True, value=view_html(session))
+
+
+def view_html(session: ChatSession) -> str:
+    if not session.kept:
+        return note_html(NONE_YET)
+    latest = session.kept[-1]
+    words = latest.answer.split()
+    start = " ".join(words[:FIRST_WORDS]) + (" …" if len(words) > FIRST_WORDS else "")
+    return reply_html(latest.tokens, f"The reply “{start}”.")
+
+
+def chosen_in(event: gr.EventData) -> tuple[int, int] | None:
+    """The token's place and the alternative a branch button names."""
+    return chosen_place(event._data)
+
+
+@dataclass(frozen=True)
+class Branching:
+    """Writes a branch on from an alternative token, as the person's turn would: their model,
+    their settings (without probabilities: the branch is read, not shaded), counted to them."""
+
+    config: Config
+    page: ChatPage
+    meter: Meter | None = None
+
+    async def branch(
+        self, history, session, chosen, branched, model, system, *settings, caller=None
+    ):
+        """Stream the branch `chosen` names, beside the reply as written and the branches
+        before it (`branched`) of the same reply."""
+        latest = session.kept[-1] if session.kept else None
+        chat = received(history, session)
+        if chosen is None or latest is None:
+            yield gr.skip()
+            return
+        if not chat or content_text(chat[-1].get("content")) != latest.answer:
+            yield _show(note_html(NOT_LAST), branched)
+            return
+        at, alt = chosen
+        written = as_written(latest.tokens, latest.answer, at)
+        try:
+            before, token = branch_start(latest.tokens, latest.answer, at, alt)
+        except StudioError as exc:
+            yield _show(note_html(exc.message), branched)
+            return
+        start = [*without_last_reply(chat), {"role": "assistant", "content": before + token}]
+        asked = (*settings[:-1], "")  # no token probabilities for the branch
+        turn = Turn(start, system, asked, continue_reply=True, model=model, here=session.here)
+        growing = Branch(before, token, note="")
+        async with contextlib.aclosing(stream_turn(self.config, turn, caller=caller)) as states:
+            async for state in states:
+                if state.failure is not None:
+                    report(state.failure, "chat")  # the person reads it under the branch
+                growing = _grown(growing, state, session.here)
+                yield _show(branches_html(written, [*branched, growing]), branched)
+        kept = [*branched, growing][-MAX_BRANCHES:]
+        yield _show(branches_html(written, kept), kept)
+
+
+def _grown(branch: Branch, state: Shown, here: bool) -> Branch:
+    """The branch with what the turn's `state` says: its text after the token, how it went."""
+    if state.sent is not None:
+        return replace(branch, note=EXACT if state.sent.continues_exactly else RESTARTED)
+    if state.failure is not None:
+        return replace(branch, note=f"The branch stopped: {said(state.failure, here)}")
+    start = branch.before + branch.token
+    text = state.reply
+    after = text[len(start) :] if text.startswith(start) else text
+    return replace(branch, after=after)
+
+
+def _show(value: str, branched: list) -> tuple:
+    """The branches' view, shown, and the branches kept (its outputs, in order)."""
+    return gr.update(visible=True, value=value), branched
