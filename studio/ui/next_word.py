@@ -1,0 +1,208 @@
+"""The Next word tab: a sentence's start, its top next tokens as bars, temperature and top-p
+reshaping them, and a token picked and appended, step by step.
+
+Asking is one request for one token with its alternatives (studio.chat.next_word). Moving a
+slider redraws the bars from the probabilities already in the page's state, in an event that
+asks no server (studio.tasks.next_word), so a class sees the bars move as the slider does.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import random
+from collections.abc import Collection, Sequence
+from typing import Any
+
+import gradio as gr
+
+from studio.chat.next_word import next_tokens
+from studio.classroom.usage import Caller, Meter
+from studio.config import Config
+from studio.errors import InputError
+from studio.services import require_setup
+from studio.tasks import next_word as task
+from studio.tasks.continue_reply import continued_text
+from studio.ui.common import setup_notice, shows_errors, slider
+from studio.ui.status_line import status_line
+from studio.ui.waiting import api_event, page_event, time_limit
+
+START = "The best thing about a rainy day is"
+EMPTY = "<p class='next-word-empty'>Type the start of a sentence and show its next words.</p>"
+
+
+def found(config: Config, text: object, *, caller: Caller | None = None) -> dict[str, Any]:
+    """The state the page keeps: the start, its top next tokens, and how to append one."""
+    require_setup(config, "chat")
+    tokens = next_tokens(config.endpoint("chat"), text, caller=caller)
+    return {
+        "text": text,
+        "choices": [list(choice) for choice in tokens.choices],
+        "exact": tokens.exact,
+    }
+
+
+def bars_of(state: dict | None, temperature: object, top_p: object) -> list[task.Bar]:
+    """The bars for the state's tokens at these settings (none before anything was asked)."""
+    choices = [(str(token), float(logprob)) for token, logprob in (state or {}).get("choices", [])]
+    return task.reshaped(choices, task.TEMPERATURE.read(temperature), task.TOP_P.read(top_p))
+
+
+def redrawn(state: dict | None, temperature: object, top_p: object) -> str:
+    """The bars again at new settings: no request, only the numbers already received."""
+    try:
+        return bars_html(bars_of(state, temperature, top_p))
+    except InputError as exc:  # a value typed into a slider's box, out of its range
+        return f"<p class='next-word-empty'>{html.escape(exc.message)}</p>"
+
+
+def shown(config: Config, text, temperature, top_p, *, caller: Caller | None = None) -> tuple:
+    """The page's answer to "Show the next words": the state and its bars."""
+    state = found(config, text, caller=caller)
+    return state, bars_html(bars_of(state, temperature, top_p))
+
+
+def step(
+    config: Config, how: str, text, state, temperature, top_p, *, caller: Caller | None = None
+) -> tuple:
+    """One step: a token chosen from the bars shown (`how`: "pick" samples, "most likely"
+    takes the top one), appended to the text, and the next words of the longer text asked."""
+    bars = bars_of(state, temperature, top_p)
+    chosen = task.pick(bars, random.random) if how == "pick" else task.most_likely(bars)
+    # The bars belong to the text they were asked for, even if the box was edited since.
+    longer = continued_text(state["text"], chosen.token, exact=state["exact"])
+    return longer, *shown(config, longer, temperature, top_p, caller=caller)
+
+
+@shows_errors
+def next_words(
+    config: Config,
+    text: str,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    *,
+    caller: Caller | None = None,
+) -> dict:
+    """The words a chat model finds likeliest to come next after the start of a sentence,
+    with their probabilities and their chances of being picked at this temperature and top-p
+    (one request for one token; the chances are shares among the words returned).
+
+    The API's /next_words (and the MCP tool next_words).
+
+    Args:
+        text: the start of a sentence, as typed (a space at its end matters)
+        temperature: 0 to 2; 0 always takes the likeliest word, 1 keeps the model's own odds
+        top_p: 0.05 to 1; keep the fewest likeliest words whose chances add up to this
+
+    Returns:
+        {"text", "words": [{"token", "probability", "chance", "kept"}]}, likeliest first;
+        "kept" is false for the words the top-p cut leaves out
+    """
+    state = found(config, text, caller=caller)
+    words = [bar.__dict__ for bar in bars_of(state, temperature, top_p)]
+    return {"text": text, "words": words}
+
+
+def bars_html(bars: Sequence[task.Bar]) -> str:
+    """One row per token: its text, a bar as long as its chance, the percentage in words, and
+    the model's own probability; a dashed line where top-p cuts, the cut rows hatched and
+    marked "cut" (not told by colour alone)."""
+    if not bars:
+        return EMPTY
+    rows = []
+    for i, bar in enumerate(bars):
+        if not bar.kept and (i == 0 or bars[i - 1].kept):
+            rows.append(
+                "<div class='next-word-cut'>top-p cut: the words below are never picked</div>"
+            )
+        rows.append(_row(bar))
+    return f"<div class='next-word-bars' role='list'>{''.join(rows)}</div>"
+
+
+def _row(bar: task.Bar) -> str:
+    token = html.escape(task.shown_token(bar.token))
+    chance = f"{bar.chance:.0%}" if bar.kept else "cut"
+    width = 100 * (bar.chance if bar.kept else bar.probability)
+    fill = "next-word-fill" if bar.kept else "next-word-fill next-word-hatched"
+    return (
+        f"<div class='next-word-row' role='listitem' data-token='{html.escape(bar.token)}' "
+        f"data-chance='{bar.chance:.4f}'>"
+        f"<code class='next-word-token'>{token}</code>"
+        f"<span class='next-word-track'><span class='{fill}' style='width:{width:.1f}%'>"
+        "</span></span>"
+        f"<b class='next-word-chance'>{chance}</b>"
+        f"<span class='next-word-model'>model {bar.probability:.1%}</span></div>"
+    )
+
+
+# Thick bars and large type for a projector; the cut rows hatched, so print and colour-blind eyes
+# tell them apart without the colour.
+CSS = """
+.next-word-row { display: grid; grid-template-columns: 9em 1fr 4em 7em; gap: .5em;
+  align-items: center; margin: .25em 0; font-size: 1.1em; }
+.next-word-track { background: #e5e7eb; height: 1.4em; border-radius: 3px; overflow: hidden; }
+.next-word-fill { display: block; height: 100%; background: #1d4ed8; }
+.next-word-hatched { background: repeating-linear-gradient(45deg, #9ca3af 0 4px, #f3f4f6 4px 8px); }
+.next-word-cut { border-top: 3px dashed #b91c1c; margin: .4em 0; padding-top: .2em;
+  font-size: .9em; }
+.next-word-model { font-size: .85em; opacity: .8; }
+"""
+
+
+def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
+    setup_notice(config, "chat")
+    gr.HTML(f"<style>{CSS}</style>", padding=False)
+    with gr.Row():
+        with gr.Column(scale=2):
+            text = gr.Textbox(label="The start of a sentence", value=START, lines=3)
+            with gr.Row():
+                show = gr.Button("Show the next words", variant="primary")
+                pick = gr.Button("Pick")
+                top = gr.Button("Most likely")
+            temperature = slider(task.TEMPERATURE, 0.05, elem_id="next-word-temperature")
+            top_p = slider(task.TOP_P, 0.05, elem_id="next-word-top-p")
+            status = status_line("next_word")
+        with gr.Column(scale=3):
+            bars = gr.HTML(EMPTY, elem_id="next-word-bars")
+    state = gr.State(None)
+    limit = time_limit(config, "chat")
+    page_event(
+        [show.click, text.submit],
+        functools.partial(shown, config),
+        [text, temperature, top_p],
+        [state, bars],
+        status,
+        doing="Asking for the next words",
+        limit=limit,
+        meter=meter,
+    )
+    for button, how in ((pick, "pick"), (top, "most likely")):
+        page_event(
+            [button.click],
+            functools.partial(step, config, how),
+            [text, state, temperature, top_p],
+            [text, state, bars],
+            status,
+            doing="Adding the word and asking for the next",
+            limit=limit,
+            meter=meter,
+        )
+    gr.on(
+        [temperature.change, top_p.change],
+        redrawn,
+        [state, temperature, top_p],
+        bars,
+        queue=False,
+        show_progress="hidden",
+        api_visibility="private",
+        preprocess=False,
+    )
+    api_json = gr.JSON(visible=False)
+    api_event(
+        functools.partial(next_words, config),
+        [text, temperature, top_p],
+        api_json,
+        api_name="next_words",
+        meter=meter,
+        preprocess=False,
+    )
