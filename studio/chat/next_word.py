@@ -23,10 +23,10 @@ from studio.tasks.next_word import ASKED, checked_start
 from studio.tasks.token_probs import ROUTER_MAX, TGI_MAX
 
 ASK = "Write a short text that begins with: {start}"
-NO_PROBABILITIES = (
-    "The chat server sent no token probabilities, so there are no next words to show. Point "
-    "the chat at a server that gives them (vLLM, llama.cpp's server, TGI), or run the chat on "
-    "this computer (--local chat)."
+NO_ALTERNATIVES = (
+    "The chat server sent no alternatives for the next token, so there are no next words to "
+    "show. Point the chat at a server that gives them (vLLM, llama.cpp's server, TGI started "
+    "with --max-top-n-tokens 5 or more), or run the chat on this computer (--local chat)."
 )
 
 
@@ -70,7 +70,8 @@ def next_tokens(endpoint: Endpoint, start: object, *, caller: Caller | None = No
         finally:
             cancel.set()  # the one token is in: whatever else comes is not wanted
         call.tokens = 1
-    if first is None:
-        raise ConfigurationError(NO_PROBABILITIES)
-    choices = first.top or ((first.token, first.logprob),)
-    return NextTokens(tuple(choices), request.continues_exactly)
+    # TGI sends the chosen token's own probability even when it gives no alternatives: one bar
+    # of 100% would tell a class nothing true.
+    if first is None or not first.top:
+        raise ConfigurationError(NO_ALTERNATIVES)
+    return NextTokens(first.top, request.continues_exactly)

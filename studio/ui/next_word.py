@@ -44,8 +44,15 @@ def found(config: Config, text: object, *, caller: Caller | None = None) -> dict
 
 def bars_of(state: dict | None, temperature: object, top_p: object) -> list[task.Bar]:
     """The bars for the state's tokens at these settings (none before anything was asked)."""
+    cold, nucleus = read_settings(temperature, top_p)
     choices = [(str(token), float(logprob)) for token, logprob in (state or {}).get("choices", [])]
-    return task.reshaped(choices, task.TEMPERATURE.read(temperature), task.TOP_P.read(top_p))
+    return task.reshaped(choices, cold, nucleus)
+
+
+def read_settings(temperature: object, top_p: object) -> tuple[float, float]:
+    """Temperature and top-p by their rules, before anything is asked: a bad value costs no
+    request."""
+    return task.TEMPERATURE.read(temperature), task.TOP_P.read(top_p)
 
 
 def redrawn(state: dict | None, temperature: object, top_p: object) -> str:
@@ -58,6 +65,7 @@ def redrawn(state: dict | None, temperature: object, top_p: object) -> str:
 
 def shown(config: Config, text, temperature, top_p, *, caller: Caller | None = None) -> tuple:
     """The page's answer to "Show the next words": the state and its bars."""
+    read_settings(temperature, top_p)
     state = found(config, text, caller=caller)
     return state, bars_html(bars_of(state, temperature, top_p))
 
@@ -98,6 +106,7 @@ def next_words(
         {"text", "words": [{"token", "probability", "chance", "kept"}]}, likeliest first;
         "kept" is false for the words the top-p cut leaves out
     """
+    read_settings(temperature, top_p)
     state = found(config, text, caller=caller)
     words = [bar.__dict__ for bar in bars_of(state, temperature, top_p)]
     return {"text": text, "words": words}
