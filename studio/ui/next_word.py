@@ -168,10 +168,28 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
                 show = gr.Button("Show the next words", variant="primary")
                 pick = gr.Button("Pick")
                 top = gr.Button("Most likely")
-            temperature = slider(task.TEMPERATURE, 0.05, elem_id="next-word-temperature")
-            top_p = slider(task.TOP_P, 0.05, elem_id="next-word-top-p")
+            temperature = slider(
+                task.TEMPERATURE,
+                0.05,
+                label="Temperature",
+                info="0 always takes the likeliest word; 1 keeps the model's odds; above 1 "
+                "evens them out.",
+                elem_id="next-word-temperature",
+            )
+            top_p = slider(
+                task.TOP_P,
+                0.05,
+                label="Top-p",
+                info="Keep only the likeliest words whose chances add up to this; 1 keeps all.",
+                elem_id="next-word-top-p",
+            )
             status = status_line("next_word")
         with gr.Column(scale=3):
+            gr.Markdown(
+                "Each bar is a word's chance of being picked next, among the words the model "
+                "found likeliest; *model* is the probability the model gave it. Move the sliders: "
+                "the bars change at once, with no new question to the model."
+            )
             bars = gr.HTML(EMPTY, elem_id="next-word-bars")
     state = gr.State(None)
     limit = time_limit(config, "chat")
