@@ -161,36 +161,7 @@ CSS = """
 def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
     setup_notice(config, "chat")
     gr.HTML(f"<style>{CSS}</style>", padding=False)
-    with gr.Row():
-        with gr.Column(scale=2):
-            text = gr.Textbox(label="The start of a sentence", value=START, lines=3)
-            with gr.Row():
-                show = gr.Button("Show the next words", variant="primary")
-                pick = gr.Button("Pick")
-                top = gr.Button("Most likely")
-            temperature = slider(
-                task.TEMPERATURE,
-                0.05,
-                label="Temperature",
-                info="0 always takes the likeliest word; 1 keeps the model's odds; above 1 "
-                "evens them out.",
-                elem_id="next-word-temperature",
-            )
-            top_p = slider(
-                task.TOP_P,
-                0.05,
-                label="Top-p",
-                info="Keep only the likeliest words whose chances add up to this; 1 keeps all.",
-                elem_id="next-word-top-p",
-            )
-            status = status_line("next_word")
-        with gr.Column(scale=3):
-            gr.Markdown(
-                "Each bar is a word's chance of being picked next, among the words the model "
-                "found likeliest; *model* is the probability the model gave it. Move the sliders: "
-                "the bars change at once, with no new question to the model."
-            )
-            bars = gr.HTML(EMPTY, elem_id="next-word-bars")
+    text, show, pick, top, temperature, top_p, status, bars = layout()
     state = gr.State(None)
     limit = time_limit(config, "chat")
     page_event(
@@ -224,12 +195,46 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
         api_visibility="private",
         preprocess=False,
     )
-    api_json = gr.JSON(visible=False)
     api_event(
         functools.partial(next_words, config),
         [text, temperature, top_p],
-        api_json,
+        gr.JSON(visible=False),
         api_name="next_words",
         meter=meter,
         preprocess=False,
     )
+
+
+def layout() -> tuple:
+    """The start, the three buttons, the two sliders, the status line, and the bars."""
+    with gr.Row():
+        with gr.Column(scale=2):
+            text = gr.Textbox(label="The start of a sentence", value=START, lines=3)
+            with gr.Row():
+                show = gr.Button("Show the next words", variant="primary")
+                pick = gr.Button("Pick")
+                top = gr.Button("Most likely")
+            temperature = slider(
+                task.TEMPERATURE,
+                0.05,
+                label="Temperature",
+                info="0 always takes the likeliest word; 1 keeps the model's odds; above 1 "
+                "evens them out.",
+                elem_id="next-word-temperature",
+            )
+            top_p = slider(
+                task.TOP_P,
+                0.05,
+                label="Top-p",
+                info="Keep only the likeliest words whose chances add up to this; 1 keeps all.",
+                elem_id="next-word-top-p",
+            )
+            status = status_line("next_word")
+        with gr.Column(scale=3):
+            gr.Markdown(
+                "Each bar is a word's chance of being picked next, among the words the model "
+                "found likeliest; *model* is the probability the model gave it. Move the sliders: "
+                "the bars change at once, with no new question to the model."
+            )
+            bars = gr.HTML(EMPTY, elem_id="next-word-bars")
+    return text, show, pick, top, temperature, top_p, status, bars
