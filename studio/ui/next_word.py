@@ -195,9 +195,11 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
         api_visibility="private",
         preprocess=False,
     )
+    # The API's start has no default, unlike the page's box, which shows an example.
+    api_text = gr.Textbox(label="The start of a sentence", visible=False)
     api_event(
         functools.partial(next_words, config),
-        [text, temperature, top_p],
+        [api_text, temperature, top_p],
         gr.JSON(visible=False),
         api_name="next_words",
         meter=meter,
