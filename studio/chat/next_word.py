@@ -20,7 +20,7 @@ from studio.endpoint import Endpoint
 from studio.errors import ConfigurationError
 from studio.tasks.chat import ChatSettings, Message
 from studio.tasks.next_word import ASKED, checked_start
-from studio.tasks.token_probs import ROUTER_MAX, TGI_MAX
+from studio.tasks.token_probs import MAX_ALTERNATIVES, ROUTER_MAX, TGI_MAX
 
 ASK = "Write a short text that begins with: {start}"
 NO_ALTERNATIVES = (
@@ -40,10 +40,11 @@ class NextTokens:
 
 
 def alternatives_for(endpoint: Endpoint) -> int:
-    """As many top tokens as the server gives: the router and TGI stop at 5."""
+    """As many top tokens as the server gives: the router and TGI stop at 5, a model on this
+    computer at the chat's 10."""
     if endpoint.on_router:
         return ROUTER_MAX
-    return TGI_MAX if endpoint.protocol == "tgi" else ASKED
+    return {"tgi": TGI_MAX, "local": MAX_ALTERNATIVES}.get(endpoint.protocol, ASKED)
 
 
 def next_word_request(endpoint: Endpoint, start: str) -> ChatRequest:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from studio.errors import InputError
 from studio.tasks.text import NumberBox
 
-ASKED = 20  # top tokens asked of a server that gives that many (OpenAI-compatible, local)
+ASKED = 20  # top tokens asked of an OpenAI-compatible server: the most OpenAI's API takes
 START_CHARS = 2000  # the longest start the panel sends: a sentence or a paragraph, not a book
 # Up to 2, past the chat's 1: a class sees the bars flatten out as the words grow random.
 TEMPERATURE = NumberBox("Temperature", 0.0, 2.0, default=1.0)
