@@ -147,8 +147,9 @@ def _row(bar: task.Bar) -> str:
 # Thick bars and large type for a projector; the cut rows hatched, so print and colour-blind eyes
 # tell them apart without the colour.
 CSS = """
-.next-word-row { display: grid; grid-template-columns: 9em 1fr 4em 7em; gap: .5em;
-  align-items: center; margin: .25em 0; font-size: 1.1em; }
+.next-word-row { display: grid; gap: .5em; align-items: center; margin: .25em 0;
+  grid-template-columns: minmax(3em, 9em) minmax(3em, 1fr) 3.5em minmax(0, 7em); font-size: 1.1em; }
+.next-word-token { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .next-word-track { background: #e5e7eb; height: 1.4em; border-radius: 3px; overflow: hidden; }
 .next-word-fill { display: block; height: 100%; background: #1d4ed8; }
 .next-word-hatched { background: repeating-linear-gradient(45deg, #9ca3af 0 4px, #f3f4f6 4px 8px); }

@@ -50,6 +50,9 @@ def test_the_bars_reshape_with_temperature_without_a_request(
     expect(page.locator("#next-word-bars .next-word-hatched").first).to_be_visible()
     assert len(chat_server.records) == asked, "a slider asked the server"
     screenshot(page, "bars.png")
+    page.set_viewport_size({"width": 360, "height": 740})  # a phone: nothing scrolls sideways
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.set_viewport_size({"width": 1280, "height": 1000})
 
     page.get_by_role("button", name="Most likely").click()
     expect(page.get_by_label("The start of a sentence")).to_have_value("The cat sat text")
