@@ -33,10 +33,12 @@ NO_ALTERNATIVES = (
 @dataclass(frozen=True)
 class NextTokens:
     """What the server found likeliest next, as (token, log probability), likeliest first, and
-    whether it continued the text from its last character (`ChatRequest.continues_exactly`)."""
+    whether it continued the text from its last character (`ChatRequest.continues_exactly`);
+    `request`: what was sent, for "Show the code"."""
 
     choices: tuple[tuple[str, float], ...]
     exact: bool
+    request: ChatRequest
 
 
 def alternatives_for(endpoint: Endpoint) -> int:
@@ -75,4 +77,4 @@ def next_tokens(endpoint: Endpoint, start: object, *, caller: Caller | None = No
     # of 100% would tell a class nothing true.
     if first is None or not first.top:
         raise ConfigurationError(NO_ALTERNATIVES)
-    return NextTokens(first.top, request.continues_exactly)
+    return NextTokens(first.top, request.continues_exactly, request)

@@ -8,6 +8,7 @@ asks no server (studio.tasks.next_word), so a class sees the bars move as the sl
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import html
 import random
@@ -16,14 +17,18 @@ from typing import Any
 
 import gradio as gr
 
+from studio.backends.base import ChatRequest
 from studio.chat.next_word import next_tokens
 from studio.classroom.usage import Caller, Meter
-from studio.config import Config
+from studio.config import Config, Endpoint
 from studio.errors import InputError
 from studio.services import require_setup
+from studio.snippets import GradioCall, for_chat
 from studio.tasks import next_word as task
 from studio.tasks.continue_reply import continued_text
-from studio.ui.common import setup_notice, shows_errors, slider
+from studio.tasks.reproduce import Card, endpoint_lines, parameters_text
+from studio.ui.code_panel import code_panel, empty_panel, now, studio_url, values
+from studio.ui.common import report, setup_notice, shows_errors, slider
 from studio.ui.status_line import status_line
 from studio.ui.waiting import api_event, page_event, time_limit
 
@@ -31,15 +36,13 @@ START = "The best thing about a rainy day is"
 EMPTY = "<p class='next-word-empty'>Type the start of a sentence and show its next words.</p>"
 
 
-def found(config: Config, text: object, *, caller: Caller | None = None) -> dict[str, Any]:
-    """The state the page keeps: the start, its top next tokens, and how to append one."""
+def found(config: Config, text: object, *, caller: Caller | None = None) -> tuple[dict, Any]:
+    """The state the page keeps (the start, its top next tokens, and how to append one), and
+    the request that asked for them."""
     require_setup(config, "chat")
     tokens = next_tokens(config.endpoint("chat"), text, caller=caller)
-    return {
-        "text": text,
-        "choices": [list(choice) for choice in tokens.choices],
-        "exact": tokens.exact,
-    }
+    choices = [list(choice) for choice in tokens.choices]
+    return {"text": text, "choices": choices, "exact": tokens.exact}, tokens.request
 
 
 def bars_of(state: dict | None, temperature: object, top_p: object) -> list[task.Bar]:
@@ -64,10 +67,35 @@ def redrawn(state: dict | None, temperature: object, top_p: object) -> str:
 
 
 def shown(config: Config, text, temperature, top_p, *, caller: Caller | None = None) -> tuple:
-    """The page's answer to "Show the next words": the state and its bars."""
+    """The page's answer to "Show the next words": the state, its bars, and the card and code
+    of the request (the same /next_words call in gradio_client)."""
     read_settings(temperature, top_p)
-    state = found(config, text, caller=caller)
-    return state, bars_html(bars_of(state, temperature, top_p))
+    state, request = found(config, text, caller=caller)
+    bars = bars_of(state, temperature, top_p)
+    return state, bars_html(bars), *code_of(config, request, [text, temperature, top_p])
+
+
+def code_of(config: Config, request: ChatRequest, args: list) -> tuple:
+    """The code panel's values: the request as sent, and the /next_words call that makes it."""
+    endpoint = config.endpoint("chat")
+    gradio = GradioCall("/next_words", args, url=studio_url(config), login=bool(config.auth))
+    try:
+        snippets = for_chat(endpoint, request, gradio)
+    except Exception as exc:  # the bars stand even if their code cannot be written
+        report(exc, "show the code")
+        return empty_panel()
+    return values(dataclasses.replace(snippets, card=card_of(endpoint, request)))
+
+
+def card_of(endpoint: Endpoint, request: ChatRequest) -> str:
+    """How the bars were made: where, and the request's settings as sent."""
+    sent = request.body.get("parameters") or request.body
+    settings = {k: v for k, v in sent.items() if k not in ("model", "messages", "inputs")}
+    lines = [("Answer", "Next words: one token and its likeliest alternatives")]
+    lines += [*endpoint_lines(endpoint), ("Parameters", parameters_text(settings))]
+    if request.notes:
+        lines.append(("Notes", " ".join(request.notes)))
+    return Card([*lines, ("Made at", now())]).text()
 
 
 def step(
@@ -107,7 +135,7 @@ def next_words(
         "kept" is false for the words the top-p cut leaves out
     """
     read_settings(temperature, top_p)
-    state = found(config, text, caller=caller)
+    state, _ = found(config, text, caller=caller)
     words = [bar.__dict__ for bar in bars_of(state, temperature, top_p)]
     return {"text": text, "words": words}
 
@@ -163,13 +191,14 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
     setup_notice(config, "chat")
     gr.HTML(f"<style>{CSS}</style>", padding=False)
     text, show, pick, top, temperature, top_p, status, bars = layout()
+    panel = code_panel("next_word")
     state = gr.State(None)
     limit = time_limit(config, "chat")
     page_event(
         [show.click, text.submit],
         functools.partial(shown, config),
         [text, temperature, top_p],
-        [state, bars],
+        [state, bars, *panel.outputs],
         status,
         doing="Asking for the next words",
         limit=limit,
@@ -180,7 +209,7 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
             [button.click],
             functools.partial(step, config, how),
             [text, state, temperature, top_p],
-            [text, state, bars],
+            [text, state, bars, *panel.outputs],
             status,
             doing="Adding the word and asking for the next",
             limit=limit,

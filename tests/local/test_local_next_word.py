@@ -17,11 +17,11 @@ def local_config(folder: str):
 
 def test_a_local_model_gives_ten_next_words_and_a_step_appends_the_top_one(tiny):
     config = local_config(tiny["chat"])
-    state, bars = tab.shown(config, "The cat", 1.0, 1.0)
+    state, bars, *_ = tab.shown(config, "The cat", 1.0, 1.0)
     choices = state["choices"]
     assert len(choices) == MAX_ALTERNATIVES and "next-word-row" in bars
     logprobs = [logprob for _, logprob in choices]
     assert logprobs == sorted(logprobs, reverse=True) and sum(map(math.exp, logprobs)) <= 1 + 1e-6
-    longer, state, _ = tab.step(config, "most likely", "The cat", state, 1.0, 1.0)
+    longer, state, *_ = tab.step(config, "most likely", "The cat", state, 1.0, 1.0)
     assert longer.startswith("The cat") and len(longer) > len("The cat")
     assert state["text"] == longer and len(state["choices"]) == MAX_ALTERNATIVES

@@ -86,19 +86,21 @@ def test_bad_settings_are_refused_before_anything_is_sent(app, chat_server):
 @pytest.mark.parametrize("protocol", ["openai", "tgi"])
 def test_steps_append_the_chosen_word_and_ask_for_the_next(protocol, chat_server):
     config = load_config({**protocol_env(protocol, chat_server), "STUDIO_TIMEOUT": "5"})
-    state, bars = tab.shown(config, START, 1.0, 1.0)
+    state, bars, card, code, _ = tab.shown(config, START, 1.0, 1.0)
     assert "next-word-bars" in bars and "model 77.9%" in bars
-    longer, state, bars = tab.step(config, "most likely", START, state, 1.0, 1.0)
+    assert "Next words" in card and "max" in card, "the card says how they were asked"
+    assert "/next_words" in code["gradio"] and "The cat sat" in code["curl"]
+    longer, state, bars, *_ = tab.step(config, "most likely", START, state, 1.0, 1.0)
     assert longer == f"{START} {NEXT}", "a space between words, however the server continued"
     assert state["text"] == longer and len(chat_server.records) == 2
     # With top-p this small only the top word is kept, so a pick is certain.
-    longest, state, _ = tab.step(config, "pick", "edited box", state, 1.0, 0.05)
+    longest, state, *_ = tab.step(config, "pick", "edited box", state, 1.0, 0.05)
     assert longest == f"{START} {NEXT} that", "appended to the text the bars were shown for"
 
 
 def test_moving_a_slider_redraws_from_the_state_and_asks_nothing(chat_server):
     config = load_config({"STUDIO_CHAT_BASE": f"{chat_server.url}/v1"})
-    state, warm = tab.shown(config, START, 1.0, 1.0)
+    state, warm, *_ = tab.shown(config, START, 1.0, 1.0)
     asked = len(chat_server.records)
     cold = tab.redrawn(state, 0, 1.0)
     cut = tab.redrawn(state, 1.0, 0.5)
