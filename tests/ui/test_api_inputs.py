@@ -60,6 +60,8 @@ PUBLISHED = {
         ("seed", None),
     ],
 }
+# The Next word tab's temperature reaches 2 and starts at 1: the model's own odds.
+PUBLISHED["/next_words"] = [("text", REQUIRED), ("temperature", 1.0), ("top_p", 1.0)]
 PUBLISHED["/chat_with_model"] = [*PUBLISHED["/chat"], ("model", "")]
 # Where the chat server's requests carry pictures: the picture second, the model last.
 PUBLISHED["/chat_with_image"] = [
