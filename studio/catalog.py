@@ -138,6 +138,7 @@ TABS: Mapping[str, TabSpec] = MappingProxyType(
             TabSpec("imagine", "Imagine", ("image",), aliases=("image",)),
             TabSpec("game", "Describe and generate", ("caption", "image")),
             TabSpec("chat", "Chat", ("chat",)),
+            TabSpec("compare", "Compare", ("chat",)),
         )
     }
 )
