@@ -14,6 +14,7 @@ import contextlib
 import functools
 import time
 from collections.abc import Collection
+from typing import Any
 
 import gradio as gr
 
@@ -37,7 +38,7 @@ async def compare(
     prompt: str,
     differs: str = "Temperature",
     value_a: str = "0.2",
-    value_b: str = "1.2",
+    value_b: str = "0.9",
     system_prompt: str = "",
     temperature: float | None = None,
     top_p: float | None = None,
@@ -193,7 +194,7 @@ def controls() -> tuple[list, gr.Checkbox, gr.Button, gr.Button]:
             )
             with gr.Row():
                 value_a = gr.Textbox("0.2", label="Column A", max_lines=1, elem_id="compare-a")
-                value_b = gr.Textbox("1.2", label="Column B", max_lines=1, elem_id="compare-b")
+                value_b = gr.Textbox("0.9", label="Column B", max_lines=1, elem_id="compare-b")
     with gr.Accordion("Shared settings", open=False):
         with gr.Row():
             model = gr.Textbox("", label="Model (empty: the configured one)", max_lines=1)
