@@ -52,6 +52,8 @@ def test_the_blind_order_follows_the_coin_and_the_vote_reveals_the_columns():
 
 def test_the_line_under_a_column_gives_time_speed_tokens_and_price():
     line = task.column_line(0.25, 31.52, 40, price_out=2.0)
-    assert line == "first token 0.25 s · 31.5 tok/s · 40 tokens · about $0.000080 for the reply's tokens"
+    assert line == (
+        "first token 0.25 s · 31.5 tok/s · 40 tokens · about $0.000080 for the reply's tokens"
+    )
     assert task.column_line(None, None, 1) == "no text yet · 1 token"
     assert task.column_line(0.1, None, 3, price_out=0).endswith("· free")

@@ -49,7 +49,8 @@ def test_two_models_answer_one_prompt_each_with_its_figures(app_url, chat_server
 
 def test_one_model_with_another_temperature(app_url, chat_server):
     client = Client(app_url, verbose=False)
-    args = ("alpha", "Temperature", "0.2", "0.9", "Be brief.", None, None, 8, None, "", "tiny/first")
+    shared = ("Be brief.", None, None, 8, None, "", "tiny/first")
+    args = ("alpha", "Temperature", "0.2", "0.9", *shared)
     client.predict(*args, api_name="/compare")
     assert sent(chat_server, "temperature") == [0.2, 0.9]
     assert sent(chat_server, "model") == ["tiny/first", "tiny/first"]
