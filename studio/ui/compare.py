@@ -19,6 +19,7 @@ from typing import Any
 import gradio as gr
 
 from studio.chat.side_by_side import compare_columns, read_sides
+from studio.classroom.mcp_tools import as_tool
 from studio.classroom.people import with_caller
 from studio.classroom.usage import Caller, Meter
 from studio.config import Config
@@ -173,7 +174,7 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
         )
     hidden = [gr.Textbox(visible=False) for _ in range(4)]  # the API's replies and lines
     gr.Button(visible=False).click(
-        with_caller(functools.partial(compare, config), meter),
+        with_caller(as_tool(functools.partial(compare, config), "compare"), meter),
         settings,
         hidden,
         api_name="compare",

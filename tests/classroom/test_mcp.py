@@ -39,6 +39,7 @@ TOOLS = {
     "chat_with_model",  # the chat server takes a model per request; the captioner does not
     "chat_with_image",  # its requests carry pictures (OpenAI-compatible)
     "chat_with_reasoning",
+    "compare",
 }
 LOGIN = ("teacher", "a-long-password")
 SECRET = "hf_test_secret_token_0123456789"
