@@ -14,7 +14,7 @@ import contextlib
 import functools
 import time
 from collections.abc import Collection
-from typing import Any
+from typing import Any, NoReturn
 
 import gradio as gr
 
@@ -25,8 +25,7 @@ from studio.classroom.usage import Caller, Meter
 from studio.config import Config
 from studio.services import with_model
 from studio.tasks import compare as task
-from studio.ui.chat.api import raise_for_person
-from studio.ui.common import notify_progress, setup_notice
+from studio.ui.common import notify_progress, setup_notice, shows_errors
 from studio.ui.status_line import done_html, failure_html, status_line, waiting_html
 from studio.ui.stop import stop_button, stop_control
 from studio.ui.viewer import page_handler
@@ -131,6 +130,12 @@ class ComparePage:
         return task.in_columns(pair, swapped), (*heads, "", "", "", "", revealed, vote_row, "")
 
 
+@shows_errors
+def raise_for_person(exc: Exception) -> NoReturn:
+    """Raise `exc` as the message an API caller sees: shows_errors, the one place, makes it."""
+    raise exc
+
+
 def vote(choice: str, revealed: tuple | list | None) -> tuple:
     """The vote, then the columns' headings revealed and what the person chose."""
     if not revealed:
@@ -198,14 +203,12 @@ def controls() -> tuple[list, gr.Checkbox, gr.Button, gr.Button]:
                 value_b = gr.Textbox("0.9", label="Column B", max_lines=1, elem_id="compare-b")
     with gr.Accordion("Shared settings", open=False):
         with gr.Row():
-            model = gr.Textbox("", label="Model (empty: the configured one)", max_lines=1)
+            model = box("Model", "the configured one")
             system_prompt = gr.Textbox("", label="System prompt", max_lines=3)
-            thinking = gr.Textbox("", label="Thinking (empty, off, low, medium, high)", max_lines=1)
+            thinking = box("Thinking", "the model's default; or off, low, medium, high")
         with gr.Row():
-            temperature = gr.Textbox("", label="Temperature (empty: default)", max_lines=1)
-            top_p = gr.Textbox("", label="Top-p (empty: default)", max_lines=1)
-            max_new_tokens = gr.Textbox("", label="Max new tokens (empty: default)", max_lines=1)
-            seed = gr.Textbox("", label="Seed (empty: random)", max_lines=1)
+            temperature, top_p = box("Temperature", "default"), box("Top-p", "default")
+            max_new_tokens, seed = box("Max new tokens", "default"), box("Seed", "random")
     with gr.Row():
         blind = gr.Checkbox(
             label="Blind: name the columns A and B until I vote", elem_id="compare-blind"
@@ -214,6 +217,11 @@ def controls() -> tuple[list, gr.Checkbox, gr.Button, gr.Button]:
         stop = stop_control(elem_id="compare-stop")
     settings = [prompt, differs, value_a, value_b, system_prompt, temperature, top_p]
     return [*settings, max_new_tokens, seed, thinking, model], blind, button, stop
+
+
+def box(label: str, empty: str) -> gr.Textbox:
+    """A shared setting as text, so it can start empty: `empty` says what empty means."""
+    return gr.Textbox("", label=label, placeholder=f"empty: {empty}", max_lines=1)
 
 
 def columns() -> tuple[list, list, list]:
