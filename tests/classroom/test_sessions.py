@@ -114,8 +114,9 @@ def test_a_deep_link_gets_the_same_settings_after_events(small):
 def test_the_studio_chat_steps_give_the_same_deep_link(studio):
     lazy, eager = LazySessionState(studio), SessionState(studio)
     for state in (lazy, eager):
-        history, message, *_ = run(studio, state, "ask", "Hello there", [], None)
-        assert message["value"] == ""
+        asked = {"text": "Hello there", "files": []}  # the message box takes pictures too
+        history, message, *_ = run(studio, state, "ask", asked, [], None)
+        assert message["value"] == {"text": "", "files": []}
         assert history[0]["content"] == [{"type": "text", "text": "Hello there"}]
         run(studio, state, "undo", history, None)
     assert settings(studio, lazy) == settings(studio, eager)

@@ -129,7 +129,7 @@ def test_a_turbo_s_card_shows_the_steps_and_guidance_it_painted_with(tiny, tmp_p
     answer = imagine.paint_with_code(
         config, str(tmp_path), [], "a red cat", "a dog", "", 7, 64, 64, 5
     )
-    card = answer[-5]
+    card = answer[-3]  # the panel: card, code in every language, the code box
     assert "Parameters: num_inference_steps=1, guidance_scale=0.0, width=64, height=64" in card
     assert "Settings:   Seed 5 · 1 step · guidance 0 · 64×64 · negative prompt: none" in card
     assert "Steps: 1, CFG scale: 0.0, Seed: 5" in read_png_parameters(answer[0])
