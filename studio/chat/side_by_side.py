@@ -73,18 +73,23 @@ async def compare_columns(
     texts, lines, failures = ["", ""], ["", ""], [None, None]
     async with contextlib.aclosing(together(streams)) as shown:
         async for index, state in shown:
-            texts[index], lines[index] = state.reply, _line(config, pair[index], state, here)
+            price = None
+            if state.ended is not None:  # the model list may be read once: not on the loop
+                chat_endpoint = config.endpoint("chat")
+                price = await asyncio.to_thread(output_price, chat_endpoint, pair[index].model)
+            texts[index], lines[index] = state.reply, _line(state, price, here)
             failures[index] = state.failure
             yield list(texts), list(lines), list(failures)
 
 
-def _line(config: Config, side: task.Side, state: Shown, here: bool) -> str:
+def _line(state: Shown, price: float | None, here: bool) -> str:
+    """Under a column: the chat's stats line while it streams, the figures once it ended,
+    or what went wrong."""
     if state.failure is not None:
         return f"**Failed:** {said(state.failure, here)}"
     if state.ended is None:
         return state.stats_line or ""
     stats = state.ended.stats
-    price = output_price(config.endpoint("chat"), side.model or None)
     return task.column_line(stats.time_to_first_token, stats.tokens_per_second, stats.tokens, price)
 
 
