@@ -27,7 +27,7 @@ from studio.services import with_model
 from studio.tasks import compare as task
 from studio.ui.common import notify_progress, setup_notice, shows_errors
 from studio.ui.status_line import done_html, failure_html, status_line, waiting_html
-from studio.ui.stop import stop_button, stop_control
+from studio.ui.stop import lit_while_running, stop_button, stop_control
 from studio.ui.viewer import page_handler
 
 PRIVATE = dict(api_visibility="private")
@@ -166,9 +166,9 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
     verdict = gr.Markdown("", elem_id="compare-verdict")
     running = gr.on(
         [button.click, settings[0].submit],
-        page_handler(ComparePage(config).run, meter),
+        page_handler(lit_while_running(ComparePage(config).run, 10), meter),
         [*settings, blind],
-        [*heads, *replies, *lines, revealed, vote_row, verdict, status],
+        [*heads, *replies, *lines, revealed, vote_row, verdict, status, stop],
         show_progress="hidden",
         **PRIVATE,
     )
