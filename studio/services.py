@@ -36,7 +36,7 @@ from studio.tasks.chat_images import PICTURES_NOT_TAKEN, has_pictures, text_only
 from studio.tasks.entities import Entity, merge_entities
 from studio.tasks.image_answers import caption_from_answer, image_from_answer
 from studio.tasks.image_settings import ImageRequest
-from studio.tasks.model_facts import picker_line
+from studio.tasks.model_facts import picker_line, provider_for
 from studio.tasks.models import checked_model_id
 from studio.tasks.progress import Progress
 from studio.tasks.reproduce import Call
@@ -118,6 +118,20 @@ def model_line(endpoint: Endpoint, model: str | None) -> str:
     except InputError:
         return ""
     return picker_line(listed_facts(endpoint, chosen), chosen) if chosen else ""
+
+
+def output_price(endpoint: Endpoint, model: str | None) -> float | None:
+    """USD per million output tokens of the provider the server's list says would most likely
+    answer `model` (else the endpoint's); None when the list says nothing. Never raises."""
+    if not lists_models(endpoint):
+        return None
+    try:
+        chosen = checked_model_id(model) or endpoint.model
+    except InputError:
+        return None
+    facts = listed_facts(endpoint, chosen) if chosen else None
+    provider = provider_for(facts, chosen)[0] if facts is not None else None
+    return provider.price_out if provider is not None else None
 
 
 def with_model(endpoint: Endpoint, model: str | None) -> Endpoint:

@@ -186,7 +186,7 @@ def test_only_the_configuration_reads_the_environment():
     assert not found, found
 
 
-TABS = {"summarize", "entities", "caption", "imagine", "game", "chat"}
+TABS = {"summarize", "entities", "caption", "imagine", "game", "chat", "compare"}
 
 
 def tab_of(module: str) -> str | None:

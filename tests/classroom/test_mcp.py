@@ -40,6 +40,7 @@ TOOLS = {
     "chat_with_image",  # its requests carry pictures (OpenAI-compatible)
     "chat_with_reasoning",
     "next_words",
+    "compare",
 }
 LOGIN = ("teacher", "a-long-password")
 SECRET = "hf_test_secret_token_0123456789"

@@ -72,6 +72,15 @@ PUBLISHED["/chat_with_image"] = [
 ]
 # The reply and, as a second output, a reasoning model's thinking (docs/chat.md).
 PUBLISHED["/chat_with_reasoning"] = [*PUBLISHED["/chat"], ("thinking", ""), ("model", "")]
+# One prompt, one setting that differs and its two values, then the shared settings (docs/chat.md).
+PUBLISHED["/compare"] = [
+    ("prompt", REQUIRED),
+    ("differs", "Temperature"),
+    ("value_a", "0.2"),
+    ("value_b", "0.9"),
+    *[(name, "") for name in ("system_prompt", "temperature", "top_p", "max_new_tokens")],
+    *[(name, "") for name in ("seed", "thinking", "model")],
+]
 # The game served alone offers the Caption and Imagine tabs' names, with its own inputs.
 PUBLISHED_BY_THE_GAME_ALONE = {
     "/caption": [("image", REQUIRED)],

@@ -55,6 +55,7 @@ def test_the_api_keeps_its_names_and_parameters(client):
         "/chat_with_image",
         "/chat_with_reasoning",
         "/next_words",
+        "/compare",
     }
     (model,) = [
         p for p in endpoints["/caption_with_model"]["parameters"] if p["parameter_name"] == "model"

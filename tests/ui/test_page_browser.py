@@ -25,6 +25,7 @@ TABS = {
     "Imagine": "#imagine-status",
     "Describe and generate": "#game-status",
     "Chat": "#chat-bot",
+    "Compare": "#compare-status",
 }
 
 
