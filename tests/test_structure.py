@@ -186,7 +186,7 @@ def test_only_the_configuration_reads_the_environment():
     assert not found, found
 
 
-TABS = {"summarize", "entities", "caption", "imagine", "game", "chat", "compare"}
+TABS = {"summarize", "entities", "caption", "imagine", "game", "chat", "compare", "next_word"}
 
 
 def tab_of(module: str) -> str | None:
@@ -195,7 +195,7 @@ def tab_of(module: str) -> str | None:
     parts = module.split(".")
     if parts[:2] != ["studio", "ui"] or len(parts) < 3:
         return None
-    name = parts[2].split("_")[0]
+    name = parts[2] if parts[2] in TABS else parts[2].split("_")[0]
     return name if name in TABS else None
 
 

@@ -86,7 +86,8 @@ def test_an_unknown_tab_is_refused_when_the_settings_are_read():
 
 
 def test_one_tab_table_names_every_tab_and_its_tasks():
-    assert list(TABS) == ["summarize", "ner", "caption", "imagine", "game", "chat", "compare"]
+    names = ["summarize", "ner", "caption", "imagine", "game", "chat", "next_word", "compare"]
+    assert list(TABS) == names
     assert tasks_named("game") == ("caption", "image")
     assert tasks_named("entities") == ("ner",) and tasks_named("image") == ("image",)
     assert tab_named("image").name == "imagine"

@@ -26,6 +26,7 @@ TABS = {
     "Describe and generate": "#game-status",
     "Chat": "#chat-bot",
     "Compare": "#compare-status",
+    "Next word": "#next-word-bars",
 }
 
 
