@@ -10,7 +10,7 @@ import time
 import pytest
 from PIL import Image
 
-from studio.tasks.image_settings import make_image_request, png_with_parameters
+from studio.tasks.image_settings import SHAPES, make_image_request, png_with_parameters
 from tests.conftest import ROOT, screenshot, start_studio, stop_studio
 from tests.stand_ins.image_servers import ImageServer, picture_tabs_env
 from tests.stand_ins.servers import server_fixture
@@ -142,6 +142,9 @@ def generate(page, prompt: str, seed: str, steps: str, shape: str) -> None:
     page.locator("#imagine-seed input").fill(seed)
     size(page, "steps").fill(steps)
     page.get_by_role("button", name=shape, exact=True).click()
+    width, height = SHAPES[shape]  # the preset's sizes are in before Generate reads them
+    expect(size(page, "width")).to_have_value(str(width))
+    expect(size(page, "height")).to_have_value(str(height))
     page.get_by_role("button", name="Generate", exact=True).click()
     expect(page.locator("#imagine-settings textarea")).to_have_value(
         re.compile(f"^Seed {seed} · {steps} steps")
