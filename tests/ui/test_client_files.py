@@ -118,7 +118,7 @@ def history(*parts: dict) -> list[dict]:
 def test_a_history_naming_a_file_is_refused_before_anything_is_copied(studio):
     url, config, cache, names = studio
     chat_events = events_taking(config, "chatbot")
-    assert len(chat_events) == 5  # send, Retry, edit, Continue and Undo take the history
+    assert len(chat_events) == 6  # send, Retry, edit, Continue, Undo and a branch take it
     for fn_index, defaults, at in chat_events:
         for path in names:
             before = files_in(cache)
@@ -217,4 +217,4 @@ def test_every_event_that_takes_the_chat_takes_it_as_sent():
     the chat skips it, and checks the chat itself (studio.ui.chat.turns.received)."""
     app = build_app(load_config({"STUDIO_LOCAL": "none"}), select_tabs(["chat"]))
     taking = [fn for fn in app.fns.values() if any(isinstance(b, gr.Chatbot) for b in fn.inputs)]
-    assert len(taking) == 5 and not any(fn.preprocess for fn in taking)
+    assert len(taking) == 6 and not any(fn.preprocess for fn in taking)
