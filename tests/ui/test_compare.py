@@ -77,7 +77,11 @@ def test_two_columns_stream_at_once_and_a_blind_vote_reveals_them(page, app_url,
     page.locator("#compare-a input").fill("tiny/first")
     page.locator("#compare-b input").fill("tiny/second")
     page.get_by_text("Shared settings").click()
-    page.get_by_label("Max new tokens", exact=True).fill("40")
+    longest = page.get_by_label("Max new tokens", exact=True)
+    expect(longest).to_be_visible()  # the fold has opened before anything is typed in it
+    longest.fill("40")
+    longest.press("Tab")
+    expect(longest).to_have_value("40")
     page.locator("#compare-blind input").check()
     page.locator("#compare-go").click()
     # Both columns show text while the replies are still coming (40 tokens, 2 s each).
