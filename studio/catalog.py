@@ -140,6 +140,8 @@ TABS: Mapping[str, TabSpec] = MappingProxyType(
             TabSpec("chat", "Chat", ("chat",)),
             TabSpec("next_word", "Next word", ("chat",), aliases=("next-word", "nextword")),
             TabSpec("compare", "Compare", ("chat",)),
+            # the class wall: the teacher's round asks the chat model, a student's picture paints
+            TabSpec("wall", "Class", ("chat", "image"), aliases=("class",)),
         )
     }
 )

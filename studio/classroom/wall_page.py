@@ -1,0 +1,141 @@
+"""The teacher's class wall: `/wall` (a page for the projector, with the form that opens and
+closes a round), `/wall/state` (what the page polls) and `/wall/picture` (a picture's thumbnail),
+answered in front of Gradio's routes by an ASGI layer that studio.serve adds beside the usage
+view's, handed the app's meter (whose wall it shows: studio.classroom.wall).
+
+Who may open it is decided as for the usage view, by the same check (`may_see_usage`): the
+teacher's --admin login, or without one a browser on the computer that runs the studio.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from urllib.parse import parse_qs, urlsplit
+
+from studio.chat.next_word import next_tokens
+from studio.classroom.login import LoginThrottle
+from studio.classroom.middleware import App, Receive, Scope, Send, header_value, peer_of
+from studio.classroom.usage import Meter
+from studio.classroom.usage_page import may_see_usage, send_text
+from studio.classroom.wall import Wall, wall_of
+from studio.classroom.wall_html import PAGE
+from studio.config import Config
+from studio.errors import StudioError
+from studio.services import require_setup
+from studio.tasks.wall import model_choices
+
+MAX_FORM_BYTES = 4096  # a kind and a prompt
+ASKING = "Asking the model for its own top choices..."
+NO_CHOICES = "The model's own choices could not be asked: {why}"
+OTHER_SITE = "The wall's form works only from the wall's own page."
+
+
+def ask_model(config: Config | None, wall: Wall, round_id: int, prompt: str) -> None:
+    """The model's top next tokens after the round's prompt, put on the wall when they come,
+    or in words why there are none (run in a thread of its own: the teacher does not wait)."""
+    try:
+        if config is None:
+            raise StudioError("this app has no chat model configured.")
+        require_setup(config, "chat")
+        tokens = next_tokens(config.endpoint("chat"), prompt)
+        wall.set_model(round_id, model_choices(tokens.choices))
+    except StudioError as exc:
+        wall.set_model(round_id, (), NO_CHOICES.format(why=exc.message))
+    except Exception as exc:  # the round stands whatever the model server did
+        wall.set_model(round_id, (), NO_CHOICES.format(why=type(exc).__name__))
+
+
+class WallView:
+    """`meter`: the app's, whose wall this shows; `config`: for asking the chat model."""
+
+    def __init__(
+        self,
+        app: App,
+        admin: tuple[str, str] | None = None,
+        meter: Meter | None = None,
+        config: Config | None = None,
+    ) -> None:
+        self.app, self.admin, self.config = app, admin, config
+        self.wall = wall_of(meter)
+        # wrong passwords counted with the usage view's: one teacher's login guarded once
+        self.throttle = LoginThrottle(meter.store if meter else None, name="usage")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path not in ("/wall", "/wall/state", "/wall/picture"):
+            await self.app(scope, receive, send)
+            return
+        answer = may_see_usage(
+            peer_of(scope),
+            header_value(scope, b"x-forwarded-for"),
+            header_value(scope, b"authorization"),
+            self.admin,
+            self.throttle,
+            view="class wall",
+        )
+        method = scope.get("method")
+        if answer.status != 200:
+            await send_text(
+                send, answer.status, "text/plain", answer.message + "\n", answer.headers
+            )
+        elif method == "POST" and path == "/wall":
+            await self.posted(scope, receive, send)
+        elif method not in ("GET", "HEAD"):
+            await send_text(send, 405, "text/plain", "Use the wall's page.\n")
+        elif path == "/wall/state":
+            await send_text(send, 200, "application/json", json.dumps(self.wall.teacher_view()))
+        elif path == "/wall/picture":
+            await self.picture(scope, send)
+        else:
+            await send_text(send, 200, "text/html; charset=utf-8", PAGE)
+
+    async def posted(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The form: open a round (kind, prompt) or close it; then back to the wall."""
+        origin = header_value(scope, b"origin")
+        if origin and urlsplit(origin).netloc != header_value(scope, b"host"):
+            await send_text(send, 403, "text/plain", OTHER_SITE + "\n")  # another site's form
+            return
+        form = parse_qs((await read_body(receive)).decode("utf-8", "replace"))
+        field = {name: values[0] for name, values in form.items()}
+        try:
+            if field.get("do") == "close":
+                self.wall.close()
+            else:
+                round_ = self.wall.open(field.get("kind"), field.get("prompt"))
+                if round_.kind == "next_word":
+                    self.wall.set_model(round_.id, (), ASKING)
+                    threading.Thread(
+                        target=ask_model,
+                        args=(self.config, self.wall, round_.id, round_.prompt),
+                        daemon=True,
+                    ).start()
+        except StudioError as exc:
+            await send_text(send, 400, "text/plain", exc.message + "\n")
+            return
+        await send_text(send, 303, "text/plain", "Back to the wall.\n", ((b"location", b"wall"),))
+
+    async def picture(self, scope: Scope, send: Send) -> None:
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        try:
+            png = self.wall.picture(int(query["round"][0]), int(query["n"][0]))
+        except (KeyError, ValueError):
+            png = None
+        if png is None:
+            await send_text(send, 404, "text/plain", "No such picture on the wall.\n")
+            return
+        head = [(b"content-type", b"image/png"), (b"content-length", str(len(png)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": head})
+        await send({"type": "http.response.body", "body": png})
+
+
+async def read_body(receive: Receive) -> bytes:
+    """The request's body, at most MAX_FORM_BYTES of it (the rest is read and dropped)."""
+    body, more = b"", True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        body = (body + message.get("body", b""))[:MAX_FORM_BYTES]
+        more = message.get("more_body", False)
+    return body

@@ -1,0 +1,159 @@
+"""The Class tab: the round the teacher opened on the class wall (studio.classroom.wall_page),
+and a student's answer to it: a guess at the next token, or a picture of the prompt.
+
+The page looks for the open round every two seconds, in an event that skips the queue and
+sends nothing when the round shown is still the round open, so a class polling costs little.
+Answers and pictures are requests like any other: they count against the person's limits.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Collection
+from typing import Any
+
+import gradio as gr
+
+from studio.classroom.usage import Caller, Meter
+from studio.classroom.wall import Wall, counted_answer, wall_of, who
+from studio.config import Config
+from studio.services import paint_picture, require_setup
+from studio.tasks.image_settings import make_image_request
+from studio.tasks.wall import Picture, thumbnail
+from studio.ui.common import picture_model, shows_errors
+from studio.ui.status_line import status_line
+from studio.ui.waiting import api_event, page_event, time_limit
+
+POLL_SECONDS = 2.0
+PRIVATE = dict(api_visibility="private")
+
+
+def round_text(view: dict) -> str:
+    """The round as the page shows it: what it asks for and the prompt, large."""
+    if not view.get("open"):
+        return f"### {view['message']}"
+    return f"### Round {view['id']}: {view['what']}\n\n> {plain(view['prompt'])}"
+
+
+def plain(text: str) -> str:
+    """`text` shown as typed in Markdown: its marks (a `*`, a `<`) are not read as formatting."""
+    return re.sub(r"([\\`*_{}\[\]()<>#+\-.!|~])", r"\\\1", text)
+
+
+def refreshed(wall: Wall, shown: dict | None) -> tuple:
+    """The round again, or nothing sent when the page already shows it."""
+    view = wall.student_view()
+    if shown is not None and view == shown:
+        return (gr.skip(),) * 4
+    guessing, painting = view.get("kind") == "next_word", view.get("kind") == "paint"
+    return view, round_text(view), gr.update(visible=guessing), gr.update(visible=painting)
+
+
+def sent(wall: Wall, text: object, shown: dict | None, *, caller: Caller | None = None) -> str:
+    """The page's Send: the guess on the wall, for the round the page shows."""
+    answer = counted_answer(wall, caller, (shown or {}).get("id"), text)
+    guess = plain(answer["answer"])
+    return f"Your guess on the wall: **{guess}** (you may change it until the round closes)."
+
+
+def painted(
+    config: Config, wall: Wall, seed: object, shown: dict | None, *, caller: Caller | None = None
+) -> tuple[Any, str]:
+    """The page's Paint: the round's prompt painted with the person's seed, its thumbnail on
+    the wall with the seed (and their name, if logged in); the picture and its line here."""
+    round_ = wall.ready_for((shown or {}).get("id"), "paint")  # checked before it costs anything
+    request = make_image_request(round_.prompt, seed=seed, model=picture_model(config))
+    require_setup(config, "image")
+    picture = paint_picture(config.endpoint("image"), request, caller=caller)
+    key, name = who(caller)
+    wall.add_picture(round_.id, Picture(key, int(request.seed or 0), thumbnail(picture), name))
+    return picture, f"On the wall with seed {request.seed}."
+
+
+@shows_errors
+def wall_round(wall: Wall) -> dict:
+    """The round open on the class wall, if any.
+
+    The API's /wall_round (and the MCP tool wall_round).
+
+    Returns:
+        {"open": true, "id", "kind" ("next_word" or "paint"), "what", "prompt"}, or
+        {"open": false, "message"} when no round is open
+    """
+    return wall.student_view()
+
+
+@shows_errors
+def wall_answer(
+    wall: Wall, answer: str, round_id: float | None = None, *, caller: Caller | None = None
+) -> dict:
+    """Put a guess at the next token on the class wall: one per person, a new one replaces it.
+
+    The API's /wall_answer (and the MCP tool wall_answer).
+
+    Args:
+        answer: the guess, at most 40 characters (trimmed; counted without regard to case)
+        round_id: the round answered (from /wall_round); empty for the one open now
+
+    Returns:
+        {"round", "answer", "answers"}: the round's id, the guess as kept, how many answered
+    """
+    round_ = None if round_id is None else int(round_id)
+    return counted_answer(wall, caller, round_, answer)
+
+
+def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
+    wall = wall_of(meter)
+    view = wall.student_view()
+    shown = gr.State(view)
+    heading = gr.Markdown(round_text(view), elem_id="wall-round")
+    with gr.Group(visible=view.get("kind") == "next_word") as guessing:
+        guess = gr.Textbox(label="Your guess: the next token", max_length=40, elem_id="wall-guess")
+        send = gr.Button("Send", variant="primary", elem_id="wall-send")
+    with gr.Group(visible=view.get("kind") == "paint") as painting:
+        seed = gr.Number(label="Your seed (empty: a random one)", precision=0, value=None)
+        paint = gr.Button("Paint", variant="primary", elem_id="wall-paint")
+        picture = gr.Image(label="Your picture", interactive=False, height=256)
+    mine = gr.Markdown(elem_id="wall-mine")
+    status = status_line("wall")
+    timer = gr.Timer(POLL_SECONDS)
+    timer.tick(
+        functools.partial(refreshed, wall),
+        shown,
+        [shown, heading, guessing, painting],
+        queue=False,
+        show_progress="hidden",
+        **PRIVATE,
+    )
+    page_event(
+        [send.click, guess.submit],
+        functools.partial(sent, wall),
+        [guess, shown],
+        [mine],
+        status,
+        doing="Sending your guess",
+        limit=None,
+        done="On the wall.",
+        meter=meter,
+    )
+    page_event(
+        [paint.click],
+        functools.partial(painted, config, wall),
+        [seed, shown],
+        [picture, mine],
+        status,
+        doing="Painting",
+        limit=time_limit(config, "image"),
+        meter=meter,
+    )
+    api_event(
+        functools.partial(wall_round, wall), None, gr.JSON(visible=False), api_name="wall_round"
+    )
+    api_event(
+        functools.partial(wall_answer, wall),
+        [gr.Textbox(visible=False), gr.Number(visible=False, value=None)],
+        gr.JSON(visible=False),
+        api_name="wall_answer",
+        meter=meter,
+    )
