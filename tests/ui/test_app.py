@@ -42,6 +42,8 @@ API = {
     ],
     "/caption_and_generate": ["image", "seed"],
     "/play_rounds": ["image", "rounds", "seed"],
+    "/wall_round": [],
+    "/wall_answer": ["answer", "round_id"],  # the round: empty for the open one
 }
 
 
