@@ -60,15 +60,24 @@ def sent(wall: Wall, text: object, shown: dict | None, *, caller: Caller | None 
 def painted(
     config: Config, wall: Wall, seed: object, shown: dict | None, *, caller: Caller | None = None
 ) -> tuple[Any, str]:
-    """The page's Paint: the round's prompt painted with the person's seed, its thumbnail on
-    the wall with the seed (and their name, if logged in); the picture and its line here."""
-    round_ = wall.ready_for((shown or {}).get("id"), "paint")  # checked before it costs anything
+    """The page's Paint: the picture here, and the line that says it is on the wall."""
+    picture, seed_used, _ = paint_on_wall(config, wall, (shown or {}).get("id"), seed, caller)
+    return picture, f"On the wall with seed {seed_used}."
+
+
+def paint_on_wall(
+    config: Config, wall: Wall, round_id: int | None, seed: object, caller: Caller | None
+) -> tuple[Any, int, int]:
+    """The round's prompt painted with the person's seed, its thumbnail on the wall with the
+    seed (and their name, if logged in): the picture, its seed, how many the round has."""
+    round_ = wall.ready_for(round_id, "paint")  # checked before it costs anything
     request = make_image_request(round_.prompt, seed=seed, model=picture_model(config))
     require_setup(config, "image")
     picture = paint_picture(config.endpoint("image"), request, caller=caller)
     key, name = who(caller)
-    wall.add_picture(round_.id, Picture(key, int(request.seed or 0), thumbnail(picture), name))
-    return picture, f"On the wall with seed {request.seed}."
+    seed_used = int(request.seed or 0)
+    count = wall.add_picture(round_.id, Picture(key, seed_used, thumbnail(picture), name))
+    return picture, seed_used, count
 
 
 @shows_errors
@@ -101,6 +110,26 @@ def wall_answer(
     """
     round_ = None if round_id is None else int(round_id)
     return counted_answer(wall, caller, round_, answer)
+
+
+@shows_errors
+def wall_paint(
+    config: Config, wall: Wall, seed: float | None = None, *, caller: Caller | None = None
+) -> dict:
+    """Paint the prompt of the class wall's open "paint this prompt" round, and put the picture
+    on the wall with its seed (counted as one picture against the person's limits).
+
+    The API's /wall_paint (and the MCP tool wall_paint).
+
+    Args:
+        seed: the seed to paint with, 0 or more; empty for a random one
+
+    Returns:
+        {"round", "seed", "pictures"}: the round's id, the seed used, how many pictures it has
+    """
+    round_ = wall.ready_for(None, "paint")
+    _, seed_used, count = paint_on_wall(config, wall, round_.id, seed, caller)
+    return {"round": round_.id, "seed": seed_used, "pictures": count}
 
 
 def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
@@ -155,5 +184,12 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
         [gr.Textbox(visible=False), gr.Number(visible=False, value=None)],
         gr.JSON(visible=False),
         api_name="wall_answer",
+        meter=meter,
+    )
+    api_event(
+        functools.partial(wall_paint, config, wall),
+        gr.Number(visible=False, value=None),
+        gr.JSON(visible=False),
+        api_name="wall_paint",
         meter=meter,
     )

@@ -43,6 +43,7 @@ TOOLS = {
     "compare",
     "wall_round",  # the class wall's open round, which takes nothing
     "wall_answer",
+    "wall_paint",
 }
 LOGIN = ("teacher", "a-long-password")
 SECRET = "hf_test_secret_token_0123456789"

@@ -6,11 +6,13 @@ own top choices."""
 from __future__ import annotations
 
 import contextlib
+import io
 import time
 
 import pytest
 import requests
 from gradio_client import Client
+from PIL import Image
 
 from studio.classroom.usage import meter_for
 from studio.config import load_config
@@ -18,10 +20,12 @@ from studio.serve import launch_options
 from studio.ui.app import build_app, select_tabs
 from tests.conftest import free_port
 from tests.stand_ins.chat_servers import ChatServer
+from tests.stand_ins.image_servers import ImageServer
 from tests.stand_ins.reasoning import ALTERNATIVES
 from tests.stand_ins.servers import server_fixture
 
 chat_server = server_fixture(ChatServer, token_delay=0.0)
+image_server = server_fixture(ImageServer)
 TEACHER = ("teacher", "a-long-password")
 PROMPT = "The cat sat"
 
@@ -144,3 +148,30 @@ def test_an_answer_to_a_closed_round_is_refused(chat_server):
         with pytest.raises(Exception, match="That round has closed"):
             student.predict("mat", round_id, api_name="/wall_answer")
         assert student.predict(api_name="/wall_round")["open"] is False
+
+
+def test_students_pictures_of_the_prompt_reach_the_wall_with_their_seeds(chat_server, image_server):
+    env = chat_env(
+        chat_server,
+        HF_API_TTI_BASE=f"{image_server.url}/tti/models/stabilityai/sd-turbo",
+        HF_TOKEN="hf_test_secret_token_0123456789",
+    )
+    with launched(env) as (url, meter, teacher):
+        student = Client(url, verbose=False)
+        with pytest.raises(Exception, match="No round is open"):
+            student.predict(7, api_name="/wall_paint")
+        open_round(teacher, url, "paint", "A blue lighthouse")
+        with pytest.raises(Exception, match="asks for paint this prompt"):
+            student.predict("mat", None, api_name="/wall_answer")
+        assert student.predict(7, api_name="/wall_paint") == {"round": 1, "seed": 7, "pictures": 1}
+        other = Client(url, verbose=False).predict(None, api_name="/wall_paint")
+        assert other["pictures"] == 2 and other["seed"] >= 0
+
+        state = wall_state(teacher, url)
+        assert [p["seed"] for p in state["pictures"]] == [7, other["seed"]]
+        shown = teacher.get(f"{url}wall/picture", params={"round": 1, "n": 0}, timeout=10)
+        assert shown.headers["content-type"] == "image/png"
+        with Image.open(io.BytesIO(shown.content)) as thumbnail:
+            assert max(thumbnail.size) <= 256
+        assert requests.get(f"{url}wall/picture?round=1&n=0", timeout=10).status_code == 401
+        assert meter.report()["tabs"]["Imagine"]["images"] == 2  # counted per picture

@@ -44,6 +44,7 @@ API = {
     "/play_rounds": ["image", "rounds", "seed"],
     "/wall_round": [],
     "/wall_answer": ["answer", "round_id"],  # the round: empty for the open one
+    "/wall_paint": ["seed"],
 }
 
 
