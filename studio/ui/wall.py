@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -134,7 +135,57 @@ def wall_paint(
 
 def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
     wall = wall_of(meter)
-    view = wall.student_view()
+    page = layout(wall.student_view())
+    page.timer.tick(
+        functools.partial(refreshed, wall),
+        page.shown,
+        [page.shown, page.heading, page.guessing, page.painting],
+        queue=False,  # a class polling: no place in the queue, nothing sent when unchanged
+        show_progress="hidden",
+        **PRIVATE,
+    )
+    page_event(
+        [page.send.click, page.guess.submit],
+        functools.partial(sent, wall),
+        [page.guess, page.shown],
+        [page.mine],
+        page.status,
+        doing="Sending your guess",
+        limit=None,
+        done="On the wall.",
+        meter=meter,
+    )
+    page_event(
+        [page.paint.click],
+        functools.partial(painted, config, wall),
+        [page.seed, page.shown],
+        [page.picture, page.mine],
+        page.status,
+        doing="Painting",
+        limit=time_limit(config, "image"),
+        meter=meter,
+    )
+    api_events(config, wall, meter)
+
+
+@dataclass(frozen=True)
+class WallPage:
+    shown: gr.State  # the round the page shows (what the timer compares)
+    heading: gr.Markdown
+    guessing: gr.Group
+    guess: gr.Textbox
+    send: gr.Button
+    painting: gr.Group
+    seed: gr.Number
+    paint: gr.Button
+    picture: gr.Image
+    mine: gr.Markdown
+    status: gr.HTML
+    timer: gr.Timer
+
+
+def layout(view: dict) -> WallPage:
+    """The round, the guess box and Send, the seed and Paint, the answer's line and status."""
     shown = gr.State(view)
     heading = gr.Markdown(round_text(view), elem_id="wall-round")
     with gr.Group(visible=view.get("kind") == "next_word") as guessing:
@@ -147,35 +198,13 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
     mine = gr.Markdown(elem_id="wall-mine")
     status = status_line("wall")
     timer = gr.Timer(POLL_SECONDS)
-    timer.tick(
-        functools.partial(refreshed, wall),
-        shown,
-        [shown, heading, guessing, painting],
-        queue=False,
-        show_progress="hidden",
-        **PRIVATE,
+    return WallPage(
+        shown, heading, guessing, guess, send, painting, seed, paint, picture, mine, status, timer
     )
-    page_event(
-        [send.click, guess.submit],
-        functools.partial(sent, wall),
-        [guess, shown],
-        [mine],
-        status,
-        doing="Sending your guess",
-        limit=None,
-        done="On the wall.",
-        meter=meter,
-    )
-    page_event(
-        [paint.click],
-        functools.partial(painted, config, wall),
-        [seed, shown],
-        [picture, mine],
-        status,
-        doing="Painting",
-        limit=time_limit(config, "image"),
-        meter=meter,
-    )
+
+
+def api_events(config: Config, wall: Wall, meter: Meter | None) -> None:
+    """/wall_round, /wall_answer and /wall_paint."""
     api_event(
         functools.partial(wall_round, wall), None, gr.JSON(visible=False), api_name="wall_round"
     )
