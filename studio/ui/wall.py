@@ -34,7 +34,7 @@ def round_text(view: dict) -> str:
     """The round as the page shows it: what it asks for and the prompt, large."""
     if not view.get("open"):
         return f"### {view['message']}"
-    return f"### Round {view['id']}: {view['what']}\n\n> {plain(view['prompt'])}"
+    return f"### Round {view['id']}: {view['what']}\n\n## {plain(view['prompt'])}"
 
 
 def plain(text: str) -> str:

@@ -40,9 +40,9 @@ def chat_env(server: ChatServer, **settings: str) -> dict:
 
 
 @contextlib.contextmanager
-def launched(env: dict):
+def launched(env: dict, **flags):
     """The Class tab's app, its meter, and the teacher's session with the --admin login."""
-    config = load_config(env, tabs="wall", admin=":".join(TEACHER))
+    config = load_config(env, tabs="wall", admin=":".join(TEACHER), **flags)
     meter = meter_for(config)
     app = build_app(config, select_tabs(config.tabs), meter)
     app.launch(**launch_options(config, port=free_port(), meter=meter))
@@ -106,6 +106,18 @@ def test_without_the_teachers_login_the_wall_is_closed(chat_server):
         page = requests.get(f"{url}wall", auth=TEACHER, timeout=10)
         assert page.status_code == 200 and "Open a round" in page.text
         assert TEACHER[1] not in page.text
+
+
+def test_a_logged_in_students_name_is_on_the_wall_and_the_students_login_is_not_the_teachers(
+    chat_server,
+):
+    with launched(chat_env(chat_server), auth="ada:a-student-password") as (url, _, teacher):
+        open_round(teacher, url, "next_word", PROMPT)
+        ada = Client(url, auth=("ada", "a-student-password"), verbose=False)
+        ada.predict("puddles", None, api_name="/wall_answer")
+        assert wall_state(teacher, url)["names"] == ["ada"]
+        student = requests.get(f"{url}wall/state", auth=("ada", "a-student-password"))
+        assert student.status_code == 401
 
 
 def test_a_form_from_another_site_is_refused(chat_server):

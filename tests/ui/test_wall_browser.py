@@ -8,18 +8,25 @@ import pytest
 
 from tests.conftest import screenshot, start_studio, stop_studio
 from tests.stand_ins.chat_servers import ChatServer
+from tests.stand_ins.image_servers import ImageServer
 from tests.stand_ins.servers import server_fixture
 
 expect = pytest.importorskip("playwright.sync_api").expect
 
 chat_server = server_fixture(ChatServer, token_delay=0.0)
+image_server = server_fixture(ImageServer)
 TEACHER = {"username": "teacher", "password": "a-long-password"}
 PROMPT = "The best thing about a rainy day is"
 
 
 @pytest.fixture
-def wall_studio(chat_server):
-    env = {"STUDIO_CHAT_BASE": f"{chat_server.url}/v1", "STUDIO_TIMEOUT": "5"}
+def wall_studio(chat_server, image_server):
+    env = {
+        "STUDIO_CHAT_BASE": f"{chat_server.url}/v1",
+        "HF_API_TTI_BASE": f"{image_server.url}/tti/models/stabilityai/sd-turbo",
+        "HF_TOKEN": "hf_test_secret_token_0123456789",
+        "STUDIO_TIMEOUT": "5",
+    }
     login = f"{TEACHER['username']}:{TEACHER['password']}"
     process, url = start_studio(env, "--tabs", "wall", "--admin", login)
     yield url
@@ -62,4 +69,33 @@ def test_a_round_reaches_the_wall_from_two_student_pages(
 
     wall.get_by_role("button", name="Close the round").click()
     expect(wall.locator("#status")).to_contain_text("closed")
+    teacher.close()
+
+
+def test_a_paint_round_puts_each_students_picture_on_the_wall_with_its_seed(
+    browser, wall_studio, patient_expect
+):
+    teacher = browser.new_context(http_credentials=TEACHER, viewport={"width": 1280, "height": 800})
+    wall = teacher.new_page()
+    wall.goto(f"{wall_studio}wall")
+    wall.get_by_label("Kind of round").select_option("paint")
+    wall.get_by_label("Prompt").fill("A blue lighthouse in a storm")
+    wall.get_by_role("button", name="Open a round").click()
+    expect(wall.locator("#status")).to_contain_text("Paint this prompt")
+
+    for seed in ("7", "42"):
+        page = browser.new_context().new_page()
+        page.goto(wall_studio)
+        expect(page.locator("#wall-round")).to_contain_text("A blue lighthouse in a storm")
+        page.get_by_label("Your seed (empty: a random one)").fill(seed)
+        page.get_by_role("button", name="Paint").click()
+        expect(page.locator("#wall-mine")).to_contain_text(f"On the wall with seed {seed}")
+
+    pictures = wall.locator(".grid figure")
+    expect(pictures).to_have_count(2)
+    expect(wall.locator(".grid")).to_contain_text("seed 7")
+    expect(wall.locator(".grid")).to_contain_text("seed 42")
+    loaded = "[...document.querySelectorAll('.grid img')].every(i => i.complete && i.naturalWidth)"
+    wall.wait_for_function(f"() => {loaded}")  # the thumbnails came through the admin login
+    screenshot(wall, "wall-pictures.png", full_page=True)
     teacher.close()
