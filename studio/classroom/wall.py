@@ -102,7 +102,7 @@ class Wall:
         with self._lock:
             round_ = next((r for r in self._rounds if r.id == round_id), None)
             pictures = round_.pictures if round_ else []
-            return pictures[n].png if 0 <= n < len(pictures) else None
+            return pictures[n].jpeg if 0 <= n < len(pictures) else None
 
     def student_view(self) -> dict:
         return round_view(self.current())

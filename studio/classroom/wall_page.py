@@ -93,7 +93,8 @@ class WallView:
     async def posted(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The form: open a round (kind, prompt) or close it; then back to the wall."""
         origin = header_value(scope, b"origin")
-        if origin and urlsplit(origin).netloc != header_value(scope, b"host"):
+        hosts = {header_value(scope, b"host"), header_value(scope, b"x-forwarded-host")}
+        if origin and urlsplit(origin).netloc not in hosts:
             await send_text(send, 403, "text/plain", OTHER_SITE + "\n")  # another site's form
             return
         form = parse_qs((await read_body(receive)).decode("utf-8", "replace"))
@@ -118,15 +119,15 @@ class WallView:
     async def picture(self, scope: Scope, send: Send) -> None:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         try:
-            png = self.wall.picture(int(query["round"][0]), int(query["n"][0]))
+            jpeg = self.wall.picture(int(query["round"][0]), int(query["n"][0]))
         except (KeyError, ValueError):
-            png = None
-        if png is None:
+            jpeg = None
+        if jpeg is None:
             await send_text(send, 404, "text/plain", "No such picture on the wall.\n")
             return
-        head = [(b"content-type", b"image/png"), (b"content-length", str(len(png)).encode())]
+        head = [(b"content-type", b"image/jpeg"), (b"content-length", str(len(jpeg)).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": head})
-        await send({"type": "http.response.body", "body": png})
+        await send({"type": "http.response.body", "body": jpeg})
 
 
 async def read_body(receive: Receive) -> bytes:

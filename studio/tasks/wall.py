@@ -49,7 +49,7 @@ class Answer:
 class Picture:
     key: str
     seed: int
-    png: bytes  # the thumbnail
+    jpeg: bytes  # the thumbnail
     name: str = ""
 
 
@@ -147,11 +147,12 @@ def model_choices(choices: Sequence[tuple[str, float]]) -> tuple[tuple[str, floa
 
 
 def thumbnail(picture: Image.Image) -> bytes:
-    """The picture at most THUMBNAIL pixels on its longer side, as PNG bytes."""
+    """The picture at most THUMBNAIL pixels on its longer side, as JPEG bytes: some 10 to 20 kB,
+    so a round's pictures take about a megabyte, where PNGs of photos would take several."""
     small = picture.convert("RGB")
     small.thumbnail((THUMBNAIL, THUMBNAIL))
     out = io.BytesIO()
-    small.save(out, format="PNG", optimize=True)
+    small.save(out, format="JPEG", quality=85)
     return out.getvalue()
 
 

@@ -126,6 +126,9 @@ def test_a_form_from_another_site_is_refused(chat_server):
         forged = teacher.post(f"{url}wall", data=form, headers={"Origin": "https://evil.example"})
         assert forged.status_code == 403
         assert wall_state(teacher, url)["round"] is None
+        own = url.rstrip("/")  # the wall's own page sends its own origin
+        kept = teacher.post(f"{url}wall", data=form, headers={"Origin": own}, allow_redirects=False)
+        assert kept.status_code == 303 and wall_state(teacher, url)["prompt"] == "A cat"
 
 
 def test_a_server_without_probabilities_is_said_in_words_on_the_wall(chat_server):
@@ -182,7 +185,7 @@ def test_students_pictures_of_the_prompt_reach_the_wall_with_their_seeds(chat_se
         state = wall_state(teacher, url)
         assert [p["seed"] for p in state["pictures"]] == [7, other["seed"]]
         shown = teacher.get(f"{url}wall/picture", params={"round": 1, "n": 0}, timeout=10)
-        assert shown.headers["content-type"] == "image/png"
+        assert shown.headers["content-type"] == "image/jpeg"
         with Image.open(io.BytesIO(shown.content)) as thumbnail:
             assert max(thumbnail.size) <= 256
         assert requests.get(f"{url}wall/picture?round=1&n=0", timeout=10).status_code == 401

@@ -66,17 +66,17 @@ def test_a_paint_round_takes_pictures_not_guesses_and_bounds_them():
     with pytest.raises(InputError, match="asks for paint this prompt"):
         round_.answer("a", "mat")
     for n in range(task.MAX_PICTURES):
-        round_.add_picture(Picture(f"p{n}", n, b"png"))
-    round_.add_picture(Picture("p0", 99, b"png"))  # a new one of theirs replaces the old
+        round_.add_picture(Picture(f"p{n}", n, b"jpeg"))
+    round_.add_picture(Picture("p0", 99, b"jpeg"))  # a new one of theirs replaces the old
     assert len(round_.pictures) == task.MAX_PICTURES and round_.pictures[-1].seed == 99
     with pytest.raises(InputError, match="as many answers"):
-        round_.add_picture(Picture("new", 1, b"png"))
+        round_.add_picture(Picture("new", 1, b"jpeg"))
 
 
 def test_thumbnails_are_small():
-    png = task.thumbnail(Image.new("RGB", (1024, 768), "navy"))
-    with Image.open(io.BytesIO(png)) as small:
-        assert small.size == (256, 192)
+    made = task.thumbnail(Image.new("RGB", (1024, 768), "navy"))
+    with Image.open(io.BytesIO(made)) as small:
+        assert small.size == (256, 192) and small.format == "JPEG"
 
 
 def test_the_models_choices_are_probabilities_likeliest_first():
