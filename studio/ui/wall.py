@@ -1,8 +1,9 @@
 """The Class tab: the round the teacher opened on the class wall (studio.classroom.wall_page),
 and a student's answer to it: a guess at the next token, or a picture of the prompt.
 
-The page looks for the open round every two seconds, in an event that skips the queue and
-sends nothing when the round shown is still the round open, so a class polling costs little.
+The page looks for the open round every two seconds once the Class tab has been opened, in an
+event that skips the queue and sends nothing when the round shown is still the round open, so a
+class polling costs little (bench/class_wall.py), and a class that never opens the tab nothing.
 Answers and pictures are requests like any other: they count against the person's limits.
 """
 
@@ -49,6 +50,11 @@ def refreshed(wall: Wall, shown: dict | None) -> tuple:
         return (gr.skip(),) * 4
     guessing, painting = view.get("kind") == "next_word", view.get("kind") == "paint"
     return view, round_text(view), gr.update(visible=guessing), gr.update(visible=painting)
+
+
+def first_look(wall: Wall, shown: dict | None) -> tuple:
+    """The Class tab opened: the round now, and the timer on from here."""
+    return gr.Timer(active=True), *refreshed(wall, shown)
 
 
 def sent(wall: Wall, text: object, shown: dict | None, *, caller: Caller | None = None) -> str:
@@ -135,15 +141,15 @@ def wall_paint(
 
 def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
     wall = wall_of(meter)
-    page = layout(wall.student_view())
-    page.timer.tick(
-        functools.partial(refreshed, wall),
-        page.shown,
-        [page.shown, page.heading, page.guessing, page.painting],
-        queue=False,  # a class polling: no place in the queue, nothing sent when unchanged
-        show_progress="hidden",
-        **PRIVATE,
-    )
+    tab = gr.context.Context.block  # the tab being built, when the app has several
+    page = layout(wall.student_view(), polling=not isinstance(tab, gr.Tab))
+    shows = [page.shown, page.heading, page.guessing, page.painting]
+    quick = dict(queue=False, show_progress="hidden", **PRIVATE)  # no place in the queue
+    page.timer.tick(functools.partial(refreshed, wall), page.shown, shows, **quick)
+    if isinstance(tab, gr.Tab):
+        # A page looks for rounds once its Class tab has been opened: a class that never
+        # opens it costs nothing.
+        tab.select(functools.partial(first_look, wall), page.shown, [page.timer, *shows], **quick)
     page_event(
         [page.send.click, page.guess.submit],
         functools.partial(sent, wall),
@@ -184,7 +190,7 @@ class WallPage:
     timer: gr.Timer
 
 
-def layout(view: dict) -> WallPage:
+def layout(view: dict, *, polling: bool) -> WallPage:
     """The round, the guess box and Send, the seed and Paint, the answer's line and status."""
     shown = gr.State(view)
     heading = gr.Markdown(round_text(view), elem_id="wall-round")
@@ -197,7 +203,7 @@ def layout(view: dict) -> WallPage:
         picture = gr.Image(label="Your picture", interactive=False, height=256)
     mine = gr.Markdown(elem_id="wall-mine")
     status = status_line("wall")
-    timer = gr.Timer(POLL_SECONDS)
+    timer = gr.Timer(POLL_SECONDS, active=polling)
     return WallPage(
         shown, heading, guessing, guess, send, painting, seed, paint, picture, mine, status, timer
     )

@@ -5,6 +5,7 @@ answers reach the teacher's wall beside the model's own choices."""
 from __future__ import annotations
 
 import pytest
+import requests
 
 from tests.conftest import screenshot, start_studio, stop_studio
 from tests.stand_ins.chat_servers import ChatServer
@@ -99,3 +100,19 @@ def test_a_paint_round_puts_each_students_picture_on_the_wall_with_its_seed(
     wall.wait_for_function(f"() => {loaded}")  # the thumbnails came through the admin login
     screenshot(wall, "wall-pictures.png", full_page=True)
     teacher.close()
+
+
+def test_in_the_whole_studio_the_class_tab_looks_for_the_round_once_opened(
+    page, studio_app, patient_expect
+):
+    # No --admin: the wall opens from this computer, as the teacher's own browser does.
+    round_ = {"do": "open", "kind": "paint", "prompt": "A red kite over the sea"}
+    assert requests.post(f"{studio_app}wall", data=round_, allow_redirects=False).status_code == 303
+    try:
+        page.goto(studio_app)
+        page.get_by_role("tab", name="Class").click()
+        expect(page.locator("#wall-round")).to_contain_text("A red kite over the sea")
+        expect(page.get_by_role("button", name="Paint")).to_be_visible()
+        expect(page.get_by_role("button", name="Send")).to_be_hidden()
+    finally:
+        requests.post(f"{studio_app}wall", data={"do": "close"}, allow_redirects=False)
