@@ -227,7 +227,7 @@ def layout(guidance_free: bool) -> dict[str, Any]:
     with gr.Row():
         with gr.Column(scale=5, min_width=300):
             parts["prompt"] = gr.Textbox(label="Prompt", lines=2, elem_id="grid-prompt")
-            parts["negative_prompt"] = gr.Textbox(label="Negative prompt", max_lines=2)
+            parts["negative_prompt"] = gr.Textbox("", label="Negative prompt", max_lines=2)
             with gr.Row():
                 parts["across"] = gr.Radio(
                     axes, value="Seed", label="Across", elem_id="grid-across"

@@ -41,6 +41,7 @@ TOOLS = {
     "chat_with_reasoning",
     "next_words",
     "compare",
+    "compare_pictures",
 }
 LOGIN = ("teacher", "a-long-password")
 SECRET = "hf_test_secret_token_0123456789"
