@@ -261,8 +261,11 @@ def layout(guidance_free: bool) -> dict[str, Any]:
             parts["card"] = gr.Textbox(
                 label="Card", lines=4, interactive=False, buttons=["copy"], elem_id="grid-card"
             )
+            # The label stands above the picture: over it, it would hide the first column's.
+            gr.Markdown("**The whole grid**: one PNG, every cell's settings inside")
             parts["grid"] = gr.Image(
-                label="The whole grid: one PNG, every cell's settings inside",
+                label="The whole grid",
+                show_label=False,
                 type="filepath",
                 format="png",
                 interactive=False,
