@@ -96,7 +96,7 @@ def cells_of(records: list) -> list[tuple[str, str]]:
 
 def cells_shown(records: list, grid: grid_task.Grid) -> gr.Gallery:
     """The page's gallery, as many columns as the grid."""
-    return gr.Gallery(cells_of(records), columns=grid.columns)
+    return gr.update(value=cells_of(records), columns=grid.columns)
 
 
 def paint_for_page(
@@ -107,7 +107,7 @@ def paint_for_page(
     grid = planned(config, controls)
     skip = gr.skip()
     total = len(grid.requests)
-    yield gr.Gallery([], columns=grid.columns), [], None, ""
+    yield gr.update(value=[], columns=grid.columns), [], None, ""
     yield Doing(f"Painting picture 1 of {total}")
     pictures: list = []
     records: list = []
@@ -253,7 +253,7 @@ def layout(guidance_free: bool) -> dict[str, Any]:
                 label="The cells, as they arrive (choose one for its card)",
                 elem_id="grid-cells",
                 columns=2,
-                height="auto",
+                height="fit-content",  # "auto" would stop at 550 pixels and scroll
                 object_fit="contain",
                 allow_preview=False,
                 interactive=False,
