@@ -4,6 +4,7 @@ them all; a grid too large or a bad value costs no request."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,17 @@ def test_a_grid_too_large_or_a_bad_value_costs_no_request(client, image_server):
     with pytest.raises(AppError, match="Guidance must be between 0 and 20, not 30"):
         client.predict(*grid_args(down_values="3, 30").values(), api_name="/compare_pictures")
     assert image_server.requests == []
+
+
+def test_cancelling_after_the_first_cell_asks_for_no_more(client, image_server):
+    image_server.delay = 2.0  # each picture takes two seconds
+    job = client.submit(*grid_args().values(), api_name="/compare_pictures")
+    deadline = time.monotonic() + 60
+    while not job.outputs():  # the first cell has arrived
+        assert time.monotonic() < deadline, "no cell arrived"
+        time.sleep(0.05)
+    job.cancel()
+    asked = len(image_server.requests)
+    assert asked <= 2  # the first cell, and perhaps the second, cut in flight
+    time.sleep(2 * image_server.delay)  # as long as two more cells would take
+    assert len(image_server.requests) == asked
