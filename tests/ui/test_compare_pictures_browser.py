@@ -39,8 +39,15 @@ def test_a_two_by_two_grid_fills_in_and_downloads_as_one_png(page, app_url, imag
     page.goto(app_url)
     page.get_by_role("tab", name="Pictures").click()
     page.locator("#grid-prompt textarea").fill("a purple kite")
-    page.locator("#grid-across-values input").fill("7, 8")
     expect(page.locator("#grid-down").get_by_label("Guidance", exact=True)).to_be_checked()
+    page.locator("#grid-across-values input").fill("1, 2, 3, 4, 5")
+    page.locator("#grid-down-values input").fill("1, 2, 3, 4")
+    page.locator("#grid-go").click()  # 20 pictures: refused, in words, before any is asked
+    alert = page.locator("#grid-status").get_by_role("alert")
+    expect(alert).to_contain_text("at most 16 pictures (4 by 4); 5 by 4 is 20")
+    assert image_server.requests == []
+
+    page.locator("#grid-across-values input").fill("7, 8")
     page.locator("#grid-down-values input").fill("3.5, 7")
     page.locator("#grid-steps input").fill("12")
     page.locator("#grid-go").click()
