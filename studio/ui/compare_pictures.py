@@ -94,7 +94,7 @@ def cells_of(records: list) -> list[tuple[str, str]]:
     return [(record["path"], record["label"]) for record in records]
 
 
-def cells_shown(records: list, grid: grid_task.Grid) -> gr.Gallery:
+def cells_shown(records: list, grid: grid_task.Grid) -> dict:
     """The page's gallery, as many columns as the grid."""
     return gr.update(value=cells_of(records), columns=grid.columns)
 
