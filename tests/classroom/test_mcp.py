@@ -41,6 +41,7 @@ TOOLS = {
     "chat_with_reasoning",
     "next_words",
     "compare",
+    "compare_pictures",
     "wall_round",  # the class wall's open round, which takes nothing
     "wall_answer",
     "wall_paint",
