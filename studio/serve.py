@@ -44,6 +44,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from studio.classroom.hosts import served_hosts
@@ -126,12 +127,13 @@ def middleware(
     )
     from studio.classroom.usage_page import UsageView
     from studio.classroom.wall_page import WallView
+    from studio.ui.wall import ask_model
 
     layers = [
         Middleware(CheckHost, allowed=served_hosts(config.host, config.allowed_hosts)),
         Middleware(RememberClient),
         Middleware(UsageView, admin=config.admin, meter=meter),
-        Middleware(WallView, admin=config.admin, meter=meter, config=config),
+        Middleware(WallView, admin=config.admin, meter=meter, ask=partial(ask_model, config)),
     ]
     if config.auth:
         layers += [Middleware(HideApiBeforeLogin), Middleware(SayLoginLost)]

@@ -11,52 +11,43 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
-from studio.chat.next_word import next_tokens
 from studio.classroom.login import LoginThrottle
 from studio.classroom.middleware import App, Receive, Scope, Send, header_value, peer_of
 from studio.classroom.usage import Meter
 from studio.classroom.usage_page import may_see_usage, send_text
 from studio.classroom.wall import Wall, wall_of
 from studio.classroom.wall_html import PAGE
-from studio.config import Config
 from studio.errors import StudioError
-from studio.services import require_setup
-from studio.tasks.wall import model_choices
 
 MAX_FORM_BYTES = 4096  # a kind and a prompt
 ASKING = "Asking the model for its own top choices..."
-NO_CHOICES = "The model's own choices could not be asked: {why}"
+NO_MODEL = "This app asks no model for its own choices."
+Ask = Callable[[str], tuple[tuple, str]]
 OTHER_SITE = "The wall's form works only from the wall's own page."
 
 
-def ask_model(config: Config | None, wall: Wall, round_id: int, prompt: str) -> None:
-    """The model's top next tokens after the round's prompt, put on the wall when they come,
-    or in words why there are none (run in a thread of its own: the teacher does not wait)."""
-    try:
-        if config is None:
-            raise StudioError("this app has no chat model configured.")
-        require_setup(config, "chat")
-        tokens = next_tokens(config.endpoint("chat"), prompt)
-        wall.set_model(round_id, model_choices(tokens.choices))
-    except StudioError as exc:
-        wall.set_model(round_id, (), NO_CHOICES.format(why=exc.message))
-    except Exception as exc:  # the round stands whatever the model server did
-        wall.set_model(round_id, (), NO_CHOICES.format(why=type(exc).__name__))
+def ask_in_background(ask: Ask | None, wall: Wall, round_id: int, prompt: str) -> None:
+    """The model's top choices for the round, put on the wall when they come (in a thread of
+    its own: the teacher does not wait, and the round stands whatever the server does)."""
+    choices, note = ask(prompt) if ask is not None else ((), NO_MODEL)
+    wall.set_model(round_id, choices, note)
 
 
 class WallView:
-    """`meter`: the app's, whose wall this shows; `config`: for asking the chat model."""
+    """`meter`: the app's, whose wall this shows; `ask`: the model's top choices after a
+    prompt, and a note in words when there are none (studio.ui.wall.ask_model)."""
 
     def __init__(
         self,
         app: App,
         admin: tuple[str, str] | None = None,
         meter: Meter | None = None,
-        config: Config | None = None,
+        ask: Ask | None = None,
     ) -> None:
-        self.app, self.admin, self.config = app, admin, config
+        self.app, self.admin, self.ask = app, admin, ask
         self.wall = wall_of(meter)
         # wrong passwords counted with the usage view's: one teacher's login guarded once
         self.throttle = LoginThrottle(meter.store if meter else None, name="usage")
@@ -107,8 +98,8 @@ class WallView:
                 if round_.kind == "next_word":
                     self.wall.set_model(round_.id, (), ASKING)
                     threading.Thread(
-                        target=ask_model,
-                        args=(self.config, self.wall, round_.id, round_.prompt),
+                        target=ask_in_background,
+                        args=(self.ask, self.wall, round_.id, round_.prompt),
                         daemon=True,
                     ).start()
         except StudioError as exc:

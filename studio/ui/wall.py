@@ -17,18 +17,22 @@ from typing import Any
 
 import gradio as gr
 
+from studio.chat.next_word import next_tokens
+from studio.classroom.gradio_internals import enclosing_tab
 from studio.classroom.usage import Caller, Meter
 from studio.classroom.wall import Wall, counted_answer, wall_of, who
 from studio.config import Config
+from studio.errors import StudioError
 from studio.services import paint_picture, require_setup
 from studio.tasks.image_settings import make_image_request
-from studio.tasks.wall import Picture, thumbnail
-from studio.ui.common import picture_model, shows_errors
+from studio.tasks.wall import Picture, model_choices, thumbnail
+from studio.ui.common import picture_model, report, shows_errors
 from studio.ui.status_line import status_line
 from studio.ui.waiting import api_event, page_event, time_limit
 
 POLL_SECONDS = 2.0
 PRIVATE = dict(api_visibility="private")
+NO_CHOICES = "The model's own choices could not be asked: {why}"
 
 
 def round_text(view: dict) -> str:
@@ -87,6 +91,20 @@ def paint_on_wall(
     return picture, seed_used, count
 
 
+def ask_model(config: Config, prompt: str) -> tuple[tuple, str]:
+    """The model's own top next tokens after a round's prompt, for the teacher's wall (which
+    asks it once, as the round opens), or in words why there are none."""
+    try:
+        require_setup(config, "chat")
+        tokens = next_tokens(config.endpoint("chat"), prompt)
+        return model_choices(tokens.choices), ""
+    except StudioError as exc:
+        return (), NO_CHOICES.format(why=exc.message)
+    except Exception as exc:  # the round stands whatever the model server did
+        report(exc, "ask the model for the class wall")
+        return (), NO_CHOICES.format(why=f"something went wrong ({type(exc).__name__}).")
+
+
 @shows_errors
 def wall_round(wall: Wall) -> dict:
     """The round open on the class wall, if any.
@@ -141,12 +159,12 @@ def wall_paint(
 
 def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
     wall = wall_of(meter)
-    tab = gr.context.Context.block  # the tab being built, when the app has several
-    page = layout(wall.student_view(), polling=not isinstance(tab, gr.Tab))
+    tab = enclosing_tab()  # the Class tab, when the app has several
+    page = layout(wall.student_view(), polling=tab is None)
     shows = [page.shown, page.heading, page.guessing, page.painting]
     quick = dict(queue=False, show_progress="hidden", **PRIVATE)  # no place in the queue
     page.timer.tick(functools.partial(refreshed, wall), page.shown, shows, **quick)
-    if isinstance(tab, gr.Tab):
+    if tab is not None:
         # A page looks for rounds once its Class tab has been opened: a class that never
         # opens it costs nothing.
         tab.select(functools.partial(first_look, wall), page.shown, [page.timer, *shows], **quick)
