@@ -101,8 +101,8 @@ class Wall:
     def picture(self, round_id: int, n: int) -> bytes | None:
         with self._lock:
             round_ = next((r for r in self._rounds if r.id == round_id), None)
-            pictures = round_.pictures if round_ else []
-            return pictures[n].jpeg if 0 <= n < len(pictures) else None
+            picture = round_.pictures.get(n) if round_ else None
+            return picture.jpeg if picture else None
 
     def student_view(self) -> dict:
         return round_view(self.current())

@@ -116,7 +116,12 @@ class WallView:
         if jpeg is None:
             await send_text(send, 404, "text/plain", "No such picture on the wall.\n")
             return
-        head = [(b"content-type", b"image/jpeg"), (b"content-length", str(len(jpeg)).encode())]
+        head = [
+            (b"content-type", b"image/jpeg"),
+            (b"content-length", str(len(jpeg)).encode()),
+            # a picture's number is never reused in its round: the wall redraws from the cache
+            (b"cache-control", b"private, max-age=3600"),
+        ]
         await send({"type": "http.response.start", "status": 200, "headers": head})
         await send({"type": "http.response.body", "body": jpeg})
 

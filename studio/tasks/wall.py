@@ -70,7 +70,7 @@ class Round:
     prompt: str
     open: bool = True
     answers: dict[str, Answer] = field(default_factory=dict)
-    pictures: list[Picture] = field(default_factory=list)
+    pictures: dict[int, Picture] = field(default_factory=dict)  # by number, oldest first
     model: tuple[tuple[str, float], ...] = ()
     model_note: str = ""
 
@@ -84,13 +84,16 @@ class Round:
         self.answers[key] = Answer(key, guess, name)
         return self.answers[key]
 
-    def add_picture(self, picture: Picture) -> None:
-        """Add `picture` (a person's new one replaces theirs); InputError if it cannot be."""
+    def add_picture(self, picture: Picture) -> int:
+        """Add `picture` (a person's new one replaces theirs); its number in the round, which
+        no other picture of the round ever gets. InputError if it cannot be added."""
         self._check("paint")
-        kept = [p for p in self.pictures if p.key != picture.key]
+        kept = {n: p for n, p in self.pictures.items() if p.key != picture.key}
         if len(kept) >= MAX_PICTURES:
             raise InputError(FULL.format(count=MAX_PICTURES))
-        self.pictures = [*kept, picture]
+        number = max(self.pictures, default=-1) + 1
+        self.pictures = {**kept, number: picture}
+        return number
 
     def ready_for(self, kind: str) -> None:
         """InputError unless the round is open and asks for `kind`: checked before a picture
@@ -184,8 +187,6 @@ def wall_view(round_: Round | None) -> dict:
         "bars": bars,
         "model": [{"token": token, "probability": p} for token, p in round_.model],
         "model_note": round_.model_note,
-        "pictures": [
-            {"n": n, "seed": p.seed, "name": p.name} for n, p in enumerate(round_.pictures)
-        ],
+        "pictures": [{"n": n, "seed": p.seed, "name": p.name} for n, p in round_.pictures.items()],
         "names": sorted({a.name for a in round_.answers.values() if a.name}),
     }

@@ -67,8 +67,11 @@ def test_a_paint_round_takes_pictures_not_guesses_and_bounds_them():
         round_.answer("a", "mat")
     for n in range(task.MAX_PICTURES):
         round_.add_picture(Picture(f"p{n}", n, b"jpeg"))
-    round_.add_picture(Picture("p0", 99, b"jpeg"))  # a new one of theirs replaces the old
-    assert len(round_.pictures) == task.MAX_PICTURES and round_.pictures[-1].seed == 99
+    # a new one of theirs replaces the old, under a number of its own (the wall's page caches
+    # each picture by its number)
+    assert round_.add_picture(Picture("p0", 99, b"jpeg")) == task.MAX_PICTURES
+    assert len(round_.pictures) == task.MAX_PICTURES and 0 not in round_.pictures
+    assert list(round_.pictures)[-1] == task.MAX_PICTURES
     with pytest.raises(InputError, match="as many answers"):
         round_.add_picture(Picture("new", 1, b"jpeg"))
 
