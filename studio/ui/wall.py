@@ -48,12 +48,14 @@ def plain(text: str) -> str:
 
 
 def refreshed(wall: Wall, shown: dict | None) -> tuple:
-    """The round again, or nothing sent when the page already shows it."""
+    """The round again, or nothing sent when the page already shows it; a new round clears
+    what the page said of the last answer."""
     view = wall.student_view()
     if shown is not None and view == shown:
-        return (gr.skip(),) * 4
+        return (gr.skip(),) * 5
     guessing, painting = view.get("kind") == "next_word", view.get("kind") == "paint"
-    return view, round_text(view), gr.update(visible=guessing), gr.update(visible=painting)
+    visible = gr.update(visible=guessing), gr.update(visible=painting)
+    return view, round_text(view), *visible, ""
 
 
 def first_look(wall: Wall, shown: dict | None) -> tuple:
@@ -161,7 +163,7 @@ def build(config: Config, served: Collection[str] = (), meter: Meter | None = No
     wall = wall_of(meter)
     tab = enclosing_tab()  # the Class tab, when the app has several
     page = layout(wall.student_view(), polling=tab is None)
-    shows = [page.shown, page.heading, page.guessing, page.painting]
+    shows = [page.shown, page.heading, page.guessing, page.painting, page.mine]
     quick = dict(queue=False, show_progress="hidden", **PRIVATE)  # no place in the queue
     page.timer.tick(functools.partial(refreshed, wall), page.shown, shows, **quick)
     if tab is not None:

@@ -34,7 +34,7 @@ def wall_studio(chat_server, image_server):
     stop_studio(process)
 
 
-def student_answers(browser, url: str, guess: str, shot: str = "") -> None:
+def student_answers(browser, url: str, guess: str, shot: str = ""):
     page = browser.new_context().new_page()
     page.goto(url)
     expect(page.locator("#wall-round")).to_contain_text(PROMPT)  # the poll brought the round
@@ -43,6 +43,7 @@ def student_answers(browser, url: str, guess: str, shot: str = "") -> None:
     expect(page.locator("#wall-mine")).to_contain_text(f"Your guess on the wall: {guess}")
     if shot:
         screenshot(page, shot)
+    return page
 
 
 def test_a_round_reaches_the_wall_from_two_student_pages(
@@ -57,7 +58,7 @@ def test_a_round_reaches_the_wall_from_two_student_pages(
     wall.get_by_role("button", name="Open a round").click()
     expect(wall.locator("#prompt")).to_have_text(PROMPT)
 
-    student_answers(browser, wall_studio, "sunshine", "wall-student.png")
+    first = student_answers(browser, wall_studio, "sunshine", "wall-student.png")
     student_answers(browser, wall_studio, "<b>puddles</b>")  # shown as typed, not as HTML
 
     guesses = wall.locator(".guesses .bar")
@@ -70,6 +71,9 @@ def test_a_round_reaches_the_wall_from_two_student_pages(
 
     wall.get_by_role("button", name="Close the round").click()
     expect(wall.locator("#status")).to_contain_text("closed")
+    expect(first.locator("#wall-round")).to_contain_text("No round is open")  # within 2 s
+    expect(first.locator("#wall-mine")).not_to_contain_text("sunshine")
+    expect(first.get_by_role("button", name="Send")).to_be_hidden()
     teacher.close()
 
 
