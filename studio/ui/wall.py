@@ -218,7 +218,9 @@ def layout(view: dict, *, polling: bool) -> WallPage:
         guess = gr.Textbox(label="Your guess: the next token", max_length=40, elem_id="wall-guess")
         send = gr.Button("Send", variant="primary", elem_id="wall-send")
     with gr.Group(visible=view.get("kind") == "paint") as painting:
-        seed = gr.Number(label="Your seed (empty: a random one)", precision=0, value=None)
+        seed = gr.Number(
+            label="Your seed", info="Leave it empty for a random one.", precision=0, value=None
+        )
         paint = gr.Button("Paint", variant="primary", elem_id="wall-paint")
         picture = gr.Image(label="Your picture", interactive=False, height=256)
     mine = gr.Markdown(elem_id="wall-mine")

@@ -96,6 +96,10 @@ PUBLISHED["/compare_pictures"] = [
     ("height", 512),
     ("seed", -1),
 ]
+# The class wall: the open round takes nothing; an answer names its round, or the open one.
+PUBLISHED["/wall_round"] = []
+PUBLISHED["/wall_answer"] = [("answer", REQUIRED), ("round_id", None)]
+PUBLISHED["/wall_paint"] = [("seed", None)]
 # The game served alone offers the Caption and Imagine tabs' names, with its own inputs.
 PUBLISHED_BY_THE_GAME_ALONE = {
     "/caption": [("image", REQUIRED)],

@@ -92,7 +92,7 @@ def test_a_paint_round_puts_each_students_picture_on_the_wall_with_its_seed(
         page = browser.new_context().new_page()
         page.goto(wall_studio)
         expect(page.locator("#wall-round")).to_contain_text("A blue lighthouse in a storm")
-        page.get_by_label("Your seed (empty: a random one)").fill(seed)
+        page.get_by_label("Your seed").fill(seed)
         page.get_by_role("button", name="Paint").click()
         expect(page.locator("#wall-mine")).to_contain_text(f"On the wall with seed {seed}")
 
