@@ -36,6 +36,9 @@ from studio.ui.status_line import status_line
 from studio.ui.stop import stop_button, stop_control
 from studio.ui.waiting import Doing, api_event, page_event, time_limit
 
+# Every cell shares the seed, unless the seed is an axis: the cells then differ by the axes alone.
+SEED_INFO = "-1 picks one seed at random for the whole grid."
+
 # The controls, in the order of `compare_pictures`'s parameters.
 CONTROLS = (
     "prompt",
@@ -240,7 +243,9 @@ def layout(guidance_free: bool) -> dict[str, Any]:
             with gr.Row():
                 parts["steps"] = text("", "Steps", "grid-steps", "empty: the model's own")
                 parts["guidance"] = text("", "Guidance", "grid-guidance", "empty: the model's own")
-                parts["seed"] = gr.Number(RANDOM_SEED, label="Seed (-1: random)", precision=0)
+                parts["seed"] = gr.Number(
+                    RANDOM_SEED, label="Seed", info=SEED_INFO, precision=0, elem_id="grid-seed"
+                )
             with gr.Row():
                 parts["width"] = gr.Number(512, label="Width", precision=0, step=64)
                 parts["height"] = gr.Number(512, label="Height", precision=0, step=64)
