@@ -1,5 +1,6 @@
 """The teacher's class wall: `/wall` (a page for the projector, with the form that opens and
 closes a round), `/wall/state` (what the page polls) and `/wall/picture` (a picture's thumbnail),
+and, for every student's page, `/wall/now` (whether a round is open: no login needed),
 answered in front of Gradio's routes by an ASGI layer that studio.serve adds beside the usage
 view's, handed the app's meter (whose wall it shows: studio.classroom.wall).
 
@@ -54,6 +55,9 @@ class WallView:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path == "/wall/now":
+            await send_text(send, 200, "application/json", json.dumps(self.now()))
+            return
         if path not in ("/wall", "/wall/state", "/wall/picture"):
             await self.app(scope, receive, send)
             return
@@ -80,6 +84,13 @@ class WallView:
             await self.picture(scope, send)
         else:
             await send_text(send, 200, "text/html; charset=utf-8", PAGE)
+
+    def now(self) -> dict:
+        """`/wall/now`, for every page's notice (studio.ui.wall_notice): whether a round is
+        open, its number and kind; not its prompt, so it tells nothing to a page before its
+        login, and costs no place in Gradio's queue."""
+        view = self.wall.student_view()
+        return {"open": view["open"], "id": view.get("id"), "what": view.get("what")}
 
     async def posted(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The form: open a round (kind, prompt) or close it; then back to the wall."""

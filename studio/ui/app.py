@@ -28,6 +28,7 @@ from studio.ui import (
     next_word,
     summarize,
     wall,
+    wall_notice,
 )
 from studio.ui.common import describe_endpoint
 
@@ -103,6 +104,8 @@ def build_app(
             functools.partial(status_table, config, tabs), None, where, api_visibility="private"
         )
         served = frozenset(tab.name for tab in tabs)
+        if "wall" in served and len(tabs) > 1:
+            wall_notice.notice(app, catalog.TABS["wall"].title)
         if len(tabs) == 1:
             tabs[0].build(config, served, meter)
         else:

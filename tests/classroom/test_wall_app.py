@@ -108,6 +108,20 @@ def test_without_the_teachers_login_the_wall_is_closed(chat_server):
         assert TEACHER[1] not in page.text
 
 
+def test_every_page_may_ask_whether_a_round_is_open_but_not_its_prompt(chat_server):
+    with launched(chat_env(chat_server)) as (url, _, teacher):
+        assert requests.get(f"{url}wall/now", timeout=10).json() == {
+            "open": False,
+            "id": None,
+            "what": None,
+        }
+        open_round(teacher, url, "paint", "A secret exam question")
+        now = requests.get(f"{url}wall/now", timeout=10)  # no login: the notice's question
+        assert now.status_code == 200
+        assert now.json() == {"open": True, "id": 1, "what": "Paint this prompt"}
+        assert "secret" not in now.text
+
+
 def test_a_logged_in_students_name_is_on_the_wall_and_the_students_login_is_not_the_teachers(
     chat_server,
 ):

@@ -114,9 +114,17 @@ def test_in_the_whole_studio_the_class_tab_looks_for_the_round_once_opened(
     assert requests.post(f"{studio_app}wall", data=round_, allow_redirects=False).status_code == 303
     try:
         page.goto(studio_app)
-        page.get_by_role("tab", name="Class").click()
+        # On any other tab, a line says a round is open; choosing it opens the Class tab.
+        notice = page.locator("#wall-notice .wall-notice-line")
+        expect(notice).to_contain_text("is open on the class wall: Paint this prompt")
+        notice.click()
+        expect(page.get_by_role("tab", name="Class")).to_have_attribute("aria-selected", "true")
         expect(page.locator("#wall-round")).to_contain_text("A red kite over the sea")
+        expect(notice).to_be_hidden()  # the line gives way while the Class tab is open
         expect(page.get_by_role("button", name="Paint")).to_be_visible()
         expect(page.get_by_role("button", name="Send")).to_be_hidden()
+        page.get_by_role("tab", name="Chat").click()
+        expect(notice).to_be_visible()
     finally:
         requests.post(f"{studio_app}wall", data={"do": "close"}, allow_redirects=False)
+    expect(notice).to_be_hidden()  # the round closed: the next look hides the line
