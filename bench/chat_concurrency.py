@@ -14,13 +14,19 @@ the server had open at once, and the time to first token as the user sees it (se
 request until the first piece of the reply arrives), median and 95th percentile, and the app
 process's CPU time (/proc) per 1,000 tokens the server sent over the burst.
 
+With `--client-processes N` the users' threads run in N processes of their own rather than
+beside the stand-in server in this one: how much of the first token's wait is the benchmark's
+own clients sharing one interpreter.
+
     python -m bench.chat_concurrency [--users 50] [--tokens 30] [--token-delay 0.1]
+                                     [--client-processes 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import statistics
 import threading
 import time
@@ -55,6 +61,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--bare-threads", type=int, help="the bare app's max_threads (default: users + 40)"
+    )
+    parser.add_argument(
+        "--client-processes",
+        type=int,
+        default=1,
+        help="processes the users' threads are spread over (default: this one, beside the server)",
     )
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)  # the bare app's port
     parser.add_argument("--backend", help=argparse.SUPPRESS)
@@ -92,19 +104,41 @@ def serve_bare(port: int, backend: str, users: int, threads: int) -> None:
     app.launch(server_port=port, max_threads=threads, quiet=True)
 
 
-def burst(pid: int, url: str, data: list, server: ChatServer, users: int) -> Run:
-    """All users start a chat at the same moment and read their replies to the end."""
+def burst(
+    pid: int, url: str, data: list, server: ChatServer, users: int, processes: int = 1
+) -> Run:
+    """All users start a chat at the same moment and read their replies to the end: from
+    threads of this process, which also runs the stand-in server, or spread over `processes`
+    processes of their own, so that neither the server nor one interpreter lock holds them."""
     for _ in call(requests.Session(), url, "chat", data):  # warm the app up, untimed
         pass
     already = len(server.records)
     cpu_before = cpu_seconds(pid)
-    sessions = [requests.Session() for _ in range(users)]
+    if processes > 1:
+        first_tokens, failures = _in_processes(url, data, users, processes)
+    else:
+        first_tokens, failures = _chats(url, data, users, time.monotonic())
+    cpu = cpu_seconds(pid) - cpu_before
+    if failures:
+        print(f"  {len(failures)} failed, the first: {failures[0]}")
+    now = time.monotonic()
+    streams = [
+        (r.received_at, r.finished_at or r.disconnected_at or now) for r in server.records[already:]
+    ]
+    tokens = sum(r.tokens_sent for r in server.records[already:])
+    return Run(peak_overlap(streams), first_tokens, len(failures), cpu * 1000 / max(1, tokens))
+
+
+def _chats(url: str, data: list, users: int, start_at: float) -> tuple[list[float], list[str]]:
+    """`users` threads that each start one chat at `start_at` (monotonic seconds, the same in
+    every process): the time to each one's first token, and what failed."""
     ready = threading.Barrier(users)
     first_tokens: list[float] = []
-    failures: list[Exception] = []
+    failures: list[str] = []
 
     def user(session: requests.Session) -> None:
         ready.wait()
+        time.sleep(max(0.0, start_at - time.monotonic()))
         sent = time.perf_counter()
         first = None
         try:
@@ -113,22 +147,24 @@ def burst(pid: int, url: str, data: list, server: ChatServer, users: int) -> Run
                     first = time.perf_counter() - sent
             first_tokens.append(first if first is not None else float("inf"))
         except Exception as exc:  # counted and shown: a benchmark reports, it does not stop
-            failures.append(exc)
+            failures.append(repr(exc))
 
-    threads = [threading.Thread(target=user, args=(session,)) for session in sessions]
+    threads = [threading.Thread(target=user, args=(requests.Session(),)) for _ in range(users)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    cpu = cpu_seconds(pid) - cpu_before
-    if failures:
-        print(f"  {len(failures)} failed, the first: {failures[0]!r}")
-    now = time.monotonic()
-    streams = [
-        (r.received_at, r.finished_at or r.disconnected_at or now) for r in server.records[already:]
-    ]
-    tokens = sum(r.tokens_sent for r in server.records[already:])
-    return Run(peak_overlap(streams), first_tokens, len(failures), cpu * 1000 / max(1, tokens))
+    return first_tokens, failures
+
+
+def _in_processes(url: str, data: list, users: int, processes: int):
+    """`_chats` spread over `processes` processes, all starting at the same moment."""
+    context = multiprocessing.get_context("spawn")  # no copy of the stand-in server's threads
+    start_at = time.monotonic() + 3.0 + processes  # once every process has started its threads
+    shares = [users // processes + (n < users % processes) for n in range(processes)]
+    with context.Pool(processes) as pool:
+        answers = pool.starmap(_chats, [(url, data, share, start_at) for share in shares])
+    return [t for firsts, _ in answers for t in firsts], [f for _, f in answers for f in f]
 
 
 def main() -> None:
@@ -148,7 +184,9 @@ def main() -> None:
         env = {"STUDIO_CHAT_BASE": backend}
         process, url = start_studio(env, "--tabs", "chat", "--concurrency", str(args.users))
         try:
-            runs["studio"] = burst(process.pid, url, studio_data, server, args.users)
+            runs["studio"] = burst(
+                process.pid, url, studio_data, server, args.users, args.client_processes
+            )
         finally:
             stop_studio(process)
         process, url = start_app(
@@ -157,7 +195,10 @@ def main() -> None:
             *("--bare-threads", str(bare_threads)),
         )
         try:
-            runs["bare"] = burst(process.pid, url, [MESSAGE, args.tokens], server, args.users)
+            bare_data = [MESSAGE, args.tokens]
+            runs["bare"] = burst(
+                process.pid, url, bare_data, server, args.users, args.client_processes
+            )
         finally:
             stop_app(process)
     finally:
