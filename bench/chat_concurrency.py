@@ -49,6 +49,10 @@ class Run:
     first_tokens: list[float]  # seconds, per chat
     failed: int
     cpu_per_1000: float  # the app process's CPU seconds per 1,000 tokens sent over the burst
+    # From the moment the users start, for each chat: when the model server had the request, and
+    # when it sent the first token. Before: the clients and the app; after: the app and clients.
+    reached: list[float]
+    served: list[float]
 
 
 def parse_args() -> argparse.Namespace:
@@ -114,10 +118,11 @@ def burst(
         pass
     already = len(server.records)
     cpu_before = cpu_seconds(pid)
+    start_at = time.monotonic() + 2.0 + processes  # once every process has started its threads
     if processes > 1:
-        first_tokens, failures = _in_processes(url, data, users, processes)
+        first_tokens, failures = _in_processes(url, data, users, processes, start_at)
     else:
-        first_tokens, failures = _chats(url, data, users, time.monotonic())
+        first_tokens, failures = _chats(url, data, users, start_at)
     cpu = cpu_seconds(pid) - cpu_before
     if failures:
         print(f"  {len(failures)} failed, the first: {failures[0]}")
@@ -125,8 +130,12 @@ def burst(
     streams = [
         (r.received_at, r.finished_at or r.disconnected_at or now) for r in server.records[already:]
     ]
-    tokens = sum(r.tokens_sent for r in server.records[already:])
-    return Run(peak_overlap(streams), first_tokens, len(failures), cpu * 1000 / max(1, tokens))
+    records = server.records[already:]
+    tokens = sum(r.tokens_sent for r in records)
+    reached = [r.received_at - start_at for r in records]
+    served = [r.first_token_at - start_at for r in records if r.first_token_at is not None]
+    cpu_per_1000 = cpu * 1000 / max(1, tokens)
+    return Run(peak_overlap(streams), first_tokens, len(failures), cpu_per_1000, reached, served)
 
 
 def _chats(url: str, data: list, users: int, start_at: float) -> tuple[list[float], list[str]]:
@@ -157,10 +166,9 @@ def _chats(url: str, data: list, users: int, start_at: float) -> tuple[list[floa
     return first_tokens, failures
 
 
-def _in_processes(url: str, data: list, users: int, processes: int):
-    """`_chats` spread over `processes` processes, all starting at the same moment."""
+def _in_processes(url: str, data: list, users: int, processes: int, start_at: float):
+    """`_chats` spread over `processes` processes, all starting at `start_at`."""
     context = multiprocessing.get_context("spawn")  # no copy of the stand-in server's threads
-    start_at = time.monotonic() + 3.0 + processes  # once every process has started its threads
     shares = [users // processes + (n < users % processes) for n in range(processes)]
     with context.Pool(processes) as pool:
         answers = pool.starmap(_chats, [(url, data, share, start_at) for share in shares])
@@ -203,6 +211,10 @@ def main() -> None:
             stop_app(process)
     finally:
         server.stop()
+    report(runs, args, bare_threads)
+
+
+def report(runs: dict[str, Run], args: argparse.Namespace, bare_threads: int) -> None:
     stream = args.first_token_delay + args.token_delay * (args.tokens - 1)
     print(
         f"{args.users} chats at once, replies of {args.tokens} tokens: on the server "
@@ -213,14 +225,21 @@ def main() -> None:
         "bare": f"bare Gradio (max_threads {bare_threads})",
     }
     for name, run in runs.items():
-        firsts = run.first_tokens or [float("nan")]
         print(
             f"  {labels[name]:34} {run.peak:3d} streamed at once   first token "
-            f"p50 {statistics.median(firsts) * 1000:6.0f} ms   "
-            f"p95 {percentile(firsts, 0.95) * 1000:6.0f} ms   "
-            f"CPU {run.cpu_per_1000:5.2f} s per 1,000 tokens"
+            f"{_quantiles(run.first_tokens)}   CPU {run.cpu_per_1000:5.2f} s per 1,000 tokens"
             + (f"   {run.failed} failed" if run.failed else "")
         )
+        print(
+            f"  {'':34} after the users began, the model server had the requests "
+            f"{_quantiles(run.reached)}, sent their first tokens {_quantiles(run.served)}"
+        )
+
+
+def _quantiles(seconds: list[float]) -> str:
+    seconds = seconds or [float("nan")]
+    median, high = statistics.median(seconds), percentile(seconds, 0.95)
+    return f"p50 {median * 1000:5.0f} ms p95 {high * 1000:5.0f} ms"
 
 
 if __name__ == "__main__":
