@@ -139,7 +139,9 @@ TABS: Mapping[str, TabSpec] = MappingProxyType(
             TabSpec("game", "Describe and generate", ("caption", "image")),
             TabSpec("chat", "Chat", ("chat",)),
             TabSpec("next_word", "Next word", ("chat",), aliases=("next-word", "nextword")),
-            TabSpec("compare", "Compare", ("chat",)),
+            TabSpec("compare", "Compare", ("chat", "image")),
+            # the class wall: the teacher's round asks the chat model, a student's picture paints
+            TabSpec("wall", "Class", ("chat", "image"), aliases=("class",)),
         )
     }
 )

@@ -33,7 +33,8 @@ What else every launch sets, for a studio shared with a class (docs/security.md)
                                 address for the login, no API description on the login page;
                                 with --mcp and --auth, the same login asked of every MCP
                                 request; and the teacher's usage view at /usage, handed the
-                                app's meter (studio.classroom.usage_page)
+                                app's meter (studio.classroom.usage_page), and the class
+                                wall at /wall beside it (studio.classroom.wall_page)
     mcp_server                  --mcp: the tabs' API as MCP tools too (studio.classroom.mcp_tools)
     root_path                   --root-path: the path prefix a reverse proxy serves it under
 """
@@ -43,6 +44,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from studio.classroom.hosts import served_hosts
@@ -124,11 +126,14 @@ def middleware(
         SayLoginLost,
     )
     from studio.classroom.usage_page import UsageView
+    from studio.classroom.wall_page import WallView
+    from studio.ui.wall import ask_model
 
     layers = [
         Middleware(CheckHost, allowed=served_hosts(config.host, config.allowed_hosts)),
         Middleware(RememberClient),
         Middleware(UsageView, admin=config.admin, meter=meter),
+        Middleware(WallView, admin=config.admin, meter=meter, ask=partial(ask_model, config)),
     ]
     if config.auth:
         layers += [Middleware(HideApiBeforeLogin), Middleware(SayLoginLost)]

@@ -48,6 +48,7 @@ def test_the_options_carry_the_configuration():
         "CheckHost",
         "RememberClient",
         "UsageView",
+        "WallView",
         "HideApiBeforeLogin",
         "SayLoginLost",
     ]
@@ -60,6 +61,7 @@ def test_without_a_login_there_is_no_check_and_no_login_page():
         "CheckHost",
         "RememberClient",
         "UsageView",
+        "WallView",
     ]
 
 

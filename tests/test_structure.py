@@ -186,7 +186,17 @@ def test_only_the_configuration_reads_the_environment():
     assert not found, found
 
 
-TABS = {"summarize", "entities", "caption", "imagine", "game", "chat", "compare", "next_word"}
+TABS = {
+    "summarize",
+    "entities",
+    "caption",
+    "imagine",
+    "game",
+    "chat",
+    "compare",
+    "next_word",
+    "wall",
+}
 
 
 def tab_of(module: str) -> str | None:

@@ -13,6 +13,7 @@ each of these against the Gradio installed and says which one changed when Gradi
     share_url_of         the share link, through the ASGI app's get_blocks() (gradio.routes.App)
     save_to_cache        gradio.processing_utils.save_bytes_to_cache: a file where Gradio
                          serves files from
+    enclosing_tab        gradio.context.Context.block: the gr.Tab a tab's build runs inside
 
 Nothing else in studio/ imports a Gradio submodule or reads a Gradio attribute that starts with
 an underscore.
@@ -26,7 +27,7 @@ from copy import copy
 from dataclasses import dataclass
 from typing import Any
 
-from gradio import processing_utils, route_utils, state_holder
+from gradio import context, processing_utils, route_utils, state_holder
 from gradio.blocks import Blocks
 from gradio.state_holder import SessionState
 
@@ -175,3 +176,14 @@ def save_to_cache(data: bytes, file_name: str, folder: str) -> str:
     """Write `data` inside `folder` (a component's GRADIO_CACHE), where Gradio serves files
     from as they are, and return the path."""
     return processing_utils.save_bytes_to_cache(data, file_name, folder)
+
+
+# --- Where a block is being built --------------------------------------------------------------
+
+
+def enclosing_tab() -> Any:
+    """The gr.Tab whose `with` block is being built now; None outside one (an app of one tab)."""
+    from gradio.layouts import Tab
+
+    block = context.Context.block
+    return block if isinstance(block, Tab) else None

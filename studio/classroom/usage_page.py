@@ -26,7 +26,7 @@ from studio.classroom.usage_report import usage_page
 
 PATHS = {"/usage": "html", "/usage.json": "json"}
 LOCAL_ONLY = (
-    "The usage view opens only on the computer that runs the studio, or with the teacher's "
+    "The {view} opens only on the computer that runs the studio, or with the teacher's "
     "login: start the studio with --admin user:password (or STUDIO_ADMIN)."
 )
 NO_METER = "This app keeps no usage record."
@@ -45,11 +45,13 @@ def may_see_usage(
     authorization: str | None,
     admin: tuple[str, str] | None,
     throttle: LoginThrottle,
+    view: str = "usage view",
 ) -> Answer:
-    """200 for the teacher; otherwise the refusal: 401 (asks for the login), 403 or 429."""
+    """200 for the teacher; otherwise the refusal: 401 (asks for the login), 403 or 429.
+    `view`: what the refusal names (the class wall asks the same)."""
     if admin is None:
         local = peer in LOOPBACK and not forwarded
-        return Answer(200) if local else Answer(403, LOCAL_ONLY)
+        return Answer(200) if local else Answer(403, LOCAL_ONLY.format(view=view))
     address = client_address(peer, forwarded)
     user, password = basic_credentials(authorization) or (None, None)
     known = user if user is not None and hmac.compare_digest(user, admin[0]) else None
@@ -65,7 +67,7 @@ def may_see_usage(
     if authorization:
         throttle.failed(address, known)
     challenge = ((b"www-authenticate", b'Basic realm="studio usage", charset="UTF-8"'),)
-    return Answer(401, "The usage view needs the teacher's login (--admin).", challenge)
+    return Answer(401, f"The {view} needs the teacher's login (--admin).", challenge)
 
 
 class UsageView:
@@ -91,16 +93,20 @@ class UsageView:
             self.throttle,
         )
         if answer.status != 200:
-            await _send(send, answer.status, "text/plain", answer.message + "\n", answer.headers)
+            await send_text(
+                send, answer.status, "text/plain", answer.message + "\n", answer.headers
+            )
         elif self.meter is None:
-            await _send(send, 404, "text/plain", NO_METER + "\n")
+            await send_text(send, 404, "text/plain", NO_METER + "\n")
         elif kind == "json":
-            await _send(send, 200, "application/json", json.dumps(self.meter.report(), indent=1))
+            await send_text(
+                send, 200, "application/json", json.dumps(self.meter.report(), indent=1)
+            )
         else:
-            await _send(send, 200, "text/html; charset=utf-8", usage_page(self.meter.report()))
+            await send_text(send, 200, "text/html; charset=utf-8", usage_page(self.meter.report()))
 
 
-async def _send(send: Send, status: int, kind: str, body: str, headers: tuple = ()) -> None:
+async def send_text(send: Send, status: int, kind: str, body: str, headers: tuple = ()) -> None:
     data = body.encode("utf-8")
     head = [
         (b"content-type", kind.encode()),

@@ -17,7 +17,19 @@ from studio.classroom.usage import Meter
 from studio.config import Config
 from studio.doctor import check as check_tasks
 from studio.errors import ConfigurationError
-from studio.ui import caption, chat, compare, entities, game, imagine, look, next_word, summarize
+from studio.ui import (
+    caption,
+    chat,
+    compare,
+    entities,
+    game,
+    imagine,
+    look,
+    next_word,
+    summarize,
+    wall,
+    wall_notice,
+)
 from studio.ui.common import describe_endpoint
 
 # (config, the app's tab names, the app's meter or None)
@@ -42,6 +54,7 @@ BUILDERS: dict[str, Build] = {
     "chat": chat.build,
     "next_word": next_word.build,
     "compare": compare.build,
+    "wall": wall.build,
 }
 TABS: tuple[Tab, ...] = tuple(
     Tab(spec.name, spec.title, spec.tasks, BUILDERS[spec.name]) for spec in catalog.TABS.values()
@@ -91,6 +104,8 @@ def build_app(
             functools.partial(status_table, config, tabs), None, where, api_visibility="private"
         )
         served = frozenset(tab.name for tab in tabs)
+        if "wall" in served and len(tabs) > 1:
+            wall_notice.notice(app, catalog.TABS["wall"].title)
         if len(tabs) == 1:
             tabs[0].build(config, served, meter)
         else:

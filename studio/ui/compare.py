@@ -25,6 +25,7 @@ from studio.classroom.usage import Caller, Meter
 from studio.config import Config
 from studio.services import with_model
 from studio.tasks import compare as task
+from studio.ui import compare_pictures
 from studio.ui.common import notify_progress, setup_notice, shows_errors
 from studio.ui.status_line import done_html, failure_html, status_line, waiting_html
 from studio.ui.stop import lit_while_running, stop_button, stop_control
@@ -146,6 +147,15 @@ def vote(choice: str, revealed: tuple | list | None) -> tuple:
 
 
 def build(config: Config, served: Collection[str] = (), meter: Meter | None = None) -> None:
+    """Text (two chat columns) and Pictures (a grid of one prompt: studio.ui.compare_pictures)."""
+    with gr.Tabs(elem_id="compare-kinds"):
+        with gr.Tab("Text", id="compare-text"):
+            build_text(config, meter)
+        with gr.Tab("Pictures", id="compare-pictures"):
+            compare_pictures.build(config, meter)
+
+
+def build_text(config: Config, meter: Meter | None = None) -> None:
     setup_notice(config, "chat")
     gr.Markdown(
         "One prompt, two columns: the same model and settings but for one thing. "

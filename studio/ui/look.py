@@ -108,6 +108,12 @@ _PICTURES = """
 .shape-buttons button { min-width: 0 !important; }
 """
 
+_WALL = """
+.wall-notice-line { width: 100%; text-align: left; font-size: var(--text-lg); font-weight: 600;
+  padding: 0.5em 0.8em; border-radius: var(--radius-md); cursor: pointer;
+  border: 2px solid var(--color-accent); background: var(--color-accent-soft); }
+"""
+
 _PHONE = """
 @media (max-width: 640px) {
   .studio-title p { font-size: var(--text-md); }
@@ -120,7 +126,7 @@ _PHONE = """
 }
 """
 
-CSS = _READABLE + _CHAT + _STATUS + _ENTITIES + _PICTURES + _PHONE + _PROJECTOR
+CSS = _READABLE + _CHAT + _STATUS + _ENTITIES + _PICTURES + _WALL + _PHONE + _PROJECTOR
 
 # The toggle's value says whether the page is in presentation mode; the address keeps it, so a
 # reload (or the link) opens the same way.

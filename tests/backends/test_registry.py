@@ -86,7 +86,17 @@ def test_an_unknown_tab_is_refused_when_the_settings_are_read():
 
 
 def test_one_tab_table_names_every_tab_and_its_tasks():
-    names = ["summarize", "ner", "caption", "imagine", "game", "chat", "next_word", "compare"]
+    names = [
+        "summarize",
+        "ner",
+        "caption",
+        "imagine",
+        "game",
+        "chat",
+        "next_word",
+        "compare",
+        "wall",
+    ]
     assert list(TABS) == names
     assert tasks_named("game") == ("caption", "image")
     assert tasks_named("entities") == ("ner",) and tasks_named("image") == ("image",)

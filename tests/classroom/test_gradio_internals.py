@@ -139,3 +139,16 @@ def test_files_are_still_written_where_gradio_serves_them(tmp_path: Path):
         path.read_bytes() == b"picture" and tmp_path in path.parents and path.name == "round-0.jpg",
         "what processing_utils.save_bytes_to_cache writes, or where",
     )
+
+
+def test_a_build_still_knows_the_tab_it_runs_inside():
+    pinned(hasattr(gr.context.Context, "block"), "gradio.context.Context.block (enclosing_tab)")
+    with gr.Blocks():
+        assert gradio_internals.enclosing_tab() is None
+        with gr.Tabs():
+            with gr.Tab("Class") as tab:
+                found = gradio_internals.enclosing_tab()
+                with gr.Row():
+                    inside_a_row = gradio_internals.enclosing_tab()
+    pinned(found is tab, "gradio.context.Context.block inside a gr.Tab (enclosing_tab)")
+    assert inside_a_row is None  # only the tab's own level: a build lays out under it directly

@@ -22,6 +22,7 @@ from PIL import Image, ImageChops
 
 from studio.catalog import TASKS
 from studio.tasks.image_settings import read_parameters
+from studio.tasks.picture_grid import read_grid
 from tests.conftest import ROOT, start_studio, stop_studio
 from tests.local.cpu import WINDOW, busy_within, idle_since
 
@@ -163,6 +164,17 @@ def test_the_same_seed_gives_the_same_pixels_and_another_seed_others(client):
     first, again, other = make(5), make(5), make(6)
     assert same_pixels(first, again)
     assert not same_pixels(first, other)
+
+
+def test_a_picture_grid_paints_each_cell_here(client, models):
+    args = ("the sun", "", "Seed", "5, 6", "Steps", "1, 2", None, 7, 64, 64, -1)
+    grid, cells, _ = client.predict(*args, api_name="/compare_pictures")
+    paths = [cell["image"] for cell in cells]
+    assert not same_pixels(paths[0], paths[1])  # seed 5 and seed 6, one step each
+    record = read_grid(Path(grid).read_bytes())
+    assert [cell["label"] for cell in record["cells"]][-1] == "Seed 6 · Steps 2"
+    assert record["model"] == str(models["image"])
+    assert pixels(grid).width > 2 * 64 and pixels(grid).height > 2 * 64  # and the labels
 
 
 def test_caption_and_generate_paints_the_caption_with_the_seed(client):

@@ -81,6 +81,25 @@ PUBLISHED["/compare"] = [
     *[(name, "") for name in ("system_prompt", "temperature", "top_p", "max_new_tokens")],
     *[(name, "") for name in ("seed", "thinking", "model")],
 ]
+# One prompt as a grid over one or two settings, then the settings every cell shares
+# (docs/chat.md). Down starts at steps: this studio's sd-turbo runs without guidance.
+PUBLISHED["/compare_pictures"] = [
+    ("prompt", REQUIRED),
+    ("negative_prompt", ""),
+    ("across", "Seed"),
+    ("across_values", "1, 2"),
+    ("down", "Steps"),
+    ("down_values", "1, 2"),
+    ("steps", ""),
+    ("guidance", ""),
+    ("width", 512),
+    ("height", 512),
+    ("seed", -1),
+]
+# The class wall: the open round takes nothing; an answer names its round, or the open one.
+PUBLISHED["/wall_round"] = []
+PUBLISHED["/wall_answer"] = [("answer", REQUIRED), ("round_id", None)]
+PUBLISHED["/wall_paint"] = [("seed", None)]
 # The game served alone offers the Caption and Imagine tabs' names, with its own inputs.
 PUBLISHED_BY_THE_GAME_ALONE = {
     "/caption": [("image", REQUIRED)],

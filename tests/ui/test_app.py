@@ -42,6 +42,9 @@ API = {
     ],
     "/caption_and_generate": ["image", "seed"],
     "/play_rounds": ["image", "rounds", "seed"],
+    "/wall_round": [],
+    "/wall_answer": ["answer", "round_id"],  # the round: empty for the open one
+    "/wall_paint": ["seed"],
 }
 
 
@@ -56,6 +59,7 @@ def test_the_api_keeps_its_names_and_parameters(client):
         "/chat_with_reasoning",
         "/next_words",
         "/compare",
+        "/compare_pictures",
     }
     (model,) = [
         p for p in endpoints["/caption_with_model"]["parameters"] if p["parameter_name"] == "model"

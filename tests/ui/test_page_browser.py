@@ -27,6 +27,7 @@ TABS = {
     "Chat": "#chat-bot",
     "Compare": "#compare-status",
     "Next word": "#next-word-bars",
+    "Class": "#wall-round",
 }
 
 

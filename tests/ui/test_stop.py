@@ -92,8 +92,9 @@ def client(evil):
         ("/caption", lambda: [handle_file(str(CHELSEA))]),
         ("/generate_image", lambda: ["a lighthouse"]),
         ("/caption_and_generate", lambda: [handle_file(str(CHELSEA)), 7]),
+        ("/compare_pictures", lambda: ["a lighthouse", "", "Seed", "1, 2"]),
     ],
-    ids=["summarize", "entities", "caption", "imagine", "game"],
+    ids=["summarize", "entities", "caption", "imagine", "game", "picture-grid"],
 )
 def test_cancelling_a_call_closes_its_connection(evil, client, api_name, inputs):
     before = len(evil.held)
