@@ -5,12 +5,15 @@ server as the connections it accepts."""
 from __future__ import annotations
 
 import logging
+import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from studio.backends import transport
+from studio.backends.transport.sending import END_WAIT
 from tests.conftest import make_endpoint
 from tests.stand_ins.chat_servers import ChatServer
 from tests.stand_ins.servers import running
@@ -76,3 +79,36 @@ def test_a_class_streaming_at_once_finds_its_connections_kept_the_next_time(serv
     assert last_in < first_out, "the first time, all streamed at once"
     assert server.connections == CLASS, "the second time, every reply found its connection"
     assert "pool is full" not in caplog.text
+
+
+def test_a_server_that_keeps_the_body_open_after_done_is_not_waited_on_for_long():
+    """[DONE], then neither the body's end nor a hang-up: the reply still ends, its connection
+    closed as before, within END_WAIT (not the endpoint's timeout)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    hung_up = threading.Event()
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection, connection.makefile("rb") as asked:
+            length = 0
+            while (line := asked.readline()) not in (b"\r\n", b""):  # the request's head
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            asked.read(length)
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            event = b'data: {"choices": [{"delta": {"content": "hi"}}]}\n\ndata: [DONE]\n\n'
+            chunk = b"%x\r\n%s\r\n" % (len(event), event)
+            connection.sendall(head + b"Transfer-Encoding: chunked\r\n\r\n" + chunk)
+            if connection.recv(1) == b"":  # the studio hung up
+                hung_up.set()
+
+    threading.Thread(target=serve, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/v1/chat/completions"
+    endpoint = make_endpoint(url, task="chat", timeout=30.0)
+    request = transport.json_request(endpoint, url, {"stream": True})
+    began = time.monotonic()
+    events = list(transport.stream(request, endpoint))
+    assert events == [{"choices": [{"delta": {"content": "hi"}}]}]
+    assert time.monotonic() - began < END_WAIT + 10, "well before the endpoint's 30 s"
+    assert hung_up.wait(10), "the connection held open was closed, not kept"
+    listener.close()

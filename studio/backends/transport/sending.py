@@ -110,12 +110,19 @@ def session() -> requests.Session:
         return _session
 
 
+# Seconds a server may take to close an answer's body after its last event: servers send both
+# at once, so a person never waits for this, but one that does not is not waited on for long.
+END_WAIT = 1.0
+
+
 def keep_alive(sent: Sent) -> None:
     """Read the end of an answer whose last event has come (the empty chunk that closes the
     body), so that the pool takes its connection back for the next request: left unread, the
     connection was closed, and every streamed reply connected anew (a TLS handshake each to a
-    remote server). A server that sends more after its last event is closed as before. The read
-    is still on the answer's wire: its deadline and Stop cut it as any other."""
+    remote server). A server that sends more after its last event, or keeps the body open past
+    END_WAIT, is closed as before: the reply ends that little late at most. The read is on the
+    answer's wire, so Stop cuts it as any other."""
+    sent.wire.alarm.push(END_WAIT)
     with contextlib.suppress(*READ_ERRORS, errors.BadResponseError):
         sent.response.raw.read1(READ_SIZE, decode_content=True)
     sent.wire.done()  # the connection may serve another request now: no cut may reach it
