@@ -14,13 +14,19 @@ the server had open at once, and the time to first token as the user sees it (se
 request until the first piece of the reply arrives), median and 95th percentile, and the app
 process's CPU time (/proc) per 1,000 tokens the server sent over the burst.
 
+With `--client-processes N` the users' threads run in N processes of their own rather than
+beside the stand-in server in this one: how much of the first token's wait is the benchmark's
+own clients sharing one interpreter.
+
     python -m bench.chat_concurrency [--users 50] [--tokens 30] [--token-delay 0.1]
+                                     [--client-processes 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import statistics
 import threading
 import time
@@ -43,6 +49,10 @@ class Run:
     first_tokens: list[float]  # seconds, per chat
     failed: int
     cpu_per_1000: float  # the app process's CPU seconds per 1,000 tokens sent over the burst
+    # From the moment the users start, for each chat: when the model server had the request, and
+    # when it sent the first token. Before: the clients and the app; after: the app and clients.
+    reached: list[float]
+    served: list[float]
 
 
 def parse_args() -> argparse.Namespace:
@@ -55,6 +65,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--bare-threads", type=int, help="the bare app's max_threads (default: users + 40)"
+    )
+    parser.add_argument(
+        "--client-processes",
+        type=int,
+        default=1,
+        help="processes the users' threads are spread over (default: this one, beside the server)",
     )
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)  # the bare app's port
     parser.add_argument("--backend", help=argparse.SUPPRESS)
@@ -92,19 +108,46 @@ def serve_bare(port: int, backend: str, users: int, threads: int) -> None:
     app.launch(server_port=port, max_threads=threads, quiet=True)
 
 
-def burst(pid: int, url: str, data: list, server: ChatServer, users: int) -> Run:
-    """All users start a chat at the same moment and read their replies to the end."""
+def burst(
+    pid: int, url: str, data: list, server: ChatServer, users: int, processes: int = 1
+) -> Run:
+    """All users start a chat at the same moment and read their replies to the end: from
+    threads of this process, which also runs the stand-in server, or spread over `processes`
+    processes of their own, so that neither the server nor one interpreter lock holds them."""
     for _ in call(requests.Session(), url, "chat", data):  # warm the app up, untimed
         pass
     already = len(server.records)
     cpu_before = cpu_seconds(pid)
-    sessions = [requests.Session() for _ in range(users)]
+    start_at = time.monotonic() + 2.0 + processes  # once every process has started its threads
+    if processes > 1:
+        first_tokens, failures = _in_processes(url, data, users, processes, start_at)
+    else:
+        first_tokens, failures = _chats(url, data, users, start_at)
+    cpu = cpu_seconds(pid) - cpu_before
+    if failures:
+        print(f"  {len(failures)} failed, the first: {failures[0]}")
+    now = time.monotonic()
+    streams = [
+        (r.received_at, r.finished_at or r.disconnected_at or now) for r in server.records[already:]
+    ]
+    records = server.records[already:]
+    tokens = sum(r.tokens_sent for r in records)
+    reached = [r.received_at - start_at for r in records]
+    served = [r.first_token_at - start_at for r in records if r.first_token_at is not None]
+    cpu_per_1000 = cpu * 1000 / max(1, tokens)
+    return Run(peak_overlap(streams), first_tokens, len(failures), cpu_per_1000, reached, served)
+
+
+def _chats(url: str, data: list, users: int, start_at: float) -> tuple[list[float], list[str]]:
+    """`users` threads that each start one chat at `start_at` (monotonic seconds, the same in
+    every process): the time to each one's first token, and what failed."""
     ready = threading.Barrier(users)
     first_tokens: list[float] = []
-    failures: list[Exception] = []
+    failures: list[str] = []
 
     def user(session: requests.Session) -> None:
         ready.wait()
+        time.sleep(max(0.0, start_at - time.monotonic()))
         sent = time.perf_counter()
         first = None
         try:
@@ -113,22 +156,23 @@ def burst(pid: int, url: str, data: list, server: ChatServer, users: int) -> Run
                     first = time.perf_counter() - sent
             first_tokens.append(first if first is not None else float("inf"))
         except Exception as exc:  # counted and shown: a benchmark reports, it does not stop
-            failures.append(exc)
+            failures.append(repr(exc))
 
-    threads = [threading.Thread(target=user, args=(session,)) for session in sessions]
+    threads = [threading.Thread(target=user, args=(requests.Session(),)) for _ in range(users)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    cpu = cpu_seconds(pid) - cpu_before
-    if failures:
-        print(f"  {len(failures)} failed, the first: {failures[0]!r}")
-    now = time.monotonic()
-    streams = [
-        (r.received_at, r.finished_at or r.disconnected_at or now) for r in server.records[already:]
-    ]
-    tokens = sum(r.tokens_sent for r in server.records[already:])
-    return Run(peak_overlap(streams), first_tokens, len(failures), cpu * 1000 / max(1, tokens))
+    return first_tokens, failures
+
+
+def _in_processes(url: str, data: list, users: int, processes: int, start_at: float):
+    """`_chats` spread over `processes` processes, all starting at `start_at`."""
+    context = multiprocessing.get_context("spawn")  # no copy of the stand-in server's threads
+    shares = [users // processes + (n < users % processes) for n in range(processes)]
+    with context.Pool(processes) as pool:
+        answers = pool.starmap(_chats, [(url, data, share, start_at) for share in shares])
+    return [t for firsts, _ in answers for t in firsts], [f for _, f in answers for f in f]
 
 
 def main() -> None:
@@ -148,7 +192,9 @@ def main() -> None:
         env = {"STUDIO_CHAT_BASE": backend}
         process, url = start_studio(env, "--tabs", "chat", "--concurrency", str(args.users))
         try:
-            runs["studio"] = burst(process.pid, url, studio_data, server, args.users)
+            runs["studio"] = burst(
+                process.pid, url, studio_data, server, args.users, args.client_processes
+            )
         finally:
             stop_studio(process)
         process, url = start_app(
@@ -157,11 +203,18 @@ def main() -> None:
             *("--bare-threads", str(bare_threads)),
         )
         try:
-            runs["bare"] = burst(process.pid, url, [MESSAGE, args.tokens], server, args.users)
+            bare_data = [MESSAGE, args.tokens]
+            runs["bare"] = burst(
+                process.pid, url, bare_data, server, args.users, args.client_processes
+            )
         finally:
             stop_app(process)
     finally:
         server.stop()
+    report(runs, args, bare_threads)
+
+
+def report(runs: dict[str, Run], args: argparse.Namespace, bare_threads: int) -> None:
     stream = args.first_token_delay + args.token_delay * (args.tokens - 1)
     print(
         f"{args.users} chats at once, replies of {args.tokens} tokens: on the server "
@@ -172,14 +225,21 @@ def main() -> None:
         "bare": f"bare Gradio (max_threads {bare_threads})",
     }
     for name, run in runs.items():
-        firsts = run.first_tokens or [float("nan")]
         print(
             f"  {labels[name]:34} {run.peak:3d} streamed at once   first token "
-            f"p50 {statistics.median(firsts) * 1000:6.0f} ms   "
-            f"p95 {percentile(firsts, 0.95) * 1000:6.0f} ms   "
-            f"CPU {run.cpu_per_1000:5.2f} s per 1,000 tokens"
+            f"{_quantiles(run.first_tokens)}   CPU {run.cpu_per_1000:5.2f} s per 1,000 tokens"
             + (f"   {run.failed} failed" if run.failed else "")
         )
+        print(
+            f"  {'':34} after the users began, the model server had the requests "
+            f"{_quantiles(run.reached)}, sent their first tokens {_quantiles(run.served)}"
+        )
+
+
+def _quantiles(seconds: list[float]) -> str:
+    seconds = seconds or [float("nan")]
+    median, high = statistics.median(seconds), percentile(seconds, 0.95)
+    return f"p50 {median * 1000:5.0f} ms p95 {high * 1000:5.0f} ms"
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ Waits take an injected `sleep` and `clock`, so tests need not wait.
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import logging
 import random
@@ -22,7 +23,7 @@ import requests
 import urllib3
 
 from studio import errors
-from studio.backends.transport.reading import decode_answer, load_json, read_body
+from studio.backends.transport.reading import READ_SIZE, decode_answer, load_json, read_body
 from studio.backends.transport.request import HttpRequest, auth_headers
 from studio.backends.transport.status import error_for, estimated_time, retry_after
 from studio.backends.transport.stop import Cancel, Cancelled, current_cancel
@@ -90,7 +91,9 @@ def dropped(endpoint: Endpoint) -> errors.BackendConnectionError:
 
 _session: requests.Session | None = None
 _session_lock = threading.Lock()
-POOL_SIZE = 128  # connections kept per host: many users at once should not reconnect
+# Connections kept per host: a class of 200 streaming chats at once, and the other tabs' requests
+# beside them, find theirs open the next time rather than connecting again.
+POOL_SIZE = 256
 
 
 def session() -> requests.Session:
@@ -105,6 +108,24 @@ def session() -> requests.Session:
             _session.mount("http://", adapter)
             _session.mount("https://", adapter)
         return _session
+
+
+# Seconds a server may take to close an answer's body after its last event: servers send both
+# at once, so a person never waits for this, but one that does not is not waited on for long.
+END_WAIT = 1.0
+
+
+def keep_alive(sent: Sent) -> None:
+    """Read the end of an answer whose last event has come (the empty chunk that closes the
+    body), so that the pool takes its connection back for the next request: left unread, the
+    connection was closed, and every streamed reply connected anew (a TLS handshake each to a
+    remote server). A server that sends more after its last event, or keeps the body open past
+    END_WAIT, is closed as before: the reply ends that little late at most. The read is on the
+    answer's wire, so Stop cuts it as any other."""
+    sent.wire.alarm.push(END_WAIT)
+    with contextlib.suppress(*READ_ERRORS, errors.BadResponseError):
+        sent.response.raw.read1(READ_SIZE, decode_content=True)
+    sent.wire.done()  # the connection may serve another request now: no cut may reach it
 
 
 def send(

@@ -19,6 +19,7 @@ from studio.backends.transport.sending import (
     READ_ERRORS,
     RetryPolicy,
     dropped,
+    keep_alive,
     send,
 )
 from studio.backends.transport.stop import Cancel, Cancelled
@@ -56,6 +57,8 @@ def stream(
             try:
                 event = next(events)
             except StopIteration as end:
+                if end.value:  # [DONE]: only the body's end is left, and the connection kept
+                    keep_alive(sent)
                 return bool(end.value)
             sent.wire.alarm.push(endpoint.timeout)
             yield event
