@@ -12,6 +12,7 @@ from studio.ui.code_panel import empty_panel
 from studio.ui.common import caption_upload, setup_notice
 from studio.ui.game_layout import GamePage, layout, no_cards
 from studio.ui.game_play import caption_and_generate, generate_from_caption, play
+from studio.ui.look import in_view_on_phone
 from studio.ui.stop import idle, stop_button
 from studio.ui.waiting import api_event, page_event, time_limit
 
@@ -45,6 +46,8 @@ def wire_page(page: GamePage, config: Config, meter: Meter | None = None) -> Non
         stop=page.stop_button,
     )
     stop_button(page.stop_button, [playing], page.status)
+    for text in page.cards.texts:  # on a phone the rounds land below the buttons: follow them
+        in_view_on_phone(text)
     page.clear_button.click(  # nothing runs after Clear: Stop goes grey
         lambda: (None, "", *empty_panel(), *no_cards(), idle()),
         None,

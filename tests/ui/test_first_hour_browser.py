@@ -225,3 +225,15 @@ def test_a_phone_brings_the_result_into_view(
     expect(page.locator(f"#{prefix}-status")).to_contain_text("Done in")
     page.wait_for_function(SEEN, arg=result)
     screenshot(page, f"phone-{prefix}-result-in-view.png")
+
+
+def test_a_phone_follows_the_games_rounds(page, app, image_server):
+    open_tab(page, app, "Describe and generate", PHONE)
+    page.locator("#game-examples").get_by_role("button").nth(1).click()  # the cat
+    expect(page.locator("#game-image img").first).to_be_visible()
+    image_server.delay = 3.0  # the first caption comes a while after the click
+    page.get_by_role("button", name="Play", exact=True).click()
+    expect(page.locator("#round-0")).to_be_visible()  # its card shows as the round starts...
+    assert page.locator("#round-0").bounding_box()["y"] > PHONE["height"]  # ...out of sight
+    page.wait_for_function(SEEN, arg="#round-0")
+    screenshot(page, "phone-game-round-in-view.png")
