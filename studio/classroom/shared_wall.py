@@ -105,7 +105,7 @@ class SharedWall:
 
     @property
     def version(self) -> int:
-        return self._read("latest")[0]
+        return int(self._call(lambda: self.redis.get(self.prefix + "version")) or 0)
 
     def student_view(self) -> dict:
         """The open round; while Redis does not answer, no round, and the words that say so."""
