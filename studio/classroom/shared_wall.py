@@ -92,7 +92,7 @@ class SharedWall:
 
     def ready_for(self, round_id: int | None, kind: str) -> Round:
         """The round, checked open and asking for `kind`; InputError otherwise."""
-        return self._read(_id(round_id), kind)[1]
+        return self._read(_id(round_id), kind, whole=False)[1]
 
     def add_picture(self, round_id: int, picture: Picture) -> int:
         """Add a picture to the round; how many it has now."""
@@ -110,7 +110,7 @@ class SharedWall:
     def student_view(self) -> dict:
         """The open round; while Redis does not answer, no round, and the words that say so."""
         try:
-            return round_view(self.current())
+            return round_view(self._read("", whole=False)[1])
         except StudioError as away:
             return {"open": False, "message": away.message}
 
@@ -118,10 +118,11 @@ class SharedWall:
         version, latest = self._read("latest")
         return {**wall_view(latest), "version": version}
 
-    def _read(self, which: str, kind: str = "") -> tuple[int, Round | None]:
+    def _read(self, which: str, kind: str = "", whole: bool = True) -> tuple[int, Round | None]:
         """The wall's version and the round asked for: 'latest', an id ('' for the open one),
-        checked of `kind` when given; InputError when asked of a kind and it cannot be had."""
-        status, version, *found = self._run("read", which, kind)
+        checked of `kind` when given (InputError when it cannot be had); without its answers
+        and pictures unless `whole` (a student's page polls, and needs neither)."""
+        status, version, *found = self._run("read", which, kind, int(whole))
         status = status.decode()
         if status != "ok" and (kind or status != "none"):
             self._checked([status.encode()])

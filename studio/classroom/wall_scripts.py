@@ -73,7 +73,8 @@ return changed(round)
 )
 
 # ARGV: prefix, a day in ms, which round ('latest', or an id, '' for the open one), kind (''
-# for any). {status ('ok' or why not), version, id, open (1/0), its fields, answers, pictures}.
+# for any), whole ('1': with its answers and pictures; a student's page needs neither).
+# {status ('ok' or why not), version, id, open (1/0), its fields, answers, pictures}.
 READ = (
     _COMMON
     + """
@@ -88,8 +89,12 @@ else
 end
 local is_open = 0
 if redis.call('GET', p .. 'open') == id then is_open = 1 end
-return {'ok', version, id, is_open, redis.call('HGETALL', p .. 'r:' .. id),
-        redis.call('HGETALL', p .. 'a:' .. id), redis.call('HGETALL', p .. 'p:' .. id)}
+local answers, pictures = {}, {}
+if ARGV[5] == '1' then
+  answers = redis.call('HGETALL', p .. 'a:' .. id)
+  pictures = redis.call('HGETALL', p .. 'p:' .. id)
+end
+return {'ok', version, id, is_open, redis.call('HGETALL', p .. 'r:' .. id), answers, pictures}
 """
 )
 
