@@ -97,7 +97,7 @@ class SharedWall:
     def add_picture(self, round_id: int, picture: Picture) -> int:
         """Add a picture to the round; how many it has now."""
         kept = json.dumps([picture.seed, picture.name, picture.key])
-        args = (round_id, picture.key, kept, picture.jpeg, MAX_PICTURES)
+        args = (_id(round_id), picture.key, kept, picture.jpeg, MAX_PICTURES)
         return self._checked(self._run("picture", *args), MAX_PICTURES)[1]
 
     def picture(self, round_id: int, n: int) -> bytes | None:
@@ -125,22 +125,15 @@ class SharedWall:
         status, version, *found = self._run("read", which, kind, int(whole))
         status = status.decode()
         if status != "ok" and (kind or status != "none"):
-            self._checked([status.encode()])
+            raise refusal(status, 0)
         return int(version), (_round(*found) if status == "ok" else None)
 
-    def _checked(self, answer: list, most: int = 0) -> list:
-        """The script's answer after its status, or the InputError its status means (`most`:
-        the bound a full round has reached)."""
+    def _checked(self, answer: list, most: int) -> list[int]:
+        """The script's numbers after its status 'ok', or the InputError its status means."""
         status = answer[0].decode()
-        if status == "ok":
-            return [int(value) for value in answer[1:]]
-        if status == "closed":
-            raise InputError(CLOSED)
-        if status == "full":
-            raise InputError(FULL.format(count=most))
-        if status.startswith("kind:"):
-            raise InputError(WRONG_KIND.format(what=KINDS[status[5:]].lower()))
-        raise InputError(NO_ROUND)
+        if status != "ok":
+            raise refusal(status, most)
+        return [int(value) for value in answer[1:]]
 
     def _run(self, script: str, *args):
         return self._call(lambda: self._scripts[script](args=[self.prefix, DAY_MS, *args]))
@@ -155,7 +148,8 @@ class SharedWall:
         except self._errors as error:
             with self._lock:
                 if self._retry_at is None:
-                    log.warning("The class wall's Redis does not answer (%s)", type(error).__name__)
+                    why = f"{type(error).__name__}: {error}"  # redis-py names no password
+                    log.warning("The class wall's Redis does not answer (%s)", why)
                 self._retry_at = self.clock() + RETRY_AFTER
             raise StudioError(AWAY, status=503) from error
         if self._retry_at is not None:
@@ -164,6 +158,18 @@ class SharedWall:
                     log.warning("The class wall's Redis answers again")
                     self._retry_at = None
         return answer
+
+
+def refusal(status: str, most: int) -> InputError:
+    """What a script's refusal means, in the wall's words (`most`: the bound a full round
+    has reached)."""
+    if status == "closed":
+        return InputError(CLOSED)
+    if status == "full":
+        return InputError(FULL.format(count=most))
+    if status.startswith("kind:"):
+        return InputError(WRONG_KIND.format(what=KINDS[status.removeprefix("kind:")].lower()))
+    return InputError(NO_ROUND)
 
 
 def _id(round_id: int | None) -> str:
