@@ -121,8 +121,15 @@ _PHONE = """
   #imagine-gallery .grid-container { --grid-cols: 2 !important; }
   /* read, not typed into (so no zoom to fear): small enough to keep its two columns */
   .studio-card textarea { font-size: 13px; }
-  /* the tabs wrap onto two lines: the chat gives way, so its box shows too */
-  :root { --chat-height: clamp(200px, calc(100dvh - 470px), 600px); }
+  /* a phone is not a projector: its toggle gives its line to the chat */
+  #presentation-mode { display: none !important; }
+  /* the tabs wrap onto three lines: the chat gives way, so its box shows too. (Set on the
+     conversation: Gradio puts its container before every selector in a media query, so a
+     :root here would match nothing.) */
+  #chat-conversation { --chat-height: clamp(200px, calc(100dvh - 480px), 600px); }
+  /* an empty chat: its line and examples fit that height instead of stretching it */
+  #chat-bot .placeholder { flex: 0 0 auto; min-height: 0; height: auto; padding: 1.8em 0 0.5em; }
+  #chat-bot .example { padding: 0.5em 0.8em; }
 }
 """
 

@@ -27,14 +27,14 @@ _LOOK = """() => {
   const line = document.createElement("button");
   line.type = "button";
   line.className = "wall-notice-line";
-  line.style.display = "none";
   line.addEventListener("click", () => { const button = tab(); if (button) button.click(); });
   box.replaceChildren(line);
+  box.style.display = "none";  // the whole block, so no gap stands above the tabs
   let round = {};
   function show() {
     const button = tab();
     const onIt = button && button.getAttribute("aria-selected") === "true";
-    line.style.display = !round.open || onIt ? "none" : "";
+    box.style.display = !round.open || onIt ? "none" : "";
     if (round.open) {
       line.textContent = `Round ${round.id} is open on the class wall: ${round.what}. ` +
         `Open the ${title} tab to answer.`;

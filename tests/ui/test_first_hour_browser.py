@@ -16,6 +16,7 @@ from tests.stand_ins.servers import TaskServer, server_fixture
 expect = pytest.importorskip("playwright.sync_api").expect
 
 LAPTOP = {"width": 1366, "height": 768}
+PROJECTOR = "?view=projector"
 PHONE = {"width": 390, "height": 844}
 TEXT = "The tower is tall. It stands in Paris. Many people visit it every year."
 
@@ -60,8 +61,18 @@ def message_box_bottom(page) -> float:
     return box["y"] + box["height"]
 
 
-@pytest.mark.parametrize("view", ["", "?view=projector"])
-@pytest.mark.parametrize("size", [LAPTOP, {"width": 1280, "height": 900}], ids=["1366", "1280"])
+# A phone shows no presentation-mode toggle (a projector is not a phone), so it is tried without.
+WIDE = {"width": 1280, "height": 900}
+SCREENS = [
+    pytest.param(LAPTOP, "", id="1366"),
+    pytest.param(LAPTOP, PROJECTOR, id="1366-projector"),
+    pytest.param(WIDE, "", id="1280"),
+    pytest.param(WIDE, PROJECTOR, id="1280-projector"),
+    pytest.param(PHONE, "", id="phone"),
+]
+
+
+@pytest.mark.parametrize(("size", "view"), SCREENS)
 def test_chats_message_box_is_in_the_first_screen(page, app, size, view):
     open_tab(page, app, "Chat", size, view)
     if view:
