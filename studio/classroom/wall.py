@@ -3,9 +3,9 @@
 answers them, both at once from many threads.
 
 One wall per app, found by the app's meter, which the launch hands to both the app's events and
-its ASGI layers (`wall_of`). With several replicas behind nginx each would keep its own wall, and
-a student's answer would reach the teacher's page only if both landed on the same replica: the
-rounds would then have to live in the shared store (studio.classroom.store), which is left to do.
+its ASGI layers (`wall_of`). With several replicas behind nginx (STUDIO_REDIS_URL) the meter's
+store is Redis, and the wall is its twin there (studio.classroom.shared_wall), with the same
+methods: every replica then shows the same rounds.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import threading
 import weakref
 from collections import deque
 
+from studio.classroom.shared_wall import SharedWall
+from studio.classroom.store import Store
 from studio.classroom.usage import Caller, Meter, metered
 from studio.errors import InputError
 from studio.tasks.wall import (
@@ -122,19 +124,29 @@ class Wall:
         raise InputError(NO_ROUND)
 
 
-_WALLS: weakref.WeakKeyDictionary[Meter, Wall] = weakref.WeakKeyDictionary()
+_WALLS: weakref.WeakKeyDictionary[Meter, Wall | SharedWall] = weakref.WeakKeyDictionary()
 _WALLS_LOCK = threading.Lock()
 
 
-def wall_of(meter: Meter | None) -> Wall:
-    """The wall of the app whose meter is `meter`; an app without a meter gets a wall of its
-    own that no teacher's page reaches, so its Class tab only says no round is open."""
+def wall_of(meter: Meter | None) -> Wall | SharedWall:
+    """The wall of the app whose meter is `meter`: in Redis when the meter's store is, so all
+    the replicas share it. An app without a meter gets a wall of its own that no teacher's page
+    reaches, so its Class tab only says no round is open."""
     if meter is None:
         return Wall()
     with _WALLS_LOCK:
         if meter not in _WALLS:
-            _WALLS[meter] = Wall()
+            _WALLS[meter] = wall_for(meter.store)
         return _WALLS[meter]
+
+
+def wall_for(store: Store) -> Wall | SharedWall:
+    """A wall kept where `store` keeps the limits: Redis's client is the shared store's (a
+    Fallback holds it as `shared`; the wall has no fallback of its own, see shared_wall)."""
+    from studio.classroom.shared import RedisStore  # imports redis-py only when used
+
+    shared = getattr(store, "shared", store)
+    return SharedWall(shared.redis) if isinstance(shared, RedisStore) else Wall()
 
 
 def who(caller: Caller | None) -> tuple[str, str]:
@@ -145,7 +157,9 @@ def who(caller: Caller | None) -> tuple[str, str]:
     return person.key, person.label if person.logged_in else ""
 
 
-def counted_answer(wall: Wall, caller: Caller | None, round_id: int | None, text: object) -> dict:
+def counted_answer(
+    wall: Wall | SharedWall, caller: Caller | None, round_id: int | None, text: object
+) -> dict:
     """A student's guess, counted against their limits as a request is."""
     key, name = who(caller)
     normalised(text)  # a refused guess, or one for a closed round, counts for nothing

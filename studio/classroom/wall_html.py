@@ -101,9 +101,14 @@ button, select { font-size: 1em; padding: .3em .8em; }
   async function poll() {
     try {
       const answer = await fetch("wall/state", {cache: "no-store"});
-      if (!answer.ok) throw new Error(`the studio answered ${answer.status}`);
-      const state = await answer.json();
-      if (state.version !== shown) { draw(state); shown = state.version; }
+      if (answer.status === 503) {  // the replicas' shared wall is away: the studio's words
+        document.getElementById("status").textContent = (await answer.json()).message;
+        shown = -1;
+      } else {
+        if (!answer.ok) throw new Error(`the studio answered ${answer.status}`);
+        const state = await answer.json();
+        if (state.version !== shown) { draw(state); shown = state.version; }
+      }
     } catch (error) {
       document.getElementById("status").textContent =
         "The wall cannot reach the studio (" + error.message + "); it keeps trying.";

@@ -34,7 +34,10 @@ def ask_in_background(ask: Ask | None, wall: Wall, round_id: int, prompt: str) -
     """The model's top choices for the round, put on the wall when they come (in a thread of
     its own: the teacher does not wait, and the round stands whatever the server does)."""
     choices, note = ask(prompt) if ask is not None else ((), NO_MODEL)
-    wall.set_model(round_id, choices, note)
+    try:
+        wall.set_model(round_id, choices, note)
+    except StudioError:  # a shared wall that went away: the round shows no choices
+        pass
 
 
 class WallView:
@@ -79,7 +82,7 @@ class WallView:
         elif method not in ("GET", "HEAD"):
             await send_text(send, 405, "text/plain", "Use the wall's page.\n")
         elif path == "/wall/state":
-            await send_text(send, 200, "application/json", json.dumps(self.wall.teacher_view()))
+            await self.state(send)
         elif path == "/wall/picture":
             await self.picture(scope, send)
         else:
@@ -91,6 +94,17 @@ class WallView:
         login, and costs no place in Gradio's queue."""
         view = self.wall.student_view()
         return {"open": view["open"], "id": view.get("id"), "what": view.get("what")}
+
+    async def state(self, send: Send) -> None:
+        """What the wall's page polls; while a shared wall does not answer, 503 and the words
+        that say so, which the page shows."""
+        try:
+            view = self.wall.teacher_view()
+        except StudioError as exc:
+            message = json.dumps({"message": exc.message})
+            await send_text(send, exc.status or 500, "application/json", message)
+            return
+        await send_text(send, 200, "application/json", json.dumps(view))
 
     async def posted(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The form: open a round (kind, prompt) or close it; then back to the wall."""
@@ -114,7 +128,7 @@ class WallView:
                         daemon=True,
                     ).start()
         except StudioError as exc:
-            await send_text(send, 400, "text/plain", exc.message + "\n")
+            await send_text(send, exc.status or 400, "text/plain", exc.message + "\n")
             return
         await send_text(send, 303, "text/plain", "Back to the wall.\n", ((b"location", b"wall"),))
 
@@ -124,6 +138,9 @@ class WallView:
             jpeg = self.wall.picture(int(query["round"][0]), int(query["n"][0]))
         except (KeyError, ValueError):
             jpeg = None
+        except StudioError as exc:
+            await send_text(send, exc.status or 500, "text/plain", exc.message + "\n")
+            return
         if jpeg is None:
             await send_text(send, 404, "text/plain", "No such picture on the wall.\n")
             return
