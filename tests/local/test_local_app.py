@@ -17,6 +17,7 @@ from pathlib import Path
 from subprocess import Popen
 
 import pytest
+import requests
 from gradio_client import Client, handle_file
 from PIL import Image, ImageChops
 
@@ -175,6 +176,40 @@ def test_a_picture_grid_paints_each_cell_here(client, models):
     assert [cell["label"] for cell in record["cells"]][-1] == "Seed 6 · Steps 2"
     assert record["model"] == str(models["image"])
     assert pixels(grid).width > 2 * 64 and pixels(grid).height > 2 * 64  # and the labels
+
+
+def test_compare_asks_the_model_here_twice_with_one_seed_changed(client):
+    # (Both columns stream at once, and a model here seeds torch's one generator: a seed
+    # repeats a reply only when one request runs at a time, so that is not asked here.)
+    seeds = ("Seed", "1", "2", "", 1.0, 1.0, 12)  # one thing differs, the rest shared
+    reply_a, reply_b, line_a, line_b = client.predict("Hello", *seeds, api_name="/compare")
+    assert reply_a and reply_b and reply_a != reply_b  # at temperature 1 the seed decides
+    assert "tokens" in line_a and "tokens" in line_b
+
+
+def test_a_class_wall_round_runs_on_the_model_here(app, client):
+    url = app[1]
+
+    def state() -> dict:  # the teacher's wall, from this computer: no login needed
+        return requests.get(f"{url}wall/state", timeout=10).json()
+
+    form = {"do": "open", "kind": "next_word", "prompt": "The river"}
+    assert requests.post(f"{url}wall", data=form, allow_redirects=False).status_code == 303
+    try:
+        assert client.predict("bank", None, api_name="/wall_answer")["answers"] == 1
+        deadline = time.monotonic() + 60
+        while not state()["model"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        shown = state()
+        assert [bar["text"] for bar in shown["bars"]] == ["bank"]
+        assert len(shown["model"]) == 10  # the model here always gives its top choices
+
+        paint = {"do": "open", "kind": "paint", "prompt": "a red boat"}
+        requests.post(f"{url}wall", data=paint, allow_redirects=False)
+        assert client.predict(5, api_name="/wall_paint")["seed"] == 5
+        assert [picture["seed"] for picture in state()["pictures"]] == [5]
+    finally:
+        requests.post(f"{url}wall", data={"do": "close"}, allow_redirects=False)
 
 
 def test_caption_and_generate_paints_the_caption_with_the_seed(client):
