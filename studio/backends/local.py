@@ -21,7 +21,7 @@ from studio.backends.base import (
     TaskRequest,
 )
 from studio.backends.chat_shapes import REPETITION_PENALTY, openai_body, openai_deltas
-from studio.backends.transport import Cancel
+from studio.backends.transport import Cancel, current_cancel
 from studio.catalog import LOCAL_EXTRA_MISSING
 from studio.endpoint import Endpoint
 from studio.tasks.chat import ChatSettings, Delta, Message
@@ -46,6 +46,7 @@ class LocalBackend(Backend):
     ) -> Any:
         from studio import local  # the optional extra: imported only when chosen
 
+        cancel = current_cancel()  # Stop: the context's, as a request over HTTP is cut by it
         return local.complete(
             endpoint.task,
             endpoint.model,
@@ -54,6 +55,7 @@ class LocalBackend(Backend):
             device=endpoint.device,
             offline=endpoint.offline,
             progress=progress,
+            check_stop=cancel.check if cancel is not None else None,
         )
 
     def chat_request(

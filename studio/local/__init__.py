@@ -26,7 +26,7 @@ percent: studio.local.download), loads, or makes an image.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from studio.errors import ConfigurationError
@@ -55,8 +55,10 @@ def complete(
     device: str = "auto",
     offline: bool = False,
     progress: Progress | None = None,
+    check_stop: Callable[[], None] | None = None,
 ) -> Any:
-    """Run one task-API request in this process; answer in the task API's shape.
+    """Run one task-API request in this process; answer in the task API's shape. `check_stop`
+    raises when the person pressed Stop: a picture checks it between its steps.
 
     summarize  inputs: text; parameters min_length/max_length (top level or in
                "generate_parameters") -> [{"summary_text": str}]
@@ -75,7 +77,7 @@ def complete(
     module = _task_module(task)
     with running_errors(task):
         if task == "image":
-            return module.run(loaded, inputs, dict(parameters or {}), progress)
+            return module.run(loaded, inputs, dict(parameters or {}), progress, check_stop)
         return module.run(loaded, inputs, dict(parameters or {}))
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 import diffusers
@@ -84,7 +85,11 @@ def run(
     prompt: Any,
     parameters: dict[str, Any],
     progress: Progress | None = None,
+    check_stop: Callable[[], None] | None = None,
 ) -> bytes:
+    """The picture as PNG bytes. `check_stop` raises when Stop was pressed: checked between
+    steps and while waiting for another picture, so a stopped picture frees the CPU at once."""
+    check = check_stop or (lambda: None)
     options = call_options(loaded.model, prompt, parameters)
     seed = optional(parameters, "seed", int)
     generator = torch.Generator("cpu").manual_seed(
@@ -94,6 +99,7 @@ def run(
     steps = options.get("num_inference_steps")
 
     def report_step(pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict:
+        check()
         if progress is not None:
             progress(f"Step {step + 1}/{steps or pipe.num_timesteps}")
         return tensors
@@ -102,7 +108,8 @@ def run(
     if not loaded.lock.acquire(blocking=False):
         if progress is not None:
             progress("Waiting for another image to finish…")
-        loaded.lock.acquire()
+        while not loaded.lock.acquire(timeout=0.25):
+            check()
     try:
         previous = None
         if parameters.get("scheduler"):

@@ -272,6 +272,21 @@ def test_stop_ends_generation_in_the_app(app, client):
     assert time.monotonic() - started < 5
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads CPU time from /proc")
+def test_stop_ends_a_picture_between_its_steps(app, client):
+    process, _ = app
+    # 100 steps at 1024x1024: about half a minute here, unless stopped
+    job = client.submit("a long night", None, 100, 7, 1024, 1024, 1, api_name="/generate_image")
+    assert busy_within(process.pid, timeout=30), "painting should keep the app busy"
+    stopped_at = time.monotonic()
+    job.cancel()
+    idle = idle_since(process.pid, timeout=STOP_BOUND + WINDOW + 5)
+    assert idle is not None, "the picture went on after Stop"
+    assert idle - stopped_at < STOP_BOUND
+    # the pipeline is free for the next picture at once
+    assert pixels(client.predict("a sun", None, 1, 7, 64, 64, 2, api_name="/generate_image"))
+
+
 # --- the browser -------------------------------------------------------------------------------
 
 

@@ -48,6 +48,11 @@ class Cancel(threading.Event):
                 return
         callback()
 
+    def check(self) -> None:
+        """Raise Cancelled when this is set: work in this process checks it between its steps."""
+        if self.is_set():
+            raise Cancelled()
+
     def sleep(self, seconds: float) -> None:
         """`time.sleep` for retry waits that gives up when this is set."""
         if self.wait(seconds):
