@@ -130,6 +130,7 @@ _PHONE = """
   /* an empty chat: its line and examples fit that height instead of stretching it */
   #chat-bot .placeholder { flex: 0 0 auto; min-height: 0; height: auto; padding: 1.8em 0 0.5em; }
   #chat-bot .example { padding: 0.5em 0.8em; }
+  .wall-notice-line { font-size: var(--text-md); padding: 0.3em 0.6em; }
 }
 """
 

@@ -36,8 +36,7 @@ _LOOK = """() => {
     const onIt = button && button.getAttribute("aria-selected") === "true";
     box.style.display = !round.open || onIt ? "none" : "";
     if (round.open) {
-      line.textContent = `Round ${round.id} is open on the class wall: ${round.what}. ` +
-        `Open the ${title} tab to answer.`;
+      line.textContent = `Round ${round.id} is open: ${round.what}. Open the ${title} tab.`;
     }
   }
   async function look() {

@@ -4,6 +4,8 @@ answers reach the teacher's wall beside the model's own choices."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import requests
 
@@ -116,7 +118,9 @@ def test_in_the_whole_studio_the_class_tab_looks_for_the_round_once_opened(
         page.goto(studio_app)
         # On any other tab, a line says a round is open; choosing it opens the Class tab.
         notice = page.locator("#wall-notice .wall-notice-line")
-        expect(notice).to_contain_text("is open on the class wall: Paint this prompt")
+        expect(notice).to_have_text(
+            re.compile(r"Round \d+ is open: Paint this prompt\. Open the Class tab\.")
+        )
         notice.click()
         expect(page.get_by_role("tab", name="Class")).to_have_attribute("aria-selected", "true")
         expect(page.locator("#wall-round")).to_contain_text("A red kite over the sea")
