@@ -1,7 +1,7 @@
 """Token probabilities in Debian's Chromium: with the setting off nothing shows and no logprobs
 are asked for; on, the reply shows under the chat shaded token by token, with a legend, a
 clicked token shows its alternatives with percentages, and a branch from one of them is written
-on by the model beside the reply as written."""
+on by the model beside the reply as written; an earlier reply can be chosen and branched too."""
 
 from __future__ import annotations
 
@@ -95,6 +95,20 @@ def test_off_asks_nothing_and_on_shades_each_token_with_its_alternatives(
     page.get_by_role("button", name="Write on from ' perhaps' instead").click()
     expect(branches.locator(".branch")).to_have_count(2)
     expect(branches.locator(".branch").last).to_contain_text("Another perhaps")
+
+    # An earlier reply, chosen from the list: its shading, and a branch of it that forgets the
+    # conversation after it.
+    page.locator("#chat-probs-reply input").click()
+    page.get_by_role("option", name=re.compile("^Reply 1: ")).click()
+    expect(view).to_contain_text("The reply “The river flows past the old mill”.")
+    expect(branches).to_be_hidden()
+    asked = len(chat_server.records)
+    tokens.nth(1).click()
+    page.get_by_role("button", name="Write on from ' perhaps' instead").click()
+    expect(branches.locator(".branch").last).to_contain_text("The perhaps flows past the old mill")
+    said = str(chat_server.records[asked].body["messages"])
+    assert "old mill" in said and "Another story" not in said
+    expect(replies(page)).to_have_count(3)  # the chat itself is left as it was
 
     pick_probabilities(page, "off")
     expect(view).to_be_hidden()

@@ -1,6 +1,7 @@
-"""The Chat tab's probabilities view: under the conversation, the latest reply kept with token
-probabilities, each token shaded by how likely the model found it (studio.tasks.token_shading),
-and the branches written on from an alternative token, side by side (studio.tasks.token_branches).
+"""The Chat tab's probabilities view: under the conversation, a reply kept with token
+probabilities (the latest, or an earlier one chosen from the list), each token shaded by how
+likely the model found it (studio.tasks.token_shading), and the branches written on from an
+alternative token, side by side (studio.tasks.token_branches).
 
 The view shows while the Token probabilities setting is on, and reads only what the person's
 session kept (studio.ui.chat.turns): showing it, and opening a token's alternatives, ask the
@@ -48,8 +49,9 @@ NONE_YET = (
     "gave none (the note under the reply says)."
 )
 NOT_LAST = (
-    "Branches start from the chat's last reply, and it came without token probabilities: "
-    "send a message with Token probabilities on, then choose a token of its reply."
+    "That reply is no longer in the chat as it was (edited, retried or cleared), so a branch "
+    "cannot start from it: choose a token of a reply the chat still shows, or send a message "
+    "with Token probabilities on."
 )
 # Only a branch button's click reaches the server, with the token's place and the alternative.
 ON_CLICK = """element.addEventListener('click', (event) => {
@@ -61,17 +63,21 @@ QUIET = dict(queue=False, api_visibility="private")
 
 @dataclass(frozen=True)
 class ProbabilityViews:
+    reply: gr.Dropdown  # which kept reply is shaded: the latest unless one is chosen
     shaded: gr.HTML
     branches: gr.HTML
 
 
 def probabilities_view() -> ProbabilityViews:
-    """Both hidden until there is something to show."""
+    """All hidden until there is something to show."""
+    reply = gr.Dropdown(
+        [], label="Reply shown", visible=False, elem_id="chat-probs-reply", interactive=True
+    )
     shaded = gr.HTML("", css_template=CSS, js_on_load=ON_CLICK, visible=False, elem_id="chat-probs")
     branches = gr.HTML(
         "", css_template=BRANCH_CSS, js_on_load=None, visible=False, elem_id="chat-branches"
     )
-    return ProbabilityViews(shaded, branches)
+    return ProbabilityViews(reply, shaded, branches)
 
 
 def wire_probabilities(
@@ -84,13 +90,17 @@ def wire_probabilities(
     """`inputs`: the turn's, the model first and Token probabilities last; `turns_ended`: the
     turns' events, which have kept the reply in the session by the time they end."""
     setting = inputs[-1]
-    setting.change(shown, [session, setting], views.shaded, **QUIET)
     chosen, branched = gr.State(None), gr.State([])
+    latest = [views.shaded, views.reply]
+    setting.change(shown, [session, setting], latest, **QUIET)
     for event in turns_ended:  # a new reply: its own view, and no branches of the one before
-        event.then(shown, [session, setting], views.shaded, **QUIET).then(
+        event.then(shown, [session, setting], latest, **QUIET).then(
             lambda: (gr.update(visible=False), []), None, [views.branches, branched], **QUIET
         )
-    views.shaded.click(chosen_in, None, chosen, **QUIET).then(
+    views.reply.input(  # an earlier reply: its view, and no branches of the one shown before
+        picked, [session, setting, views.reply], [views.shaded, views.branches, branched], **QUIET
+    )
+    views.shaded.click(chosen_in, views.reply, chosen, **QUIET).then(
         with_caller(branching.branch, branching.meter),
         [branching.page.chatbot, session, chosen, branched, *inputs],
         [views.branches, branched],
@@ -100,25 +110,57 @@ def wire_probabilities(
     )
 
 
-def shown(session: ChatSession, setting: str | None) -> dict:
-    """The view for the session's latest kept reply, or why there is none; hidden when off."""
+def shown(session: ChatSession, setting: str | None) -> tuple[dict, dict]:
+    """The view of the session's latest kept reply (or why there is none) and the list of the
+    kept replies, the latest chosen; both hidden when the setting is off."""
     if not setting:
-        return gr.update(visible=False)
-    return gr.update(visible=True, value=view_html(session))
+        return gr.update(visible=False), gr.update(visible=False)
+    choices = [(f"Reply {n + 1}: “{first_words(r.answer)}”", n) for n, r in enumerate(session.kept)]
+    latest = len(choices) - 1 if choices else None
+    listed = gr.update(visible=len(choices) > 1, choices=choices, value=latest)
+    return gr.update(visible=True, value=view_html(session)), listed
 
 
-def view_html(session: ChatSession) -> str:
+def picked(session: ChatSession, setting: str | None, which: int | None) -> tuple:
+    """The view of the kept reply chosen from the list, with no branches shown yet."""
+    view = gr.update(visible=bool(setting), value=view_html(session, which))
+    return view, gr.update(visible=False), []
+
+
+def first_words(answer: str) -> str:
+    words = answer.split()
+    return " ".join(words[:FIRST_WORDS]) + (" …" if len(words) > FIRST_WORDS else "")
+
+
+def kept_reply(session: ChatSession, which: int | None):
+    """The kept reply at `which` (the latest when None, or when the list moved on)."""
     if not session.kept:
+        return None
+    if which is None or not 0 <= int(which) < len(session.kept):
+        return session.kept[-1]
+    return session.kept[int(which)]
+
+
+def view_html(session: ChatSession, which: int | None = None) -> str:
+    reply = kept_reply(session, which)
+    if reply is None:
         return note_html(NONE_YET)
-    latest = session.kept[-1]
-    words = latest.answer.split()
-    start = " ".join(words[:FIRST_WORDS]) + (" …" if len(words) > FIRST_WORDS else "")
-    return reply_html(latest.tokens, f"The reply “{start}”.")
+    return reply_html(reply.tokens, f"The reply “{first_words(reply.answer)}”.")
 
 
-def chosen_in(event: gr.EventData) -> tuple[int, int] | None:
-    """The token's place and the alternative a branch button names."""
-    return chosen_place(event._data)
+def chosen_in(which: int | None, event: gr.EventData) -> tuple | None:
+    """The token's place and the alternative a branch button names, and which reply it is in."""
+    place = chosen_place(event._data)
+    return None if place is None else (*place, which)
+
+
+def in_chat(chat: list, answer: str) -> int | None:
+    """Where the reply `answer` stands in the chat (the last such reply), or None."""
+    for index in range(len(chat) - 1, -1, -1):
+        message = chat[index]
+        if message.get("role") == "assistant" and content_text(message.get("content")) == answer:
+            return index
+    return None
 
 
 @dataclass(frozen=True)
@@ -135,22 +177,26 @@ class Branching:
     ):
         """Stream the branch `chosen` names, beside the reply as written and the branches
         before it (`branched`) of the same reply."""
-        latest = session.kept[-1] if session.kept else None
+        at, alt, *which = chosen or (None, None)
+        reply = kept_reply(session, which[0] if which else None)
         chat = received(history, session)
-        if chosen is None or latest is None:
+        if chosen is None or reply is None:
             yield gr.skip()
             return
-        if not chat or content_text(chat[-1].get("content")) != latest.answer:
+        place = in_chat(chat, reply.answer)
+        if place is None:
             yield _show(note_html(NOT_LAST), branched)
             return
-        at, alt = chosen
-        written = as_written(latest.tokens, latest.answer, at)
+        written = as_written(reply.tokens, reply.answer, at)
         try:
-            before, token = branch_start(latest.tokens, latest.answer, at, alt)
+            before, token = branch_start(reply.tokens, reply.answer, at, alt)
         except StudioError as exc:
             yield _show(note_html(exc.message), branched)
             return
-        start = [*without_last_reply(chat), {"role": "assistant", "content": before + token}]
+        # The chat up to the reply's question: a branch of an earlier reply forgets what came
+        # after it, as the model did when it wrote that reply.
+        asked_before = without_last_reply(chat[: place + 1])
+        start = [*asked_before, {"role": "assistant", "content": before + token}]
         asked = (*settings[:-1], "")  # no token probabilities for the branch
         turn = Turn(start, system, asked, continue_reply=True, model=model, here=session.here)
         growing = Branch(before, token, note="")
