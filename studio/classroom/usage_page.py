@@ -70,6 +70,20 @@ def may_see_usage(
     return Answer(401, f"The {view} needs the teacher's login (--admin).", challenge)
 
 
+def teacher_asks(
+    scope: Scope, admin: tuple[str, str] | None, throttle: LoginThrottle, view: str = "usage view"
+) -> Answer:
+    """`may_see_usage` for the request `scope`: its peer, proxy header and Basic login."""
+    return may_see_usage(
+        peer_of(scope),
+        header_value(scope, b"x-forwarded-for"),
+        header_value(scope, b"authorization"),
+        admin,
+        throttle,
+        view,
+    )
+
+
 class UsageView:
     """`meter`: the app's (None: an app that keeps no record, which says so)."""
 
@@ -85,13 +99,7 @@ class UsageView:
         if kind is None or scope.get("method") not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
-        answer = may_see_usage(
-            peer_of(scope),
-            header_value(scope, b"x-forwarded-for"),
-            header_value(scope, b"authorization"),
-            self.admin,
-            self.throttle,
-        )
+        answer = teacher_asks(scope, self.admin, self.throttle)
         if answer.status != 200:
             await send_text(
                 send, answer.status, "text/plain", answer.message + "\n", answer.headers

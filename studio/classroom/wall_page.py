@@ -16,9 +16,9 @@ from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from studio.classroom.login import LoginThrottle
-from studio.classroom.middleware import App, Receive, Scope, Send, header_value, peer_of
+from studio.classroom.middleware import App, Receive, Scope, Send, header_value
 from studio.classroom.usage import Meter
-from studio.classroom.usage_page import may_see_usage, send_text
+from studio.classroom.usage_page import send_text, teacher_asks
 from studio.classroom.wall import Wall, wall_of
 from studio.classroom.wall_html import PAGE
 from studio.errors import StudioError
@@ -64,14 +64,7 @@ class WallView:
         if path not in ("/wall", "/wall/state", "/wall/picture"):
             await self.app(scope, receive, send)
             return
-        answer = may_see_usage(
-            peer_of(scope),
-            header_value(scope, b"x-forwarded-for"),
-            header_value(scope, b"authorization"),
-            self.admin,
-            self.throttle,
-            view="class wall",
-        )
+        answer = teacher_asks(scope, self.admin, self.throttle, view="class wall")
         method = scope.get("method")
         if answer.status != 200:
             await send_text(
