@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import requests
 
-from bench.common import call, peak_overlap, percentile, start_app, stop_app
+from bench.common import call, first_token_seconds, peak_overlap, percentile, start_app, stop_app
 from bench.limits import cpu_seconds
 from studio.tasks.chat import ChatSettings
 from tests.conftest import start_studio, stop_studio
@@ -148,13 +148,8 @@ def _chats(url: str, data: list, users: int, start_at: float) -> tuple[list[floa
     def user(session: requests.Session) -> None:
         ready.wait()
         time.sleep(max(0.0, start_at - time.monotonic()))
-        sent = time.perf_counter()
-        first = None
         try:
-            for event, outputs in call(session, url, "chat", data):
-                if first is None and event == "generating" and outputs and outputs[0]:
-                    first = time.perf_counter() - sent
-            first_tokens.append(first if first is not None else float("inf"))
+            first_tokens.append(first_token_seconds(session, url, data))
         except Exception as exc:  # counted and shown: a benchmark reports, it does not stop
             failures.append(repr(exc))
 

@@ -12,13 +12,14 @@ peak_overlap(...)    how many (start, end) intervals were open at once: what a s
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import requests
@@ -122,19 +123,35 @@ def burst(url: str, data: list, server: TaskServer, sessions: Sequence[str | Non
         except Exception as exc:  # counted and shown: a benchmark reports, it does not stop
             failures.append(exc)
 
-    threads = [threading.Thread(target=user, args=(s,)) for s in sessions]
-    for thread in threads:
-        thread.start()
-    ready.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
+    started = together([functools.partial(user, s) for s in sessions], ready)
     if failures:
         print(f"  {len(failures)} failed, the first: {failures[0]!r}")
     served = [r for r in server.requests[already:] if r.answered_at is not None]
     peak = peak_overlap([(r.received_at, r.answered_at) for r in served])
     elapsed = (max(finished) - started) if finished else float("inf")
     return Burst(len(finished) / elapsed, peak, len(finished), len(failures))
+
+
+def together(users: Sequence[Callable[[], None]], ready: threading.Barrier) -> float:
+    """Run each user in a thread of its own; each waits on `ready` (of len(users) + 1 parties)
+    so that all start at once. When they started (perf_counter), once all have ended."""
+    threads = [threading.Thread(target=user) for user in users]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return started
+
+
+def first_token_seconds(http: requests.Session, url: str, data: list) -> float:
+    """Seconds from sending one chat to the first piece of its reply (inf if none came)."""
+    sent, first = time.perf_counter(), None
+    for event, outputs in call(http, url, "chat", data):
+        if first is None and event == "generating" and outputs and outputs[0]:
+            first = time.perf_counter() - sent
+    return first if first is not None else float("inf")
 
 
 def peak_overlap(intervals: Sequence[tuple[float, float]]) -> int:

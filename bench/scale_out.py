@@ -29,7 +29,7 @@ from pathlib import Path
 
 import requests
 
-from bench.common import burst, call, percentile
+from bench.common import burst, call, first_token_seconds, percentile, together
 from bench.limits import TEXT, cpu_seconds
 from studio.tasks.chat import ChatSettings
 from tests.classroom.real_servers import Nginx, RedisServer
@@ -74,22 +74,12 @@ def chats(url: str, data: list, users: int) -> tuple[float, list[float], int]:
     def user() -> None:
         http = requests.Session()  # a browser: its cookie keeps it on one replica
         ready.wait()
-        sent, first = time.perf_counter(), None
         try:
-            for event, outputs in call(http, url, "chat", data):
-                if first is None and event == "generating" and outputs and outputs[0]:
-                    first = time.perf_counter() - sent
-            firsts.append(first if first is not None else float("inf"))
+            firsts.append(first_token_seconds(http, url, data))
         except Exception as exc:  # counted and shown: a benchmark reports, it does not stop
             failures.append(exc)
 
-    threads = [threading.Thread(target=user) for _ in range(users)]
-    for thread in threads:
-        thread.start()
-    ready.wait()
-    started = time.perf_counter()
-    for thread in threads:
-        thread.join()
+    started = together([user] * users, ready)
     if failures:
         print(f"  {len(failures)} chats failed, the first: {failures[0]!r}")
     return len(firsts) / (time.perf_counter() - started), firsts, len(failures)
